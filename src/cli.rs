@@ -1,0 +1,174 @@
+//! The command line: `serve` (default), `migrate`, `token`, `seed`, `openapi`.
+
+use std::net::TcpListener;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::{Role, Signer, Verifier};
+use crate::config::{JwtKey, Settings};
+use crate::db::{self, embedded::EmbeddedPostgres};
+use crate::startup::{AppConfig, Application};
+
+#[derive(Debug, Parser)]
+#[command(name = "salesfunnel", version, about = "JSON REST API for sales opportunities")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve {
+        /// Do not load the demo data set into an empty embedded database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Print a token signed with the configured HS256 secret.
+    Token {
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Subject: a user id for reps and managers.
+        #[arg(long)]
+        sub: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+    /// Load demo or bulk data.
+    Seed {
+        /// The demo data set (idempotent).
+        #[arg(long)]
+        demo: bool,
+        /// Bulk-create this many business partners (for benchmarks).
+        #[arg(long)]
+        partners: Option<u32>,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+/// Runs the command; an error is printed by `main`.
+pub fn run(cli: Cli) -> Result<(), String> {
+    match cli.command.unwrap_or(Command::Serve { no_demo: false }) {
+        Command::Openapi => {
+            let spec = crate::startup::spec();
+            let json = spec.to_pretty_json().map_err(|e| e.to_string())?;
+            println!("{json}");
+            Ok(())
+        }
+        Command::Token { role, sub, ttl } => {
+            let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            let signer = signer(&settings)?;
+            let token = signer
+                .sign(role, sub.as_deref().unwrap_or(role.as_str()), ttl)
+                .map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Migrate => with_database(|pool, _| {
+            let applied = db::migrate(pool)?;
+            println!("applied {} migration(s)", applied.len());
+            Ok(())
+        }),
+        Command::Seed { demo, partners } => with_database(|pool, _| {
+            db::migrate(pool)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            if demo || partners.is_none() {
+                crate::seed::demo(&mut conn).map_err(|e| e.to_string())?;
+                println!("demo data loaded");
+            }
+            if let Some(count) = partners {
+                let started = std::time::Instant::now();
+                crate::seed::partners(&mut conn, count).map_err(|e| e.to_string())?;
+                println!(
+                    "created {count} business partners in {:.1}s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }),
+        Command::Serve { no_demo } => serve(no_demo),
+    }
+}
+
+/// The HS256 signer: `JWT_SECRET`, else the embedded default's secret.
+fn signer(settings: &Settings) -> Result<Signer, String> {
+    match &settings.jwt.key {
+        Some(JwtKey::Secret(secret)) => Ok(Signer::new(&settings.jwt, secret)),
+        Some(JwtKey::PublicKey { .. }) => Err("tokens are verified with JWT_PUBLIC_KEY_FILE: they come from your \
+                                               identity provider, salesfunnel can only sign HS256 tokens"
+            .to_owned()),
+        None => Ok(Signer::new(
+            &settings.jwt,
+            &db::embedded::jwt_secret(&settings.data_dir)?,
+        )),
+    }
+}
+
+/// Runs `f` with a pool on `DATABASE_URL`, or on the embedded server, which is stopped after.
+fn with_database(f: impl FnOnce(&db::DbPool, &Settings) -> Result<(), String>) -> Result<(), String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let (url, embedded) = database(&settings)?;
+    let pool = db::pool(&url, 2);
+    let result = f(&pool, &settings);
+    drop(pool);
+    drop(embedded);
+    result
+}
+
+fn database(settings: &Settings) -> Result<(String, Option<EmbeddedPostgres>), String> {
+    match &settings.database_url {
+        Some(url) => Ok((url.clone(), None)),
+        None => {
+            let server = EmbeddedPostgres::start(&settings.data_dir)?;
+            Ok((server.url().to_owned(), Some(server)))
+        }
+    }
+}
+
+fn serve(no_demo: bool) -> Result<(), String> {
+    crate::auth::self_test().map_err(|e| format!("the JWT crypto backend does not work: {e}"))?;
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let key = match &settings.jwt.key {
+        Some(key) => key.clone(),
+        None => JwtKey::Secret(db::embedded::jwt_secret(&settings.data_dir)?),
+    };
+    let verifier = Verifier::new(&settings.jwt, &key).map_err(|e| format!("JWT key: {e}"))?;
+    let (url, embedded) = database(&settings)?;
+    let pool = db::pool(&url, settings.pool_size);
+    let applied = db::migrate(&pool)?;
+    log::info!("database ready ({} migration(s) applied)", applied.len());
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    if embedded.is_some() && !no_demo && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())? {
+        crate::seed::demo(&mut conn).map_err(|e| e.to_string())?;
+        log::info!("loaded the demo data set into the empty embedded database");
+    }
+    let admin_sub = crate::seed::first_admin(&mut conn).map_err(|e| e.to_string())?;
+    drop(conn);
+    let listener =
+        TcpListener::bind(settings.bind).map_err(|e| format!("BIND: cannot listen on {}: {e}", settings.bind))?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let config = AppConfig {
+        pool,
+        verifier,
+        cors_allowed_origins: settings.cors_allowed_origins.clone(),
+        workers: None,
+    };
+    let result = actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(config, listener).map_err(|e| e.to_string())?;
+        println!("salesfunnel is listening on {base}");
+        println!("Swagger UI: {base}/swagger-ui/");
+        if let JwtKey::Secret(secret) = &key {
+            let token = Signer::new(&settings.jwt, secret)
+                .sign(Role::Admin, admin_sub.as_deref().unwrap_or("admin"), 12 * 3600)
+                .map_err(|e| e.to_string())?;
+            println!("Admin token (valid 12 h; in Swagger UI click Authorize and paste it):\n{token}");
+        }
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    });
+    drop(embedded);
+    result
+}

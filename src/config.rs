@@ -1,0 +1,232 @@
+//! Typed configuration read once from the environment; every error names its variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use jsonwebtoken::Algorithm;
+
+/// How tokens are verified (and, for HS256, signed by `salesfunnel token`).
+#[derive(Clone)]
+pub enum JwtKey {
+    /// Shared secret (HS256).
+    Secret(Vec<u8>),
+    /// PEM public key of the identity provider (RS256 or ES256).
+    PublicKey { pem: Vec<u8>, algorithm: Algorithm },
+}
+
+impl std::fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Secret(_) => f.write_str("JwtKey::Secret(..)"),
+            Self::PublicKey { algorithm, .. } => write!(f, "JwtKey::PublicKey({algorithm:?})"),
+        }
+    }
+}
+
+/// Token verification settings.
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    /// `None` only with the embedded database, which then uses the secret kept in its folder.
+    pub key: Option<JwtKey>,
+    pub issuer: String,
+    pub audience: String,
+}
+
+/// Everything the service reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `None`: start the embedded PostgreSQL.
+    pub database_url: Option<String>,
+    pub bind: SocketAddr,
+    pub pool_size: u32,
+    pub jwt: JwtSettings,
+    pub data_dir: PathBuf,
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn config_error(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// Minimum length of an HS256 secret (256 bits).
+const MIN_SECRET_LEN: usize = 32;
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database_url = lookup("DATABASE_URL");
+        let bind = match lookup("BIND") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| config_error("BIND", format!("'{v}' is not an address such as 127.0.0.1:8080")))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let pool_size = match lookup("DATABASE_POOL_SIZE") {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| config_error("DATABASE_POOL_SIZE", format!("'{v}' is not a number from 1 to 1000")))?,
+            None => 32,
+        };
+        let key = jwt_key(&lookup)?;
+        if key.is_none() && database_url.is_some() {
+            return Err(config_error(
+                "JWT_SECRET",
+                "with DATABASE_URL set, a token key is required: set JWT_SECRET (HS256, at least 32 bytes) \
+                 or JWT_PUBLIC_KEY_FILE and JWT_ALGORITHM (RS256 or ES256)",
+            ));
+        }
+        let cors_allowed_origins = lookup("CORS_ALLOWED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            database_url,
+            bind,
+            pool_size,
+            jwt: JwtSettings {
+                key,
+                issuer: lookup("JWT_ISSUER").unwrap_or_else(|| "salesfunnel".to_owned()),
+                audience: lookup("JWT_AUDIENCE").unwrap_or_else(|| "salesfunnel".to_owned()),
+            },
+            data_dir: PathBuf::from(lookup("SALESFUNNEL_DATA_DIR").unwrap_or_else(|| "./.data".to_owned())),
+            cors_allowed_origins,
+        })
+    }
+}
+
+fn jwt_key(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<JwtKey>, ConfigError> {
+    let secret = lookup("JWT_SECRET");
+    let key_file = lookup("JWT_PUBLIC_KEY_FILE");
+    let algorithm = lookup("JWT_ALGORITHM");
+    match (secret, key_file) {
+        (Some(_), Some(_)) => Err(config_error(
+            "JWT_SECRET",
+            "set either JWT_SECRET or JWT_PUBLIC_KEY_FILE, not both",
+        )),
+        (Some(secret), None) => {
+            if let Some(alg) = algorithm.filter(|a| a != "HS256") {
+                return Err(config_error(
+                    "JWT_ALGORITHM",
+                    format!("'{alg}' does not fit JWT_SECRET, which is HS256"),
+                ));
+            }
+            if secret.len() < MIN_SECRET_LEN {
+                return Err(config_error(
+                    "JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_LEN} bytes long"),
+                ));
+            }
+            Ok(Some(JwtKey::Secret(secret.into_bytes())))
+        }
+        (None, Some(path)) => {
+            let algorithm = match algorithm.as_deref() {
+                Some("RS256") => Algorithm::RS256,
+                Some("ES256") => Algorithm::ES256,
+                Some(other) => {
+                    return Err(config_error(
+                        "JWT_ALGORITHM",
+                        format!("'{other}' is not RS256 or ES256"),
+                    ));
+                }
+                None => {
+                    return Err(config_error(
+                        "JWT_ALGORITHM",
+                        "required with JWT_PUBLIC_KEY_FILE: RS256 or ES256",
+                    ));
+                }
+            };
+            let pem = std::fs::read(&path)
+                .map_err(|e| config_error("JWT_PUBLIC_KEY_FILE", format!("cannot read '{path}': {e}")))?;
+            crate::auth::decoding_key(&JwtKey::PublicKey {
+                pem: pem.clone(),
+                algorithm,
+            })
+            .map_err(|e| config_error("JWT_PUBLIC_KEY_FILE", format!("'{path}' is not a PEM public key: {e}")))?;
+            Ok(Some(JwtKey::PublicKey { pem, algorithm }))
+        }
+        (None, None) => match algorithm {
+            Some(_) => Err(config_error(
+                "JWT_PUBLIC_KEY_FILE",
+                "JWT_ALGORITHM is set but no key is",
+            )),
+            None => Ok(None),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_lookup(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn database_url_without_a_key_is_refused_naming_jwt_secret() {
+        let error = settings(&[("DATABASE_URL", "postgres://x")]).err().map(|e| e.variable);
+        assert_eq!(error, Some("JWT_SECRET"));
+    }
+
+    #[test]
+    fn short_secret_is_refused() {
+        let error = settings(&[("JWT_SECRET", "short")]).err().map(|e| e.variable);
+        assert_eq!(error, Some("JWT_SECRET"));
+    }
+
+    #[test]
+    fn bad_bind_and_pool_size_name_their_variables() {
+        assert_eq!(settings(&[("BIND", "nope")]).err().map(|e| e.variable), Some("BIND"));
+        assert_eq!(
+            settings(&[("DATABASE_POOL_SIZE", "0")]).err().map(|e| e.variable),
+            Some("DATABASE_POOL_SIZE")
+        );
+    }
+
+    #[test]
+    fn defaults_apply_without_variables() {
+        let s = settings(&[]).ok();
+        assert_eq!(
+            s.as_ref().map(|s| s.bind.to_string()),
+            Some("127.0.0.1:8080".to_owned())
+        );
+        assert_eq!(s.as_ref().map(|s| s.jwt.issuer.as_str()), Some("salesfunnel"));
+        assert!(s.is_some_and(|s| s.database_url.is_none() && s.jwt.key.is_none()));
+    }
+
+    #[test]
+    fn algorithm_without_key_file_is_refused() {
+        let error = settings(&[("JWT_ALGORITHM", "RS256")]).err().map(|e| e.variable);
+        assert_eq!(error, Some("JWT_PUBLIC_KEY_FILE"));
+    }
+
+    #[test]
+    fn cors_origins_are_split_on_commas() {
+        let s = settings(&[("CORS_ALLOWED_ORIGINS", "https://a.example, https://b.example")]).ok();
+        assert_eq!(s.map(|s| s.cors_allowed_origins.len()), Some(2));
+    }
+}

@@ -1,0 +1,71 @@
+//! Checks for contact data of business partners (and later the company address).
+
+use validator::ValidationError;
+
+fn error(code: &'static str, message: &'static str) -> ValidationError {
+    ValidationError::new(code).with_message(message.into())
+}
+
+/// ISO 3166-1 alpha-2, upper case (`DE`, `AT`, `CH`).
+pub fn country(code: &str) -> Result<(), ValidationError> {
+    let upper = code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase());
+    if upper && celes::Country::from_alpha2(code).is_ok() {
+        Ok(())
+    } else {
+        Err(error(
+            "country",
+            "must be an ISO 3166-1 alpha-2 country code such as DE",
+        ))
+    }
+}
+
+/// A VAT identification number: two-letter country prefix and 2 to 13 letters or digits.
+pub fn vat_id(id: &str) -> Result<(), ValidationError> {
+    let (prefix, rest) = id.split_at_checked(2).unwrap_or((id, ""));
+    let valid = prefix.chars().all(|c| c.is_ascii_uppercase())
+        && prefix.len() == 2
+        && (2..=13).contains(&rest.len())
+        && rest.chars().all(|c| c.is_ascii_alphanumeric());
+    if valid {
+        Ok(())
+    } else {
+        Err(error(
+            "vat_id",
+            "must look like DE123456789 (country prefix, then 2 to 13 letters or digits)",
+        ))
+    }
+}
+
+/// A phone number as people write it: digits with `+`, spaces, `-`, `/`, `(`, `)`, `.`.
+pub fn phone(number: &str) -> Result<(), ValidationError> {
+    let digits = number.chars().filter(char::is_ascii_digit).count();
+    let allowed = number.chars().all(|c| c.is_ascii_digit() || " +-/().".contains(c));
+    if allowed && (3..=20).contains(&digits) {
+        Ok(())
+    } else {
+        Err(error("phone", "must be a phone number such as +49 30 1234567"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countries() {
+        assert!(country("DE").is_ok() && country("AT").is_ok());
+        assert!(country("de").is_err() && country("XX").is_err() && country("DEU").is_err());
+    }
+
+    #[test]
+    fn vat_ids() {
+        assert!(vat_id("DE123456789").is_ok() && vat_id("ATU12345678").is_ok());
+        assert!(vat_id("123").is_err() && vat_id("DE").is_err() && vat_id("DE12 345").is_err());
+    }
+
+    #[test]
+    fn phones() {
+        assert!(phone("+49 (30) 123-4567").is_ok() && phone("030/1234567").is_ok());
+        assert!(phone("call me").is_err() && phone("12").is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Pure rules with no I/O.
+
+pub mod contact;

@@ -1,0 +1,242 @@
+//! One error type for everything a request can fail with, rendered as RFC 9457
+//! `application/problem+json`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"field": "email", "code": "email", "message": "must be an e-mail address"}))]
+pub struct FieldError {
+    /// JSON path of the field (`lines[0].quantity`); empty for the body as a whole.
+    pub field: String,
+    /// Machine-readable reason: `required`, `invalid_type`, `unknown_field`, `length`, …
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:salesfunnel:problem:not-found",
+    "title": "Not Found",
+    "status": 404,
+    "detail": "business partner 0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10 does not exist"
+}))]
+pub struct ProblemDetails {
+    /// URI that identifies the kind of problem.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the kind of problem (the HTTP reason phrase).
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// Only for 422: every invalid field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request is invalid")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something on our side; the cause is logged, never sent.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A 422 for one field.
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    /// A 404 naming the missing resource.
+    pub fn not_found(what: &str, id: impl std::fmt::Display) -> Self {
+        Self::NotFound(format!("{what} {id} does not exist"))
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad-request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not-found",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PreconditionFailed(_) => "precondition-failed",
+            Self::PayloadTooLarge(_) => "payload-too-large",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::Validation(_) => "validation-failed",
+            Self::Unavailable(_) => "service-unavailable",
+            Self::Internal(_) => "internal-error",
+        }
+    }
+
+    /// The body sent to the client; 5xx details stay in the log.
+    pub fn problem(&self) -> ProblemDetails {
+        let status = self.status_code();
+        let detail = match self {
+            Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+            Self::Unavailable(_) => "the database is unavailable; try again shortly".to_owned(),
+            other => other.to_string(),
+        };
+        ProblemDetails {
+            problem_type: format!("urn:salesfunnel:problem:{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors: match self {
+                Self::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => log::error!("internal error: {cause}"),
+            Self::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        match self {
+            Self::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("2")));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<DieselError> for AppError {
+    fn from(error: DieselError) -> Self {
+        match error {
+            DieselError::NotFound => Self::NotFound("the resource does not exist".to_owned()),
+            DieselError::DatabaseError(kind, info) => match kind {
+                DatabaseErrorKind::UniqueViolation => Self::Conflict(unique_message(info.constraint_name())),
+                DatabaseErrorKind::ForeignKeyViolation => {
+                    Self::Conflict("the resource is referenced by or refers to another resource".to_owned())
+                }
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                    Self::Unavailable(info.message().to_owned())
+                }
+                DatabaseErrorKind::CheckViolation => Self::Validation(vec![FieldError::new(
+                    "",
+                    "check",
+                    format!("a value breaks rule {}", info.constraint_name().unwrap_or("?")),
+                )]),
+                _ if is_connection_failure(info.message()) => Self::Unavailable(info.message().to_owned()),
+                _ => Self::Internal(format!("database error: {}", info.message())),
+            },
+            DieselError::BrokenTransactionManager => Self::Unavailable("broken transaction".to_owned()),
+            other => Self::Internal(format!("database error: {other}")),
+        }
+    }
+}
+
+/// Messages libpq gives when the server went away mid-query.
+fn is_connection_failure(message: &str) -> bool {
+    const SIGNS: [&str; 5] = [
+        "server closed the connection",
+        "terminating connection",
+        "no connection to the server",
+        "connection to server",
+        "the database system is shutting down",
+    ];
+    SIGNS.iter().any(|sign| message.contains(sign))
+}
+
+/// Names the duplicated field from the constraint (`users_email_key` → `email`).
+fn unique_message(constraint: Option<&str>) -> String {
+    match constraint
+        .and_then(|c| c.strip_suffix("_key"))
+        .and_then(|c| c.split_once('_'))
+    {
+        Some((_, field)) => format!("another resource already has this {field}"),
+        None => "the resource conflicts with an existing one".to_owned(),
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        Self::Internal(format!("blocking task failed: {error}"))
+    }
+}
+
+impl From<validator::ValidationErrors> for AppError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        Self::Validation(crate::http::json::field_errors(&errors))
+    }
+}

@@ -1,0 +1,305 @@
+//! The JSON body extractor: content type (415), size (413), syntax (400), then every field
+//! problem at once (422): missing required fields and unknown fields from the request's own
+//! OpenAPI schema, wrong types from serde, rules from `validator`.
+
+use std::collections::BTreeMap;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::BytesMut;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use utoipa::PartialSchema;
+use utoipa::openapi::{RefOr, Schema};
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{AppError, FieldError};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A validated JSON request body; `raw` is kept for Idempotency-Key fingerprints.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub raw: Value,
+}
+
+impl<T> JsonBody<T> {
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+}
+
+impl<T> FromRequest for JsonBody<T>
+where
+    T: DeserializeOwned + Validate + PartialSchema + 'static,
+{
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let checked = check_headers(req);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            checked?;
+            let mut bytes = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| AppError::BadRequest(format!("cannot read the request body: {e}")))?;
+                if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let raw: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| AppError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+            let value = parse::<T>(&raw)?;
+            Ok(Self { value, raw })
+        })
+    }
+}
+
+fn too_large() -> AppError {
+    AppError::PayloadTooLarge(format!("the request body exceeds {MAX_BODY_BYTES} bytes"))
+}
+
+fn check_headers(req: &HttpRequest) -> Result<(), AppError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(AppError::UnsupportedMediaType(format!(
+            "the body must be application/json (or application/merge-patch+json), not '{content_type}'"
+        )));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(len) if len > MAX_BODY_BYTES => Err(too_large()),
+        _ => Ok(()),
+    }
+}
+
+/// Deserialises and validates `raw` as a `T`, naming every offending field.
+pub fn parse<T>(raw: &Value) -> Result<T, AppError>
+where
+    T: DeserializeOwned + Validate + PartialSchema,
+{
+    match serde_path_to_error::deserialize::<_, T>(raw) {
+        Ok(value) => {
+            value.validate()?;
+            Ok(value)
+        }
+        Err(_) => Err(AppError::Validation(structural_errors::<T>(raw))),
+    }
+}
+
+/// Collects every structural problem: schema-required and unknown properties first, then type
+/// errors from serde, removing each offending property and trying again.
+fn structural_errors<T: DeserializeOwned + PartialSchema>(raw: &Value) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let Value::Object(object) = raw else {
+        return vec![FieldError::new("", "invalid_type", "the body must be a JSON object")];
+    };
+    if let RefOr::T(Schema::Object(schema)) = T::schema() {
+        for name in &schema.required {
+            if !object.contains_key(name) {
+                errors.push(FieldError::new(name.clone(), "required", "this field is required"));
+            }
+        }
+        for name in object.keys().filter(|k| !schema.properties.contains_key(*k)) {
+            errors.push(FieldError::new(
+                name.clone(),
+                "unknown_field",
+                "this field is not known here",
+            ));
+        }
+    }
+    let mut trial = object.clone();
+    for known in &errors {
+        trial.remove(&known.field);
+    }
+    for _ in 0..=object.len() {
+        let Err(error) = serde_path_to_error::deserialize::<_, T>(&Value::Object(trial.clone())) else {
+            break;
+        };
+        let message = error.inner().to_string();
+        let field = error_field(&error.path().to_string(), &message);
+        let top = field.split(['.', '[']).next().unwrap_or("").to_owned();
+        if errors
+            .iter()
+            .any(|e| e.field == field || (!top.is_empty() && e.field == top))
+        {
+            break;
+        }
+        errors.push(FieldError::new(field, serde_code(&message), clean_message(&message)));
+        if top.is_empty() || trial.remove(&top).is_none() {
+            break;
+        }
+    }
+    if errors.is_empty() {
+        errors.push(FieldError::new(
+            "",
+            "invalid",
+            "the body does not match the expected schema",
+        ));
+    }
+    errors.sort_by(|a, b| a.field.cmp(&b.field));
+    errors
+}
+
+/// The path of a serde error; a missing field is named by its own path, not its parent's.
+fn error_field(path: &str, message: &str) -> String {
+    let parent = if path == "." { "" } else { path };
+    match message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        Some(name) if parent.is_empty() => name.to_owned(),
+        Some(name) => format!("{parent}.{name}"),
+        None => parent.to_owned(),
+    }
+}
+
+fn serde_code(message: &str) -> &'static str {
+    if message.starts_with("missing field") {
+        "required"
+    } else if message.starts_with("unknown field") {
+        "unknown_field"
+    } else if message.starts_with("unknown variant") {
+        "invalid_choice"
+    } else if message.starts_with("invalid type") {
+        "invalid_type"
+    } else {
+        "invalid_value"
+    }
+}
+
+/// Drops serde's position suffix (" at line 1 column 9"), meaningless for a re-serialised value.
+fn clean_message(message: &str) -> String {
+    message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+/// Flattens validator's nested errors into `field` paths.
+pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    collect(errors, "", &mut out);
+    out
+}
+
+fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    let sorted: BTreeMap<_, _> = errors.errors().iter().collect();
+    for (field, kind) in sorted {
+        let path = match (prefix.is_empty(), field.as_ref()) {
+            (_, "__all__") => prefix.to_owned(),
+            (true, f) => f.to_owned(),
+            (false, f) => format!("{prefix}.{f}"),
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|e| {
+                let message = e
+                    .message
+                    .as_ref()
+                    .map_or_else(|| default_message(&e.code), ToString::to_string);
+                FieldError::new(path.clone(), e.code.to_string(), message)
+            })),
+            ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect(inner, &format!("{path}[{index}]"), out);
+                }
+            }
+        }
+    }
+}
+
+fn default_message(code: &str) -> String {
+    match code {
+        "email" => "must be an e-mail address".to_owned(),
+        "url" => "must be a URL".to_owned(),
+        "length" => "has the wrong length".to_owned(),
+        "range" => "is out of range".to_owned(),
+        other => format!("is invalid ({other})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+    use utoipa::ToSchema;
+
+    #[derive(Debug, Deserialize, Validate, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        #[validate(length(min = 1))]
+        name: String,
+        count: u32,
+        #[validate(email)]
+        email: Option<String>,
+    }
+
+    fn fields(raw: Value) -> Vec<(String, String)> {
+        match parse::<Sample>(&raw) {
+            Err(AppError::Validation(errors)) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_every_missing_and_unknown_field() {
+        let found = fields(json!({"extra": 1}));
+        assert_eq!(
+            found,
+            vec![
+                ("count".to_owned(), "required".to_owned()),
+                ("extra".to_owned(), "unknown_field".to_owned()),
+                ("name".to_owned(), "required".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn names_every_wrong_type() {
+        let found = fields(json!({"name": 5, "count": "x"}));
+        assert_eq!(
+            found,
+            vec![
+                ("count".to_owned(), "invalid_type".to_owned()),
+                ("name".to_owned(), "invalid_type".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn validator_rules_name_their_fields() {
+        let found = fields(json!({"name": "", "count": 1, "email": "nope"}));
+        assert_eq!(
+            found,
+            vec![
+                ("email".to_owned(), "email".to_owned()),
+                ("name".to_owned(), "length".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_valid_body_parses() {
+        let parsed = parse::<Sample>(&json!({"name": "x", "count": 3}));
+        assert!(parsed.is_ok_and(|s| s.count == 3 && s.name == "x" && s.email.is_none()));
+    }
+
+    #[test]
+    fn a_non_object_body_is_named_as_the_body() {
+        assert_eq!(fields(json!([1, 2])), vec![(String::new(), "invalid_type".to_owned())]);
+    }
+}

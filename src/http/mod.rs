@@ -1,0 +1,117 @@
+//! What every resource shares: JSON bodies, pagination, ETag/If-Match, Idempotency-Key,
+//! merge-patch fields, extractor error handlers and response helpers.
+
+pub mod idempotency;
+pub mod json;
+pub mod pagination;
+pub mod patch;
+
+use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload};
+use serde::Serialize;
+use std::future::{Ready, ready};
+
+use crate::error::AppError;
+
+/// A resource with a version (its ETag) and an address (its Location).
+pub trait Resource: Serialize {
+    fn version(&self) -> i32;
+    fn location(&self) -> String;
+}
+
+/// The ETag of a version: `"<version>"`.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// 200 with the resource and its ETag.
+pub fn ok<R: Resource>(resource: &R) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(resource.version())))
+        .json(resource)
+}
+
+/// The `If-Match` precondition: `None` when absent or `*`.
+#[derive(Debug, Clone, Default)]
+pub struct IfMatch(Option<Vec<i32>>);
+
+impl IfMatch {
+    /// 412 unless `current` is one of the listed versions.
+    pub fn check(&self, current: i32) -> Result<(), AppError> {
+        match &self.0 {
+            Some(versions) if !versions.contains(&current) => Err(AppError::PreconditionFailed(format!(
+                "If-Match does not match the current version {}; fetch the resource again",
+                etag(current)
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self, AppError> {
+        if value.trim() == "*" {
+            return Ok(Self(None));
+        }
+        value
+            .split(',')
+            .map(|tag| {
+                let tag = tag.trim();
+                let tag = tag.strip_prefix("W/").unwrap_or(tag);
+                let tag = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(tag);
+                tag.parse::<i32>()
+                    .map_err(|_| AppError::BadRequest(format!("If-Match must hold ETags such as \"3\", not '{value}'")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|versions| Self(Some(versions)))
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.headers().get(header::IF_MATCH) {
+            None => Ok(Self::default()),
+            Some(value) => value
+                .to_str()
+                .map_err(|_| AppError::BadRequest("If-Match is not readable text".to_owned()))
+                .and_then(Self::parse),
+        })
+    }
+}
+
+/// Query strings that do not parse are a 400 problem.
+pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    AppError::BadRequest(format!("invalid query string: {error}")).into()
+}
+
+/// Path segments that do not parse (e.g. a malformed UUID) are a 400 problem.
+pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
+    AppError::BadRequest(format!("invalid path: {error}")).into()
+}
+
+/// A header value we generated; falls back to an empty value rather than failing.
+pub fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// An ILIKE pattern that finds `q` anywhere, with `%`, `_` and `\` in `q` taken literally.
+pub fn contains_pattern(q: &str) -> String {
+    let escaped = q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_accepts_strong_weak_and_bare_tags() {
+        assert!(IfMatch::parse("\"3\"").is_ok_and(|m| m.check(3).is_ok() && m.check(4).is_err()));
+        assert!(IfMatch::parse("W/\"3\", \"5\"").is_ok_and(|m| m.check(5).is_ok()));
+        assert!(IfMatch::parse("7").is_ok_and(|m| m.check(7).is_ok()));
+        assert!(IfMatch::parse("*").is_ok_and(|m| m.check(1).is_ok()));
+        assert!(IfMatch::parse("\"abc\"").is_err());
+    }
+}

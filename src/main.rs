@@ -1,0 +1,15 @@
+//! Entry point: parse the command line, set up logging, run.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = salesfunnel::cli::Cli::parse();
+    match salesfunnel::cli::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("salesfunnel: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

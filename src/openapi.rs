@@ -1,0 +1,177 @@
+//! The OpenAPI document: info, tags, the bearer scheme, shared problem responses, and the
+//! responses every operation shares (added after the routes are collected).
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{OpenApi as Spec, RefOr};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldError, ProblemDetails};
+
+/// Reusable problem+json responses.
+pub mod responses {
+    use utoipa::ToResponse;
+
+    use crate::error::ProblemDetails;
+
+    /// The request is malformed: a body that is not JSON, a bad query string or path, a bad cursor.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:bad-request", "title": "Bad Request", "status": 400,
+        "detail": "limit must be from 1 to 200"}))]
+    pub struct BadRequest(pub ProblemDetails);
+
+    /// No token, or one that is malformed, expired, for another issuer or audience, or badly signed.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:unauthorized", "title": "Unauthorized", "status": 401,
+        "detail": "an Authorization: Bearer <token> header is required"}))]
+    pub struct Unauthorized(pub ProblemDetails);
+
+    /// The caller's role may not do this.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:forbidden", "title": "Forbidden", "status": 403,
+        "detail": "your role may not do this"}))]
+    pub struct Forbidden(pub ProblemDetails);
+
+    /// The resource does not exist or is not visible to the caller.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:not-found", "title": "Not Found", "status": 404,
+        "detail": "business partner 0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10 does not exist"}))]
+    pub struct NotFound(pub ProblemDetails);
+
+    /// The request conflicts with the resource's state or with references to it.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:conflict", "title": "Conflict", "status": 409,
+        "detail": "business partner BP-000042 is already a customer"}))]
+    pub struct Conflict(pub ProblemDetails);
+
+    /// `If-Match` names another version than the current one.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:precondition-failed", "title": "Precondition Failed", "status": 412,
+        "detail": "If-Match does not match the current version \"4\"; fetch the resource again"}))]
+    pub struct PreconditionFailed(pub ProblemDetails);
+
+    /// The body is larger than 1 MiB.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:payload-too-large", "title": "Payload Too Large", "status": 413,
+        "detail": "the request body exceeds 1048576 bytes"}))]
+    pub struct PayloadTooLarge(pub ProblemDetails);
+
+    /// The body is not `application/json`.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:unsupported-media-type", "title": "Unsupported Media Type", "status": 415,
+        "detail": "the body must be application/json (or application/merge-patch+json), not 'text/plain'"}))]
+    pub struct UnsupportedMediaType(pub ProblemDetails);
+
+    /// The body is JSON but invalid: every offending field is listed in `errors`.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:validation-failed", "title": "Unprocessable Entity", "status": 422,
+        "detail": "the request is invalid",
+        "errors": [
+            {"field": "name", "code": "required", "message": "this field is required"},
+            {"field": "country", "code": "country", "message": "must be an ISO 3166-1 alpha-2 country code such as DE"}
+        ]}))]
+    pub struct ValidationFailed(pub ProblemDetails);
+
+    /// The database is unavailable; retry after the `Retry-After` seconds.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:service-unavailable", "title": "Service Unavailable", "status": 503,
+        "detail": "the database is unavailable; try again shortly"}))]
+    pub struct Unavailable(pub ProblemDetails);
+}
+
+use responses::*;
+
+/// The document's fixed parts; paths come from the registered services.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "salesfunnel",
+        description = "JSON REST API for sales opportunities: from a first contact with a prospect through \
+configurable stages to a quote and a won or lost order.\n\nAuthenticate with `Authorization: Bearer <JWT>`. \
+Errors are RFC 9457 `application/problem+json`. Lists use keyset pagination (`limit`, `cursor` → `next_cursor`). \
+Every mutable resource has a `version`, sent as `ETag`; send it back in `If-Match` to avoid lost updates. \
+Creating POSTs accept an `Idempotency-Key`.",
+        license(name = "MIT")
+    ),
+    tags(
+        (name = "users", description = "People who use salesfunnel and their roles; admins write"),
+        (name = "business-partners", description = "Leads and customers"),
+        (name = "operations", description = "Health, readiness and metrics")
+    ),
+    components(
+        schemas(ProblemDetails, FieldError),
+        responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
+            PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable)
+    ),
+    modifiers(&BearerScheme)
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut Spec) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".to_owned());
+        http.description = Some("A JWT with `sub` and `roles` (admin, manager, rep, viewer, integration)".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
+
+/// Adds the responses every operation of a kind shares: 401 to secured operations, 400 to
+/// those with parameters or a body, 413/415/422 to those with a body, 503 to the API.
+pub fn add_shared_responses(spec: &mut Spec) {
+    for (path, item) in spec.paths.paths.iter_mut() {
+        let in_api = path.starts_with("/api/");
+        let path_params = path.contains('{');
+        for operation in operations(item) {
+            let has_body = operation.request_body.is_some();
+            let has_params = path_params || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let mut add = |status: &str, name: &str| {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::Ref(utoipa::openapi::Ref::from_response_name(name)));
+            };
+            if has_params || has_body {
+                add("400", "BadRequest");
+            }
+            if operation.security.is_some() {
+                add("401", "Unauthorized");
+            }
+            if has_body {
+                add("413", "PayloadTooLarge");
+                add("415", "UnsupportedMediaType");
+                add("422", "ValidationFailed");
+            }
+            if in_api {
+                add("503", "Unavailable");
+            }
+        }
+    }
+}
+
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+        &mut item.options,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}

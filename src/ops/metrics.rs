@@ -1,0 +1,70 @@
+//! Prometheus metrics: request counts and latency by route pattern and status (actix-web-prom),
+//! and the connection pool's connections in use and idle, read at scrape time.
+
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{IntGauge, Opts, Registry};
+
+use crate::db::DbPool;
+
+/// Reports the pool's state whenever metrics are scraped.
+struct PoolCollector {
+    pool: DbPool,
+    in_use: IntGauge,
+    idle: IntGauge,
+    max: IntGauge,
+}
+
+impl PoolCollector {
+    fn new(pool: DbPool) -> prometheus::Result<Self> {
+        let gauge = |name: &str, help: &str| IntGauge::with_opts(Opts::new(name, help).namespace("salesfunnel"));
+        Ok(Self {
+            pool,
+            in_use: gauge(
+                "db_pool_connections_in_use",
+                "Database connections checked out by requests",
+            )?,
+            idle: gauge(
+                "db_pool_connections_idle",
+                "Open database connections waiting in the pool",
+            )?,
+            max: gauge("db_pool_connections_max", "Configured size of the connection pool")?,
+        })
+    }
+}
+
+impl Collector for PoolCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        [&self.in_use, &self.idle, &self.max]
+            .into_iter()
+            .flat_map(|g| g.desc())
+            .collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let state = self.pool.state();
+        self.in_use
+            .set(i64::from(state.connections.saturating_sub(state.idle_connections)));
+        self.idle.set(i64::from(state.idle_connections));
+        self.max.set(i64::from(self.pool.max_size()));
+        [&self.in_use, &self.idle, &self.max]
+            .into_iter()
+            .flat_map(|g| g.collect())
+            .collect()
+    }
+}
+
+/// The request-metrics middleware and the registry `/metrics` renders.
+pub fn build(pool: &DbPool) -> Result<(PrometheusMetrics, Registry), String> {
+    let registry = Registry::new();
+    let collector = PoolCollector::new(pool.clone()).map_err(|e| e.to_string())?;
+    registry.register(Box::new(collector)).map_err(|e| e.to_string())?;
+    let middleware = PrometheusMetricsBuilder::new("salesfunnel")
+        .registry(registry.clone())
+        .mask_unmatched_patterns("UNMATCHED")
+        .buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok((middleware, registry))
+}

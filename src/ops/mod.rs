@@ -1,0 +1,5 @@
+//! Operations: health, readiness, metrics, request ids, and the 404/405 fallback.
+
+pub mod fallback;
+pub mod metrics;
+pub mod routes;

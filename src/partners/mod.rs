@@ -1,0 +1,4 @@
+//! Business partners: leads and customers.
+
+pub mod routes;
+pub mod store;

@@ -1,0 +1,443 @@
+//! `/business-partners`: leads and customers. Everyone but viewers writes; admins and managers
+//! delete.
+
+use actix_web::web::{Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::store::{self, NewPartner, PartnerChanges, PartnerFilter, PartnerKind, PartnerRow};
+use crate::auth::{Principal, Role};
+use crate::db::{self, DbPool};
+use crate::domain::contact;
+use crate::error::AppError;
+use crate::http::idempotency::{self, IdempotencyKey, Scope};
+use crate::http::json::JsonBody;
+use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey, time_key};
+use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+
+/// A business partner: a lead or a customer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10", "number": "BP-000042", "kind": "lead",
+    "name": "Autohaus Müller GmbH", "email": "info@autohaus-mueller.example", "phone": "+49 89 1234567",
+    "website": "https://autohaus-mueller.example", "street": "Leopoldstraße 12", "postal_code": "80802",
+    "city": "München", "country": "DE", "vat_id": "DE123456789",
+    "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "notes": "Fleet of 40 cars, renewal in spring",
+    "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
+}))]
+pub struct Partner {
+    pub id: Uuid,
+    /// Human number from a sequence, `BP-000001`.
+    pub number: String,
+    pub kind: PartnerKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub vat_id: Option<String>,
+    /// The user responsible for this partner.
+    pub owner_id: Option<Uuid>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the ETag.
+    pub version: i32,
+}
+
+impl From<PartnerRow> for Partner {
+    fn from(row: PartnerRow) -> Self {
+        Self {
+            id: row.id,
+            number: row.number,
+            kind: row.kind,
+            name: row.name,
+            email: row.email,
+            phone: row.phone,
+            website: row.website,
+            street: row.street,
+            postal_code: row.postal_code,
+            city: row.city,
+            country: row.country,
+            vat_id: row.vat_id,
+            owner_id: row.owner_id,
+            notes: row.notes,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for Partner {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/business-partners/{}", self.id)
+    }
+}
+
+/// A new business partner.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "kind": "lead", "name": "Autohaus Müller GmbH", "email": "info@autohaus-mueller.example",
+    "phone": "+49 89 1234567", "street": "Leopoldstraße 12", "postal_code": "80802", "city": "München",
+    "country": "DE", "vat_id": "DE123456789"
+}))]
+pub struct NewPartnerRequest {
+    pub kind: PartnerKind,
+    #[validate(length(min = 1, max = 200))]
+    pub name: String,
+    #[validate(email, length(max = 254))]
+    pub email: Option<String>,
+    #[validate(custom(function = "contact::phone"))]
+    pub phone: Option<String>,
+    #[validate(url, length(max = 500))]
+    pub website: Option<String>,
+    #[validate(length(max = 200))]
+    pub street: Option<String>,
+    #[validate(length(min = 1, max = 20))]
+    pub postal_code: Option<String>,
+    #[validate(length(min = 1, max = 100))]
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case.
+    #[validate(custom(function = "contact::country"))]
+    #[schema(example = "DE")]
+    pub country: Option<String>,
+    #[validate(custom(function = "contact::vat_id"))]
+    pub vat_id: Option<String>,
+    /// Defaults to the calling user, when the caller is a user.
+    pub owner_id: Option<Uuid>,
+    #[validate(length(max = 10000))]
+    pub notes: Option<String>,
+}
+
+/// Changes to a business partner (JSON merge patch): absent fields stay, `null` clears an
+/// optional field. `kind` changes from lead to customer are better done with `convert`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"phone": "+49 89 7654321", "notes": null}))]
+pub struct PartnerPatch {
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub kind: Option<PartnerKind>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    #[validate(length(min = 1, max = 200))]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(email, length(max = 254))]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "contact::phone"))]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(url, length(max = 500))]
+    pub website: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 200))]
+    pub street: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(min = 1, max = 20))]
+    pub postal_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(min = 1, max = 100))]
+    pub city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "contact::country"))]
+    pub country: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "contact::vat_id"))]
+    pub vat_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    pub owner_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 10000))]
+    pub notes: Option<Option<String>>,
+}
+
+/// Sort orders of the partner list.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+pub enum PartnerSort {
+    #[default]
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "-name")]
+    NameDesc,
+    #[serde(rename = "created_at")]
+    CreatedAt,
+    #[serde(rename = "-created_at")]
+    CreatedAtDesc,
+    #[serde(rename = "updated_at")]
+    UpdatedAt,
+    #[serde(rename = "-updated_at")]
+    UpdatedAtDesc,
+}
+
+impl PartnerSort {
+    fn key(self) -> SortKey {
+        let (name, column, descending, kind) = match self {
+            Self::Name => ("name", "name", false, KeyKind::Text),
+            Self::NameDesc => ("-name", "name", true, KeyKind::Text),
+            Self::CreatedAt => ("created_at", "created_at", false, KeyKind::Timestamp),
+            Self::CreatedAtDesc => ("-created_at", "created_at", true, KeyKind::Timestamp),
+            Self::UpdatedAt => ("updated_at", "updated_at", false, KeyKind::Timestamp),
+            Self::UpdatedAtDesc => ("-updated_at", "updated_at", true, KeyKind::Timestamp),
+        };
+        SortKey {
+            name,
+            column,
+            descending,
+            kind,
+        }
+    }
+
+    fn cursor_value(self, row: &PartnerRow) -> String {
+        match self {
+            Self::Name | Self::NameDesc => row.name.clone(),
+            Self::CreatedAt | Self::CreatedAtDesc => time_key(&row.created_at),
+            Self::UpdatedAt | Self::UpdatedAtDesc => time_key(&row.updated_at),
+        }
+    }
+}
+
+/// Filters and order of the partner list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PartnerQuery {
+    /// Only leads or only customers.
+    pub kind: Option<PartnerKind>,
+    /// Only partners of this owner.
+    pub owner_id: Option<Uuid>,
+    /// Case-insensitive substring of name or number.
+    #[param(example = "müller")]
+    pub q: Option<String>,
+    /// Only partners changed after this instant (for incremental sync).
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Order: `name` (default), `-name`, `created_at`, `-created_at`, `updated_at`, `-updated_at`.
+    #[param(inline)]
+    pub sort: Option<PartnerSort>,
+}
+
+/// Lists business partners.
+#[utoipa::path(
+    tag = "business-partners",
+    params(PartnerQuery, PageParams),
+    responses((status = 200, description = "One page of business partners", body = Paged<Partner>)),
+    security(("bearer" = []))
+)]
+#[get("/business-partners")]
+async fn list_partners(
+    pool: Data<DbPool>,
+    who: Principal,
+    query: Query<PartnerQuery>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let query = query.into_inner();
+    let sort = query.sort.unwrap_or_default();
+    let page = Page::new(&page, sort.key())?;
+    let filter = PartnerFilter {
+        kind: query.kind,
+        owner_id: query.owner_id,
+        q: query.q,
+        updated_after: query.updated_after,
+    };
+    let partners = db::run(&pool, move |conn| {
+        let rows = store::list(conn, &filter, &page)?;
+        Ok(page
+            .finish(rows, |row| (sort.cursor_value(row), row.id))
+            .map(Partner::from))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(partners))
+}
+
+/// Gets one business partner.
+#[utoipa::path(
+    tag = "business-partners",
+    params(("id" = Uuid, Path, description = "Business partner id")),
+    responses(
+        (status = 200, description = "The business partner", body = Partner, headers(("ETag" = String, description = "Current version"))),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/business-partners/{id}")]
+async fn get_partner(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let id = id.into_inner();
+    let row = db::run(&pool, move |conn| store::find(conn, id)).await?;
+    Ok(ok(&Partner::from(row)))
+}
+
+/// Creates a business partner (lead or customer).
+#[utoipa::path(
+    tag = "business-partners",
+    request_body = NewPartnerRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat returns the first response")),
+    responses(
+        (status = 201, description = "Created", body = Partner,
+            headers(("Location" = String, description = "URL of the new partner"), ("ETag" = String, description = "Its version"))),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/business-partners")]
+async fn create_partner(
+    pool: Data<DbPool>,
+    who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<NewPartnerRequest>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_partners)?;
+    let r = &body.value;
+    let explicit_owner = r.owner_id;
+    let caller = who.user_id();
+    let mut new = NewPartner {
+        id: Uuid::now_v7(),
+        kind: r.kind,
+        name: r.name.trim().to_owned(),
+        email: r.email.clone(),
+        phone: r.phone.clone(),
+        website: r.website.clone(),
+        street: r.street.clone(),
+        postal_code: r.postal_code.clone(),
+        city: r.city.clone(),
+        country: r.country.clone(),
+        vat_id: r.vat_id.clone(),
+        owner_id: explicit_owner,
+        notes: r.notes.clone(),
+    };
+    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+        if explicit_owner.is_none() {
+            new.owner_id = caller
+                .map(|id| crate::users::store::exists(conn, id).map(|e| e.then_some(id)))
+                .transpose()?
+                .flatten();
+        }
+        store::insert(conn, &new).map(Partner::from)
+    })
+    .await
+}
+
+/// Changes a business partner (JSON merge patch); honours `If-Match`.
+#[utoipa::path(
+    tag = "business-partners",
+    params(("id" = Uuid, Path, description = "Business partner id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = PartnerPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = Partner, headers(("ETag" = String, description = "New version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/business-partners/{id}")]
+async fn update_partner(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<PartnerPatch>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_partners)?;
+    let id = id.into_inner();
+    let p = body.into_inner();
+    let changes = PartnerChanges {
+        kind: p.kind,
+        name: p.name.map(|n| n.trim().to_owned()),
+        email: p.email,
+        phone: p.phone,
+        website: p.website,
+        street: p.street,
+        postal_code: p.postal_code,
+        city: p.city,
+        country: p.country,
+        vat_id: p.vat_id,
+        owner_id: p.owner_id,
+        notes: p.notes,
+    };
+    let row = db::transaction(&pool, move |conn| store::update(conn, id, &if_match, &changes)).await?;
+    Ok(ok(&Partner::from(row)))
+}
+
+/// Converts a lead into a customer; 409 when it already is one.
+#[utoipa::path(
+    tag = "business-partners",
+    params(("id" = Uuid, Path, description = "Business partner id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    responses(
+        (status = 200, description = "Now a customer", body = Partner, headers(("ETag" = String, description = "New version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/business-partners/{id}/convert")]
+async fn convert_partner(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_partners)?;
+    let id = id.into_inner();
+    let row = db::transaction(&pool, move |conn| store::convert(conn, id, &if_match)).await?;
+    Ok(ok(&Partner::from(row)))
+}
+
+/// Deletes a business partner nothing refers to (admin, manager).
+#[utoipa::path(
+    tag = "business-partners",
+    params(("id" = Uuid, Path, description = "Business partner id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/business-partners/{id}")]
+async fn delete_partner(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_delete_partners)?;
+    let id = id.into_inner();
+    db::transaction(&pool, move |conn| store::delete(conn, id, &if_match)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the business partner routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_partners)
+        .service(get_partner)
+        .service(create_partner)
+        .service(update_partner)
+        .service(convert_partner)
+        .service(delete_partner);
+}

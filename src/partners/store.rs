@@ -1,0 +1,205 @@
+//! Business partners in PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::http::IfMatch;
+use crate::http::pagination::Page;
+use crate::schema::business_partners as bp;
+
+crate::db::text_enum! {
+    /// A lead (prospect) or a customer.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum PartnerKind {
+        /// A prospect that has not bought yet.
+        Lead = "lead",
+        /// An existing customer.
+        Customer = "customer",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = bp, check_for_backend(diesel::pg::Pg))]
+pub struct PartnerRow {
+    pub id: Uuid,
+    pub number: String,
+    pub kind: PartnerKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub vat_id: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = bp)]
+pub struct NewPartner {
+    pub id: Uuid,
+    pub kind: PartnerKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub vat_id: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub notes: Option<String>,
+}
+
+/// `None` leaves a column alone; `Some(None)` clears it.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = bp)]
+pub struct PartnerChanges {
+    pub kind: Option<PartnerKind>,
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub website: Option<Option<String>>,
+    pub street: Option<Option<String>>,
+    pub postal_code: Option<Option<String>>,
+    pub city: Option<Option<String>>,
+    pub country: Option<Option<String>>,
+    pub vat_id: Option<Option<String>>,
+    pub owner_id: Option<Option<Uuid>>,
+    pub notes: Option<Option<String>>,
+}
+
+/// List filters.
+#[derive(Debug, Default)]
+pub struct PartnerFilter {
+    pub kind: Option<PartnerKind>,
+    pub owner_id: Option<Uuid>,
+    pub q: Option<String>,
+    pub updated_after: Option<DateTime<Utc>>,
+}
+
+/// Inserts a partner; the owner must exist (422 otherwise).
+pub fn insert(conn: &mut PgConnection, new: &NewPartner) -> Result<PartnerRow, AppError> {
+    check_owner(conn, new.owner_id)?;
+    Ok(diesel::insert_into(bp::table)
+        .values(new)
+        .returning(PartnerRow::as_returning())
+        .get_result(conn)?)
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<PartnerRow, AppError> {
+    bp::table
+        .find(id)
+        .select(PartnerRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("business partner", id))
+}
+
+pub fn list(conn: &mut PgConnection, filter: &PartnerFilter, page: &Page) -> Result<Vec<PartnerRow>, AppError> {
+    let mut query = bp::table.select(PartnerRow::as_select()).into_boxed();
+    if let Some(kind) = filter.kind {
+        query = query.filter(bp::kind.eq(kind));
+    }
+    if let Some(owner) = filter.owner_id {
+        query = query.filter(bp::owner_id.eq(owner));
+    }
+    if let Some(after) = filter.updated_after {
+        query = query.filter(bp::updated_at.gt(after));
+    }
+    if let Some(q) = &filter.q {
+        let pattern = crate::http::contains_pattern(q);
+        query = query.filter(bp::name.ilike(pattern.clone()).or(bp::number.ilike(pattern)));
+    }
+    Ok(query
+        .filter(page.after()?)
+        .order(page.order())
+        .limit(page.fetch())
+        .load(conn)?)
+}
+
+pub fn update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    if_match: &IfMatch,
+    changes: &PartnerChanges,
+) -> Result<PartnerRow, AppError> {
+    let current = lock(conn, id)?;
+    if_match.check(current.version)?;
+    check_owner(conn, changes.owner_id.flatten())?;
+    Ok(diesel::update(bp::table.find(id))
+        .set((
+            changes,
+            bp::updated_at.eq(diesel::dsl::now),
+            bp::version.eq(bp::version + 1),
+        ))
+        .returning(PartnerRow::as_returning())
+        .get_result(conn)?)
+}
+
+/// Turns a lead into a customer; 409 when it already is one.
+pub fn convert(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
+    let current = lock(conn, id)?;
+    if_match.check(current.version)?;
+    if current.kind == PartnerKind::Customer {
+        return Err(AppError::Conflict(format!(
+            "business partner {} is already a customer",
+            current.number
+        )));
+    }
+    let changes = PartnerChanges {
+        kind: Some(PartnerKind::Customer),
+        ..PartnerChanges::default()
+    };
+    update(conn, id, &IfMatch::default(), &changes)
+}
+
+/// Deletes a partner nothing refers to; 409 otherwise.
+pub fn delete(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+    let current = lock(conn, id)?;
+    if_match.check(current.version)?;
+    diesel::delete(bp::table.find(id))
+        .execute(conn)
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict(format!(
+                "business partner {} is still referenced (opportunities, activities or quotes)",
+                current.number
+            )),
+            other => other,
+        })?;
+    Ok(())
+}
+
+fn check_owner(conn: &mut PgConnection, owner: Option<Uuid>) -> Result<(), AppError> {
+    match owner {
+        Some(id) if !crate::users::store::exists(conn, id)? => Err(AppError::invalid(
+            "owner_id",
+            "not_found",
+            format!("user {id} does not exist"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn lock(conn: &mut PgConnection, id: Uuid) -> Result<PartnerRow, AppError> {
+    bp::table
+        .find(id)
+        .select(PartnerRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("business partner", id))
+}

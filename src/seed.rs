@@ -1,0 +1,248 @@
+//! Demo data (idempotent) and bulk data for benchmarks.
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use uuid::Uuid;
+
+use crate::auth::Role;
+use crate::error::AppError;
+use crate::partners::store::{NewPartner, PartnerKind};
+use crate::schema::{business_partners, users};
+use crate::users::store::NewUser;
+
+/// Fixed ids, so that running the demo seed twice changes nothing.
+const fn demo_id(n: u128) -> Uuid {
+    Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0000 | n)
+}
+
+const DEMO_USERS: [(u128, &str, &str, Role); 6] = [
+    (1, "admin@salesfunnel.example", "Petra Admin", Role::Admin),
+    (2, "markus.weber@salesfunnel.example", "Markus Weber", Role::Manager),
+    (3, "anna.schmidt@salesfunnel.example", "Anna Schmidt", Role::Rep),
+    (4, "jonas.becker@salesfunnel.example", "Jonas Becker", Role::Rep),
+    (5, "lea.fischer@salesfunnel.example", "Lea Fischer", Role::Viewer),
+    (6, "erp@salesfunnel.example", "ERP Schnittstelle", Role::Integration),
+];
+
+/// (id, kind, name, street, postal code, city, owner)
+type DemoPartner = (
+    u128,
+    PartnerKind,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u128,
+);
+
+const DEMO_PARTNERS: [DemoPartner; 6] = [
+    (
+        101,
+        PartnerKind::Customer,
+        "Autohaus Müller GmbH",
+        "Leopoldstraße 12",
+        "80802",
+        "München",
+        3,
+    ),
+    (
+        102,
+        PartnerKind::Customer,
+        "Bäckerei Schäfer KG",
+        "Hauptstraße 5",
+        "69117",
+        "Heidelberg",
+        4,
+    ),
+    (
+        103,
+        PartnerKind::Lead,
+        "Gröner Logistik AG",
+        "Hafenstraße 88",
+        "20457",
+        "Hamburg",
+        3,
+    ),
+    (
+        104,
+        PartnerKind::Lead,
+        "Stadtwerke Überlingen",
+        "Bahnhofstraße 1",
+        "88662",
+        "Überlingen",
+        4,
+    ),
+    (
+        105,
+        PartnerKind::Customer,
+        "Weiß & Söhne Bau GmbH",
+        "Industriestraße 23",
+        "70565",
+        "Stuttgart",
+        3,
+    ),
+    (
+        106,
+        PartnerKind::Lead,
+        "Kröger Pflegedienst",
+        "Lindenallee 7",
+        "04109",
+        "Leipzig",
+        4,
+    ),
+];
+
+/// Whether the database holds no users yet (a fresh embedded database).
+pub fn is_empty(conn: &mut PgConnection) -> Result<bool, AppError> {
+    Ok(!diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result::<bool>(conn)?)
+}
+
+/// The id of the first admin user, for the printed admin token.
+pub fn first_admin(conn: &mut PgConnection) -> Result<Option<String>, AppError> {
+    Ok(users::table
+        .filter(users::role.eq(Role::Admin))
+        .order(users::created_at)
+        .select(users::id)
+        .first::<Uuid>(conn)
+        .optional()?
+        .map(|id| id.to_string()))
+}
+
+/// Loads the demo data set; existing rows are left alone.
+pub fn demo(conn: &mut PgConnection) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let new_users: Vec<NewUser> = DEMO_USERS
+            .iter()
+            .map(|(n, email, name, role)| NewUser {
+                id: demo_id(*n),
+                email: (*email).to_owned(),
+                display_name: (*name).to_owned(),
+                role: *role,
+                active: true,
+            })
+            .collect();
+        diesel::insert_into(users::table)
+            .values(&new_users)
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        let partners: Vec<NewPartner> = DEMO_PARTNERS
+            .iter()
+            .map(|(n, kind, name, street, postal_code, city, owner)| NewPartner {
+                id: demo_id(*n),
+                kind: *kind,
+                name: (*name).to_owned(),
+                email: Some(format!("info@{}.example", slug(name))),
+                phone: Some(format!("+49 30 {:07}", n * 7919)),
+                website: Some(format!("https://{}.example", slug(name))),
+                street: Some((*street).to_owned()),
+                postal_code: Some((*postal_code).to_owned()),
+                city: Some((*city).to_owned()),
+                country: Some("DE".to_owned()),
+                vat_id: (*kind == PartnerKind::Customer).then(|| format!("DE{:09}", n * 1_000_003)),
+                owner_id: Some(demo_id(*owner)),
+                notes: None,
+            })
+            .collect();
+        diesel::insert_into(business_partners::table)
+            .values(&partners)
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+fn slug(name: &str) -> String {
+    name.split_whitespace()
+        .next()
+        .unwrap_or("firma")
+        .to_lowercase()
+        .replace('ä', "ae")
+        .replace('ö', "oe")
+        .replace('ü', "ue")
+        .replace('ß', "ss")
+}
+
+const BULK_BATCH: usize = 4000;
+
+/// Bulk-creates `count` realistic business partners owned by the demo reps and manager.
+pub fn partners(conn: &mut PgConnection, count: u32) -> Result<(), AppError> {
+    demo(conn)?;
+    const PREFIXES: [&str; 8] = [
+        "Autohaus",
+        "Bäckerei",
+        "Spedition",
+        "Praxis",
+        "Ingenieurbüro",
+        "Hotel",
+        "Brauerei",
+        "Elektro",
+    ];
+    const NAMES: [&str; 10] = [
+        "Müller",
+        "Schmidt",
+        "Schneider",
+        "Fischer",
+        "Weber",
+        "Meyer",
+        "Wagner",
+        "Becker",
+        "Schulz",
+        "Hoffmann",
+    ];
+    const CITIES: [(&str, &str); 6] = [
+        ("10115", "Berlin"),
+        ("20095", "Hamburg"),
+        ("80331", "München"),
+        ("50667", "Köln"),
+        ("60311", "Frankfurt am Main"),
+        ("70173", "Stuttgart"),
+    ];
+    let owners = [demo_id(2), demo_id(3), demo_id(4)];
+    let mut rng = rand::rng();
+    let mut remaining = count as usize;
+    while remaining > 0 {
+        let batch = remaining.min(BULK_BATCH);
+        let rows: Vec<NewPartner> = (0..batch)
+            .map(|_| {
+                let (postal_code, city) = CITIES.choose(&mut rng).copied().unwrap_or(("10115", "Berlin"));
+                let name = format!(
+                    "{} {} {}",
+                    PREFIXES.choose(&mut rng).unwrap_or(&"Firma"),
+                    NAMES.choose(&mut rng).unwrap_or(&"Müller"),
+                    rng.random_range(1..100_000)
+                );
+                NewPartner {
+                    id: Uuid::now_v7(),
+                    kind: if rng.random_bool(0.4) {
+                        PartnerKind::Customer
+                    } else {
+                        PartnerKind::Lead
+                    },
+                    email: Some(format!("kontakt{}@example.com", rng.random_range(1..10_000_000))),
+                    phone: Some(format!(
+                        "+49 {} {}",
+                        rng.random_range(30..999),
+                        rng.random_range(100_000..9_999_999)
+                    )),
+                    website: None,
+                    street: Some(format!("Hauptstraße {}", rng.random_range(1..200))),
+                    postal_code: Some(postal_code.to_owned()),
+                    city: Some(city.to_owned()),
+                    country: Some("DE".to_owned()),
+                    vat_id: None,
+                    owner_id: owners.choose(&mut rng).copied(),
+                    notes: None,
+                    name,
+                }
+            })
+            .collect();
+        diesel::insert_into(business_partners::table)
+            .values(&rows)
+            .execute(conn)?;
+        remaining -= batch;
+    }
+    diesel::sql_query("ANALYZE business_partners").execute(conn)?;
+    Ok(())
+}

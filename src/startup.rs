@@ -1,0 +1,162 @@
+//! Builds and runs the HTTP server: routes, middleware, extractor configuration, Swagger UI.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{self, HeaderName};
+use actix_web::middleware::{Condition, Logger};
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpResponse, HttpServer};
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as Spec;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+use uuid::Uuid;
+
+use crate::auth::Verifier;
+use crate::db::{self, DbPool};
+use crate::http::{header_value, idempotency, path_error, query_error};
+use crate::openapi::{ApiDoc, add_shared_responses};
+use crate::ops::fallback::{RouteTable, fallback};
+
+/// Registers every documented route: the API under `/api/v1`, operations at the root.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(
+        utoipa_actix_web::scope("/api/v1")
+            .configure(crate::users::routes::configure)
+            .configure(crate::partners::routes::configure),
+    )
+    .configure(crate::ops::routes::configure);
+}
+
+/// The complete OpenAPI document, as served and as committed in `openapi/openapi.json`.
+pub fn spec() -> Spec {
+    let (_, mut spec) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    add_shared_responses(&mut spec);
+    spec
+}
+
+/// What the server needs from the outside.
+pub struct AppConfig {
+    pub pool: DbPool,
+    pub verifier: Verifier,
+    pub cors_allowed_origins: Vec<String>,
+    /// Worker threads; `None` for one per core.
+    pub workers: Option<usize>,
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+impl Application {
+    pub fn build(config: AppConfig, listener: TcpListener) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let spec = spec();
+        let table = Data::new(RouteTable::from_spec(&spec));
+        let (prometheus, registry) = crate::ops::metrics::build(&config.pool).map_err(std::io::Error::other)?;
+        let registry = Data::new(registry);
+        let pool_for_sweeper = config.pool.clone();
+        let pool = Data::new(config.pool);
+        let verifier = Data::new(config.verifier);
+        let origins = config.cors_allowed_origins;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .into_utoipa_app()
+                .configure(routes)
+                .into_app()
+                .app_data(pool.clone())
+                .app_data(verifier.clone())
+                .app_data(registry.clone())
+                .app_data(table.clone())
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
+                .route("/swagger-ui", web::get().to(to_swagger_ui))
+                .route("/", web::get().to(to_swagger_ui))
+                .default_service(web::to(fallback))
+                .wrap_fn(|req, srv| {
+                    let id = req
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .filter(|v| !v.is_empty() && v.len() <= 128)
+                        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
+                    let call = srv.call(req);
+                    async move {
+                        let mut response = call.await?;
+                        response.headers_mut().insert(REQUEST_ID, header_value(&id));
+                        Ok(response)
+                    }
+                })
+                .wrap(prometheus.clone())
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms request_id=%{x-request-id}o"))
+                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)?;
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        tokio::spawn(sweep_idempotency_keys(pool_for_sweeper));
+        Ok(Self {
+            server: server.run(),
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn to_swagger_ui() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, "/swagger-ui/"))
+        .finish()
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let cors = origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
+    cors.allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::ACCEPT,
+            HeaderName::from_static("idempotency-key"),
+            REQUEST_ID,
+        ])
+        .expose_headers([header::ETAG, header::LOCATION, REQUEST_ID])
+        .max_age(3600)
+}
+
+/// Deletes expired idempotency keys once an hour.
+async fn sweep_idempotency_keys(pool: DbPool) {
+    let mut interval = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        interval.tick().await;
+        match db::run(&pool, idempotency::purge_expired).await {
+            Ok(n) if n > 0 => log::info!("purged {n} expired idempotency keys"),
+            Ok(_) => {}
+            Err(e) => log::warn!("could not purge idempotency keys: {e}"),
+        }
+    }
+}

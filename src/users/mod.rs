@@ -1,0 +1,4 @@
+//! Users.
+
+pub mod routes;
+pub mod store;

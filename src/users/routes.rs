@@ -1,0 +1,284 @@
+//! `/users`: the people who use salesfunnel and their roles. Admins write; everyone reads.
+
+use actix_web::web::{Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::store::{self, NewUser, UserChanges, UserFilter, UserRow};
+use crate::auth::{Principal, Role};
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::http::idempotency::{self, IdempotencyKey, Scope};
+use crate::http::json::JsonBody;
+use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey};
+use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+
+/// A user of salesfunnel.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10", "email": "anna.schmidt@autohaus-example.de",
+    "display_name": "Anna Schmidt", "role": "rep", "active": true,
+    "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
+}))]
+pub struct User {
+    pub id: Uuid,
+    /// Unique, case-insensitively.
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Inactive users keep their records but should get no new work.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the ETag.
+    pub version: i32,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            role: row.role,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for User {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/users/{}", self.id)
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A new user.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "anna.schmidt@autohaus-example.de", "display_name": "Anna Schmidt", "role": "rep"}))]
+pub struct NewUserRequest {
+    #[validate(email, length(max = 254))]
+    pub email: String,
+    #[validate(length(min = 1, max = 200))]
+    pub display_name: String,
+    pub role: Role,
+    /// Defaults to true.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+/// Changes to a user (JSON merge patch); absent fields stay as they are.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "manager"}))]
+pub struct UserPatch {
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    #[validate(email, length(max = 254))]
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    #[validate(length(min = 1, max = 200))]
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub role: Option<Role>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub active: Option<bool>,
+}
+
+/// Filters of the user list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    /// Only users with this role.
+    pub role: Option<Role>,
+    /// Only active (true) or inactive (false) users.
+    pub active: Option<bool>,
+    /// Case-insensitive substring of e-mail or display name.
+    #[param(example = "schmidt")]
+    pub q: Option<String>,
+}
+
+const BY_EMAIL: SortKey = SortKey {
+    name: "email",
+    column: "lower(email)",
+    descending: false,
+    kind: KeyKind::Text,
+};
+
+/// Lists users, ordered by e-mail.
+#[utoipa::path(
+    tag = "users",
+    params(UserQuery, PageParams),
+    responses((status = 200, description = "One page of users", body = Paged<User>)),
+    security(("bearer" = []))
+)]
+#[get("/users")]
+async fn list_users(
+    pool: Data<DbPool>,
+    who: Principal,
+    query: Query<UserQuery>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let page = Page::new(&page, BY_EMAIL)?;
+    let query = query.into_inner();
+    let filter = UserFilter {
+        role: query.role,
+        active: query.active,
+        q: query.q,
+    };
+    let users = db::run(&pool, move |conn| {
+        let rows = store::list(conn, &filter, &page)?;
+        Ok(page
+            .finish(rows, |row| (row.email.to_lowercase(), row.id))
+            .map(User::from))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(users))
+}
+
+/// Gets one user.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = User, headers(("ETag" = String, description = "Current version"))),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/users/{id}")]
+async fn get_user(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let id = id.into_inner();
+    let row = db::run(&pool, move |conn| store::find(conn, id)).await?;
+    Ok(ok(&User::from(row)))
+}
+
+/// Creates a user (admin).
+#[utoipa::path(
+    tag = "users",
+    request_body = NewUserRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat returns the first response")),
+    responses(
+        (status = 201, description = "Created", body = User,
+            headers(("Location" = String, description = "URL of the new user"), ("ETag" = String, description = "Its version"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/users")]
+async fn create_user(
+    pool: Data<DbPool>,
+    who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<NewUserRequest>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    let request = &body.value;
+    let new = NewUser {
+        id: Uuid::now_v7(),
+        email: request.email.trim().to_owned(),
+        display_name: request.display_name.trim().to_owned(),
+        role: request.role,
+        active: request.active,
+    };
+    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+        store::insert(conn, &new).map(User::from)
+    })
+    .await
+}
+
+/// Changes a user (admin); honours `If-Match`.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = UserPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = User, headers(("ETag" = String, description = "New version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/users/{id}")]
+async fn update_user(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<UserPatch>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    let id = id.into_inner();
+    let patch = body.into_inner();
+    let changes = UserChanges {
+        email: patch.email.map(|e| e.trim().to_owned()),
+        display_name: patch.display_name.map(|n| n.trim().to_owned()),
+        role: patch.role,
+        active: patch.active,
+    };
+    let row = db::transaction(&pool, move |conn| store::update(conn, id, &if_match, &changes)).await?;
+    Ok(ok(&User::from(row)))
+}
+
+/// Deletes a user who owns nothing (admin); otherwise 409 — deactivate instead.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/users/{id}")]
+async fn delete_user(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    let id = id.into_inner();
+    db::transaction(&pool, move |conn| store::delete(conn, id, &if_match)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the user routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_users)
+        .service(get_user)
+        .service(create_user)
+        .service(update_user)
+        .service(delete_user);
+}

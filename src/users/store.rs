@@ -1,0 +1,140 @@
+//! Users in PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::auth::Role;
+use crate::error::AppError;
+use crate::http::IfMatch;
+use crate::http::pagination::Page;
+use crate::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+/// List filters.
+#[derive(Debug, Default)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub q: Option<String>,
+}
+
+pub fn insert(conn: &mut PgConnection, new: &NewUser) -> Result<UserRow, AppError> {
+    Ok(diesel::insert_into(users::table)
+        .values(new)
+        .returning(UserRow::as_returning())
+        .get_result(conn)?)
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, AppError> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("user", id))
+}
+
+/// Whether a user with this id exists (for references from other resources).
+pub fn exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(users::table.find(id))).get_result(conn)?)
+}
+
+pub fn list(conn: &mut PgConnection, filter: &UserFilter, page: &Page) -> Result<Vec<UserRow>, AppError> {
+    let mut query = users::table.select(UserRow::as_select()).into_boxed();
+    if let Some(role) = filter.role {
+        query = query.filter(users::role.eq(role));
+    }
+    if let Some(active) = filter.active {
+        query = query.filter(users::active.eq(active));
+    }
+    if let Some(q) = &filter.q {
+        let pattern = crate::http::contains_pattern(q);
+        query = query.filter(
+            users::email
+                .ilike(pattern.clone())
+                .or(users::display_name.ilike(pattern)),
+        );
+    }
+    Ok(query
+        .filter(page.after()?)
+        .order(page.order())
+        .limit(page.fetch())
+        .load(conn)?)
+}
+
+pub fn update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    if_match: &IfMatch,
+    changes: &UserChanges,
+) -> Result<UserRow, AppError> {
+    let current = lock(conn, id)?;
+    if_match.check(current.version)?;
+    Ok(diesel::update(users::table.find(id))
+        .set((
+            changes,
+            users::updated_at.eq(diesel::dsl::now),
+            users::version.eq(users::version + 1),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)?)
+}
+
+/// Deletes a user who owns nothing; 409 otherwise.
+pub fn delete(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+    let current = lock(conn, id)?;
+    if_match.check(current.version)?;
+    diesel::delete(users::table.find(id))
+        .execute(conn)
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict(
+                "the user still owns business partners or other records; reassign them or deactivate the user"
+                    .to_owned(),
+            ),
+            other => other,
+        })?;
+    Ok(())
+}
+
+fn lock(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, AppError> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("user", id))
+}

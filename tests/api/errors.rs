@@ -1,0 +1,164 @@
+//! Every client mistake is problem+json with the status DESIGN.md names; never a 500.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{error_fields, problem, spawn_app};
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_400() {
+    let app = spawn_app().await;
+    let response = app
+        .request(Method::POST, "/api/v1/business-partners", &app.admin())
+        .header("content-type", "application/json")
+        .body("{\"kind\": \"lead\", ")
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::BAD_REQUEST).await;
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_is_415() {
+    let app = spawn_app().await;
+    let response = app
+        .request(Method::POST, "/api/v1/business-partners", &app.admin())
+        .header("content-type", "text/plain")
+        .body("{\"kind\": \"lead\", \"name\": \"A\"}")
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    let none = app
+        .request(Method::POST, "/api/v1/business-partners", &app.admin())
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    problem(none, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+}
+
+#[tokio::test]
+async fn a_body_over_one_mebibyte_is_413() {
+    let app = spawn_app().await;
+    let body = json!({"kind": "lead", "name": "A", "notes": "x".repeat(1024 * 1024)});
+    problem(
+        app.post("/api/v1/business-partners", &app.admin(), &body).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    // Also when the length is not declared up front (chunked).
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..20).map(|_| Ok(vec![b' '; 64 * 1024])).collect();
+    let response = app
+        .request(Method::POST, "/api/v1/business-partners", &app.admin())
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+}
+
+#[tokio::test]
+async fn a_json_body_with_many_mistakes_names_each_field() {
+    let app = spawn_app().await;
+    let body = json!({"kind": "prospect", "email": 42, "colour": "blue"});
+    let found = problem(
+        app.post("/api/v1/business-partners", &app.admin(), &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&found), vec!["colour", "email", "kind", "name"]);
+    let codes: Vec<&str> = found["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"unknown_field") && codes.contains(&"required") && codes.contains(&"invalid_type"));
+}
+
+#[tokio::test]
+async fn a_json_body_that_is_not_an_object_is_422() {
+    let app = spawn_app().await;
+    for body in [json!([1, 2]), json!("text"), json!(null)] {
+        problem(
+            app.post("/api/v1/business-partners", &app.admin(), &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_query_strings_and_paths_are_400() {
+    let app = spawn_app().await;
+    let token = app.admin();
+    for path in [
+        "/api/v1/business-partners?limit=abc",
+        "/api/v1/business-partners?limit=0",
+        "/api/v1/business-partners?limit=201",
+        "/api/v1/business-partners?kind=alien",
+        "/api/v1/business-partners?sort=colour",
+        "/api/v1/business-partners?cursor=garbage",
+        "/api/v1/business-partners?updated_after=yesterday",
+        "/api/v1/business-partners/not-a-uuid",
+        "/api/v1/users/123",
+    ] {
+        problem(app.get(path, &token).await, StatusCode::BAD_REQUEST).await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405() {
+    let app = spawn_app().await;
+    let token = app.admin();
+    problem(app.get("/api/v1/nothing-here", &token).await, StatusCode::NOT_FOUND).await;
+    problem(app.get("/nothing", &token).await, StatusCode::NOT_FOUND).await;
+    let response = app
+        .request(Method::PUT, "/api/v1/business-partners", &token)
+        .send()
+        .await
+        .unwrap();
+    let allow = response
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    problem(response, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert!(allow.contains("GET") && allow.contains("POST"), "Allow: {allow}");
+    let response = app
+        .request(
+            Method::POST,
+            "/api/v1/users/0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::METHOD_NOT_ALLOWED).await;
+}
+
+#[tokio::test]
+async fn a_malformed_if_match_is_400_and_idempotency_key_too_long_is_400() {
+    let app = spawn_app().await;
+    let partner = app.create_partner(json!({"kind": "lead", "name": "A"})).await;
+    let path = format!("/api/v1/business-partners/{}", partner["id"].as_str().unwrap());
+    let response = app
+        .request(Method::PATCH, &path, &app.admin())
+        .header("If-Match", "\"abc\"")
+        .json(&json!({"name": "B"}))
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::BAD_REQUEST).await;
+    let response = app
+        .request(Method::POST, "/api/v1/business-partners", &app.admin())
+        .header("Idempotency-Key", "k".repeat(300))
+        .json(&json!({"kind": "lead", "name": "A"}))
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::BAD_REQUEST).await;
+}

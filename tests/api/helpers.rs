@@ -1,0 +1,307 @@
+//! Test harness: a fresh database per test, cloned from a template migrated once (under an
+//! advisory lock, so parallel test processes do not race), and the app on a random port.
+
+use std::net::TcpListener;
+use std::sync::OnceLock;
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use reqwest::{Method, Response, StatusCode};
+use salesfunnel::auth::{Role, Signer, Verifier};
+use salesfunnel::config::{JwtKey, JwtSettings};
+use salesfunnel::db;
+use salesfunnel::startup::{AppConfig, Application};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
+pub const ISSUER: &str = "salesfunnel";
+pub const AUDIENCE: &str = "salesfunnel";
+
+/// The server that holds the test databases: `TEST_DATABASE_URL` (without a database name),
+/// default the local PostgreSQL with trust auth.
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+fn connect(database: &str) -> PgConnection {
+    let url = format!("{}/{database}", server_url());
+    PgConnection::establish(&url).unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+}
+
+/// Name of the template for the current migrations: changes to a migration make a new one.
+fn template_name() -> String {
+    let mut hasher = Sha256::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        for file in ["up.sql", "down.sql"] {
+            hasher.update(std::fs::read(dir.join(file)).unwrap_or_default());
+        }
+    }
+    let digest = hasher.finalize();
+    format!(
+        "salesfunnel_tpl_{}",
+        digest.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+fn ensure_template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let name = template_name();
+        let mut admin = connect("postgres");
+        diesel::sql_query("SELECT pg_advisory_lock(727001)")
+            .execute(&mut admin)
+            .expect("advisory lock");
+        if !database_exists(&mut admin, &name) {
+            let building = format!("{name}_building");
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                .execute(&mut admin)
+                .expect("drop");
+            diesel::sql_query(format!("CREATE DATABASE {building}"))
+                .execute(&mut admin)
+                .expect("create template");
+            {
+                let mut conn = connect(&building);
+                db::run_migrations(&mut conn).expect("migrations");
+            }
+            diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                .execute(&mut admin)
+                .expect("rename");
+            drop_stale_templates(&mut admin, &name);
+        }
+        diesel::sql_query("SELECT pg_advisory_unlock(727001)")
+            .execute(&mut admin)
+            .expect("unlock");
+        name
+    })
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    datname: String,
+}
+
+fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
+    diesel::sql_query("SELECT datname FROM pg_database WHERE datname = $1")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .load::<Name>(conn)
+        .map(|rows| !rows.is_empty())
+        .unwrap_or(false)
+}
+
+fn drop_stale_templates(conn: &mut PgConnection, keep: &str) {
+    let stale = diesel::sql_query(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'salesfunnel\\_tpl\\_%' AND datname <> $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(keep)
+    .load::<Name>(conn)
+    .unwrap_or_default();
+    for db in stale {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.datname)).execute(conn);
+    }
+}
+
+/// A fresh database, dropped when this value is.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub fn new() -> Self {
+        let template = ensure_template();
+        let name = format!("salesfunnel_test_{}", Uuid::now_v7().simple());
+        let mut admin = connect("postgres");
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        let url = format!("{}/{name}", server_url());
+        Self { name, url }
+    }
+
+    pub fn connect(&self) -> PgConnection {
+        connect(&self.name)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Dropping may happen inside the async runtime: do the blocking work on a thread.
+        let _ = std::thread::spawn(move || {
+            let mut admin = connect("postgres");
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+        })
+        .join();
+    }
+}
+
+/// A running app on its own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+    signer: Signer,
+}
+
+fn jwt_settings() -> JwtSettings {
+    JwtSettings {
+        key: None,
+        issuer: ISSUER.to_owned(),
+        audience: AUDIENCE.to_owned(),
+    }
+}
+
+/// Starts the app with the HS256 test secret.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with_key(JwtKey::Secret(SECRET.to_vec())).await
+}
+
+/// Starts the app verifying tokens with `key`.
+pub async fn spawn_app_with_key(key: JwtKey) -> TestApp {
+    let db = TestDatabase::new();
+    spawn_on(db, key).await
+}
+
+/// Starts the app on `db` (whose URL may point through a proxy).
+pub async fn spawn_on_url(db: TestDatabase, url: &str) -> TestApp {
+    start(db, url, JwtKey::Secret(SECRET.to_vec())).await
+}
+
+async fn spawn_on(db: TestDatabase, key: JwtKey) -> TestApp {
+    let url = db.url.clone();
+    start(db, &url, key).await
+}
+
+async fn start(db: TestDatabase, url: &str, key: JwtKey) -> TestApp {
+    let verifier = Verifier::new(&jwt_settings(), &key).expect("verifier");
+    let pool = db::pool(url, 4);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let config = AppConfig {
+        pool,
+        verifier,
+        cors_allowed_origins: vec!["https://crm.example".to_owned()],
+        workers: Some(1),
+    };
+    let app = Application::build(config, listener).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        signer: Signer::new(&jwt_settings(), SECRET),
+    }
+}
+
+impl TestApp {
+    /// An HS256 token for `role` with subject `sub`.
+    pub fn token_for(&self, role: Role, sub: &str) -> String {
+        self.signer.sign(role, sub, 600).expect("sign")
+    }
+
+    pub fn admin(&self) -> String {
+        self.token_for(Role::Admin, "admin")
+    }
+
+    /// A request with a bearer token.
+    pub fn request(&self, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(token)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, token).send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, token).send().await.expect("request")
+    }
+
+    /// Creates a user as admin and returns its JSON.
+    pub async fn create_user(&self, email: &str, role: &str) -> Value {
+        let body = serde_json::json!({"email": email, "display_name": email.split('@').next(), "role": role});
+        json_with(
+            self.post("/api/v1/users", &self.admin(), &body).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// Creates a business partner as admin and returns its JSON.
+    pub async fn create_partner(&self, body: Value) -> Value {
+        json_with(
+            self.post("/api/v1/business-partners", &self.admin(), &body).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn json_with(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let text = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Asserts a problem+json response with `status` and returns it.
+pub async fn problem(response: Response, status: StatusCode) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = json_with(response, status).await;
+    assert_eq!(
+        content_type, "application/problem+json",
+        "problem content type; body: {body}"
+    );
+    assert_eq!(body["status"], status.as_u16(), "status member");
+    assert!(body["type"].as_str().is_some_and(|t| !t.is_empty()), "type member");
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "title member");
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "detail member");
+    body
+}
+
+/// The fields named in a 422's `errors`, sorted.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    let mut fields: Vec<String> = problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}

@@ -1,0 +1,76 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{json_with, spawn_app};
+
+fn committed() -> Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn the_served_spec_equals_the_committed_file() {
+    let app = spawn_app().await;
+    let served = json_with(
+        app.client
+            .get(format!("{}/api-docs/openapi.json", app.address))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        served == committed(),
+        "openapi/openapi.json is out of date: run `cargo run -- openapi > openapi/openapi.json` and commit it"
+    );
+}
+
+#[test]
+fn every_operation_has_one_tag_a_summary_and_its_error_responses() {
+    let spec = committed();
+    let mut operations = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let name = format!("{method} {path}");
+            assert_eq!(op["tags"].as_array().map(Vec::len), Some(1), "{name}: one tag");
+            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{name}: summary");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{name}: a success response"
+            );
+            if path.starts_with("/api/") {
+                assert!(op["security"].is_array(), "{name}: security");
+                for status in ["401", "503"] {
+                    assert!(responses.contains_key(status), "{name}: {status}");
+                }
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{name}: {status}");
+                }
+            }
+        }
+    }
+    assert!(operations >= 14, "found {operations} operations");
+}
+
+#[test]
+fn every_problem_response_has_problem_json_and_an_example() {
+    let spec = committed();
+    for (name, response) in spec["components"]["responses"].as_object().unwrap() {
+        let content = &response["content"]["application/problem+json"];
+        assert!(content.is_object(), "{name}: application/problem+json");
+        assert!(content["example"].is_object(), "{name}: example");
+    }
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        let is_object = schema["type"] == "object";
+        let generic = name.starts_with("Paged");
+        assert!(
+            !is_object || generic || schema["example"].is_object() || name == "FieldError",
+            "{name}: example"
+        );
+    }
+}
