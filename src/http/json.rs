@@ -93,12 +93,45 @@ pub fn parse<T>(raw: &Value) -> Result<T, AppError>
 where
     T: DeserializeOwned + Validate + PartialSchema,
 {
+    let mut unstorable = Vec::new();
+    nul_characters(raw, "", &mut unstorable);
+    if !unstorable.is_empty() {
+        return Err(AppError::Validation(unstorable));
+    }
     match serde_path_to_error::deserialize::<_, T>(raw) {
         Ok(value) => {
             value.validate()?;
             Ok(value)
         }
         Err(_) => Err(AppError::Validation(structural_errors::<T>(raw))),
+    }
+}
+
+/// PostgreSQL text cannot hold U+0000: name every string (or key) that contains it.
+fn nul_characters(value: &Value, path: &str, out: &mut Vec<FieldError>) {
+    let bad = |path: &str| FieldError::new(path, "invalid_character", "must not contain the NUL character (U+0000)");
+    match value {
+        Value::String(text) if text.contains('\0') => out.push(bad(path)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nul_characters(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if key.contains('\0') {
+                    out.push(bad(&child));
+                } else {
+                    nul_characters(item, &child, out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -296,6 +329,14 @@ mod tests {
     fn a_valid_body_parses() {
         let parsed = parse::<Sample>(&json!({"name": "x", "count": 3}));
         assert!(parsed.is_ok_and(|s| s.count == 3 && s.name == "x" && s.email.is_none()));
+    }
+
+    #[test]
+    fn nul_characters_are_named() {
+        assert_eq!(
+            fields(json!({"name": "a\u{0}b", "count": 1})),
+            vec![("name".to_owned(), "invalid_character".to_owned())]
+        );
     }
 
     #[test]

@@ -162,3 +162,20 @@ async fn a_malformed_if_match_is_400_and_idempotency_key_too_long_is_400() {
         .unwrap();
     problem(response, StatusCode::BAD_REQUEST).await;
 }
+
+#[tokio::test]
+async fn nul_characters_are_client_errors_not_500() {
+    let app = spawn_app().await;
+    let body = json!({"kind": "lead", "name": "Null\u{0}Byte"});
+    let found = problem(
+        app.post("/api/v1/business-partners", &app.admin(), &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&found), vec!["name"]);
+    problem(
+        app.get("/api/v1/business-partners?q=a%00b", &app.admin()).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
