@@ -92,6 +92,14 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, code, message)])
     }
 
+    /// Replaces the generic text of a 409 (e.g. from a foreign key) with `message`.
+    pub fn or_conflict(self, message: impl Into<String>) -> Self {
+        match self {
+            Self::Conflict(_) => Self::Conflict(message.into()),
+            other => other,
+        }
+    }
+
     /// A 404 naming the missing resource.
     pub fn not_found(what: &str, id: impl std::fmt::Display) -> Self {
         Self::NotFound(format!("{what} {id} does not exist"))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ManageConnection, Pool};
-use diesel::{Connection, ConnectionError, RunQueryDsl};
+use diesel::{Connection, ConnectionError, OptionalExtension, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::AppError;
@@ -92,6 +92,30 @@ pub fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>, String> {
     conn.run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect())
         .map_err(|e| format!("migration failed: {e}"))
+}
+
+#[derive(diesel::QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    version: i32,
+}
+
+/// Locks row `id` of `table` for the rest of the transaction and checks `If-Match` against its
+/// version: 404 when there is no such row (`what` names it), 412 on a mismatch.
+pub fn lock_version(
+    conn: &mut PgConnection,
+    table: &'static str,
+    what: &str,
+    id: uuid::Uuid,
+    if_match: &crate::http::IfMatch,
+) -> Result<i32, AppError> {
+    let row = diesel::sql_query(format!("SELECT version FROM {table} WHERE id = $1 FOR UPDATE"))
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .get_result::<Version>(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found(what, id))?;
+    if_match.check(row.version)?;
+    Ok(row.version)
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::lock_version;
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
@@ -91,6 +92,8 @@ pub struct PartnerFilter {
     pub updated_after: Option<DateTime<Utc>>,
 }
 
+const WHAT: &str = "business partner";
+
 /// Inserts a partner; the owner must exist (422 otherwise).
 pub fn insert(conn: &mut PgConnection, new: &NewPartner) -> Result<PartnerRow, AppError> {
     check_owner(conn, new.owner_id)?;
@@ -106,7 +109,7 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<PartnerRow, AppError> {
         .select(PartnerRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| AppError::not_found("business partner", id))
+        .ok_or_else(|| AppError::not_found(WHAT, id))
 }
 
 pub fn list(conn: &mut PgConnection, filter: &PartnerFilter, page: &Page) -> Result<Vec<PartnerRow>, AppError> {
@@ -137,8 +140,7 @@ pub fn update(
     if_match: &IfMatch,
     changes: &PartnerChanges,
 ) -> Result<PartnerRow, AppError> {
-    let current = lock(conn, id)?;
-    if_match.check(current.version)?;
+    lock_version(conn, "business_partners", WHAT, id, if_match)?;
     check_owner(conn, changes.owner_id.flatten())?;
     Ok(diesel::update(bp::table.find(id))
         .set((
@@ -152,8 +154,8 @@ pub fn update(
 
 /// Turns a lead into a customer; 409 when it already is one.
 pub fn convert(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
-    let current = lock(conn, id)?;
-    if_match.check(current.version)?;
+    lock_version(conn, "business_partners", WHAT, id, if_match)?;
+    let current = find(conn, id)?;
     if current.kind == PartnerKind::Customer {
         return Err(AppError::Conflict(format!(
             "business partner {} is already a customer",
@@ -169,17 +171,12 @@ pub fn convert(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<
 
 /// Deletes a partner nothing refers to; 409 otherwise.
 pub fn delete(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
-    let current = lock(conn, id)?;
-    if_match.check(current.version)?;
-    diesel::delete(bp::table.find(id))
-        .execute(conn)
-        .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict(format!(
-                "business partner {} is still referenced (opportunities, activities or quotes)",
-                current.number
-            )),
-            other => other,
-        })?;
+    lock_version(conn, "business_partners", WHAT, id, if_match)?;
+    diesel::delete(bp::table.find(id)).execute(conn).map_err(|e| {
+        AppError::from(e).or_conflict(format!(
+            "business partner {id} is still referenced by opportunities, activities or quotes"
+        ))
+    })?;
     Ok(())
 }
 
@@ -192,14 +189,4 @@ fn check_owner(conn: &mut PgConnection, owner: Option<Uuid>) -> Result<(), AppEr
         )),
         _ => Ok(()),
     }
-}
-
-fn lock(conn: &mut PgConnection, id: Uuid) -> Result<PartnerRow, AppError> {
-    bp::table
-        .find(id)
-        .select(PartnerRow::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("business partner", id))
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::auth::Role;
+use crate::db::lock_version;
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
@@ -101,8 +102,7 @@ pub fn update(
     if_match: &IfMatch,
     changes: &UserChanges,
 ) -> Result<UserRow, AppError> {
-    let current = lock(conn, id)?;
-    if_match.check(current.version)?;
+    lock_version(conn, "users", "user", id, if_match)?;
     Ok(diesel::update(users::table.find(id))
         .set((
             changes,
@@ -115,26 +115,10 @@ pub fn update(
 
 /// Deletes a user who owns nothing; 409 otherwise.
 pub fn delete(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
-    let current = lock(conn, id)?;
-    if_match.check(current.version)?;
-    diesel::delete(users::table.find(id))
-        .execute(conn)
-        .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict(
-                "the user still owns business partners or other records; reassign them or deactivate the user"
-                    .to_owned(),
-            ),
-            other => other,
-        })?;
+    lock_version(conn, "users", "user", id, if_match)?;
+    diesel::delete(users::table.find(id)).execute(conn).map_err(|e| {
+        AppError::from(e)
+            .or_conflict("the user still owns business partners or other records; reassign them or deactivate the user")
+    })?;
     Ok(())
-}
-
-fn lock(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, AppError> {
-    users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("user", id))
 }
