@@ -19,6 +19,23 @@ pub fn country(code: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// The ISO 3166-1 alpha-2 codes [`country`] accepts, as an OpenAPI enum (or `null`, as the
+/// field is optional).
+pub fn country_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let mut codes: Vec<serde_json::Value> = celes::Country::get_countries()
+        .iter()
+        .map(|c| serde_json::Value::from(c.alpha2))
+        .collect();
+    codes.push(serde_json::Value::Null);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some("ISO 3166-1 alpha-2 country code, upper case"))
+        .enum_values(Some(codes))
+        .examples(["DE"])
+        .build()
+}
+
 /// A VAT identification number: two-letter country prefix and 2 to 13 letters or digits.
 pub fn vat_id(id: &str) -> Result<(), ValidationError> {
     let (prefix, rest) = id.split_at_checked(2).unwrap_or((id, ""));
@@ -36,11 +53,12 @@ pub fn vat_id(id: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// A phone number as people write it: digits with `+`, spaces, `-`, `/`, `(`, `)`, `.`.
+/// A phone number as people write it (the schema pattern of `phone` says the same): 3 to 20 digits with `+`, spaces, `-`, `/`, `(`, `)`,
+/// `.`; at most 40 characters.
 pub fn phone(number: &str) -> Result<(), ValidationError> {
     let digits = number.chars().filter(char::is_ascii_digit).count();
     let allowed = number.chars().all(|c| c.is_ascii_digit() || " +-/().".contains(c));
-    if allowed && (3..=20).contains(&digits) {
+    if allowed && (3..=20).contains(&digits) && number.len() <= 40 {
         Ok(())
     } else {
         Err(error("phone", "must be a phone number such as +49 30 1234567"))

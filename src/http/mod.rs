@@ -10,7 +10,12 @@ use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload};
 use serde::Serialize;
+use serde_json::Value;
 use std::future::{Ready, ready};
+use utoipa::IntoParams;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use crate::error::AppError;
 
@@ -78,6 +83,48 @@ impl FromRequest for IfMatch {
                 .map_err(|_| AppError::BadRequest("If-Match is not readable text".to_owned()))
                 .and_then(Self::parse),
         })
+    }
+}
+
+/// An optional header parameter for the OpenAPI document.
+fn header_parameter(name: &str, description: &str, schema: ObjectBuilder, example: Value) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema.schema_type(Type::String)))
+        .example(Some(example))
+        .build()
+}
+
+impl IntoParams for IfMatch {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let schema = ObjectBuilder::new().pattern(Some(
+            r#"^\s*(\*|(W/)?("[0-9]{1,9}"|[0-9]{1,9})(\s*,\s*(W/)?("[0-9]{1,9}"|[0-9]{1,9}))*)\s*$"#,
+        ));
+        vec![header_parameter(
+            "If-Match",
+            "The ETag (version) the change is based on; 412 when the resource has changed since",
+            schema,
+            Value::String("\"1\"".to_owned()),
+        )]
+    }
+}
+
+impl IntoParams for idempotency::IdempotencyKey {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let schema = ObjectBuilder::new()
+            .min_length(Some(1))
+            .max_length(Some(255))
+            .pattern(Some("^[!-~]+$"));
+        vec![header_parameter(
+            "Idempotency-Key",
+            "Makes retries safe: a repeat with the same key and body returns the first response and creates \
+             nothing; the same key with another body is a 422. Kept 24 hours.",
+            schema,
+            Value::String("0b4c2d9e-retry-safe".to_owned()),
+        )]
     }
 }
 

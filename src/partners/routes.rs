@@ -98,28 +98,41 @@ impl Resource for Partner {
 pub struct NewPartnerRequest {
     pub kind: PartnerKind,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     #[validate(custom(function = "contact::phone"))]
+    #[schema(
+        pattern = r"^[ +\-/().]*([0-9][ +\-/().]*){3,20}$",
+        max_length = 40,
+        example = "+49 89 1234567"
+    )]
     pub phone: Option<String>,
     #[validate(url, length(max = 500))]
+    #[schema(format = "uri", max_length = 500)]
     pub website: Option<String>,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub street: Option<String>,
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2, upper case.
     #[validate(custom(function = "contact::country"))]
-    #[schema(example = "DE")]
+    #[schema(schema_with = contact::country_schema)]
     pub country: Option<String>,
     #[validate(custom(function = "contact::vat_id"))]
+    #[schema(pattern = "^[A-Z]{2}[A-Za-z0-9]{2,13}$", example = "DE123456789")]
     pub vat_id: Option<String>,
     /// Defaults to the calling user, when the caller is a user.
     pub owner_id: Option<Uuid>,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub notes: Option<String>,
 }
 
@@ -135,35 +148,49 @@ pub struct PartnerPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(custom(function = "contact::phone"))]
+    #[schema(
+        pattern = r"^[ +\-/().]*([0-9][ +\-/().]*){3,20}$",
+        max_length = 40,
+        example = "+49 89 1234567"
+    )]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(url, length(max = 500))]
+    #[schema(format = "uri", max_length = 500)]
     pub website: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub street: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(custom(function = "contact::country"))]
+    #[schema(schema_with = contact::country_schema)]
     pub country: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(custom(function = "contact::vat_id"))]
+    #[schema(pattern = "^[A-Z]{2}[A-Za-z0-9]{2,13}$", example = "DE123456789")]
     pub vat_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     pub owner_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub notes: Option<Option<String>>,
 }
 
@@ -286,7 +313,7 @@ async fn get_partner(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Resu
 #[utoipa::path(
     tag = "business-partners",
     request_body = NewPartnerRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat returns the first response")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Created", body = Partner,
             headers(("Location" = String, description = "URL of the new partner"), ("ETag" = String, description = "Its version"))),
@@ -337,8 +364,7 @@ async fn create_partner(
 /// Changes a business partner (JSON merge patch); honours `If-Match`.
 #[utoipa::path(
     tag = "business-partners",
-    params(("id" = Uuid, Path, description = "Business partner id"),
-        ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    params(("id" = Uuid, Path, description = "Business partner id"), IfMatch),
     request_body(content = PartnerPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Updated", body = Partner, headers(("ETag" = String, description = "New version"))),
@@ -381,8 +407,7 @@ async fn update_partner(
 /// Converts a lead into a customer; 409 when it already is one.
 #[utoipa::path(
     tag = "business-partners",
-    params(("id" = Uuid, Path, description = "Business partner id"),
-        ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    params(("id" = Uuid, Path, description = "Business partner id"), IfMatch),
     responses(
         (status = 200, description = "Now a customer", body = Partner, headers(("ETag" = String, description = "New version"))),
         (status = 403, response = Forbidden),
@@ -408,8 +433,7 @@ async fn convert_partner(
 /// Deletes a business partner nothing refers to (admin, manager).
 #[utoipa::path(
     tag = "business-partners",
-    params(("id" = Uuid, Path, description = "Business partner id"),
-        ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on")),
+    params(("id" = Uuid, Path, description = "Business partner id"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, response = Forbidden),

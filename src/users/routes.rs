@@ -73,8 +73,10 @@ fn yes() -> bool {
 #[schema(example = json!({"email": "anna.schmidt@autohaus-example.de", "display_name": "Anna Schmidt", "role": "rep"}))]
 pub struct NewUserRequest {
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     pub role: Role,
     /// Defaults to true.
@@ -90,10 +92,12 @@ pub struct UserPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
@@ -177,7 +181,7 @@ async fn get_user(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<
 #[utoipa::path(
     tag = "users",
     request_body = NewUserRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat returns the first response")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Created", body = User,
             headers(("Location" = String, description = "URL of the new user"), ("ETag" = String, description = "Its version"))),
@@ -213,8 +217,7 @@ async fn create_user(
 /// Changes a user (admin); honours `If-Match`.
 #[utoipa::path(
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    params(("id" = Uuid, Path, description = "User id"), IfMatch),
     request_body(content = UserPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Updated", body = User, headers(("ETag" = String, description = "New version"))),
@@ -250,8 +253,7 @@ async fn update_user(
 /// Deletes a user who owns nothing (admin); otherwise 409 — deactivate instead.
 #[utoipa::path(
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on")),
+    params(("id" = Uuid, Path, description = "User id"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, response = Forbidden),
