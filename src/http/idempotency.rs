@@ -35,15 +35,15 @@ impl FromRequest for IdempotencyKey {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let key = req.headers().get("Idempotency-Key").map(|value| {
-            value
-                .to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    AppError::BadRequest(format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible characters"))
-                })
+            let bytes = value.as_bytes();
+            let visible = bytes.iter().all(|b| (b'!'..=b'~').contains(b));
+            if visible && (1..=MAX_KEY_LEN).contains(&bytes.len()) {
+                Ok(String::from_utf8_lossy(bytes).into_owned())
+            } else {
+                Err(AppError::BadRequest(format!(
+                    "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters without spaces"
+                )))
+            }
         });
         ready(key.transpose().map(Self))
     }

@@ -1,0 +1,443 @@
+#!/usr/bin/env bash
+# Benchmark harness for salesfunnel: builds the release binary, seeds a fresh benchmark
+# database, runs wrk against GET by id, a filtered list page and POST, records the server's
+# CPU time per request and peak RSS, runs pgbench with the same SQL, and prints a summary.
+#
+#   bench/run.sh                    the main benchmark (scenarios a, b, c + pgbench)
+#   bench/run.sh --compare-async    ... plus the access-path comparison: scenario (a) against
+#                                   the main server (r2d2 pool 32 and 8) and the diesel-async
+#                                   probe (deadpool pool 32 and 8), interleaved run by run
+#   bench/run.sh --compare-only     only the access-path comparison
+#
+# Knobs (environment): BENCH_DATABASE_URL, BENCH_DURATION (15), BENCH_CONNECTIONS (32),
+# BENCH_RUNS (3), BENCH_WARMUP (5), BENCH_PARTNERS (100000), BENCH_ID_COUNT (1000),
+# DATABASE_POOL_SIZE (32), COMPARE_SYNC_POOLS ("32 8"), COMPARE_ASYNC_POOLS ("32 8"),
+# BENCH_PORT (18080, the servers use BENCH_PORT..BENCH_PORT+4), BENCH_WRK_TIMEOUT (10s),
+# SKIP_SEED=1 (reuse the database), SKIP_BUILD=1 (reuse the binaries), SKIP_PGBENCH=1.
+# See bench/README.md.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$BENCH_DIR")
+
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+RUN_MAIN=1
+RUN_COMPARE=0
+for arg in "$@"; do
+    case "$arg" in
+        --compare-async) RUN_COMPARE=1 ;;
+        --compare-only) RUN_COMPARE=1; RUN_MAIN=0 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "unknown argument: $arg" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+DB_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/salesfunnel_bench}
+DURATION=${BENCH_DURATION:-15}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+RUNS=${BENCH_RUNS:-3}
+WARMUP=${BENCH_WARMUP:-5}
+PARTNERS=${BENCH_PARTNERS:-100000}
+ID_COUNT=${BENCH_ID_COUNT:-1000}
+POOL_SIZE=${DATABASE_POOL_SIZE:-32}
+SYNC_POOLS=${COMPARE_SYNC_POOLS:-32 8}
+ASYNC_POOLS=${COMPARE_ASYNC_POOLS:-32 8}
+PORT=${BENCH_PORT:-18080}
+WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-10s}
+SKIP_SEED=${SKIP_SEED:-0}
+SKIP_BUILD=${SKIP_BUILD:-0}
+SKIP_PGBENCH=${SKIP_PGBENCH:-0}
+
+# The demo data set's fixed users (src/seed.rs).
+REP_ID=01930000-0000-7000-8000-000000000003
+LIST_PATH="/api/v1/business-partners?owner_id=${REP_ID}&kind=customer&limit=50"
+
+BIN="$REPO/target/release/salesfunnel"
+PROBE_DIR="$BENCH_DIR/async-probe"
+PROBE_BIN="$PROBE_DIR/target/release/async-probe"
+LUA="$BENCH_DIR/wrk/scenario.lua"
+
+for n in DURATION CONNECTIONS RUNS WARMUP PARTNERS ID_COUNT POOL_SIZE PORT; do
+    [[ ${!n} =~ ^[0-9]+$ ]] || { echo "$n must be a whole number, not '${!n}'" >&2; exit 2; }
+done
+
+# ---- the database URL: loopback only, and only a database made for benchmarks is dropped ----
+if [[ ! $DB_URL =~ ^postgres(ql)?://([^@/]*@)?(127\.0\.0\.1|localhost)(:[0-9]+)?/([A-Za-z0-9_]+)$ ]]; then
+    echo "BENCH_DATABASE_URL must look like postgres://user@127.0.0.1:5432/name (loopback only," \
+        "no query string): '$DB_URL'" >&2
+    exit 2
+fi
+DB_NAME=${BASH_REMATCH[5]}
+ADMIN_URL="${DB_URL%/*}/postgres"
+if [[ $DB_NAME != *bench* && ${BENCH_ALLOW_DROP:-0} != 1 ]]; then
+    echo "refusing to drop and recreate '$DB_NAME': its name does not contain 'bench'" \
+        "(set BENCH_ALLOW_DROP=1 to insist)" >&2
+    exit 2
+fi
+
+for tool in wrk psql pgbench curl cargo timeout; do
+    command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 2; }
+done
+
+# ---- raw output goes to bench/results/<timestamp>.txt as well ----
+mkdir -p "$BENCH_DIR/results"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RESULT_FILE="$BENCH_DIR/results/$STAMP.txt"
+exec > >(tee -a "$RESULT_FILE") 2>&1
+
+WORK=$(mktemp -d /tmp/salesfunnel-bench.XXXXXX)
+SUMMARY="$WORK/summary.tsv"
+PGBENCH_SUMMARY="$WORK/pgbench.txt"
+: >"$SUMMARY"
+: >"$PGBENCH_SUMMARY"
+SERVER_PIDS=()
+FAILED=0
+
+stop_pid() {
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+    rm -rf "$WORK"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { printf '\n=== %s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+
+psql_db() { psql "$DB_URL" -X -v ON_ERROR_STOP=1 -q "$@"; }
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# utime + stime of one process (all its threads), in clock ticks.
+proc_cpu_ticks() {
+    local line rest
+    { read -r line <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return; }
+    rest=${line##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    echo $(( ${12} + ${13} ))
+}
+
+# utime + stime of every PostgreSQL process (postmaster and backends), in clock ticks.
+pg_cpu_ticks() {
+    local f line rest total=0
+    for f in /proc/[0-9]*/stat; do
+        { read -r line <"$f"; } 2>/dev/null || continue
+        [[ $line == *" (postgres) "* ]] || continue
+        rest=${line##*) }
+        # shellcheck disable=SC2086
+        set -- $rest
+        total=$(( total + ${12} + ${13} ))
+    done
+    echo "$total"
+}
+
+# "busy idle" jiffies of the whole machine.
+machine_ticks() {
+    local cpu user nice system idle iowait irq softirq steal rest
+    read -r cpu user nice system idle iowait irq softirq steal rest </proc/stat
+    echo "$(( user + nice + system + irq + softirq + steal )) $(( idle + iowait ))"
+}
+
+# CPU of this shell's waited-for children (wrk, through timeout), in clock ticks.
+children_cpu_ticks() {
+    local line rest
+    read -r line <"/proc/$$/stat"
+    rest=${line##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    echo $(( ${14} + ${15} ))
+}
+
+# Warns when something else keeps the machine busy (figures would be distorted).
+quiet_check() {
+    local m0 m1 b0 i0 b1 i1 busy
+    m0=$(machine_ticks); sleep 2; m1=$(machine_ticks)
+    read -r b0 i0 <<<"$m0"; read -r b1 i1 <<<"$m1"
+    busy=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) 'BEGIN {printf "%.0f", (b + i) ? 100 * b / (b + i) : 0}')
+    echo "machine busy before measuring: ${busy}% (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    if ((busy > 10)); then
+        echo "WARNING: the machine is not idle; the busiest processes:"
+        ps -eo pid,pcpu,etime,comm --sort=-pcpu | head -n 6
+    fi
+}
+
+port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
+
+# start_server NAME PORT POOL BINARY [ARGS...]: starts in the background, waits for /readyz,
+# sets STARTED_PID.
+start_server() {
+    local name=$1 port=$2 pool=$3 bin=$4
+    shift 4
+    port_free "$port" || { echo "port $port is in use; set BENCH_PORT" >&2; exit 1; }
+    env DATABASE_URL="$DB_URL" JWT_SECRET="$JWT_SECRET" BIND="127.0.0.1:$port" RUST_LOG=warn \
+        DATABASE_POOL_SIZE="$pool" "$bin" "$@" >"$WORK/$name.log" 2>&1 &
+    STARTED_PID=$!
+    SERVER_PIDS+=("$STARTED_PID")
+    local deadline=$((SECONDS + 60))
+    until curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do
+        if ! kill -0 "$STARTED_PID" 2>/dev/null; then
+            echo "$name exited during start-up:" >&2; cat "$WORK/$name.log" >&2; exit 1
+        fi
+        if ((SECONDS > deadline)); then
+            echo "$name is not ready after 60 s:" >&2; cat "$WORK/$name.log" >&2; exit 1
+        fi
+        sleep 0.2
+    done
+    echo "$name: pid $STARTED_PID on 127.0.0.1:$port, pool $pool"
+}
+
+# Checks that one request answers 200 and saves the body to $WORK/<name>.<what>.json.
+check_200() {
+    local name=$1 port=$2 what=$3 path=$4 status
+    status=$(curl -sS --max-time 10 -o "$WORK/$name.$what.json" -w '%{http_code}' \
+        -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port$path")
+    if [[ $status != 200 ]]; then
+        echo "$name: GET $path answered $status:" >&2; cat "$WORK/$name.$what.json" >&2; echo >&2
+        exit 1
+    fi
+}
+
+# run_wrk SCENARIO PORT DURATION OUTFILE
+run_wrk() {
+    local scenario=$1 port=$2 duration=$3 out=$4
+    BENCH_SCENARIO=$scenario BENCH_TOKEN=$TOKEN BENCH_IDS_FILE="$WORK/ids.txt" \
+        BENCH_LIST_PATH="$LIST_PATH" \
+        timeout --kill-after=5 $((duration + 60)) \
+        wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --timeout "$WRK_TIMEOUT" --latency -s "$LUA" \
+        "http://127.0.0.1:$port" >"$out" 2>&1 || {
+        echo "wrk failed:" >&2; cat "$out" >&2; exit 1
+    }
+}
+
+field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"; }
+
+# warm_up TARGET SCENARIO PORT
+warm_up() {
+    local out="$WORK/warmup.out"
+    ((WARMUP > 0)) || return 0
+    run_wrk "$2" "$3" "$WARMUP" "$out"
+    echo "warm-up $1 $2 (${WARMUP}s): $(grep '^RESULT' "$out" || echo 'no RESULT line')"
+}
+
+# measure TARGET SCENARIO RUN PORT PID: one wrk run; appends a row to $SUMMARY.
+measure() {
+    local target=$1 scenario=$2 run=$3 port=$4 pid=$5
+    local out="$WORK/wrk.out" cpu0 cpu1 pg0 pg1 w0 w1 m0 m1 result
+    cpu0=$(proc_cpu_ticks "$pid"); pg0=$(pg_cpu_ticks); m0=$(machine_ticks); w0=$(children_cpu_ticks)
+    run_wrk "$scenario" "$port" "$DURATION" "$out"
+    w1=$(children_cpu_ticks); m1=$(machine_ticks); cpu1=$(proc_cpu_ticks "$pid"); pg1=$(pg_cpu_ticks)
+    echo "--- $target / $scenario / run $run"
+    cat "$out"
+    result=$(grep '^RESULT' "$out" | tail -n1)
+    [[ -n $result ]] || { echo "wrk printed no RESULT line" >&2; exit 1; }
+    local requests non2xx errors hwm srv_us pg_us wrk_us busy other b0 i0 b1 i1
+    requests=$(field requests "$result")
+    non2xx=$(field non2xx "$result")
+    errors=$(( $(field connect "$result") + $(field read "$result") + $(field write "$result") \
+        + $(field timeout "$result") ))
+    if grep -q 'Non-2xx or 3xx responses' "$out" || ((non2xx > 0)); then
+        echo "!!! $target / $scenario / run $run: $non2xx non-2xx responses" >&2
+        FAILED=1
+    fi
+    hwm=$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
+    per_request() { awk -v t="$1" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.0f", n ? t / hz * 1e6 / n : 0}'; }
+    srv_us=$(per_request $((cpu1 - cpu0)))
+    pg_us=$(per_request $((pg1 - pg0)))
+    wrk_us=$(per_request $((w1 - w0)))
+    read -r b0 i0 <<<"$m0"; read -r b1 i1 <<<"$m1"
+    # busy: the whole machine; other: busy minus server, PostgreSQL and wrk (should stay ~0:
+    # anything else running on the machine distorts the figures).
+    busy=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) 'BEGIN {printf "%.0f", (b + i) ? 100 * b / (b + i) : 0}')
+    other=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) -v s=$((cpu1 - cpu0 + pg1 - pg0 + w1 - w0)) \
+        'BEGIN {o = (b + i) ? 100 * (b - s) / (b + i) : 0; printf "%.0f", o < 0 ? 0 : o}')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$scenario" "$run" \
+        "$(field rps "$result")" "$(field p50_ms "$result")" "$(field p99_ms "$result")" \
+        "$(field p999_ms "$result")" "$(field max_ms "$result")" "$srv_us" "$pg_us" "$wrk_us" "$busy" \
+        "$other" "$hwm" "$non2xx/$errors" >>"$SUMMARY"
+}
+
+print_summary() {
+    local fmt='%-20s %-4s %3s %9s %7s %7s %8s %8s %6s %6s %6s %5s %5s %6s %8s\n' header
+    header=$(printf "$fmt" target scen run 'req/s' 'p50' 'p99' 'p99.9' 'max' 'srv' 'pg' 'wrk' 'busy' \
+        'other' 'RSS' 'non2xx/')
+    echo "$header"
+    printf "$fmt" '' '' '' '' 'ms' 'ms' 'ms' 'ms' 'µs/req' 'µs/req' 'µs/req' '%' '%' 'MB' 'errors'
+    printf '%s\n' "$header" | sed 's/./-/g'
+    while IFS=$'\t' read -r target scen run rps p50 p99 p999 max srv pg wrk busy other hwm err; do
+        printf "$fmt" "$target" "$scen" "$run" "$rps" "$p50" "$p99" "$p999" "$max" "$srv" "$pg" "$wrk" \
+            "$busy" "$other" "$hwm" "$err"
+    done <"$SUMMARY"
+}
+
+# ============================================================================================
+log "salesfunnel benchmark $STAMP  (raw output: ${RESULT_FILE#"$REPO"/})"
+echo "commit: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock migrations 2>/dev/null || echo ' (+ uncommitted changes)')"
+echo "database: $DB_URL   partners: $PARTNERS   wrk: -t1 -c$CONNECTIONS -d${DURATION}s, $RUNS runs, ${WARMUP}s warm-up"
+echo "machine: $(nproc) cores, $(uname -r), $(psql "$ADMIN_URL" -X -Atc 'SHOW server_version' 2>/dev/null | sed 's/^/PostgreSQL /')"
+
+if [[ $SKIP_BUILD != 1 ]]; then
+    log "cargo build --release"
+    (cd "$REPO" && cargo build --release)
+    if ((RUN_COMPARE)); then
+        log "cargo build --release (bench/async-probe)"
+        cargo build --release --manifest-path "$PROBE_DIR/Cargo.toml"
+    fi
+fi
+[[ -x $BIN ]] || { echo "$BIN is missing" >&2; exit 1; }
+if ((RUN_COMPARE)); then
+    [[ -x $PROBE_BIN ]] || { echo "$PROBE_BIN is missing" >&2; exit 1; }
+fi
+
+# A fresh 40-character HS256 secret for this run.
+JWT_SECRET=$(head -c 30 /dev/urandom | base64 | tr '+/' '-_')
+export JWT_SECRET
+
+if [[ $SKIP_SEED != 1 ]]; then
+    log "fresh database $DB_NAME"
+    psql "$ADMIN_URL" -X -v ON_ERROR_STOP=1 -q -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)"
+    psql "$ADMIN_URL" -X -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE \"$DB_NAME\""
+    log "salesfunnel seed --partners $PARTNERS"
+    DATABASE_URL="$DB_URL" RUST_LOG=warn "$BIN" seed --partners "$PARTNERS"
+fi
+
+log "picking $ID_COUNT random partner ids (table bench_ids)"
+psql_db <<SQL
+DROP TABLE IF EXISTS bench_ids;
+CREATE TABLE bench_ids (n serial PRIMARY KEY, id uuid NOT NULL);
+INSERT INTO bench_ids (id) SELECT id FROM business_partners ORDER BY random() LIMIT $ID_COUNT;
+ANALYZE bench_ids;
+SQL
+psql_db -Atc "SELECT id FROM bench_ids ORDER BY n" >"$WORK/ids.txt"
+ids=$(wc -l <"$WORK/ids.txt")
+((ids > 0)) || { echo "no business partners in $DB_NAME" >&2; exit 1; }
+echo "$ids ids; partners in the table: $(psql_db -Atc 'SELECT count(*) FROM business_partners')," \
+    "customers of rep $REP_ID: $(psql_db -Atc "SELECT count(*) FROM business_partners WHERE owner_id = '$REP_ID' AND kind = 'customer'")"
+
+TOKEN=$(DATABASE_URL="$DB_URL" "$BIN" token --role admin --ttl 14400)
+FIRST_ID=$(head -n1 "$WORK/ids.txt")
+
+# ============================================================================================
+if ((RUN_MAIN)); then
+    log "main server (sync diesel + r2d2 + web::block), pool $POOL_SIZE"
+    quiet_check
+    start_server main "$PORT" "$POOL_SIZE" "$BIN" serve
+    MAIN_PID=$STARTED_PID
+    check_200 main "$PORT" get "/api/v1/business-partners/$FIRST_ID"
+    check_200 main "$PORT" list "$LIST_PATH"
+    echo "sample GET body: $(head -c 300 "$WORK/main.get.json")..."
+    echo "list page: $(grep -o '"id":' "$WORK/main.list.json" | wc -l) items"
+    for scenario in get list post; do
+        log "scenario $scenario"
+        warm_up "sync-r2d2 p$POOL_SIZE" "$scenario" "$PORT"
+        for run in $(seq 1 "$RUNS"); do
+            measure "sync-r2d2 p$POOL_SIZE" "$scenario" "$run" "$PORT" "$MAIN_PID"
+        done
+    done
+    echo "server log (warnings and errors):"; tail -n 20 "$WORK/main.log"
+    stop_pid "$MAIN_PID"
+
+    if [[ $SKIP_PGBENCH != 1 ]]; then
+        # The SQL the server runs, as PostgreSQL logs it with log_min_duration_statement = 0;
+        # diesel binds every value, LIMIT included, as a parameter. GET by id is a named
+        # prepared statement (diesel's statement cache): -M prepared. The list is a boxed query
+        # with SQL fragments, which diesel does not cache: it is parsed and planned for every
+        # request as an unnamed statement, which is -M extended; -M prepared is shown too.
+        # GET picks one of the same ids through bench_ids inside the statement, so a
+        # transaction stays one round trip like a request.
+        cols='"business_partners"."id", "business_partners"."number", "business_partners"."kind", "business_partners"."name", "business_partners"."email", "business_partners"."phone", "business_partners"."website", "business_partners"."street", "business_partners"."postal_code", "business_partners"."city", "business_partners"."country", "business_partners"."vat_id", "business_partners"."owner_id", "business_partners"."notes", "business_partners"."created_at", "business_partners"."updated_at", "business_partners"."version"'
+        cat >"$WORK/get.sql" <<SQL
+\set n random(1, $ids)
+SELECT $cols FROM "business_partners" WHERE ("business_partners"."id" = (SELECT id FROM bench_ids WHERE n = :n)) LIMIT :one;
+SQL
+        cat >"$WORK/list.sql" <<SQL
+SELECT $cols FROM "business_partners" WHERE ((("business_partners"."kind" = :kind) AND ("business_partners"."owner_id" = :owner)) AND TRUE) ORDER BY name ASC, id ASC LIMIT :lim;
+SQL
+        for case in "get prepared" "list extended" "list prepared"; do
+            read -r scenario mode <<<"$case"
+            log "pgbench $scenario: -M $mode -c $CONNECTIONS -j 2 -T $DURATION"
+            cat "$WORK/$scenario.sql"
+            for run in $(seq 1 "$RUNS"); do
+                out="$WORK/pgbench.out"
+                timeout --kill-after=5 $((DURATION + 60)) pgbench -n -M "$mode" -c "$CONNECTIONS" -j 2 \
+                    -T "$DURATION" -D one=1 -D kind=customer -D owner="$REP_ID" -D lim=51 \
+                    -f "$WORK/$scenario.sql" "$DB_URL" >"$out" 2>&1 || {
+                    cat "$out" >&2; echo "pgbench failed" >&2; exit 1
+                }
+                cat "$out"
+                printf 'pgbench %-4s -M %-8s run %s: %s, latency average %s ms\n' "$scenario" "$mode" "$run" \
+                    "$(grep -o 'tps = [0-9.]*' "$out" | tail -n1)" \
+                    "$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$out")" >>"$PGBENCH_SUMMARY"
+            done
+        done
+    fi
+fi
+
+# ============================================================================================
+if ((RUN_COMPARE)); then
+    log "access-path comparison, scenario get: all servers up at once, runs interleaved"
+    quiet_check
+    names=(); ports=(); pids=()
+    p=$((PORT + 1))
+    for pool in $SYNC_POOLS; do
+        start_server "sync-r2d2-p$pool" "$p" "$pool" "$BIN" serve
+        names+=("sync-r2d2 p$pool"); ports+=("$p"); pids+=("$STARTED_PID"); p=$((p + 1))
+    done
+    for pool in $ASYNC_POOLS; do
+        start_server "async-deadpool-p$pool" "$p" "$pool" "$PROBE_BIN"
+        names+=("async-deadpool p$pool"); ports+=("$p"); pids+=("$STARTED_PID"); p=$((p + 1))
+    done
+    for i in "${!names[@]}"; do
+        check_200 "cmp$i" "${ports[$i]}" get "/api/v1/business-partners/$FIRST_ID"
+        if ! cmp -s "$WORK/cmp0.get.json" "$WORK/cmp$i.get.json"; then
+            echo "!!! ${names[$i]} answers a different body than ${names[0]}:" >&2
+            cat "$WORK/cmp0.get.json" "$WORK/cmp$i.get.json" >&2
+            FAILED=1
+        fi
+    done
+    echo "all ${#names[@]} servers answer the same JSON body for $FIRST_ID"
+    for i in "${!names[@]}"; do warm_up "${names[$i]}" get "${ports[$i]}"; done
+    for run in $(seq 1 "$RUNS"); do
+        for i in "${!names[@]}"; do
+            measure "${names[$i]}" get "$run" "${ports[$i]}" "${pids[$i]}"
+        done
+    done
+    for i in "${!names[@]}"; do stop_pid "${pids[$i]}"; done
+fi
+
+# ============================================================================================
+log "summary"
+echo "scenarios: get = GET /api/v1/business-partners/{random one of $ids ids}"
+echo "           list = GET $LIST_PATH"
+echo '           post = POST /api/v1/business-partners {"kind":"lead","name":"Bench <n>","city":"Berlin","country":"DE"}'
+echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s --timeout $WRK_TIMEOUT; latencies from wrk's histogram."
+echo "CPU per request (user+sys): srv = the server process, pg = all PostgreSQL processes, wrk = the load"
+echo "generator; busy = whole machine ($(nproc) cores); other = busy minus those three (other load on the"
+echo "machine: should be ~0); RSS = the server's peak resident set (VmHWM)."
+echo
+print_summary
+if [[ -s $PGBENCH_SUMMARY ]]; then
+    echo
+    cat "$PGBENCH_SUMMARY"
+fi
+echo
+echo "raw output: $RESULT_FILE"
+if ((FAILED)); then
+    echo "FAILED: some requests answered non-2xx (see above)" >&2
+    exit 1
+fi
