@@ -3,6 +3,7 @@
 //! OpenAPI schema, wrong types from serde, rules from `validator`.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -21,15 +22,22 @@ use crate::error::{AppError, FieldError};
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// A validated JSON request body; `raw` is kept for Idempotency-Key fingerprints.
+/// A JSON request body: checked for content type, size and syntax when extracted; turned into
+/// a validated `T` by [`JsonBody::parse`] once the handler has checked the caller's role, so a
+/// caller who may not act gets a 403 rather than a list of field errors. `raw` is kept for
+/// Idempotency-Key fingerprints.
 pub struct JsonBody<T> {
-    pub value: T,
     pub raw: Value,
+    target: PhantomData<T>,
 }
 
-impl<T> JsonBody<T> {
-    pub fn into_inner(self) -> T {
-        self.value
+impl<T> JsonBody<T>
+where
+    T: DeserializeOwned + Validate + PartialSchema,
+{
+    /// The body as a validated `T`, or a 422 naming every offending field.
+    pub fn parse(&self) -> Result<T, AppError> {
+        parse::<T>(&self.raw)
     }
 }
 
@@ -55,8 +63,10 @@ where
             }
             let raw: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| AppError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
-            let value = parse::<T>(&raw)?;
-            Ok(Self { value, raw })
+            Ok(Self {
+                raw,
+                target: PhantomData,
+            })
         })
     }
 }

@@ -331,23 +331,23 @@ async fn create_partner(
     body: JsonBody<NewPartnerRequest>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_partners)?;
-    let r = &body.value;
+    let r = body.parse()?;
     let explicit_owner = r.owner_id;
     let caller = who.user_id();
     let mut new = NewPartner {
         id: Uuid::now_v7(),
         kind: r.kind,
         name: r.name.trim().to_owned(),
-        email: r.email.clone(),
-        phone: r.phone.clone(),
-        website: r.website.clone(),
-        street: r.street.clone(),
-        postal_code: r.postal_code.clone(),
-        city: r.city.clone(),
-        country: r.country.clone(),
-        vat_id: r.vat_id.clone(),
+        email: r.email,
+        phone: r.phone,
+        website: r.website,
+        street: r.street,
+        postal_code: r.postal_code,
+        city: r.city,
+        country: r.country,
+        vat_id: r.vat_id,
         owner_id: explicit_owner,
-        notes: r.notes.clone(),
+        notes: r.notes,
     };
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         if explicit_owner.is_none() {
@@ -385,7 +385,7 @@ async fn update_partner(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_partners)?;
     let id = id.into_inner();
-    let p = body.into_inner();
+    let p = body.parse()?;
     let changes = PartnerChanges {
         kind: p.kind,
         name: p.name.map(|n| n.trim().to_owned()),

@@ -200,7 +200,7 @@ async fn create_user(
     body: JsonBody<NewUserRequest>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    let request = &body.value;
+    let request = body.parse()?;
     let new = NewUser {
         id: Uuid::now_v7(),
         email: request.email.trim().to_owned(),
@@ -239,7 +239,7 @@ async fn update_user(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let id = id.into_inner();
-    let patch = body.into_inner();
+    let patch = body.parse()?;
     let changes = UserChanges {
         email: patch.email.map(|e| e.trim().to_owned()),
         display_name: patch.display_name.map(|n| n.trim().to_owned()),

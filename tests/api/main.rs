@@ -6,6 +6,7 @@
 )]
 
 mod auth;
+mod cli;
 mod embedded;
 mod errors;
 mod helpers;

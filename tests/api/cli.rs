@@ -1,0 +1,115 @@
+//! The command line: openapi, token, migrate, seed, and configuration errors.
+
+use std::process::{Command, Output};
+
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{SECRET, TestDatabase, json_with, spawn_app};
+
+fn salesfunnel(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_salesfunnel"));
+    command.args(args).env("RUST_LOG", "error");
+    for name in [
+        "DATABASE_URL",
+        "JWT_SECRET",
+        "JWT_PUBLIC_KEY_FILE",
+        "JWT_ALGORITHM",
+        "BIND",
+        "DATABASE_POOL_SIZE",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn openapi_prints_the_committed_document() {
+    let printed: Value = serde_json::from_str(&stdout(&salesfunnel(&["openapi"], &[]))).unwrap();
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        printed == committed,
+        "run `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn token_prints_a_token_the_service_accepts() {
+    let app = spawn_app().await;
+    let secret = std::str::from_utf8(SECRET).unwrap();
+    let out = salesfunnel(
+        &["token", "--role", "viewer", "--sub", "erp-1", "--ttl", "60"],
+        &[("JWT_SECRET", secret)],
+    );
+    let token = stdout(&out).trim().to_owned();
+    json_with(app.get("/api/v1/users", &token).await, StatusCode::OK).await;
+    let forbidden = app.post("/api/v1/users", &token, &serde_json::json!({})).await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN, "the role is viewer");
+}
+
+#[test]
+fn a_database_url_without_a_token_key_refuses_to_start_naming_the_variable() {
+    let out = salesfunnel(&["serve"], &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
+    let out = salesfunnel(
+        &["serve"],
+        &[
+            ("BIND", "not-an-address"),
+            ("JWT_SECRET", std::str::from_utf8(SECRET).unwrap()),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BIND"));
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut PgConnection, table: &str) -> i64 {
+    diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+        .get_result::<Count>(conn)
+        .unwrap()
+        .n
+}
+
+#[test]
+fn migrate_is_idempotent_and_demo_seed_twice_changes_nothing() {
+    let db = TestDatabase::new();
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("JWT_SECRET", std::str::from_utf8(SECRET).unwrap()),
+    ];
+    assert!(
+        stdout(&salesfunnel(&["migrate"], &env)).contains("applied 0 migration(s)"),
+        "the template is migrated"
+    );
+    stdout(&salesfunnel(&["seed", "--demo"], &env));
+    let mut conn = db.connect();
+    let (users, partners) = (count(&mut conn, "users"), count(&mut conn, "business_partners"));
+    assert!(users >= 5 && partners >= 5, "demo users and partners");
+    stdout(&salesfunnel(&["seed", "--demo"], &env));
+    assert_eq!(
+        (count(&mut conn, "users"), count(&mut conn, "business_partners")),
+        (users, partners)
+    );
+    stdout(&salesfunnel(&["seed", "--partners", "250"], &env));
+    assert_eq!(count(&mut conn, "business_partners"), partners + 250);
+}
