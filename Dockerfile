@@ -4,9 +4,6 @@
 
 FROM rust:1-bookworm AS build
 WORKDIR /src
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq-dev \
- && rm -rf /var/lib/apt/lists/*
 COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
@@ -17,7 +14,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin salesfunnel
 COPY --from=build /usr/local/bin/salesfunnel /usr/local/bin/salesfunnel

@@ -68,21 +68,20 @@ pub fn run(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
-        Command::Migrate => with_database(|pool, _| {
-            let applied = db::migrate(pool)?;
+        Command::Migrate => with_database(|conn| {
+            let applied = db::run_migrations(conn)?;
             println!("applied {} migration(s)", applied.len());
             Ok(())
         }),
-        Command::Seed { demo, partners } => with_database(|pool, _| {
-            db::migrate(pool)?;
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
+        Command::Seed { demo, partners } => with_database(|conn| {
+            db::run_migrations(conn)?;
             if demo || partners.is_none() {
-                crate::seed::demo(&mut conn).map_err(|e| e.to_string())?;
+                crate::seed::demo(conn).map_err(|e| e.to_string())?;
                 println!("demo data loaded");
             }
             if let Some(count) = partners {
                 let started = std::time::Instant::now();
-                crate::seed::partners(&mut conn, count).map_err(|e| e.to_string())?;
+                crate::seed::partners(conn, count).map_err(|e| e.to_string())?;
                 println!(
                     "created {count} business partners in {:.1}s",
                     started.elapsed().as_secs_f64()
@@ -108,13 +107,11 @@ fn signer(settings: &Settings) -> Result<Signer, String> {
     }
 }
 
-/// Runs `f` with a pool on `DATABASE_URL`, or on the embedded server, which is stopped after.
-fn with_database(f: impl FnOnce(&db::DbPool, &Settings) -> Result<(), String>) -> Result<(), String> {
+/// Runs `f` with a connection to `DATABASE_URL`, or to the embedded server, which is stopped after.
+fn with_database(f: impl FnOnce(&mut db::SyncConn) -> Result<(), String>) -> Result<(), String> {
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let (url, embedded) = database(&settings)?;
-    let pool = db::pool(&url, 2);
-    let result = f(&pool, &settings);
-    drop(pool);
+    let result = db::sync_connection(&url).and_then(|mut conn| f(&mut conn));
     drop(embedded);
     result
 }
@@ -138,16 +135,16 @@ fn serve(no_demo: bool) -> Result<(), String> {
     };
     let verifier = Verifier::new(&settings.jwt, &key).map_err(|e| format!("JWT key: {e}"))?;
     let (url, embedded) = database(&settings)?;
-    let pool = db::pool(&url, settings.pool_size);
-    let applied = db::migrate(&pool)?;
+    let mut conn = db::sync_connection(&url)?;
+    let applied = db::run_migrations(&mut conn)?;
     log::info!("database ready ({} migration(s) applied)", applied.len());
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
     if embedded.is_some() && !no_demo && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())? {
         crate::seed::demo(&mut conn).map_err(|e| e.to_string())?;
         log::info!("loaded the demo data set into the empty embedded database");
     }
     let admin_sub = crate::seed::first_admin(&mut conn).map_err(|e| e.to_string())?;
     drop(conn);
+    let pool = db::pool(&url, settings.pool_size)?;
     let listener =
         TcpListener::bind(settings.bind).map_err(|e| format!("BIND: cannot listen on {}: {e}", settings.bind))?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);

@@ -235,18 +235,6 @@ fn unique_message(constraint: Option<&str>) -> String {
     }
 }
 
-impl From<diesel::r2d2::PoolError> for AppError {
-    fn from(error: diesel::r2d2::PoolError) -> Self {
-        Self::Unavailable(error.to_string())
-    }
-}
-
-impl From<actix_web::error::BlockingError> for AppError {
-    fn from(error: actix_web::error::BlockingError) -> Self {
-        Self::Internal(format!("blocking task failed: {error}"))
-    }
-}
-
 impl From<validator::ValidationErrors> for AppError {
     fn from(errors: validator::ValidationErrors) -> Self {
         Self::Validation(crate::http::json::field_errors(&errors))

@@ -1,12 +1,12 @@
 //! Demo data (idempotent) and bulk data for benchmarks.
 
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use uuid::Uuid;
 
 use crate::auth::Role;
+use crate::db::SyncConn;
 use crate::error::AppError;
 use crate::partners::store::{NewPartner, PartnerKind};
 use crate::schema::{business_partners, users};
@@ -95,12 +95,12 @@ const DEMO_PARTNERS: [DemoPartner; 6] = [
 ];
 
 /// Whether the database holds no users yet (a fresh embedded database).
-pub fn is_empty(conn: &mut PgConnection) -> Result<bool, AppError> {
+pub fn is_empty(conn: &mut SyncConn) -> Result<bool, AppError> {
     Ok(!diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result::<bool>(conn)?)
 }
 
 /// The id of the first admin user, for the printed admin token.
-pub fn first_admin(conn: &mut PgConnection) -> Result<Option<String>, AppError> {
+pub fn first_admin(conn: &mut SyncConn) -> Result<Option<String>, AppError> {
     Ok(users::table
         .filter(users::role.eq(Role::Admin))
         .order(users::created_at)
@@ -111,7 +111,7 @@ pub fn first_admin(conn: &mut PgConnection) -> Result<Option<String>, AppError> 
 }
 
 /// Loads the demo data set; existing rows are left alone.
-pub fn demo(conn: &mut PgConnection) -> Result<(), AppError> {
+pub fn demo(conn: &mut SyncConn) -> Result<(), AppError> {
     conn.transaction(|conn| {
         let new_users: Vec<NewUser> = DEMO_USERS
             .iter()
@@ -167,7 +167,7 @@ fn slug(name: &str) -> String {
 const BULK_BATCH: usize = 4000;
 
 /// Bulk-creates `count` realistic business partners owned by the demo reps and manager.
-pub fn partners(conn: &mut PgConnection, count: u32) -> Result<(), AppError> {
+pub fn partners(conn: &mut SyncConn, count: u32) -> Result<(), AppError> {
     demo(conn)?;
     const PREFIXES: [&str; 8] = [
         "Autohaus",

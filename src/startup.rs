@@ -16,7 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
 
 use crate::auth::Verifier;
-use crate::db::{self, DbPool};
+use crate::db::DbPool;
 use crate::http::{header_value, idempotency, path_error, query_error};
 use crate::openapi::{ApiDoc, add_shared_responses};
 use crate::ops::fallback::{RouteTable, fallback};
@@ -153,7 +153,7 @@ async fn sweep_idempotency_keys(pool: DbPool) {
     let mut interval = tokio::time::interval(Duration::from_secs(3600));
     loop {
         interval.tick().await;
-        match db::run(&pool, idempotency::purge_expired).await {
+        match idempotency::purge_expired(&pool).await {
             Ok(n) if n > 0 => log::info!("purged {n} expired idempotency keys"),
             Ok(_) => {}
             Err(e) => log::warn!("could not purge idempotency keys: {e}"),

@@ -278,8 +278,7 @@ struct Exists {
 }
 
 fn create_database(admin_url: &str) -> Result<(), String> {
-    let mut conn =
-        PgConnection::establish(admin_url).map_err(|e| format!("cannot connect to the embedded PostgreSQL: {e}"))?;
+    let mut conn = super::sync_connection(admin_url).map_err(|e| format!("embedded PostgreSQL: {e}"))?;
     let found = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
         .bind::<Text, _>(DATABASE)
         .get_result::<Exists>(&mut conn)

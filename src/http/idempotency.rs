@@ -10,14 +10,15 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Resource, etag, header_value};
 use crate::auth::Principal;
-use crate::db::{self, DbPool};
+use crate::db::{self, Conn, DbPool};
 use crate::error::AppError;
 use crate::schema::idempotency_keys;
 
@@ -91,15 +92,17 @@ pub async fn create<R, F>(
     create: F,
 ) -> Result<HttpResponse, AppError>
 where
-    R: Resource,
-    F: FnOnce(&mut PgConnection) -> Result<R, AppError> + Send + 'static,
+    R: Resource + Send,
+    F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<R, AppError>> + Send,
 {
     let hash = fingerprint(body);
-    let response = db::transaction(pool, move |conn| match key.0 {
-        None => create(conn).and_then(|r| created(&r)),
-        Some(key) => once(conn, &scope.text, &key, &hash, create),
-    })
-    .await?;
+    let mut conn = db::connection(pool).await?;
+    let response = conn
+        .transaction(async |conn| match key.0 {
+            None => created(&create(conn).await?),
+            Some(key) => once(conn, &scope.text, &key, &hash, create).await,
+        })
+        .await?;
     let mut builder = HttpResponse::build(StatusCode::from_u16(response.status as u16).unwrap_or(StatusCode::CREATED));
     if let Some(location) = &response.location {
         builder.insert_header((header::LOCATION, header_value(location)));
@@ -123,19 +126,16 @@ fn created<R: Resource>(resource: &R) -> Result<Response, AppError> {
     })
 }
 
-fn once<R, F>(conn: &mut PgConnection, scope: &str, key: &str, hash: &[u8], create: F) -> Result<Response, AppError>
+async fn once<R, F>(conn: &mut Conn, scope: &str, key: &str, hash: &[u8], create: F) -> Result<Response, AppError>
 where
     R: Resource,
-    F: FnOnce(&mut PgConnection) -> Result<R, AppError>,
+    F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<R, AppError>>,
 {
     use crate::schema::idempotency_keys::dsl as k;
-    diesel::delete(
-        k::idempotency_keys
-            .filter(k::scope.eq(scope))
-            .filter(k::key.eq(key))
-            .filter(k::expires_at.lt(Utc::now())),
-    )
-    .execute(conn)?;
+    let mine = k::idempotency_keys.filter(k::scope.eq(scope)).filter(k::key.eq(key));
+    diesel::delete(mine.filter(k::expires_at.lt(Utc::now())))
+        .execute(conn)
+        .await?;
     // Blocks while another transaction holds the same key, then either wins or sees its answer.
     let claimed = diesel::insert_into(k::idempotency_keys)
         .values((
@@ -145,24 +145,22 @@ where
             k::expires_at.eq(Utc::now() + Duration::hours(RETENTION_HOURS)),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(conn)
+        .await?;
     if claimed == 1 {
-        let response = create(conn).and_then(|r| created(&r))?;
-        diesel::update(k::idempotency_keys.filter(k::scope.eq(scope)).filter(k::key.eq(key)))
+        let response = created(&create(conn).await?)?;
+        diesel::update(mine)
             .set((
                 k::status.eq(response.status),
                 k::location.eq(&response.location),
                 k::etag.eq(&response.etag),
                 k::body.eq(&response.body),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .await?;
         return Ok(response);
     }
-    let stored: Stored = k::idempotency_keys
-        .filter(k::scope.eq(scope))
-        .filter(k::key.eq(key))
-        .select(Stored::as_select())
-        .first(conn)?;
+    let stored: Stored = mine.select(Stored::as_select()).first(conn).await?;
     if stored.request_hash != hash {
         return Err(AppError::invalid(
             "Idempotency-Key",
@@ -220,9 +218,12 @@ fn canonical(value: &Value, out: &mut String) {
 }
 
 /// Deletes expired keys; the server calls it periodically.
-pub fn purge_expired(conn: &mut PgConnection) -> Result<usize, AppError> {
+pub async fn purge_expired(pool: &DbPool) -> Result<usize, AppError> {
     use crate::schema::idempotency_keys::dsl as k;
-    Ok(diesel::delete(k::idempotency_keys.filter(k::expires_at.lt(Utc::now()))).execute(conn)?)
+    let mut conn = db::connection(pool).await?;
+    Ok(diesel::delete(k::idempotency_keys.filter(k::expires_at.lt(Utc::now())))
+        .execute(&mut conn)
+        .await?)
 }
 
 #[cfg(test)]

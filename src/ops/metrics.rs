@@ -43,11 +43,11 @@ impl Collector for PoolCollector {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let state = self.pool.state();
-        self.in_use
-            .set(i64::from(state.connections.saturating_sub(state.idle_connections)));
-        self.idle.set(i64::from(state.idle_connections));
-        self.max.set(i64::from(self.pool.max_size()));
+        let status = self.pool.status();
+        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.in_use.set(gauge(status.size.saturating_sub(status.available)));
+        self.idle.set(gauge(status.available));
+        self.max.set(gauge(status.max_size));
         [&self.in_use, &self.idle, &self.max]
             .into_iter()
             .flat_map(|g| g.collect())

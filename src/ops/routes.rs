@@ -2,7 +2,7 @@
 
 use actix_web::web::Data;
 use actix_web::{HttpResponse, get};
-use diesel::RunQueryDsl;
+use diesel_async::RunQueryDsl;
 use prometheus::{Encoder, Registry, TextEncoder};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -35,7 +35,9 @@ async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 async fn readyz(pool: Data<DbPool>) -> Result<HttpResponse, AppError> {
-    db::run(&pool, |conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?)).await?;
+    diesel::sql_query("SELECT 1")
+        .execute(&mut *db::connection(&pool).await?)
+        .await?;
     Ok(HttpResponse::Ok().json(Health {
         status: "ok".to_owned(),
     }))

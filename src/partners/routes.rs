@@ -281,14 +281,11 @@ async fn list_partners(
         q: query.q,
         updated_after: query.updated_after,
     };
-    let partners = db::run(&pool, move |conn| {
-        let rows = store::list(conn, &filter, &page)?;
-        Ok(page
-            .finish(rows, |row| (sort.cursor_value(row), row.id))
-            .map(Partner::from))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(partners))
+    let rows = store::list(&mut *db::connection(&pool).await?, &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(
+        page.finish(rows, |row| (sort.cursor_value(row), row.id))
+            .map(Partner::from),
+    ))
 }
 
 /// Gets one business partner.
@@ -305,7 +302,7 @@ async fn list_partners(
 async fn get_partner(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
-    let row = db::run(&pool, move |conn| store::find(conn, id)).await?;
+    let row = store::find(&mut *db::connection(&pool).await?, id).await?;
     Ok(ok(&Partner::from(row)))
 }
 
@@ -350,13 +347,12 @@ async fn create_partner(
         notes: r.notes,
     };
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        if explicit_owner.is_none() {
-            new.owner_id = caller
-                .map(|id| crate::users::store::exists(conn, id).map(|e| e.then_some(id)))
-                .transpose()?
-                .flatten();
-        }
-        store::insert(conn, &new).map(Partner::from)
+        Box::pin(async move {
+            if let (None, Some(id)) = (explicit_owner, caller) {
+                new.owner_id = crate::users::store::exists(conn, id).await?.then_some(id);
+            }
+            store::insert(conn, &new).await.map(Partner::from)
+        })
     })
     .await
 }
@@ -400,7 +396,7 @@ async fn update_partner(
         owner_id: p.owner_id,
         notes: p.notes,
     };
-    let row = db::transaction(&pool, move |conn| store::update(conn, id, &if_match, &changes)).await?;
+    let row = store::update(&mut *db::connection(&pool).await?, id, &if_match, &changes).await?;
     Ok(ok(&Partner::from(row)))
 }
 
@@ -426,7 +422,7 @@ async fn convert_partner(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_partners)?;
     let id = id.into_inner();
-    let row = db::transaction(&pool, move |conn| store::convert(conn, id, &if_match)).await?;
+    let row = store::convert(&mut *db::connection(&pool).await?, id, &if_match).await?;
     Ok(ok(&Partner::from(row)))
 }
 
@@ -452,7 +448,7 @@ async fn delete_partner(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_delete_partners)?;
     let id = id.into_inner();
-    db::transaction(&pool, move |conn| store::delete(conn, id, &if_match)).await?;
+    store::delete(&mut *db::connection(&pool).await?, id, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

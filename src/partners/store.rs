@@ -1,13 +1,13 @@
 //! Business partners in PostgreSQL.
 
 use chrono::{DateTime, Utc};
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::lock_version;
+use crate::db::{Conn, lock_version};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
@@ -95,24 +95,26 @@ pub struct PartnerFilter {
 const WHAT: &str = "business partner";
 
 /// Inserts a partner; the owner must exist (422 otherwise).
-pub fn insert(conn: &mut PgConnection, new: &NewPartner) -> Result<PartnerRow, AppError> {
-    check_owner(conn, new.owner_id)?;
+pub async fn insert(conn: &mut Conn, new: &NewPartner) -> Result<PartnerRow, AppError> {
+    check_owner(conn, new.owner_id).await?;
     Ok(diesel::insert_into(bp::table)
         .values(new)
         .returning(PartnerRow::as_returning())
-        .get_result(conn)?)
+        .get_result(conn)
+        .await?)
 }
 
-pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<PartnerRow, AppError> {
+pub async fn find(conn: &mut Conn, id: Uuid) -> Result<PartnerRow, AppError> {
     bp::table
         .find(id)
         .select(PartnerRow::as_select())
         .first(conn)
+        .await
         .optional()?
         .ok_or_else(|| AppError::not_found(WHAT, id))
 }
 
-pub fn list(conn: &mut PgConnection, filter: &PartnerFilter, page: &Page) -> Result<Vec<PartnerRow>, AppError> {
+pub async fn list(conn: &mut Conn, filter: &PartnerFilter, page: &Page) -> Result<Vec<PartnerRow>, AppError> {
     let mut query = bp::table.select(PartnerRow::as_select()).into_boxed();
     if let Some(kind) = filter.kind {
         query = query.filter(bp::kind.eq(kind));
@@ -131,17 +133,25 @@ pub fn list(conn: &mut PgConnection, filter: &PartnerFilter, page: &Page) -> Res
         .filter(page.after()?)
         .order(page.order())
         .limit(page.fetch())
-        .load(conn)?)
+        .load(conn)
+        .await?)
 }
 
-pub fn update(
-    conn: &mut PgConnection,
+pub async fn update(
+    conn: &mut Conn,
     id: Uuid,
     if_match: &IfMatch,
     changes: &PartnerChanges,
 ) -> Result<PartnerRow, AppError> {
-    lock_version(conn, "business_partners", WHAT, id, if_match)?;
-    check_owner(conn, changes.owner_id.flatten())?;
+    conn.transaction(async |conn| {
+        lock_version(conn, "business_partners", WHAT, id, if_match).await?;
+        apply(conn, id, changes).await
+    })
+    .await
+}
+
+async fn apply(conn: &mut Conn, id: Uuid, changes: &PartnerChanges) -> Result<PartnerRow, AppError> {
+    check_owner(conn, changes.owner_id.flatten()).await?;
     Ok(diesel::update(bp::table.find(id))
         .set((
             changes,
@@ -149,40 +159,51 @@ pub fn update(
             bp::version.eq(bp::version + 1),
         ))
         .returning(PartnerRow::as_returning())
-        .get_result(conn)?)
+        .get_result(conn)
+        .await?)
 }
 
 /// Turns a lead into a customer; 409 when it already is one.
-pub fn convert(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
-    lock_version(conn, "business_partners", WHAT, id, if_match)?;
-    let current = find(conn, id)?;
-    if current.kind == PartnerKind::Customer {
-        return Err(AppError::Conflict(format!(
-            "business partner {} is already a customer",
-            current.number
-        )));
-    }
-    let changes = PartnerChanges {
-        kind: Some(PartnerKind::Customer),
-        ..PartnerChanges::default()
-    };
-    update(conn, id, &IfMatch::default(), &changes)
+pub async fn convert(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
+    conn.transaction(async |conn| {
+        lock_version(conn, "business_partners", WHAT, id, if_match).await?;
+        let current = find(conn, id).await?;
+        if current.kind == PartnerKind::Customer {
+            return Err(AppError::Conflict(format!(
+                "business partner {} is already a customer",
+                current.number
+            )));
+        }
+        apply(
+            conn,
+            id,
+            &PartnerChanges {
+                kind: Some(PartnerKind::Customer),
+                ..PartnerChanges::default()
+            },
+        )
+        .await
+    })
+    .await
 }
 
 /// Deletes a partner nothing refers to; 409 otherwise.
-pub fn delete(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
-    lock_version(conn, "business_partners", WHAT, id, if_match)?;
-    diesel::delete(bp::table.find(id)).execute(conn).map_err(|e| {
-        AppError::from(e).or_conflict(format!(
-            "business partner {id} is still referenced by opportunities, activities or quotes"
-        ))
-    })?;
-    Ok(())
+pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+    conn.transaction(async |conn| {
+        lock_version(conn, "business_partners", WHAT, id, if_match).await?;
+        diesel::delete(bp::table.find(id)).execute(conn).await.map_err(|e| {
+            AppError::from(e).or_conflict(format!(
+                "business partner {id} is still referenced by opportunities, activities or quotes"
+            ))
+        })?;
+        Ok(())
+    })
+    .await
 }
 
-fn check_owner(conn: &mut PgConnection, owner: Option<Uuid>) -> Result<(), AppError> {
+async fn check_owner(conn: &mut Conn, owner: Option<Uuid>) -> Result<(), AppError> {
     match owner {
-        Some(id) if !crate::users::store::exists(conn, id)? => Err(AppError::invalid(
+        Some(id) if !crate::users::store::exists(conn, id).await? => Err(AppError::invalid(
             "owner_id",
             "not_found",
             format!("user {id} does not exist"),

@@ -149,14 +149,11 @@ async fn list_users(
         active: query.active,
         q: query.q,
     };
-    let users = db::run(&pool, move |conn| {
-        let rows = store::list(conn, &filter, &page)?;
-        Ok(page
-            .finish(rows, |row| (row.email.to_lowercase(), row.id))
-            .map(User::from))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(users))
+    let rows = store::list(&mut *db::connection(&pool).await?, &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(
+        page.finish(rows, |row| (row.email.to_lowercase(), row.id))
+            .map(User::from),
+    ))
 }
 
 /// Gets one user.
@@ -173,7 +170,7 @@ async fn list_users(
 async fn get_user(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
-    let row = db::run(&pool, move |conn| store::find(conn, id)).await?;
+    let row = store::find(&mut *db::connection(&pool).await?, id).await?;
     Ok(ok(&User::from(row)))
 }
 
@@ -209,7 +206,7 @@ async fn create_user(
         active: request.active,
     };
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        store::insert(conn, &new).map(User::from)
+        Box::pin(async move { store::insert(conn, &new).await.map(User::from) })
     })
     .await
 }
@@ -246,7 +243,7 @@ async fn update_user(
         role: patch.role,
         active: patch.active,
     };
-    let row = db::transaction(&pool, move |conn| store::update(conn, id, &if_match, &changes)).await?;
+    let row = store::update(&mut *db::connection(&pool).await?, id, &if_match, &changes).await?;
     Ok(ok(&User::from(row)))
 }
 
@@ -272,7 +269,7 @@ async fn delete_user(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let id = id.into_inner();
-    db::transaction(&pool, move |conn| store::delete(conn, id, &if_match)).await?;
+    store::delete(&mut *db::connection(&pool).await?, id, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,12 +1,12 @@
 //! Users in PostgreSQL.
 
 use chrono::{DateTime, Utc};
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::Role;
-use crate::db::lock_version;
+use crate::db::{Conn, lock_version};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
@@ -52,28 +52,34 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
-pub fn insert(conn: &mut PgConnection, new: &NewUser) -> Result<UserRow, AppError> {
+const WHAT: &str = "user";
+
+pub async fn insert(conn: &mut Conn, new: &NewUser) -> Result<UserRow, AppError> {
     Ok(diesel::insert_into(users::table)
         .values(new)
         .returning(UserRow::as_returning())
-        .get_result(conn)?)
+        .get_result(conn)
+        .await?)
 }
 
-pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, AppError> {
+pub async fn find(conn: &mut Conn, id: Uuid) -> Result<UserRow, AppError> {
     users::table
         .find(id)
         .select(UserRow::as_select())
         .first(conn)
+        .await
         .optional()?
-        .ok_or_else(|| AppError::not_found("user", id))
+        .ok_or_else(|| AppError::not_found(WHAT, id))
 }
 
 /// Whether a user with this id exists (for references from other resources).
-pub fn exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, AppError> {
-    Ok(diesel::select(diesel::dsl::exists(users::table.find(id))).get_result(conn)?)
+pub async fn exists(conn: &mut Conn, id: Uuid) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(users::table.find(id)))
+        .get_result(conn)
+        .await?)
 }
 
-pub fn list(conn: &mut PgConnection, filter: &UserFilter, page: &Page) -> Result<Vec<UserRow>, AppError> {
+pub async fn list(conn: &mut Conn, filter: &UserFilter, page: &Page) -> Result<Vec<UserRow>, AppError> {
     let mut query = users::table.select(UserRow::as_select()).into_boxed();
     if let Some(role) = filter.role {
         query = query.filter(users::role.eq(role));
@@ -93,32 +99,36 @@ pub fn list(conn: &mut PgConnection, filter: &UserFilter, page: &Page) -> Result
         .filter(page.after()?)
         .order(page.order())
         .limit(page.fetch())
-        .load(conn)?)
+        .load(conn)
+        .await?)
 }
 
-pub fn update(
-    conn: &mut PgConnection,
-    id: Uuid,
-    if_match: &IfMatch,
-    changes: &UserChanges,
-) -> Result<UserRow, AppError> {
-    lock_version(conn, "users", "user", id, if_match)?;
-    Ok(diesel::update(users::table.find(id))
-        .set((
-            changes,
-            users::updated_at.eq(diesel::dsl::now),
-            users::version.eq(users::version + 1),
-        ))
-        .returning(UserRow::as_returning())
-        .get_result(conn)?)
+pub async fn update(conn: &mut Conn, id: Uuid, if_match: &IfMatch, changes: &UserChanges) -> Result<UserRow, AppError> {
+    conn.transaction(async |conn| {
+        lock_version(conn, "users", WHAT, id, if_match).await?;
+        Ok(diesel::update(users::table.find(id))
+            .set((
+                changes,
+                users::updated_at.eq(diesel::dsl::now),
+                users::version.eq(users::version + 1),
+            ))
+            .returning(UserRow::as_returning())
+            .get_result(conn)
+            .await?)
+    })
+    .await
 }
 
 /// Deletes a user who owns nothing; 409 otherwise.
-pub fn delete(conn: &mut PgConnection, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
-    lock_version(conn, "users", "user", id, if_match)?;
-    diesel::delete(users::table.find(id)).execute(conn).map_err(|e| {
-        AppError::from(e)
-            .or_conflict("the user still owns business partners or other records; reassign them or deactivate the user")
-    })?;
-    Ok(())
+pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+    conn.transaction(async |conn| {
+        lock_version(conn, "users", WHAT, id, if_match).await?;
+        diesel::delete(users::table.find(id)).execute(conn).await.map_err(|e| {
+            AppError::from(e).or_conflict(
+                "the user still owns business partners or other records; reassign them or deactivate the user",
+            )
+        })?;
+        Ok(())
+    })
+    .await
 }

@@ -83,7 +83,7 @@ struct Count {
     n: i64,
 }
 
-fn count(conn: &mut PgConnection, table: &str) -> i64 {
+fn count(conn: &mut salesfunnel::db::SyncConn, table: &str) -> i64 {
     diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
         .get_result::<Count>(conn)
         .unwrap()

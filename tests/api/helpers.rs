@@ -4,12 +4,13 @@
 use std::net::TcpListener;
 use std::sync::OnceLock;
 
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel_async::AsyncPgConnection;
 use reqwest::{Method, Response, StatusCode};
 use salesfunnel::auth::{Role, Signer, Verifier};
 use salesfunnel::config::{JwtKey, JwtSettings};
 use salesfunnel::db;
+use salesfunnel::db::SyncConn;
 use salesfunnel::startup::{AppConfig, Application};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -25,9 +26,15 @@ pub fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
-fn connect(database: &str) -> PgConnection {
+/// A blocking connection; only on a thread without an async runtime.
+fn connect(database: &str) -> SyncConn {
     let url = format!("{}/{database}", server_url());
-    PgConnection::establish(&url).unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+    db::sync_connection(&url).unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+/// Runs blocking database work on its own thread, so that it may be called from async tests.
+fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(work).join().expect("database set-up thread")
 }
 
 /// Name of the template for the current migrations: changes to a migration make a new one.
@@ -89,7 +96,7 @@ struct Name {
     datname: String,
 }
 
-fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
+fn database_exists(conn: &mut SyncConn, name: &str) -> bool {
     diesel::sql_query("SELECT datname FROM pg_database WHERE datname = $1")
         .bind::<diesel::sql_types::Text, _>(name)
         .load::<Name>(conn)
@@ -97,7 +104,7 @@ fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn drop_stale_templates(conn: &mut PgConnection, keep: &str) {
+fn drop_stale_templates(conn: &mut SyncConn, keep: &str) {
     let stale = diesel::sql_query(
         "SELECT datname FROM pg_database WHERE datname LIKE 'salesfunnel\\_tpl\\_%' AND datname <> $1",
     )
@@ -117,18 +124,28 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub fn new() -> Self {
-        let template = ensure_template();
         let name = format!("salesfunnel_test_{}", Uuid::now_v7().simple());
-        let mut admin = connect("postgres");
-        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .execute(&mut admin)
-            .expect("create test database");
+        let created = name.clone();
+        blocking(move || {
+            let template = ensure_template();
+            let mut admin = connect("postgres");
+            diesel::sql_query(format!("CREATE DATABASE {created} TEMPLATE {template}"))
+                .execute(&mut admin)
+                .expect("create test database");
+        });
         let url = format!("{}/{name}", server_url());
         Self { name, url }
     }
 
-    pub fn connect(&self) -> PgConnection {
+    /// A blocking connection, for tests that are not async.
+    pub fn connect(&self) -> SyncConn {
         connect(&self.name)
+    }
+
+    /// An async connection, for async tests.
+    pub async fn connect_async(&self) -> AsyncPgConnection {
+        use diesel_async::AsyncConnection;
+        AsyncPgConnection::establish(&self.url).await.expect("connect")
     }
 }
 
@@ -136,11 +153,10 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
         // Dropping may happen inside the async runtime: do the blocking work on a thread.
-        let _ = std::thread::spawn(move || {
+        blocking(move || {
             let mut admin = connect("postgres");
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
-        })
-        .join();
+        });
     }
 }
 
@@ -183,7 +199,7 @@ async fn spawn_on(db: TestDatabase, key: JwtKey) -> TestApp {
 
 async fn start(db: TestDatabase, url: &str, key: JwtKey) -> TestApp {
     let verifier = Verifier::new(&jwt_settings(), &key).expect("verifier");
-    let pool = db::pool(url, 4);
+    let pool = db::pool(url, 4).expect("pool");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let config = AppConfig {
         pool,

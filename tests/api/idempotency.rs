@@ -1,4 +1,4 @@
-use diesel::RunQueryDsl;
+use diesel_async::RunQueryDsl;
 use reqwest::{Method, StatusCode};
 use salesfunnel::auth::Role;
 use serde_json::{Value, json};
@@ -108,9 +108,10 @@ async fn twenty_concurrent_identical_requests_create_exactly_one_resource() {
     }
     assert_eq!(ids.len(), 1, "every response names the same partner");
     assert_eq!(count(&app).await, 1);
-    let mut conn = app.db.connect();
+    let mut conn = app.db.connect_async().await;
     let stored: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM idempotency_keys")
         .get_result(&mut conn)
+        .await
         .unwrap();
     assert_eq!(stored, 1, "one stored response for the key");
 }

@@ -10,7 +10,7 @@ struct Count {
     n: i64,
 }
 
-fn table_count(conn: &mut PgConnection) -> i64 {
+fn table_count(conn: &mut salesfunnel::db::SyncConn) -> i64 {
     diesel::sql_query("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'")
         .get_result::<Count>(conn)
         .unwrap()
