@@ -48,6 +48,11 @@ impl Role {
         self != Self::Viewer
     }
 
+    /// Articles come from the ERP: admins and the integration role upsert them by sku.
+    pub fn can_upsert_articles(self) -> bool {
+        matches!(self, Self::Admin | Self::Integration)
+    }
+
     /// Deleting partners is left to those who curate the data.
     pub fn can_delete_partners(self) -> bool {
         matches!(self, Self::Admin | Self::Manager)

@@ -105,6 +105,12 @@ Creating POSTs accept an `Idempotency-Key`.",
     tags(
         (name = "users", description = "People who use salesfunnel and their roles; admins write"),
         (name = "business-partners", description = "Leads and customers"),
+        (name = "stages", description = "Sales stages (Vertriebsphasen) with probability and outcome; admins write"),
+        (name = "funnels", description = "Sales funnels (Vertriebstrichter): ordered stages, team, thresholds, metric formula; admins write"),
+        (name = "classes", description = "Classes (KlassenID) routing new opportunities to a funnel and owner; admins write"),
+        (name = "lost-reasons", description = "Why opportunities are lost; admins write"),
+        (name = "articles", description = "The article catalogue; admins write, the integration role upserts by sku"),
+        (name = "settings", description = "Company-wide settings and defaults; admins write"),
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(

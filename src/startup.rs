@@ -26,7 +26,13 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(
         utoipa_actix_web::scope("/api/v1")
             .configure(crate::users::routes::configure)
-            .configure(crate::partners::routes::configure),
+            .configure(crate::partners::routes::configure)
+            .configure(crate::stages::routes::configure)
+            .configure(crate::lost_reasons::routes::configure)
+            .configure(crate::funnels::routes::configure)
+            .configure(crate::classes::routes::configure)
+            .configure(crate::articles::routes::configure)
+            .configure(crate::settings::routes::configure),
     )
     .configure(crate::ops::routes::configure);
 }

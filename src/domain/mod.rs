@@ -1,3 +1,6 @@
 //! Pure rules with no I/O.
 
 pub mod contact;
+pub mod formula;
+pub mod money;
+pub mod pipeline;

@@ -136,6 +136,14 @@ impl Page {
         })
     }
 
+    /// `key > last key` for a unique text key (no tie-breaker needed), `TRUE` on the first page.
+    pub fn after_unique<QS>(&self) -> Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>> {
+        match &self.after {
+            None => Box::new(sql::<Bool>("TRUE")),
+            Some(after) => Box::new(sql::<Bool>(&format!("{} > ", self.sort.column)).bind::<Text, _>(after.v.clone())),
+        }
+    }
+
     /// Cuts the extra row off and makes the next cursor from the last item.
     pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> (String, Uuid)) -> Paged<T> {
         let more = rows.len() > self.limit as usize;

@@ -1,0 +1,4 @@
+//! Articles: the catalogue that opportunity and quote lines draw on.
+
+pub mod routes;
+pub mod store;

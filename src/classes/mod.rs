@@ -1,0 +1,4 @@
+//! Classes (KlassenID): route a new opportunity to a funnel and an owner.
+
+pub mod routes;
+pub mod store;

@@ -1,0 +1,4 @@
+//! Funnels (Vertriebstrichter): ordered stages, a sales team, thresholds and a metric formula.
+
+pub mod routes;
+pub mod store;

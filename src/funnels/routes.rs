@@ -1,0 +1,380 @@
+//! `/funnels`: ordered stages, a sales team, traffic-light thresholds and a metric formula.
+//! Admins write; everyone reads.
+
+use actix_web::web::{Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::store::{self, FunnelChanges, FunnelFilter, FunnelRecord, FunnelRow};
+use crate::auth::{Principal, Role};
+use crate::db::{self, DbPool};
+use crate::domain::formula::Formula;
+use crate::domain::pipeline;
+use crate::error::{AppError, FieldError};
+use crate::http::idempotency::{self, IdempotencyKey, Scope};
+use crate::http::json::JsonBody;
+use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey};
+use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+
+/// A sales funnel (Vertriebstrichter).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f40", "name": "Neuwagen", "description": "Verkauf von Neufahrzeugen",
+    "stage_ids": ["0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f21",
+        "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f22"],
+    "team_ids": ["0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11"], "warn_after_days": 7, "critical_after_days": 14,
+    "metric_label": "Umsatzpotenzial", "metric_formula": "target_value * probability / 100", "active": true,
+    "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
+}))]
+pub struct Funnel {
+    pub id: Uuid,
+    /// Unique, case-insensitively.
+    pub name: String,
+    pub description: Option<String>,
+    /// The stages in order: at least one open, exactly one won, at least one lost.
+    pub stage_ids: Vec<Uuid>,
+    /// The sales team: reps in it see and work the funnel's opportunities.
+    pub team_ids: Vec<Uuid>,
+    /// Days without contact after which an open opportunity turns yellow.
+    pub warn_after_days: i32,
+    /// Days without contact after which it turns red; greater than `warn_after_days`.
+    pub critical_after_days: i32,
+    /// Name of the funnel's metric, e.g. "Umsatzpotenzial".
+    pub metric_label: Option<String>,
+    /// Formula over target_value, probability, weighted_value, line_count, quantity, days_open and
+    /// days_since_contact with + - * /, parentheses, comparisons, and/or/not, min, max, round and
+    /// if(cond, a, b); evaluated with exact decimals.
+    pub metric_formula: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<FunnelRecord> for Funnel {
+    fn from(record: FunnelRecord) -> Self {
+        let row = record.row;
+        Self {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            stage_ids: record.stage_ids,
+            team_ids: record.team_ids,
+            warn_after_days: row.warn_after_days,
+            critical_after_days: row.critical_after_days,
+            metric_label: row.metric_label,
+            metric_formula: row.metric_formula,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for Funnel {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/funnels/{}", self.id)
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn seven() -> i32 {
+    7
+}
+fn fourteen() -> i32 {
+    14
+}
+
+/// A new funnel.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Neuwagen", "stage_ids": ["0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f21",
+        "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f22"],
+    "team_ids": ["0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11"], "metric_label": "Umsatzpotenzial",
+    "metric_formula": "if(days_since_contact > 14, 0, weighted_value)"
+}))]
+pub struct NewFunnelRequest {
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    #[validate(length(min = 1, max = 50))]
+    #[schema(min_items = 1, max_items = 50)]
+    pub stage_ids: Vec<Uuid>,
+    #[serde(default)]
+    #[validate(length(max = 500))]
+    #[schema(max_items = 500)]
+    pub team_ids: Vec<Uuid>,
+    #[serde(default = "seven")]
+    #[schema(minimum = 1, maximum = 3650, default = 7)]
+    pub warn_after_days: i32,
+    #[serde(default = "fourteen")]
+    #[schema(minimum = 1, maximum = 3650, default = 14)]
+    pub critical_after_days: i32,
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub metric_label: Option<String>,
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub metric_formula: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+/// Changes to a funnel (JSON merge patch); `stage_ids` and `team_ids` replace the lists.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"critical_after_days": 21, "metric_formula": "round(weighted_value / 1000, 1)"}))]
+pub struct FunnelPatch {
+    #[serde(default, deserialize_with = "merge::present")]
+    #[validate(length(min = 1, max = 100))]
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[validate(length(min = 1, max = 50))]
+    #[schema(nullable = false, min_items = 1, max_items = 50)]
+    pub stage_ids: Option<Vec<Uuid>>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[validate(length(max = 500))]
+    #[schema(nullable = false, max_items = 500)]
+    pub team_ids: Option<Vec<Uuid>>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, minimum = 1, maximum = 3650)]
+    pub warn_after_days: Option<i32>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, minimum = 1, maximum = 3650)]
+    pub critical_after_days: Option<i32>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub metric_label: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub metric_formula: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub active: Option<bool>,
+}
+
+/// A formula that does not parse is a 422 naming its position.
+fn check_formula(formula: Option<&str>) -> Result<(), AppError> {
+    match formula.map(Formula::parse) {
+        Some(Err(error)) => Err(AppError::Validation(vec![FieldError::new(
+            "metric_formula",
+            "formula",
+            error.to_string(),
+        )])),
+        _ => Ok(()),
+    }
+}
+
+/// Filters of the funnel list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FunnelQuery {
+    pub active: Option<bool>,
+    /// Case-insensitive substring of the name.
+    pub q: Option<String>,
+    /// Only funnels whose team includes this user.
+    pub member_id: Option<Uuid>,
+}
+
+const BY_NAME: SortKey = SortKey {
+    name: "name",
+    column: "name",
+    descending: false,
+    kind: KeyKind::Text,
+};
+
+/// Lists funnels, ordered by name.
+#[utoipa::path(
+    tag = "funnels",
+    params(FunnelQuery, PageParams),
+    responses((status = 200, description = "One page of funnels", body = Paged<Funnel>)),
+    security(("bearer" = []))
+)]
+#[get("/funnels")]
+async fn list_funnels(
+    pool: Data<DbPool>,
+    who: Principal,
+    query: Query<FunnelQuery>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let page = Page::new(&page, BY_NAME)?;
+    let query = query.into_inner();
+    let filter = FunnelFilter {
+        active: query.active,
+        q: query.q,
+        member_id: query.member_id,
+    };
+    let records = store::list(&mut *db::connection(&pool).await?, &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(
+        page.finish(records, |r| (r.row.name.clone(), r.row.id))
+            .map(Funnel::from),
+    ))
+}
+
+/// Gets one funnel.
+#[utoipa::path(
+    tag = "funnels",
+    params(("id" = Uuid, Path, description = "Funnel id")),
+    responses(
+        (status = 200, description = "The funnel", body = Funnel, headers(("ETag" = String, description = "Current version"))),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/funnels/{id}")]
+async fn get_funnel(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let record = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
+    Ok(ok(&Funnel::from(record)))
+}
+
+/// Creates a funnel (admin).
+#[utoipa::path(
+    tag = "funnels",
+    request_body = NewFunnelRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "Created", body = Funnel,
+            headers(("Location" = String, description = "URL of the new funnel"), ("ETag" = String, description = "Its version"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/funnels")]
+async fn create_funnel(
+    pool: Data<DbPool>,
+    who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<NewFunnelRequest>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    let r = body.parse()?;
+    let errors = pipeline::thresholds(Some(r.warn_after_days), Some(r.critical_after_days));
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    check_formula(r.metric_formula.as_deref())?;
+    let now = Utc::now();
+    let record = FunnelRecord {
+        row: FunnelRow {
+            id: Uuid::now_v7(),
+            name: r.name.trim().to_owned(),
+            description: r.description,
+            warn_after_days: r.warn_after_days,
+            critical_after_days: r.critical_after_days,
+            metric_label: r.metric_label,
+            metric_formula: r.metric_formula,
+            active: r.active,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        },
+        stage_ids: r.stage_ids,
+        team_ids: r.team_ids,
+    };
+    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+        Box::pin(async move { store::insert(conn, record).await.map(Funnel::from) })
+    })
+    .await
+}
+
+/// Changes a funnel (admin); honours `If-Match`.
+#[utoipa::path(
+    tag = "funnels",
+    params(("id" = Uuid, Path, description = "Funnel id"), IfMatch),
+    request_body(content = FunnelPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = Funnel, headers(("ETag" = String, description = "New version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/funnels/{id}")]
+async fn update_funnel(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<FunnelPatch>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    let p = body.parse()?;
+    check_formula(p.metric_formula.as_ref().and_then(Option::as_deref))?;
+    let changes = FunnelChanges {
+        name: p.name.map(|n| n.trim().to_owned()),
+        description: p.description,
+        stage_ids: p.stage_ids,
+        team_ids: p.team_ids,
+        warn_after_days: p.warn_after_days,
+        critical_after_days: p.critical_after_days,
+        metric_label: p.metric_label,
+        metric_formula: p.metric_formula,
+        active: p.active,
+    };
+    let record = store::update(&mut *db::connection(&pool).await?, id.into_inner(), &if_match, changes).await?;
+    Ok(ok(&Funnel::from(record)))
+}
+
+/// Deletes a funnel no class or opportunity refers to (admin); otherwise 409.
+#[utoipa::path(
+    tag = "funnels",
+    params(("id" = Uuid, Path, description = "Funnel id"), IfMatch),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/funnels/{id}")]
+async fn delete_funnel(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    store::delete(&mut *db::connection(&pool).await?, id.into_inner(), &if_match).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the funnel routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_funnels)
+        .service(get_funnel)
+        .service(create_funnel)
+        .service(update_funnel)
+        .service(delete_funnel);
+}

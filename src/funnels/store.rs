@@ -1,0 +1,285 @@
+//! Funnels with their ordered stages and team in PostgreSQL.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::Conn;
+use crate::domain::pipeline::{self, FunnelStage, Outcome};
+use crate::error::{AppError, FieldError};
+use crate::http::IfMatch;
+use crate::http::pagination::Page;
+use crate::schema::{funnel_members, funnel_stages, funnels, stages, users};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = funnels, check_for_backend(diesel::pg::Pg))]
+pub struct FunnelRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub warn_after_days: i32,
+    pub critical_after_days: i32,
+    pub metric_label: Option<String>,
+    pub metric_formula: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+/// A funnel with its stage ids in order and its team.
+#[derive(Debug, Clone)]
+pub struct FunnelRecord {
+    pub row: FunnelRow,
+    pub stage_ids: Vec<Uuid>,
+    pub team_ids: Vec<Uuid>,
+}
+
+/// A merge patch of the writable fields; `Some(None)` clears an optional one.
+#[derive(Debug, Default)]
+pub struct FunnelChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub stage_ids: Option<Vec<Uuid>>,
+    pub team_ids: Option<Vec<Uuid>>,
+    pub warn_after_days: Option<i32>,
+    pub critical_after_days: Option<i32>,
+    pub metric_label: Option<Option<String>>,
+    pub metric_formula: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+const WHAT: &str = "funnel";
+
+/// Checks the stage list and the team against the database (422 naming each entry).
+async fn check_members(conn: &mut Conn, stage_ids: &[Uuid], team_ids: &[Uuid]) -> Result<(), AppError> {
+    let found: HashMap<Uuid, FunnelStage> = stages::table
+        .filter(stages::id.eq_any(stage_ids))
+        .select((stages::id, stages::outcome, stages::active))
+        .load::<(Uuid, Outcome, bool)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, outcome, active)| (id, FunnelStage { outcome, active }))
+        .collect();
+    let listed: Vec<Option<FunnelStage>> = stage_ids.iter().map(|id| found.get(id).copied()).collect();
+    let mut errors = pipeline::funnel_stages(stage_ids, &listed);
+    let users: Vec<Uuid> = users::table
+        .filter(users::id.eq_any(team_ids))
+        .select(users::id)
+        .load(conn)
+        .await?;
+    for (i, id) in team_ids.iter().enumerate() {
+        if team_ids[..i].contains(id) {
+            errors.push(FieldError::new(
+                format!("team_ids[{i}]"),
+                "duplicate",
+                format!("user {id} is listed twice"),
+            ));
+        } else if !users.contains(id) {
+            errors.push(FieldError::new(
+                format!("team_ids[{i}]"),
+                "not_found",
+                format!("user {id} does not exist"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+async fn replace_stages(conn: &mut Conn, funnel: Uuid, stage_ids: &[Uuid]) -> Result<(), AppError> {
+    diesel::delete(funnel_stages::table.filter(funnel_stages::funnel_id.eq(funnel)))
+        .execute(conn)
+        .await?;
+    let rows: Vec<_> = stage_ids
+        .iter()
+        .zip(1..)
+        .map(|(id, position): (&Uuid, i32)| {
+            (
+                funnel_stages::funnel_id.eq(funnel),
+                funnel_stages::stage_id.eq(*id),
+                funnel_stages::position.eq(position),
+            )
+        })
+        .collect();
+    diesel::insert_into(funnel_stages::table)
+        .values(rows)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn replace_team(conn: &mut Conn, funnel: Uuid, team_ids: &[Uuid]) -> Result<(), AppError> {
+    diesel::delete(funnel_members::table.filter(funnel_members::funnel_id.eq(funnel)))
+        .execute(conn)
+        .await?;
+    let rows: Vec<_> = team_ids
+        .iter()
+        .map(|id| (funnel_members::funnel_id.eq(funnel), funnel_members::user_id.eq(*id)))
+        .collect();
+    diesel::insert_into(funnel_members::table)
+        .values(rows)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Inserts a funnel with its stages and team after checking them.
+pub async fn insert(conn: &mut Conn, record: FunnelRecord) -> Result<FunnelRecord, AppError> {
+    conn.transaction(async |conn| {
+        check_members(conn, &record.stage_ids, &record.team_ids).await?;
+        let row = diesel::insert_into(funnels::table)
+            .values(&record.row)
+            .returning(FunnelRow::as_returning())
+            .get_result(conn)
+            .await?;
+        replace_stages(conn, row.id, &record.stage_ids).await?;
+        replace_team(conn, row.id, &record.team_ids).await?;
+        Ok(FunnelRecord { row, ..record })
+    })
+    .await
+}
+
+/// Adds the stage ids and team of each funnel row (two queries for a whole page).
+async fn complete(conn: &mut Conn, rows: Vec<FunnelRow>) -> Result<Vec<FunnelRecord>, AppError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut stage_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (funnel, stage) in funnel_stages::table
+        .filter(funnel_stages::funnel_id.eq_any(&ids))
+        .order((funnel_stages::funnel_id, funnel_stages::position))
+        .select((funnel_stages::funnel_id, funnel_stages::stage_id))
+        .load::<(Uuid, Uuid)>(conn)
+        .await?
+    {
+        stage_map.entry(funnel).or_default().push(stage);
+    }
+    let mut team_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (funnel, user) in funnel_members::table
+        .filter(funnel_members::funnel_id.eq_any(&ids))
+        .order((funnel_members::funnel_id, funnel_members::user_id))
+        .select((funnel_members::funnel_id, funnel_members::user_id))
+        .load::<(Uuid, Uuid)>(conn)
+        .await?
+    {
+        team_map.entry(funnel).or_default().push(user);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| FunnelRecord {
+            stage_ids: stage_map.remove(&row.id).unwrap_or_default(),
+            team_ids: team_map.remove(&row.id).unwrap_or_default(),
+            row,
+        })
+        .collect())
+}
+
+pub async fn find(conn: &mut Conn, id: Uuid) -> Result<FunnelRecord, AppError> {
+    let row = funnels::table
+        .find(id)
+        .select(FunnelRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(WHAT, id))?;
+    complete(conn, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found(WHAT, id))
+}
+
+/// List filters; `member_id` keeps funnels whose team includes that user.
+#[derive(Debug, Default)]
+pub struct FunnelFilter {
+    pub active: Option<bool>,
+    pub q: Option<String>,
+    pub member_id: Option<Uuid>,
+}
+
+pub async fn list(conn: &mut Conn, filter: &FunnelFilter, page: &Page) -> Result<Vec<FunnelRecord>, AppError> {
+    let mut query = funnels::table.select(FunnelRow::as_select()).into_boxed();
+    if let Some(active) = filter.active {
+        query = query.filter(funnels::active.eq(active));
+    }
+    if let Some(q) = &filter.q {
+        query = query.filter(funnels::name.ilike(crate::http::contains_pattern(q)));
+    }
+    if let Some(member) = filter.member_id {
+        let teams = funnel_members::table
+            .filter(funnel_members::user_id.eq(member))
+            .select(funnel_members::funnel_id);
+        query = query.filter(funnels::id.eq_any(teams));
+    }
+    let rows = query
+        .filter(page.after()?)
+        .order(page.order())
+        .limit(page.fetch())
+        .load(conn)
+        .await?;
+    complete(conn, rows).await
+}
+
+/// Applies `changes`; the merged funnel must satisfy every rule (422).
+pub async fn update(
+    conn: &mut Conn,
+    id: Uuid,
+    if_match: &IfMatch,
+    changes: FunnelChanges,
+) -> Result<FunnelRecord, AppError> {
+    conn.transaction(async |conn| {
+        crate::db::lock_version(conn, "funnels", WHAT, id, if_match).await?;
+        let current = find(conn, id).await?;
+        let stage_ids = changes.stage_ids.unwrap_or(current.stage_ids);
+        let team_ids = changes.team_ids.unwrap_or(current.team_ids);
+        let warn = changes.warn_after_days.unwrap_or(current.row.warn_after_days);
+        let critical = changes.critical_after_days.unwrap_or(current.row.critical_after_days);
+        let errors = pipeline::thresholds(Some(warn), Some(critical));
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        check_members(conn, &stage_ids, &team_ids).await?;
+        let row = diesel::update(funnels::table.find(id))
+            .set((
+                funnels::name.eq(changes.name.unwrap_or(current.row.name)),
+                funnels::description.eq(changes.description.unwrap_or(current.row.description)),
+                funnels::warn_after_days.eq(warn),
+                funnels::critical_after_days.eq(critical),
+                funnels::metric_label.eq(changes.metric_label.unwrap_or(current.row.metric_label)),
+                funnels::metric_formula.eq(changes.metric_formula.unwrap_or(current.row.metric_formula)),
+                funnels::active.eq(changes.active.unwrap_or(current.row.active)),
+                funnels::updated_at.eq(diesel::dsl::now),
+                funnels::version.eq(funnels::version + 1),
+            ))
+            .returning(FunnelRow::as_returning())
+            .get_result(conn)
+            .await?;
+        replace_stages(conn, id, &stage_ids).await?;
+        replace_team(conn, id, &team_ids).await?;
+        Ok(FunnelRecord {
+            row,
+            stage_ids,
+            team_ids,
+        })
+    })
+    .await
+}
+
+/// Deletes a funnel no class or opportunity refers to; 409 otherwise.
+pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+    conn.transaction(async |conn| {
+        crate::db::lock_version(conn, "funnels", WHAT, id, if_match).await?;
+        diesel::delete(funnels::table.find(id))
+            .execute(conn)
+            .await
+            .map_err(|e| {
+                AppError::from(e).or_conflict("classes or opportunities refer to this funnel; deactivate it instead")
+            })?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,4 @@
+//! Lost reasons: why an opportunity was lost, for win/loss analysis.
+
+pub mod routes;
+pub mod store;

@@ -1,0 +1,255 @@
+//! `/lost-reasons`: why opportunities are lost. Admins write; everyone reads.
+
+use actix_web::web::{Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::store::{self, LostReasonChanges, LostReasonRow};
+use crate::auth::{Principal, Role};
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::http::idempotency::{self, IdempotencyKey, Scope};
+use crate::http::json::JsonBody;
+use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey};
+use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+
+/// A reason an opportunity was lost.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f30", "label": "Preis zu hoch", "active": true,
+    "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
+}))]
+pub struct LostReason {
+    pub id: Uuid,
+    /// Unique, case-insensitively.
+    pub label: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<LostReasonRow> for LostReason {
+    fn from(row: LostReasonRow) -> Self {
+        Self {
+            id: row.id,
+            label: row.label,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for LostReason {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/lost-reasons/{}", self.id)
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A new lost reason.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"label": "Preis zu hoch"}))]
+pub struct NewLostReasonRequest {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub label: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+/// Changes to a lost reason (JSON merge patch).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"active": false}))]
+pub struct LostReasonPatch {
+    #[serde(default, deserialize_with = "merge::present")]
+    #[validate(length(min = 1, max = 200))]
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
+    pub label: Option<String>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub active: Option<bool>,
+}
+
+/// Filters of the lost reason list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LostReasonQuery {
+    pub active: Option<bool>,
+    /// Case-insensitive substring of the label.
+    pub q: Option<String>,
+}
+
+const BY_LABEL: SortKey = SortKey {
+    name: "label",
+    column: "label",
+    descending: false,
+    kind: KeyKind::Text,
+};
+
+/// Lists lost reasons, ordered by label.
+#[utoipa::path(
+    tag = "lost-reasons",
+    params(LostReasonQuery, PageParams),
+    responses((status = 200, description = "One page of lost reasons", body = Paged<LostReason>)),
+    security(("bearer" = []))
+)]
+#[get("/lost-reasons")]
+async fn list_lost_reasons(
+    pool: Data<DbPool>,
+    who: Principal,
+    query: Query<LostReasonQuery>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let page = Page::new(&page, BY_LABEL)?;
+    let rows = store::list(
+        &mut *db::connection(&pool).await?,
+        query.active,
+        query.q.as_deref(),
+        &page,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(
+        page.finish(rows, |row| (row.label.clone(), row.id))
+            .map(LostReason::from),
+    ))
+}
+
+/// Gets one lost reason.
+#[utoipa::path(
+    tag = "lost-reasons",
+    params(("id" = Uuid, Path, description = "Lost reason id")),
+    responses(
+        (status = 200, description = "The lost reason", body = LostReason, headers(("ETag" = String, description = "Current version"))),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/lost-reasons/{id}")]
+async fn get_lost_reason(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let row = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
+    Ok(ok(&LostReason::from(row)))
+}
+
+/// Creates a lost reason (admin).
+#[utoipa::path(
+    tag = "lost-reasons",
+    request_body = NewLostReasonRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "Created", body = LostReason,
+            headers(("Location" = String, description = "URL of the new lost reason"), ("ETag" = String, description = "Its version"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/lost-reasons")]
+async fn create_lost_reason(
+    pool: Data<DbPool>,
+    who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<NewLostReasonRequest>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    let r = body.parse()?;
+    let now = Utc::now();
+    let row = LostReasonRow {
+        id: Uuid::now_v7(),
+        label: r.label.trim().to_owned(),
+        active: r.active,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+        Box::pin(async move { store::insert(conn, &row).await.map(LostReason::from) })
+    })
+    .await
+}
+
+/// Changes a lost reason (admin); honours `If-Match`.
+#[utoipa::path(
+    tag = "lost-reasons",
+    params(("id" = Uuid, Path, description = "Lost reason id"), IfMatch),
+    request_body(content = LostReasonPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = LostReason, headers(("ETag" = String, description = "New version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/lost-reasons/{id}")]
+async fn update_lost_reason(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<LostReasonPatch>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    let p = body.parse()?;
+    let changes = LostReasonChanges {
+        label: p.label.map(|l| l.trim().to_owned()),
+        active: p.active,
+    };
+    let row = store::update(&mut *db::connection(&pool).await?, id.into_inner(), &if_match, &changes).await?;
+    Ok(ok(&LostReason::from(row)))
+}
+
+/// Deletes a lost reason no opportunity refers to (admin); otherwise 409.
+#[utoipa::path(
+    tag = "lost-reasons",
+    params(("id" = Uuid, Path, description = "Lost reason id"), IfMatch),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/lost-reasons/{id}")]
+async fn delete_lost_reason(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    store::delete(&mut *db::connection(&pool).await?, id.into_inner(), &if_match).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the lost reason routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_lost_reasons)
+        .service(get_lost_reason)
+        .service(create_lost_reason)
+        .service(update_lost_reason)
+        .service(delete_lost_reason);
+}

@@ -1,0 +1,106 @@
+//! Lost reasons in PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::{Conn, lock_version};
+use crate::error::AppError;
+use crate::http::IfMatch;
+use crate::http::pagination::Page;
+use crate::schema::lost_reasons;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = lost_reasons, check_for_backend(diesel::pg::Pg))]
+pub struct LostReasonRow {
+    pub id: Uuid,
+    pub label: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = lost_reasons)]
+pub struct LostReasonChanges {
+    pub label: Option<String>,
+    pub active: Option<bool>,
+}
+
+const WHAT: &str = "lost reason";
+
+pub async fn insert(conn: &mut Conn, row: &LostReasonRow) -> Result<LostReasonRow, AppError> {
+    Ok(diesel::insert_into(lost_reasons::table)
+        .values(row)
+        .returning(LostReasonRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn find(conn: &mut Conn, id: Uuid) -> Result<LostReasonRow, AppError> {
+    lost_reasons::table
+        .find(id)
+        .select(LostReasonRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(WHAT, id))
+}
+
+pub async fn list(
+    conn: &mut Conn,
+    active: Option<bool>,
+    q: Option<&str>,
+    page: &Page,
+) -> Result<Vec<LostReasonRow>, AppError> {
+    let mut query = lost_reasons::table.select(LostReasonRow::as_select()).into_boxed();
+    if let Some(active) = active {
+        query = query.filter(lost_reasons::active.eq(active));
+    }
+    if let Some(q) = q {
+        query = query.filter(lost_reasons::label.ilike(crate::http::contains_pattern(q)));
+    }
+    Ok(query
+        .filter(page.after()?)
+        .order(page.order())
+        .limit(page.fetch())
+        .load(conn)
+        .await?)
+}
+
+pub async fn update(
+    conn: &mut Conn,
+    id: Uuid,
+    if_match: &IfMatch,
+    changes: &LostReasonChanges,
+) -> Result<LostReasonRow, AppError> {
+    conn.transaction(async |conn| {
+        lock_version(conn, "lost_reasons", WHAT, id, if_match).await?;
+        Ok(diesel::update(lost_reasons::table.find(id))
+            .set((
+                changes,
+                lost_reasons::updated_at.eq(diesel::dsl::now),
+                lost_reasons::version.eq(lost_reasons::version + 1),
+            ))
+            .returning(LostReasonRow::as_returning())
+            .get_result(conn)
+            .await?)
+    })
+    .await
+}
+
+pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+    conn.transaction(async |conn| {
+        lock_version(conn, "lost_reasons", WHAT, id, if_match).await?;
+        diesel::delete(lost_reasons::table.find(id))
+            .execute(conn)
+            .await
+            .map_err(|e| {
+                AppError::from(e).or_conflict("lost opportunities refer to this reason; deactivate it instead")
+            })?;
+        Ok(())
+    })
+    .await
+}

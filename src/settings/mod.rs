@@ -1,0 +1,4 @@
+//! Company-wide settings: company header and defaults for currency and quotes.
+
+pub mod routes;
+pub mod store;

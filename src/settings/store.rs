@@ -1,0 +1,69 @@
+//! The one settings row in PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use crate::db::Conn;
+use crate::error::AppError;
+use crate::http::IfMatch;
+use crate::schema::settings;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = settings, check_for_backend(diesel::pg::Pg))]
+pub struct SettingsRow {
+    pub company_name: String,
+    pub company_address: String,
+    pub default_currency: String,
+    pub quote_header_text: String,
+    pub quote_footer_text: String,
+    pub quote_valid_days: i32,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = settings)]
+pub struct SettingsChanges {
+    pub company_name: Option<String>,
+    pub company_address: Option<String>,
+    pub default_currency: Option<String>,
+    pub quote_header_text: Option<String>,
+    pub quote_footer_text: Option<String>,
+    pub quote_valid_days: Option<i32>,
+}
+
+pub async fn get(conn: &mut Conn) -> Result<SettingsRow, AppError> {
+    settings::table
+        .select(SettingsRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::Internal("the settings row is missing; run the migrations".to_owned()))
+}
+
+/// The currency of new articles and opportunities that name none.
+pub async fn default_currency(conn: &mut Conn) -> Result<String, AppError> {
+    Ok(get(conn).await?.default_currency)
+}
+
+pub async fn update(conn: &mut Conn, if_match: &IfMatch, changes: &SettingsChanges) -> Result<SettingsRow, AppError> {
+    conn.transaction(async |conn| {
+        let version: i32 = settings::table
+            .select(settings::version)
+            .for_update()
+            .first(conn)
+            .await?;
+        if_match.check(version)?;
+        Ok(diesel::update(settings::table)
+            .set((
+                changes,
+                settings::updated_at.eq(diesel::dsl::now),
+                settings::version.eq(settings::version + 1),
+            ))
+            .returning(SettingsRow::as_returning())
+            .get_result(conn)
+            .await?)
+    })
+    .await
+}

@@ -1,0 +1,4 @@
+//! Stages (Vertriebsphasen): name, icon, probability and outcome, independent of funnels.
+
+pub mod routes;
+pub mod store;
