@@ -81,7 +81,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             }
             if let Some(count) = partners {
                 let started = std::time::Instant::now();
-                crate::seed::partners(conn, count).map_err(|e| e.to_string())?;
+                crate::seed::bulk::partners(conn, count).map_err(|e| e.to_string())?;
                 println!(
                     "created {count} business partners in {:.1}s",
                     started.elapsed().as_secs_f64()
