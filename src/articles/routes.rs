@@ -88,9 +88,6 @@ fn sku_chars(value: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
-fn yes() -> bool {
-    true
-}
 fn piece() -> String {
     "Stk".to_owned()
 }
@@ -118,7 +115,7 @@ pub struct ArticleContent {
     pub currency: Option<String>,
     /// Defaults to 19.
     pub tax_rate: Option<Percent>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::http::default_true")]
     pub active: bool,
 }
 
@@ -148,7 +145,7 @@ pub struct NewArticleRequest {
     pub currency: Option<String>,
     /// Defaults to 19.
     pub tax_rate: Option<Percent>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::http::default_true")]
     pub active: bool,
 }
 

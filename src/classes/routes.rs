@@ -64,10 +64,6 @@ impl Resource for Class {
     }
 }
 
-fn yes() -> bool {
-    true
-}
-
 fn class_code(value: &str) -> Result<(), validator::ValidationError> {
     let valid = (1..=30).contains(&value.len())
         && value
@@ -94,7 +90,7 @@ pub struct NewClassRequest {
     pub description: Option<String>,
     pub default_funnel_id: Option<Uuid>,
     pub default_owner_id: Option<Uuid>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::http::default_true")]
     pub active: bool,
 }
 

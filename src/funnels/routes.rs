@@ -86,9 +86,6 @@ impl Resource for Funnel {
     }
 }
 
-fn yes() -> bool {
-    true
-}
 fn seven() -> i32 {
     7
 }
@@ -131,7 +128,7 @@ pub struct NewFunnelRequest {
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000)]
     pub metric_formula: Option<String>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::http::default_true")]
     pub active: bool,
 }
 

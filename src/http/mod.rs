@@ -143,6 +143,11 @@ pub fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// `true`, for `#[serde(default = "crate::http::default_true")]` on flags such as `active`.
+pub fn default_true() -> bool {
+    true
+}
+
 /// An ILIKE pattern that finds `q` anywhere, with `%`, `_` and `\` in `q` taken literally.
 pub fn contains_pattern(q: &str) -> String {
     let escaped = q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

@@ -56,10 +56,6 @@ impl Resource for LostReason {
     }
 }
 
-fn yes() -> bool {
-    true
-}
-
 /// A new lost reason.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +64,7 @@ pub struct NewLostReasonRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
     pub label: String,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::http::default_true")]
     pub active: bool,
 }
 

@@ -81,10 +81,6 @@ impl Resource for Stage {
     }
 }
 
-fn yes() -> bool {
-    true
-}
-
 /// A new stage. `probability` is required for open stages; won (100) and lost (0) stages may
 /// omit it.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -108,7 +104,7 @@ pub struct NewStageRequest {
     pub warn_after_days: Option<i32>,
     #[schema(minimum = 1, maximum = 3650)]
     pub critical_after_days: Option<i32>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::http::default_true")]
     pub active: bool,
 }
 

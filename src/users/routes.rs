@@ -63,10 +63,6 @@ impl Resource for User {
     }
 }
 
-fn yes() -> bool {
-    true
-}
-
 /// A new user.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -80,7 +76,7 @@ pub struct NewUserRequest {
     pub display_name: String,
     pub role: Role,
     /// Defaults to true.
-    #[serde(default = "yes")]
+    #[serde(default = "crate::http::default_true")]
     pub active: bool,
 }
 
