@@ -200,6 +200,13 @@ impl From<DieselError> for AppError {
                     format!("a value breaks rule {}", info.constraint_name().unwrap_or("?")),
                 )]),
                 _ if is_connection_failure(info.message()) => Self::Unavailable(info.message().to_owned()),
+                _ if info.message().contains("out of range") || info.message().contains("numeric field overflow") => {
+                    Self::Validation(vec![FieldError::new(
+                        "",
+                        "out_of_range",
+                        "a value is too large to store",
+                    )])
+                }
                 // e.g. U+0000 in a query parameter: the client's text, not our fault.
                 _ if info.message().contains("invalid byte sequence") => Self::BadRequest(
                     "the request contains a character that cannot be stored (such as U+0000)".to_owned(),

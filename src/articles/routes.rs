@@ -97,7 +97,7 @@ fn piece() -> String {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "VW ID.4 Pro", "unit": "Stk", "unit_price": "47990.00", "currency": "EUR", "tax_rate": 19}))]
 pub struct ArticleContent {
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[validate(length(max = 5000))]
@@ -105,9 +105,10 @@ pub struct ArticleContent {
     pub description: Option<String>,
     /// Defaults to "Stk".
     #[serde(default = "piece")]
-    #[validate(length(min = 1, max = 20))]
+    #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 20, default = "Stk")]
     pub unit: String,
+    #[validate(custom(function = "money::non_negative"))]
     pub unit_price: Money,
     /// Defaults to the settings' currency.
     #[validate(custom(function = "money::currency"))]
@@ -127,7 +128,7 @@ pub struct NewArticleRequest {
     #[validate(custom(function = "sku_chars"))]
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub sku: String,
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[validate(length(max = 5000))]
@@ -135,9 +136,10 @@ pub struct NewArticleRequest {
     pub description: Option<String>,
     /// Defaults to "Stk".
     #[serde(default = "piece")]
-    #[validate(length(min = 1, max = 20))]
+    #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 20, default = "Stk")]
     pub unit: String,
+    #[validate(custom(function = "money::non_negative"))]
     pub unit_price: Money,
     /// Defaults to the settings' currency.
     #[validate(custom(function = "money::currency"))]
@@ -174,7 +176,7 @@ pub struct ArticlePatch {
     #[schema(nullable = false, pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub sku: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(nullable = false, min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "merge::nullable")]
@@ -182,10 +184,11 @@ pub struct ArticlePatch {
     #[schema(max_length = 5000)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::present")]
-    #[validate(length(min = 1, max = 20))]
+    #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
     #[schema(nullable = false, min_length = 1, max_length = 20)]
     pub unit: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
+    #[validate(custom(function = "money::non_negative"))]
     pub unit_price: Option<Money>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "money::currency"))]

@@ -52,7 +52,10 @@ fn two_decimals<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D
     deserializer.deserialize_any(DecimalVisitor)
 }
 
-/// An amount of money with two decimals.
+/// The largest amount a `numeric(14,2)` column holds.
+const MONEY_LIMIT: i64 = 1_000_000_000_000;
+
+/// An amount of money with two decimals, below a trillion in magnitude.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Numeric)]
 pub struct Money(Decimal);
@@ -76,7 +79,20 @@ impl Serialize for Money {
 
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        two_decimals(deserializer).map(Self)
+        let value = two_decimals(deserializer)?;
+        if value.abs() >= Decimal::from(MONEY_LIMIT) {
+            return Err(de::Error::custom("must be less than 1000000000000"));
+        }
+        Ok(Self(value))
+    }
+}
+
+/// `validator` check: not negative (prices, quantities of money).
+pub fn non_negative(money: &Money) -> Result<(), validator::ValidationError> {
+    if money.0.is_sign_negative() && !money.0.is_zero() {
+        Err(validator::ValidationError::new("non_negative").with_message("must not be negative".into()))
+    } else {
+        Ok(())
     }
 }
 
@@ -220,7 +236,14 @@ mod tests {
                 Some(Some(json!(text)))
             );
         }
-        for bad in [json!("1.005"), json!(0.125), json!("abc"), json!(true)] {
+        for bad in [
+            json!("1.005"),
+            json!(0.125),
+            json!("abc"),
+            json!(true),
+            json!("1000000000000.00"),
+            json!(1e20),
+        ] {
             assert!(serde_json::from_value::<Money>(bad).is_err());
         }
     }

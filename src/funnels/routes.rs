@@ -12,9 +12,7 @@ use validator::Validate;
 use super::store::{self, FunnelChanges, FunnelFilter, FunnelRecord, FunnelRow};
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
-use crate::domain::formula::Formula;
-use crate::domain::pipeline;
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey};
@@ -103,7 +101,7 @@ fn fourteen() -> i32 {
     "metric_formula": "if(days_since_contact > 14, 0, weighted_value)"
 }))]
 pub struct NewFunnelRequest {
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[validate(length(max = 2000))]
@@ -122,10 +120,10 @@ pub struct NewFunnelRequest {
     #[serde(default = "fourteen")]
     #[schema(minimum = 1, maximum = 3650, default = 14)]
     pub critical_after_days: i32,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 100)]
     pub metric_label: Option<String>,
-    #[validate(length(min = 1, max = 1000))]
+    #[validate(length(max = 1000), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 1000)]
     pub metric_formula: Option<String>,
     #[serde(default = "crate::http::default_true")]
@@ -138,7 +136,7 @@ pub struct NewFunnelRequest {
 #[schema(example = json!({"critical_after_days": 21, "metric_formula": "round(weighted_value / 1000, 1)"}))]
 pub struct FunnelPatch {
     #[serde(default, deserialize_with = "merge::present")]
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
     #[schema(nullable = false, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "merge::nullable")]
@@ -160,28 +158,16 @@ pub struct FunnelPatch {
     #[schema(nullable = false, minimum = 1, maximum = 3650)]
     pub critical_after_days: Option<i32>,
     #[serde(default, deserialize_with = "merge::nullable")]
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 100)]
     pub metric_label: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
-    #[validate(length(min = 1, max = 1000))]
+    #[validate(length(max = 1000), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 1000)]
     pub metric_formula: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     pub active: Option<bool>,
-}
-
-/// A formula that does not parse is a 422 naming its position.
-fn check_formula(formula: Option<&str>) -> Result<(), AppError> {
-    match formula.map(Formula::parse) {
-        Some(Err(error)) => Err(AppError::Validation(vec![FieldError::new(
-            "metric_formula",
-            "formula",
-            error.to_string(),
-        )])),
-        _ => Ok(()),
-    }
 }
 
 /// Filters of the funnel list.
@@ -272,11 +258,6 @@ async fn create_funnel(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let r = body.parse()?;
-    let errors = pipeline::thresholds(Some(r.warn_after_days), Some(r.critical_after_days));
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    check_formula(r.metric_formula.as_deref())?;
     let now = Utc::now();
     let record = FunnelRecord {
         row: FunnelRow {
@@ -326,7 +307,6 @@ async fn update_funnel(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let p = body.parse()?;
-    check_formula(p.metric_formula.as_ref().and_then(Option::as_deref))?;
     let changes = FunnelChanges {
         name: p.name.map(|n| n.trim().to_owned()),
         description: p.description,

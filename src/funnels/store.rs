@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::Conn;
+use crate::domain::formula::Formula;
 use crate::domain::pipeline::{self, FunnelStage, Outcome};
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
@@ -38,6 +39,14 @@ pub struct FunnelRecord {
     pub team_ids: Vec<Uuid>,
 }
 
+impl FunnelRecord {
+    /// The team is a set: always listed by user id, as reads list it.
+    fn sorted_team(mut self) -> Self {
+        self.team_ids.sort();
+        self
+    }
+}
+
 /// A merge patch of the writable fields; `Some(None)` clears an optional one.
 #[derive(Debug, Default)]
 pub struct FunnelChanges {
@@ -54,8 +63,14 @@ pub struct FunnelChanges {
 
 const WHAT: &str = "funnel";
 
-/// Checks the stage list and the team against the database (422 naming each entry).
-async fn check_members(conn: &mut Conn, stage_ids: &[Uuid], team_ids: &[Uuid]) -> Result<(), AppError> {
+/// Checks a funnel as it would be saved — thresholds, formula, stage list and team — and
+/// answers one 422 naming every offending field.
+async fn validate(conn: &mut Conn, record: &FunnelRecord) -> Result<(), AppError> {
+    let (stage_ids, team_ids) = (&record.stage_ids[..], &record.team_ids[..]);
+    let mut errors = pipeline::thresholds(Some(record.row.warn_after_days), Some(record.row.critical_after_days));
+    if let Some(Err(error)) = record.row.metric_formula.as_deref().map(Formula::parse) {
+        errors.push(FieldError::new("metric_formula", "formula", error.to_string()));
+    }
     let found: HashMap<Uuid, FunnelStage> = stages::table
         .filter(stages::id.eq_any(stage_ids))
         .select((stages::id, stages::outcome, stages::active))
@@ -65,7 +80,7 @@ async fn check_members(conn: &mut Conn, stage_ids: &[Uuid], team_ids: &[Uuid]) -
         .map(|(id, outcome, active)| (id, FunnelStage { outcome, active }))
         .collect();
     let listed: Vec<Option<FunnelStage>> = stage_ids.iter().map(|id| found.get(id).copied()).collect();
-    let mut errors = pipeline::funnel_stages(stage_ids, &listed);
+    errors.extend(pipeline::funnel_stages(stage_ids, &listed));
     let users: Vec<Uuid> = users::table
         .filter(users::id.eq_any(team_ids))
         .select(users::id)
@@ -133,7 +148,7 @@ async fn replace_team(conn: &mut Conn, funnel: Uuid, team_ids: &[Uuid]) -> Resul
 /// Inserts a funnel with its stages and team after checking them.
 pub async fn insert(conn: &mut Conn, record: FunnelRecord) -> Result<FunnelRecord, AppError> {
     conn.transaction(async |conn| {
-        check_members(conn, &record.stage_ids, &record.team_ids).await?;
+        validate(conn, &record).await?;
         let row = diesel::insert_into(funnels::table)
             .values(&record.row)
             .returning(FunnelRow::as_returning())
@@ -141,7 +156,7 @@ pub async fn insert(conn: &mut Conn, record: FunnelRecord) -> Result<FunnelRecor
             .await?;
         replace_stages(conn, row.id, &record.stage_ids).await?;
         replace_team(conn, row.id, &record.team_ids).await?;
-        Ok(FunnelRecord { row, ..record })
+        Ok(FunnelRecord { row, ..record }.sorted_team())
     })
     .await
 }
@@ -234,37 +249,40 @@ pub async fn update(
     conn.transaction(async |conn| {
         crate::db::lock_version(conn, "funnels", WHAT, id, if_match).await?;
         let current = find(conn, id).await?;
-        let stage_ids = changes.stage_ids.unwrap_or(current.stage_ids);
-        let team_ids = changes.team_ids.unwrap_or(current.team_ids);
-        let warn = changes.warn_after_days.unwrap_or(current.row.warn_after_days);
-        let critical = changes.critical_after_days.unwrap_or(current.row.critical_after_days);
-        let errors = pipeline::thresholds(Some(warn), Some(critical));
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        check_members(conn, &stage_ids, &team_ids).await?;
+        let merged = FunnelRecord {
+            row: FunnelRow {
+                name: changes.name.unwrap_or(current.row.name),
+                description: changes.description.unwrap_or(current.row.description),
+                warn_after_days: changes.warn_after_days.unwrap_or(current.row.warn_after_days),
+                critical_after_days: changes.critical_after_days.unwrap_or(current.row.critical_after_days),
+                metric_label: changes.metric_label.unwrap_or(current.row.metric_label),
+                metric_formula: changes.metric_formula.unwrap_or(current.row.metric_formula),
+                active: changes.active.unwrap_or(current.row.active),
+                ..current.row
+            },
+            stage_ids: changes.stage_ids.unwrap_or(current.stage_ids),
+            team_ids: changes.team_ids.unwrap_or(current.team_ids),
+        };
+        validate(conn, &merged).await?;
+        let m = &merged.row;
         let row = diesel::update(funnels::table.find(id))
             .set((
-                funnels::name.eq(changes.name.unwrap_or(current.row.name)),
-                funnels::description.eq(changes.description.unwrap_or(current.row.description)),
-                funnels::warn_after_days.eq(warn),
-                funnels::critical_after_days.eq(critical),
-                funnels::metric_label.eq(changes.metric_label.unwrap_or(current.row.metric_label)),
-                funnels::metric_formula.eq(changes.metric_formula.unwrap_or(current.row.metric_formula)),
-                funnels::active.eq(changes.active.unwrap_or(current.row.active)),
+                funnels::name.eq(&m.name),
+                funnels::description.eq(&m.description),
+                funnels::warn_after_days.eq(m.warn_after_days),
+                funnels::critical_after_days.eq(m.critical_after_days),
+                funnels::metric_label.eq(&m.metric_label),
+                funnels::metric_formula.eq(&m.metric_formula),
+                funnels::active.eq(m.active),
                 funnels::updated_at.eq(diesel::dsl::now),
                 funnels::version.eq(funnels::version + 1),
             ))
             .returning(FunnelRow::as_returning())
             .get_result(conn)
             .await?;
-        replace_stages(conn, id, &stage_ids).await?;
-        replace_team(conn, id, &team_ids).await?;
-        Ok(FunnelRecord {
-            row,
-            stage_ids,
-            team_ids,
-        })
+        replace_stages(conn, id, &merged.stage_ids).await?;
+        replace_team(conn, id, &merged.team_ids).await?;
+        Ok(FunnelRecord { row, ..merged }.sorted_team())
     })
     .await
 }

@@ -177,10 +177,12 @@ fn structural_errors<T: DeserializeOwned + PartialSchema>(raw: &Value) -> Vec<Fi
         let message = error.inner().to_string();
         let field = error_field(&error.path().to_string(), &message);
         let top = field.split(['.', '[']).next().unwrap_or("").to_owned();
-        if errors
-            .iter()
-            .any(|e| e.field == field || (!top.is_empty() && e.field == top))
-        {
+        // Once a property was removed for an error inside it, its absence is no news.
+        let within = |known: &str| {
+            !top.is_empty()
+                && (known == top || known.starts_with(&format!("{top}[")) || known.starts_with(&format!("{top}.")))
+        };
+        if errors.iter().any(|e| e.field == field || within(&e.field)) {
             break;
         }
         errors.push(FieldError::new(field, serde_code(&message), clean_message(&message)));
@@ -321,6 +323,22 @@ mod tests {
                 ("name".to_owned(), "invalid_type".to_owned())
             ]
         );
+    }
+
+    #[derive(Debug, Deserialize, Validate, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    struct WithList {
+        ids: Vec<u32>,
+    }
+
+    #[test]
+    fn a_bad_element_is_named_by_its_index_and_its_list_not_called_missing() {
+        let found = match parse::<WithList>(&json!({"ids": [1, "x", 3]})) {
+            Err(AppError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect::<Vec<_>>(),
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        assert_eq!(found, vec!["ids[1]".to_owned()]);
+        assert!(parse::<WithList>(&json!({"ids": [1, 2]})).is_ok_and(|w| w.ids == vec![1, 2]));
     }
 
     #[test]

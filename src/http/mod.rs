@@ -148,6 +148,15 @@ pub fn default_true() -> bool {
     true
 }
 
+/// `validator` check for names and labels: not only white space (they are stored trimmed).
+pub fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
+    if text.trim().is_empty() {
+        Err(validator::ValidationError::new("blank").with_message("must not be blank".into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// An ILIKE pattern that finds `q` anywhere, with `%`, `_` and `\` in `q` taken literally.
 pub fn contains_pattern(q: &str) -> String {
     let escaped = q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

@@ -61,7 +61,7 @@ impl Resource for LostReason {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"label": "Preis zu hoch"}))]
 pub struct NewLostReasonRequest {
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub label: String,
     #[serde(default = "crate::http::default_true")]
@@ -74,7 +74,7 @@ pub struct NewLostReasonRequest {
 #[schema(example = json!({"active": false}))]
 pub struct LostReasonPatch {
     #[serde(default, deserialize_with = "merge::present")]
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(nullable = false, min_length = 1, max_length = 200)]
     pub label: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]

@@ -97,7 +97,7 @@ impl Resource for Partner {
 }))]
 pub struct NewPartnerRequest {
     pub kind: PartnerKind,
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[validate(email, length(max = 254))]
@@ -116,10 +116,10 @@ pub struct NewPartnerRequest {
     #[validate(length(max = 200))]
     #[schema(max_length = 200)]
     pub street: Option<String>,
-    #[validate(length(min = 1, max = 20))]
+    #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 20)]
     pub postal_code: Option<String>,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 100)]
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2, upper case.
@@ -147,7 +147,7 @@ pub struct PartnerPatch {
     pub kind: Option<PartnerKind>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "merge::nullable")]
@@ -171,11 +171,11 @@ pub struct PartnerPatch {
     #[schema(max_length = 200)]
     pub street: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
-    #[validate(length(min = 1, max = 20))]
+    #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 20)]
     pub postal_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 100)]
     pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]

@@ -70,11 +70,11 @@ impl Resource for Settings {
 #[schema(example = json!({"quote_valid_days": 45, "default_currency": "CHF"}))]
 pub struct SettingsPatch {
     #[serde(default, deserialize_with = "merge::present")]
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(nullable = false, min_length = 1, max_length = 200)]
     pub company_name: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
-    #[validate(length(min = 1, max = 1000))]
+    #[validate(length(max = 1000), custom(function = "crate::http::not_blank"))]
     #[schema(nullable = false, min_length = 1, max_length = 1000)]
     pub company_address: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]

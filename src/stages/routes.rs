@@ -90,7 +90,7 @@ pub struct NewStageRequest {
     #[validate(length(min = 1, max = 40), custom(function = "code_chars"))]
     #[schema(pattern = "^[A-Za-z0-9_-]{1,40}$")]
     pub code: String,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[validate(length(max = 64))]
@@ -119,7 +119,7 @@ pub struct StagePatch {
     #[schema(nullable = false, pattern = "^[A-Za-z0-9_-]{1,40}$")]
     pub code: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
     #[schema(nullable = false, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "merge::nullable")]

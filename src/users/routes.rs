@@ -71,7 +71,7 @@ pub struct NewUserRequest {
     #[validate(email, length(max = 254))]
     #[schema(format = Email, max_length = 254)]
     pub email: String,
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     pub role: Role,
@@ -92,7 +92,7 @@ pub struct UserPatch {
     pub email: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]

@@ -277,6 +277,54 @@ impl TestApp {
         )
         .await
     }
+
+    /// Creates a stage as admin and returns its JSON.
+    pub async fn create_stage(&self, body: Value) -> Value {
+        json_with(
+            self.post("/api/v1/stages", &self.admin(), &body).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// Creates an open (40 %), a won and a lost stage with codes `{prefix}_OPEN`, `{prefix}_WON`
+    /// and `{prefix}_LOST`, and returns their ids in that order.
+    pub async fn create_stage_set(&self, prefix: &str) -> Vec<Value> {
+        let mut ids = Vec::new();
+        for (suffix, outcome, probability) in [("OPEN", "open", Some(40)), ("WON", "won", None), ("LOST", "lost", None)]
+        {
+            let code = format!("{prefix}_{suffix}");
+            let name = format!("{prefix} {suffix}");
+            let mut body = serde_json::json!({"code": code, "name": name, "outcome": outcome});
+            if let Some(probability) = probability {
+                body["probability"] = probability.into();
+            }
+            ids.push(self.create_stage(body).await["id"].clone());
+        }
+        ids
+    }
+
+    /// Creates a funnel as admin and returns its JSON.
+    pub async fn create_funnel(&self, body: Value) -> Value {
+        json_with(
+            self.post("/api/v1/funnels", &self.admin(), &body).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// Creates a funnel called `name` on a fresh stage set (codes prefixed with `prefix`) and
+    /// returns its JSON.
+    pub async fn create_simple_funnel(&self, name: &str, prefix: &str) -> Value {
+        let stage_ids = self.create_stage_set(prefix).await;
+        self.create_funnel(serde_json::json!({"name": name, "stage_ids": stage_ids}))
+            .await
+    }
+
+    /// A request without an `Authorization` header.
+    pub fn anonymous(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.address))
+    }
 }
 
 /// Asserts the status and returns the JSON body.
@@ -320,4 +368,18 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
         .unwrap_or_default();
     fields.sort();
     fields
+}
+
+/// The value of a response header, if present and text.
+pub fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A JSON timestamp as an instant, for comparing times whatever their number of decimals.
+pub fn instant(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(value.as_str().expect("a timestamp string")).expect("an RFC 3339 timestamp")
 }

@@ -5,15 +5,21 @@
     reason = "a test fails loudly on a broken set-up"
 )]
 
+mod articles;
 mod auth;
+mod classes;
 mod cli;
 mod embedded;
 mod errors;
+mod funnels;
 mod helpers;
 mod idempotency;
+mod lost_reasons;
 mod migrations;
 mod openapi;
 mod operations;
 mod outage;
 mod partners;
+mod settings;
+mod stages;
 mod users;
