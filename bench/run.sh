@@ -5,22 +5,26 @@
 #
 #   bench/run.sh                    the main benchmark (scenarios a, b, c + pgbench)
 #   bench/run.sh --compare-async    ... plus the access-path comparison: scenario (a) against
-#                                   the main server (r2d2 pool 32 and 8) and the diesel-async
-#                                   probe (deadpool pool 32 and 8), interleaved run by run
+#                                   the server (pool 32 and 8) and the diesel-async + deadpool
+#                                   probe (pool 32 and 8), interleaved run by run
 #   bench/run.sh --compare-only     only the access-path comparison
 #
 # Knobs (environment): BENCH_DATABASE_URL, BENCH_DURATION (15), BENCH_CONNECTIONS (32),
 # BENCH_RUNS (3), BENCH_WARMUP (5), BENCH_PARTNERS (100000), BENCH_ID_COUNT (1000),
-# DATABASE_POOL_SIZE (32), COMPARE_SYNC_POOLS ("32 8"), COMPARE_ASYNC_POOLS ("32 8"),
-# BENCH_PORT (18080, the servers use BENCH_PORT..BENCH_PORT+4), BENCH_WRK_TIMEOUT (10s),
-# SKIP_SEED=1 (reuse the database), SKIP_BUILD=1 (reuse the binaries), SKIP_PGBENCH=1.
+# DATABASE_POOL_SIZE (32), COMPARE_SYNC_POOLS ("32 8"), COMPARE_ASYNC_POOLS ("32 8"; an entry
+# POOL:bare runs the probe without metrics and access log),
+# BENCH_PORT (18710; the servers use BENCH_PORT..BENCH_PORT+4), BENCH_WRK_TIMEOUT (10s),
+# SKIP_SEED=1 (reuse the database), SKIP_BUILD=1 (reuse the binaries), SKIP_PGBENCH=1,
+# BENCH_REV=<commit> (benchmark a committed revision instead of the work tree),
+# BENCH_WAIT_IDLE=<seconds> (wait for the machine to be idle before measuring; default 0),
+# BENCH_DROP_DB=1 (drop the benchmark database at the end; by default it is kept for SKIP_SEED).
 # See bench/README.md.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 RUN_MAIN=1
 RUN_COMPARE=0
@@ -41,24 +45,36 @@ WARMUP=${BENCH_WARMUP:-5}
 PARTNERS=${BENCH_PARTNERS:-100000}
 ID_COUNT=${BENCH_ID_COUNT:-1000}
 POOL_SIZE=${DATABASE_POOL_SIZE:-32}
-SYNC_POOLS=${COMPARE_SYNC_POOLS:-32 8}
-ASYNC_POOLS=${COMPARE_ASYNC_POOLS:-32 8}
-PORT=${BENCH_PORT:-18080}
+SYNC_POOLS=${COMPARE_SYNC_POOLS-32 8}
+ASYNC_POOLS=${COMPARE_ASYNC_POOLS-32 8}
+PORT=${BENCH_PORT:-18710}
 WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-10s}
 SKIP_SEED=${SKIP_SEED:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SKIP_PGBENCH=${SKIP_PGBENCH:-0}
+WAIT_IDLE=${BENCH_WAIT_IDLE:-0}
+DROP_DB=${BENCH_DROP_DB:-0}
 
 # The demo data set's fixed users (src/seed.rs).
 REP_ID=01930000-0000-7000-8000-000000000003
 LIST_PATH="/api/v1/business-partners?owner_id=${REP_ID}&kind=customer&limit=50"
 
-BIN="$REPO/target/release/salesfunnel"
+REV=${BENCH_REV:-}
+if [[ -n $REV ]]; then
+    # A committed revision, exported with git archive and built in its own target directory,
+    # so that uncommitted edits in the work tree neither break nor blur the benchmark.
+    COMMIT=$(git -C "$REPO" rev-parse --verify --quiet "$REV^{commit}") \
+        || { echo "BENCH_REV: '$REV' is not a commit" >&2; exit 2; }
+    REV_TARGET="$REPO/target/bench-rev"
+    BIN="$REV_TARGET/release/salesfunnel"
+else
+    BIN="$REPO/target/release/salesfunnel"
+fi
 PROBE_DIR="$BENCH_DIR/async-probe"
 PROBE_BIN="$PROBE_DIR/target/release/async-probe"
 LUA="$BENCH_DIR/wrk/scenario.lua"
 
-for n in DURATION CONNECTIONS RUNS WARMUP PARTNERS ID_COUNT POOL_SIZE PORT; do
+for n in DURATION CONNECTIONS RUNS WARMUP PARTNERS ID_COUNT POOL_SIZE PORT WAIT_IDLE; do
     [[ ${!n} =~ ^[0-9]+$ ]] || { echo "$n must be a whole number, not '${!n}'" >&2; exit 2; }
 done
 
@@ -110,6 +126,10 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+    if [[ $DROP_DB == 1 ]]; then
+        psql "$ADMIN_URL" -X -q -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" \
+            && echo "dropped the database $DB_NAME"
+    fi
     rm -rf "$WORK"
     exit "$status"
 }
@@ -149,8 +169,8 @@ pg_cpu_ticks() {
 
 # "busy idle" jiffies of the whole machine.
 machine_ticks() {
-    local cpu user nice system idle iowait irq softirq steal rest
-    read -r cpu user nice system idle iowait irq softirq steal rest </proc/stat
+    local user nice system idle iowait irq softirq steal rest
+    read -r _ user nice system idle iowait irq softirq steal rest </proc/stat
     echo "$(( user + nice + system + irq + softirq + steal )) $(( idle + iowait ))"
 }
 
@@ -164,16 +184,33 @@ children_cpu_ticks() {
     echo $(( ${14} + ${15} ))
 }
 
-# Warns when something else keeps the machine busy (figures would be distorted).
+# Warns when something else keeps the machine busy (figures would be distorted); with
+# BENCH_WAIT_IDLE=<seconds>, first waits up to that long for it to become idle.
 quiet_check() {
-    local m0 m1 b0 i0 b1 i1 busy
-    m0=$(machine_ticks); sleep 2; m1=$(machine_ticks)
-    read -r b0 i0 <<<"$m0"; read -r b1 i1 <<<"$m1"
-    busy=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) 'BEGIN {printf "%.0f", (b + i) ? 100 * b / (b + i) : 0}')
+    local m0 m1 b0 i0 b1 i1 busy deadline=$((SECONDS + WAIT_IDLE))
+    while :; do
+        m0=$(machine_ticks); sleep 3; m1=$(machine_ticks)
+        read -r b0 i0 <<<"$m0"; read -r b1 i1 <<<"$m1"
+        busy=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) 'BEGIN {printf "%.0f", (b + i) ? 100 * b / (b + i) : 0}')
+        ((busy > 10 && SECONDS < deadline)) || break
+    done
     echo "machine busy before measuring: ${busy}% (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     if ((busy > 10)); then
         echo "WARNING: the machine is not idle; the busiest processes:"
         ps -eo pid,pcpu,etime,comm --sort=-pcpu | head -n 6
+    fi
+}
+
+# Fails unless PostgreSQL has room for NEEDED more connections (pools that cannot open their
+# connections answer 503s, which would be counted as the access path's fault).
+check_connections() {
+    local needed=$1 free
+    free=$(psql "$ADMIN_URL" -X -Atc "SELECT current_setting('max_connections')::int - count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+    echo "PostgreSQL connections free: $free, the servers need up to $needed"
+    if ((needed + 5 > free)); then
+        echo "not enough free PostgreSQL connections: stop other clients, raise max_connections," \
+            "or use smaller pools (DATABASE_POOL_SIZE, COMPARE_SYNC_POOLS, COMPARE_ASYNC_POOLS)" >&2
+        exit 1
     fi
 }
 
@@ -199,7 +236,7 @@ start_server() {
         fi
         sleep 0.2
     done
-    echo "$name: pid $STARTED_PID on 127.0.0.1:$port, pool $pool"
+    echo "$name: pid $STARTED_PID on 127.0.0.1:$port, pool $pool: $(head -n1 "$WORK/$name.log")"
 }
 
 # Checks that one request answers 200 and saves the body to $WORK/<name>.<what>.json.
@@ -235,10 +272,11 @@ warm_up() {
     echo "warm-up $1 $2 (${WARMUP}s): $(grep '^RESULT' "$out" || echo 'no RESULT line')"
 }
 
-# measure TARGET SCENARIO RUN PORT PID: one wrk run; appends a row to $SUMMARY.
+# measure TARGET SCENARIO RUN PORT PID LOG: one wrk run; appends a row to $SUMMARY.
 measure() {
-    local target=$1 scenario=$2 run=$3 port=$4 pid=$5
+    local target=$1 scenario=$2 run=$3 port=$4 pid=$5 server_log=$6
     local out="$WORK/wrk.out" cpu0 cpu1 pg0 pg1 w0 w1 m0 m1 result
+    if ((WAIT_IDLE > 0)); then quiet_check; fi
     cpu0=$(proc_cpu_ticks "$pid"); pg0=$(pg_cpu_ticks); m0=$(machine_ticks); w0=$(children_cpu_ticks)
     run_wrk "$scenario" "$port" "$DURATION" "$out"
     w1=$(children_cpu_ticks); m1=$(machine_ticks); cpu1=$(proc_cpu_ticks "$pid"); pg1=$(pg_cpu_ticks)
@@ -252,7 +290,8 @@ measure() {
     errors=$(( $(field connect "$result") + $(field read "$result") + $(field write "$result") \
         + $(field timeout "$result") ))
     if grep -q 'Non-2xx or 3xx responses' "$out" || ((non2xx > 0)); then
-        echo "!!! $target / $scenario / run $run: $non2xx non-2xx responses" >&2
+        echo "!!! $target / $scenario / run $run: $non2xx non-2xx responses; the server's last log lines:" >&2
+        tail -n 5 "$server_log" >&2
         FAILED=1
     fi
     hwm=$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
@@ -272,34 +311,66 @@ measure() {
         "$other" "$hwm" "$non2xx/$errors" >>"$SUMMARY"
 }
 
+# shellcheck disable=SC2059 # the format is a constant of this function
 print_summary() {
-    local fmt='%-20s %-4s %3s %9s %7s %7s %8s %8s %6s %6s %6s %5s %5s %6s %8s\n' header
+    local fmt='%-24s %-4s %3s %9s %7s %7s %8s %8s %6s %6s %6s %5s %5s %6s %8s\n' header
     header=$(printf "$fmt" target scen run 'req/s' 'p50' 'p99' 'p99.9' 'max' 'srv' 'pg' 'wrk' 'busy' \
         'other' 'RSS' 'non2xx/')
     echo "$header"
     printf "$fmt" '' '' '' '' 'ms' 'ms' 'ms' 'ms' 'µs/req' 'µs/req' 'µs/req' '%' '%' 'MB' 'errors'
     printf '%s\n' "$header" | sed 's/./-/g'
     while IFS=$'\t' read -r target scen run rps p50 p99 p999 max srv pg wrk busy other hwm err; do
-        printf "$fmt" "$target" "$scen" "$run" "$rps" "$p50" "$p99" "$p999" "$max" "$srv" "$pg" "$wrk" \
-            "$busy" "$other" "$hwm" "$err"
+        printf "${fmt%\\n}%s\n" "$target" "$scen" "$run" "$rps" "$p50" "$p99" "$p999" "$max" "$srv" "$pg" \
+            "$wrk" "$busy" "$other" "$hwm" "$err" "$( ((other > 10)) && echo '  <- other load' )"
     done <"$SUMMARY"
+    if awk -F'\t' '$13 > 10 {found = 1} END {exit !found}' "$SUMMARY"; then
+        echo "<- other load: more than 10 % of the machine went to other processes during that run;"
+        echo "   its latencies and req/s are not comparable (its CPU per request mostly is)."
+    fi
 }
 
 # ============================================================================================
 log "salesfunnel benchmark $STAMP  (raw output: ${RESULT_FILE#"$REPO"/})"
-echo "commit: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock migrations 2>/dev/null || echo ' (+ uncommitted changes)')"
+if [[ -n $REV ]]; then
+    echo "revision: $COMMIT ($REV, exported with git archive)"
+else
+    echo "work tree at commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO" \
+        diff --quiet HEAD -- src Cargo.toml Cargo.lock migrations 2>/dev/null || echo ' + uncommitted changes')"
+fi
 echo "database: $DB_URL   partners: $PARTNERS   wrk: -t1 -c$CONNECTIONS -d${DURATION}s, $RUNS runs, ${WARMUP}s warm-up"
 echo "machine: $(nproc) cores, $(uname -r), $(psql "$ADMIN_URL" -X -Atc 'SHOW server_version' 2>/dev/null | sed 's/^/PostgreSQL /')"
 
 if [[ $SKIP_BUILD != 1 ]]; then
-    log "cargo build --release"
-    (cd "$REPO" && cargo build --release)
+    if [[ -n $REV ]]; then
+        log "cargo build --release of $COMMIT (target/bench-rev)"
+        mkdir -p "$WORK/src"
+        git -C "$REPO" archive "$COMMIT" | tar -x -C "$WORK/src"
+        (cd "$WORK/src" && CARGO_TARGET_DIR="$REV_TARGET" cargo build --release --locked)
+    else
+        log "cargo build --release"
+        (cd "$REPO" && cargo build --release)
+    fi
     if ((RUN_COMPARE)); then
         log "cargo build --release (bench/async-probe)"
         cargo build --release --manifest-path "$PROBE_DIR/Cargo.toml"
     fi
 fi
 [[ -x $BIN ]] || { echo "$BIN is missing" >&2; exit 1; }
+echo "server binary: ${BIN#"$REPO"/}, built $(date -u -r "$BIN" '+%Y-%m-%d %H:%M:%S UTC')"
+# The server's database access path, for the labels: from the Cargo.toml it was built from.
+if [[ -n $REV ]]; then
+    manifest=$(git -C "$REPO" show "$COMMIT:Cargo.toml")
+else
+    manifest=$(cat "$REPO/Cargo.toml")
+fi
+if grep -q '^diesel-async' <<<"$manifest"; then
+    SERVER="server-async"; SERVER_PATH="diesel-async + deadpool on the actix workers"
+elif grep -q '^diesel = .*r2d2' <<<"$manifest"; then
+    SERVER="server-r2d2"; SERVER_PATH="sync diesel + r2d2 inside web::block"
+else
+    SERVER="server"; SERVER_PATH="unknown access path"
+fi
+echo "server database access path: $SERVER_PATH"
 if ((RUN_COMPARE)); then
     [[ -x $PROBE_BIN ]] || { echo "$PROBE_BIN is missing" >&2; exit 1; }
 fi
@@ -334,22 +405,23 @@ FIRST_ID=$(head -n1 "$WORK/ids.txt")
 
 # ============================================================================================
 if ((RUN_MAIN)); then
-    log "main server (sync diesel + r2d2 + web::block), pool $POOL_SIZE"
+    log "server ($SERVER_PATH), pool $POOL_SIZE"
     quiet_check
-    start_server main "$PORT" "$POOL_SIZE" "$BIN" serve
+    check_connections "$POOL_SIZE"
+    start_server server "$PORT" "$POOL_SIZE" "$BIN" serve
     MAIN_PID=$STARTED_PID
-    check_200 main "$PORT" get "/api/v1/business-partners/$FIRST_ID"
-    check_200 main "$PORT" list "$LIST_PATH"
-    echo "sample GET body: $(head -c 300 "$WORK/main.get.json")..."
-    echo "list page: $(grep -o '"id":' "$WORK/main.list.json" | wc -l) items"
+    check_200 server "$PORT" get "/api/v1/business-partners/$FIRST_ID"
+    check_200 server "$PORT" list "$LIST_PATH"
+    echo "sample GET body: $(head -c 300 "$WORK/server.get.json")..."
+    echo "list page: $(grep -o '"id":' "$WORK/server.list.json" | wc -l) items"
     for scenario in get list post; do
         log "scenario $scenario"
-        warm_up "sync-r2d2 p$POOL_SIZE" "$scenario" "$PORT"
+        warm_up "$SERVER p$POOL_SIZE" "$scenario" "$PORT"
         for run in $(seq 1 "$RUNS"); do
-            measure "sync-r2d2 p$POOL_SIZE" "$scenario" "$run" "$PORT" "$MAIN_PID"
+            measure "$SERVER p$POOL_SIZE" "$scenario" "$run" "$PORT" "$MAIN_PID" "$WORK/server.log"
         done
     done
-    echo "server log (warnings and errors):"; tail -n 20 "$WORK/main.log"
+    echo "server log (warnings and errors):"; tail -n 20 "$WORK/server.log"
     stop_pid "$MAIN_PID"
 
     if [[ $SKIP_PGBENCH != 1 ]]; then
@@ -368,6 +440,8 @@ SQL
         cat >"$WORK/list.sql" <<SQL
 SELECT $cols FROM "business_partners" WHERE ((("business_partners"."kind" = :kind) AND ("business_partners"."owner_id" = :owner)) AND TRUE) ORDER BY name ASC, id ASC LIMIT :lim;
 SQL
+        quiet_check
+        check_connections "$CONNECTIONS"
         for case in "get prepared" "list extended" "list prepared"; do
             read -r scenario mode <<<"$case"
             log "pgbench $scenario: -M $mode -c $CONNECTIONS -j 2 -T $DURATION"
@@ -392,15 +466,25 @@ fi
 if ((RUN_COMPARE)); then
     log "access-path comparison, scenario get: all servers up at once, runs interleaved"
     quiet_check
-    names=(); ports=(); pids=()
+    names=(); ports=(); pids=(); logs=()
+    need=0
+    for pool in $SYNC_POOLS; do need=$((need + pool)); done
+    for entry in $ASYNC_POOLS; do need=$((need + ${entry%%:*})); done
+    check_connections "$need"
     p=$((PORT + 1))
+    ((${#SYNC_POOLS} + ${#ASYNC_POOLS} > 0)) || { echo "COMPARE_*_POOLS are both empty" >&2; exit 2; }
     for pool in $SYNC_POOLS; do
-        start_server "sync-r2d2-p$pool" "$p" "$pool" "$BIN" serve
-        names+=("sync-r2d2 p$pool"); ports+=("$p"); pids+=("$STARTED_PID"); p=$((p + 1))
+        start_server "$SERVER-p$pool" "$p" "$pool" "$BIN" serve
+        names+=("$SERVER p$pool"); ports+=("$p"); pids+=("$STARTED_PID"); logs+=("$WORK/$SERVER-p$pool.log")
+        p=$((p + 1))
     done
-    for pool in $ASYNC_POOLS; do
-        start_server "async-deadpool-p$pool" "$p" "$pool" "$PROBE_BIN"
-        names+=("async-deadpool p$pool"); ports+=("$p"); pids+=("$STARTED_PID"); p=$((p + 1))
+    for entry in $ASYNC_POOLS; do
+        # POOL, or POOL:bare for the probe without metrics and access log.
+        pool=${entry%%:*} middleware=full suffix=
+        [[ $entry == *:bare ]] && middleware=bare suffix=" bare"
+        PROBE_MIDDLEWARE=$middleware start_server "probe-async-p$pool$middleware" "$p" "$pool" "$PROBE_BIN"
+        names+=("probe-async p$pool$suffix"); ports+=("$p"); pids+=("$STARTED_PID")
+        logs+=("$WORK/probe-async-p$pool$middleware.log"); p=$((p + 1))
     done
     for i in "${!names[@]}"; do
         check_200 "cmp$i" "${ports[$i]}" get "/api/v1/business-partners/$FIRST_ID"
@@ -414,7 +498,7 @@ if ((RUN_COMPARE)); then
     for i in "${!names[@]}"; do warm_up "${names[$i]}" get "${ports[$i]}"; done
     for run in $(seq 1 "$RUNS"); do
         for i in "${!names[@]}"; do
-            measure "${names[$i]}" get "$run" "${ports[$i]}" "${pids[$i]}"
+            measure "${names[$i]}" get "$run" "${ports[$i]}" "${pids[$i]}" "${logs[$i]}"
         done
     done
     for i in "${!names[@]}"; do stop_pid "${pids[$i]}"; done

@@ -2,9 +2,10 @@
 //! (pure Rust, no libpq), used directly by handlers — no blocking thread pool; embedded
 //! migrations run through diesel's sync harness on a wrapper; the embedded server.
 //!
-//! Chosen by measurement over sync diesel + r2d2 inside `web::block` (see bench/README.md):
-//! GET by id at 32 connections gave ~20k req/s with p99 ~4 ms, against ~14k req/s with p99
-//! swinging up to ~60 ms (p99.9 ~360 ms) for the r2d2 path.
+//! Chosen by measurement over sync diesel + r2d2 inside `web::block` (bench/run.sh
+//! --compare-async, 100k partners, 32 connections, GET by id with auth): diesel-async served
+//! 15.3k-19.5k req/s with p99 4.4-6 ms, the r2d2 path 12.5k-15.0k req/s with p99 121-269 ms and
+//! p99.9 up to 0.9 s, at about 1.6 times the server CPU per request (bench/README.md).
 
 pub mod embedded;
 

@@ -3,19 +3,25 @@
 //! Mirrors the main server's request path for this one route: HS256 bearer token verified with
 //! jsonwebtoken (iss = aud = JWT_ISSUER/JWT_AUDIENCE, default "salesfunnel"; exp, iss, aud, sub
 //! required; nbf checked; 30 s leeway), the same SELECT of the 17 business_partners columns by
-//! primary key, the same JSON body and ETag header, problem+json errors, and an X-Request-Id
-//! response header. It has no Prometheus or access-log middleware (the main server has both).
+//! primary key, the same JSON body and ETag header, problem+json errors, and the main server's
+//! middleware stack (X-Request-Id, actix-web-prom request metrics with the same buckets, the
+//! access-log Logger with the same format), so that the difference measured is the database
+//! access path: diesel-async + deadpool on the actix worker vs sync diesel + r2d2 in web::block.
 //!
 //! Environment: DATABASE_URL, JWT_SECRET (required), BIND (default 127.0.0.1:8090),
 //! DATABASE_POOL_SIZE (default 32), PROBE_RECYCLING = fast (default, like the main server's
-//! test_on_check_out(false)) or verified (a SELECT 1 on every checkout).
+//! test_on_check_out(false)) or verified (a SELECT 1 on every checkout), PROBE_MIDDLEWARE =
+//! full (default) or bare (no metrics and no access log).
 
 use std::net::SocketAddr;
 
 use actix_web::http::StatusCode;
+use actix_web::dev::Service;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{Condition, Logger};
 use actix_web::web::{Data, Path};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, get};
+use actix_web_prom::PrometheusMetricsBuilder;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::pooled_connection::deadpool::Pool;
@@ -147,12 +153,7 @@ async fn get_partner(
     verifier: Data<Verifier>,
     id: Path<String>,
 ) -> HttpResponse {
-    let mut response = handle(&req, &pool, &verifier, &id).await.unwrap_or_else(|e| e);
-    let request_id = Uuid::now_v7().to_string();
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    response
+    handle(&req, &pool, &verifier, &id).await.unwrap_or_else(|e| e)
 }
 
 async fn handle(
@@ -244,6 +245,18 @@ fn main() -> Result<(), String> {
         Some(other) => return Err(format!("PROBE_RECYCLING: '{other}' is not fast or verified")),
     };
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
+    let full = match env("PROBE_MIDDLEWARE").as_deref() {
+        None | Some("full") => true,
+        Some("bare") => false,
+        Some(other) => return Err(format!("PROBE_MIDDLEWARE: '{other}' is not full or bare")),
+    };
+    // As in the main server's ops::metrics::build.
+    let prometheus = PrometheusMetricsBuilder::new("salesfunnel")
+        .registry(prometheus::Registry::new())
+        .mask_unmatched_patterns("UNMATCHED")
+        .buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+        .build()
+        .map_err(|e| format!("metrics: {e}"))?;
 
     actix_web::rt::System::new().block_on(async move {
         // deadpool's pool is runtime-agnostic: one pool shared by all actix workers.
@@ -252,13 +265,38 @@ fn main() -> Result<(), String> {
             .build()
             .map_err(|e| format!("pool: {e}"))?;
         let pool = Data::new(pool);
-        println!("async-probe listening on http://{bind} (pool {pool_size})");
+        println!(
+            "async-probe listening on http://{bind} (pool {pool_size}, middleware {})",
+            if full { "full" } else { "bare" }
+        );
         HttpServer::new(move || {
             App::new()
                 .app_data(pool.clone())
                 .app_data(verifier.clone())
                 .service(get_partner)
                 .service(readyz)
+                // The main server's middleware, in the same order (startup.rs).
+                .wrap_fn(|req, srv| {
+                    let id = req
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .filter(|v| !v.is_empty() && v.len() <= 128)
+                        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
+                    let call = srv.call(req);
+                    async move {
+                        let mut response = call.await?;
+                        if let Ok(value) = HeaderValue::from_str(&id) {
+                            response.headers_mut().insert(REQUEST_ID, value);
+                        }
+                        Ok(response)
+                    }
+                })
+                .wrap(Condition::new(full, prometheus.clone()))
+                .wrap(Condition::new(
+                    full,
+                    Logger::new("%a \"%r\" %s %b %Dms request_id=%{x-request-id}o"),
+                ))
         })
         .bind(bind)
         .map_err(|e| format!("BIND: {e}"))?
