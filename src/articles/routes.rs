@@ -112,7 +112,7 @@ pub struct ArticleContent {
     pub unit_price: Money,
     /// Defaults to the settings' currency.
     #[validate(custom(function = "money::currency"))]
-    #[schema(schema_with = money::currency_schema)]
+    #[schema(schema_with = money::optional_currency_schema)]
     pub currency: Option<String>,
     /// Defaults to 19.
     pub tax_rate: Option<Percent>,
@@ -143,7 +143,7 @@ pub struct NewArticleRequest {
     pub unit_price: Money,
     /// Defaults to the settings' currency.
     #[validate(custom(function = "money::currency"))]
-    #[schema(schema_with = money::currency_schema)]
+    #[schema(schema_with = money::optional_currency_schema)]
     pub currency: Option<String>,
     /// Defaults to 19.
     pub tax_rate: Option<Percent>,

@@ -31,9 +31,13 @@ fn two_decimals<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D
             f.write_str("a decimal number with at most two decimals, as a string or a number")
         }
         fn visit_str<E: de::Error>(self, text: &str) -> Result<Decimal, E> {
-            let value =
-                Decimal::from_str(text.trim()).map_err(|_| E::custom(format!("'{text}' is not a decimal number")))?;
-            if value.normalize().scale() > 2 {
+            let text = text.trim();
+            // Counted on the text: parsing may round away digits beyond 28 decimals.
+            let decimals = text
+                .split_once('.')
+                .map_or(0, |(_, fraction)| fraction.trim_end_matches('0').len());
+            let value = Decimal::from_str(text).map_err(|_| E::custom(format!("'{text}' is not a decimal number")))?;
+            if decimals > 2 || value.normalize().scale() > 2 {
                 return Err(E::custom("must have at most two decimals"));
             }
             Ok(value)
@@ -217,6 +221,16 @@ pub fn currency_schema() -> utoipa::openapi::schema::Object {
         .build()
 }
 
+/// [`currency_schema`] for optional fields where `null` means "use the default".
+pub fn optional_currency_schema() -> utoipa::openapi::schema::Object {
+    let mut schema = currency_schema();
+    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    if let Some(values) = schema.enum_values.as_mut() {
+        values.push(serde_json::Value::Null);
+    }
+    schema
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +257,8 @@ mod tests {
             json!(true),
             json!("1000000000000.00"),
             json!(1e20),
+            json!(2.5e-42),
+            json!("0.0000000000000000000000000000001"),
         ] {
             assert!(serde_json::from_value::<Money>(bad).is_err());
         }
