@@ -4,9 +4,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
-use diesel::expression::BoxableExpression;
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
 use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::result::QueryResult;
 use diesel::sql_types::{Bool, Text, Timestamptz};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -95,52 +96,45 @@ impl Page {
         i64::from(self.limit) + 1
     }
 
-    /// `ORDER BY` of the sort key with `id` as tie-breaker.
-    pub fn order_sql(&self) -> String {
-        let dir = if self.sort.descending { "DESC" } else { "ASC" };
-        format!("{col} {dir}, id {dir}", col = self.sort.column)
-    }
-
-    /// The ORDER BY clause as a diesel expression.
-    pub fn order<QS>(&self) -> Box<dyn BoxableExpression<QS, Pg, SqlType = Text>> {
-        Box::new(sql::<Text>(&self.order_sql()))
+    /// `ORDER BY` the sort key with `id` as tie-breaker.
+    pub fn order(&self) -> KeysetOrder {
+        KeysetOrder {
+            column: self.sort.column,
+            descending: self.sort.descending,
+        }
     }
 
     /// `(key, id) > (last key, last id)` (or `<` for descending), `TRUE` on the first page.
-    pub fn after<QS>(&self) -> Result<Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>>, AppError> {
-        let Some(after) = &self.after else {
-            return Ok(Box::new(sql::<Bool>("TRUE")));
-        };
-        let op = if self.sort.descending { "<" } else { ">" };
-        let head = format!("({}, id) {op} (", self.sort.column);
-        Ok(match self.sort.kind {
-            KeyKind::Text => Box::new(
-                sql::<Bool>(&head)
-                    .bind::<Text, _>(after.v.clone())
-                    .sql(", ")
-                    .bind::<diesel::sql_types::Uuid, _>(after.id)
-                    .sql(")"),
-            ),
-            KeyKind::Timestamp => {
+    pub fn after(&self) -> Result<KeysetAfter, AppError> {
+        let value = match (&self.after, self.sort.kind) {
+            (None, _) => None,
+            (Some(after), KeyKind::Text) => Some((KeyValue::Text(after.v.clone()), after.id)),
+            (Some(after), KeyKind::Timestamp) => {
                 let at = DateTime::parse_from_rfc3339(&after.v)
                     .map_err(|_| invalid_cursor())?
                     .with_timezone(&Utc);
-                Box::new(
-                    sql::<Bool>(&head)
-                        .bind::<Timestamptz, _>(at)
-                        .sql(", ")
-                        .bind::<diesel::sql_types::Uuid, _>(after.id)
-                        .sql(")"),
-                )
+                Some((KeyValue::Time(at), after.id))
             }
+        };
+        Ok(KeysetAfter {
+            column: self.sort.column,
+            descending: self.sort.descending,
+            value,
+            unique: false,
         })
     }
 
     /// `key > last key` for a unique text key (no tie-breaker needed), `TRUE` on the first page.
-    pub fn after_unique<QS>(&self) -> Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>> {
-        match &self.after {
-            None => Box::new(sql::<Bool>("TRUE")),
-            Some(after) => Box::new(sql::<Bool>(&format!("{} > ", self.sort.column)).bind::<Text, _>(after.v.clone())),
+    pub fn after_unique(&self) -> KeysetAfter {
+        let value = self
+            .after
+            .as_ref()
+            .map(|after| (KeyValue::Text(after.v.clone()), after.id));
+        KeysetAfter {
+            column: self.sort.column,
+            descending: self.sort.descending,
+            value,
+            unique: true,
         }
     }
 
@@ -163,6 +157,102 @@ impl Page {
             items: rows,
             next_cursor,
         }
+    }
+}
+
+/// A key value taken from a cursor.
+#[derive(Debug, Clone)]
+enum KeyValue {
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+/// The keyset condition. Column names come from a fixed [`SortKey`], never from input, so the
+/// SQL text depends only on the sort: unlike `sql()` fragments, diesel may keep the whole list
+/// query as a prepared statement.
+#[derive(Debug, Clone)]
+pub struct KeysetAfter {
+    column: &'static str,
+    descending: bool,
+    value: Option<(KeyValue, Uuid)>,
+    unique: bool,
+}
+
+impl Expression for KeysetAfter {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for KeysetAfter {}
+impl<QS> SelectableExpression<QS> for KeysetAfter {}
+
+impl<GB> ValidGrouping<GB> for KeysetAfter {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for KeysetAfter {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Pg> for KeysetAfter {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let Some((value, id)) = &self.value else {
+            out.push_sql("TRUE");
+            return Ok(());
+        };
+        let op = if self.descending { " < " } else { " > " };
+        out.push_sql("(");
+        out.push_sql(self.column);
+        if !self.unique {
+            out.push_sql(", id");
+        }
+        out.push_sql(")");
+        out.push_sql(op);
+        out.push_sql("(");
+        match value {
+            KeyValue::Text(text) => out.push_bind_param::<Text, _>(text)?,
+            KeyValue::Time(at) => out.push_bind_param::<Timestamptz, _>(at)?,
+        }
+        if !self.unique {
+            out.push_sql(", ");
+            out.push_bind_param::<diesel::sql_types::Uuid, _>(id)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// `ORDER BY key, id` in the sort's direction; cacheable like [`KeysetAfter`].
+#[derive(Debug, Clone, Copy)]
+pub struct KeysetOrder {
+    column: &'static str,
+    descending: bool,
+}
+
+impl Expression for KeysetOrder {
+    type SqlType = Text;
+}
+
+impl<QS> AppearsOnTable<QS> for KeysetOrder {}
+impl<QS> SelectableExpression<QS> for KeysetOrder {}
+
+impl<GB> ValidGrouping<GB> for KeysetOrder {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for KeysetOrder {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Pg> for KeysetOrder {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let direction = if self.descending { " DESC" } else { " ASC" };
+        out.push_sql(self.column);
+        out.push_sql(direction);
+        out.push_sql(", id");
+        out.push_sql(direction);
+        Ok(())
     }
 }
 
