@@ -231,11 +231,12 @@ fn is_connection_failure(message: &str) -> bool {
     SIGNS.iter().any(|sign| message.contains(sign))
 }
 
-/// Names the duplicated field from the constraint (`users_email_key` → `email`).
+/// Names the duplicated field from the constraint (`lost_reasons_label_key` → `label`): the
+/// unique fields are single words, table names may not be.
 fn unique_message(constraint: Option<&str>) -> String {
     match constraint
         .and_then(|c| c.strip_suffix("_key"))
-        .and_then(|c| c.split_once('_'))
+        .and_then(|c| c.rsplit_once('_'))
     {
         Some((_, field)) => format!("another resource already has this {field}"),
         None => "the resource conflicts with an existing one".to_owned(),
@@ -245,5 +246,26 @@ fn unique_message(constraint: Option<&str>) -> String {
 impl From<validator::ValidationErrors> for AppError {
     fn from(errors: validator::ValidationErrors) -> Self {
         Self::Validation(crate::http::json::field_errors(&errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unique_violation_names_the_field_after_the_table() {
+        assert_eq!(
+            unique_message(Some("users_email_key")),
+            "another resource already has this email"
+        );
+        assert_eq!(
+            unique_message(Some("lost_reasons_label_key")),
+            "another resource already has this label"
+        );
+        assert_eq!(
+            unique_message(Some("classes_pkey")),
+            "the resource conflicts with an existing one"
+        );
     }
 }

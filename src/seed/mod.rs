@@ -121,45 +121,43 @@ pub fn demo(conn: &mut SyncConn) -> Result<(), AppError> {
 }
 
 fn people(conn: &mut SyncConn) -> Result<(), AppError> {
-    {
-        let new_users: Vec<NewUser> = DEMO_USERS
-            .iter()
-            .map(|(n, email, name, role)| NewUser {
-                id: demo_id(*n),
-                email: (*email).to_owned(),
-                display_name: (*name).to_owned(),
-                role: *role,
-                active: true,
-            })
-            .collect();
-        diesel::insert_into(users::table)
-            .values(&new_users)
-            .on_conflict_do_nothing()
-            .execute(conn)?;
-        let partners: Vec<NewPartner> = DEMO_PARTNERS
-            .iter()
-            .map(|(n, kind, name, street, postal_code, city, owner)| NewPartner {
-                id: demo_id(*n),
-                kind: *kind,
-                name: (*name).to_owned(),
-                email: Some(format!("info@{}.example", slug(name))),
-                phone: Some(format!("+49 30 {:07}", n * 7919)),
-                website: Some(format!("https://{}.example", slug(name))),
-                street: Some((*street).to_owned()),
-                postal_code: Some((*postal_code).to_owned()),
-                city: Some((*city).to_owned()),
-                country: Some("DE".to_owned()),
-                vat_id: (*kind == PartnerKind::Customer).then(|| format!("DE{:09}", n * 1_000_003)),
-                owner_id: Some(demo_id(*owner)),
-                notes: None,
-            })
-            .collect();
-        diesel::insert_into(business_partners::table)
-            .values(&partners)
-            .on_conflict_do_nothing()
-            .execute(conn)?;
-        Ok(())
-    }
+    let new_users: Vec<NewUser> = DEMO_USERS
+        .iter()
+        .map(|(n, email, name, role)| NewUser {
+            id: demo_id(*n),
+            email: (*email).to_owned(),
+            display_name: (*name).to_owned(),
+            role: *role,
+            active: true,
+        })
+        .collect();
+    diesel::insert_into(users::table)
+        .values(&new_users)
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    let partners: Vec<NewPartner> = DEMO_PARTNERS
+        .iter()
+        .map(|(n, kind, name, street, postal_code, city, owner)| NewPartner {
+            id: demo_id(*n),
+            kind: *kind,
+            name: (*name).to_owned(),
+            email: Some(format!("info@{}.example", slug(name))),
+            phone: Some(format!("+49 30 {:07}", n * 7919)),
+            website: Some(format!("https://{}.example", slug(name))),
+            street: Some((*street).to_owned()),
+            postal_code: Some((*postal_code).to_owned()),
+            city: Some((*city).to_owned()),
+            country: Some("DE".to_owned()),
+            vat_id: (*kind == PartnerKind::Customer).then(|| format!("DE{:09}", n * 1_000_003)),
+            owner_id: Some(demo_id(*owner)),
+            notes: None,
+        })
+        .collect();
+    diesel::insert_into(business_partners::table)
+        .values(&partners)
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(())
 }
 
 fn slug(name: &str) -> String {

@@ -64,12 +64,13 @@ async fn a_lost_reason_is_created_active_and_read_back() {
 async fn a_lost_reason_label_is_unique_regardless_of_case() {
     let app = spawn_app().await;
     create_reason(&app, json!({"label": "Preis zu hoch"})).await;
-    problem(
+    let duplicate = problem(
         app.post("/api/v1/lost-reasons", &app.admin(), &json!({"label": "PREIS ZU HOCH"}))
             .await,
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(duplicate["detail"], "another resource already has this label");
     let other = create_reason(&app, json!({"label": "Lieferzeit"})).await;
     problem(
         app.patch(&path_of(&other), &app.admin(), &json!({"label": "preis zu hoch"}))
