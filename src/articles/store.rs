@@ -133,7 +133,7 @@ pub async fn update(
     changes: &ArticleChanges,
 ) -> Result<ArticleRow, AppError> {
     conn.transaction(async |conn| {
-        lock_version(conn, "articles", WHAT, id, if_match).await?;
+        lock_version(conn, "articles", WHAT, &id, if_match).await?;
         let current = find(conn, id).await?;
         apply(conn, current, changes).await
     })
@@ -173,7 +173,7 @@ pub async fn upsert(
 
 pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        lock_version(conn, "articles", WHAT, id, if_match).await?;
+        lock_version(conn, "articles", WHAT, &id, if_match).await?;
         diesel::delete(articles::table.find(id))
             .execute(conn)
             .await

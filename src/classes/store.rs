@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::Conn;
+use crate::db::{Conn, lock_version};
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
@@ -111,18 +111,6 @@ pub async fn list(
         .await?)
 }
 
-async fn lock(conn: &mut Conn, id: &str, if_match: &IfMatch) -> Result<(), AppError> {
-    let version: i32 = classes::table
-        .find(id)
-        .select(classes::version)
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found(WHAT, id))?;
-    if_match.check(version)
-}
-
 pub async fn update(
     conn: &mut Conn,
     id: &str,
@@ -130,7 +118,7 @@ pub async fn update(
     changes: &ClassChanges,
 ) -> Result<ClassRow, AppError> {
     conn.transaction(async |conn| {
-        lock(conn, id, if_match).await?;
+        lock_version(conn, "classes", WHAT, id, if_match).await?;
         check_references(
             conn,
             changes.default_funnel_id.flatten(),
@@ -152,7 +140,7 @@ pub async fn update(
 
 pub async fn delete(conn: &mut Conn, id: &str, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        lock(conn, id, if_match).await?;
+        lock_version(conn, "classes", WHAT, id, if_match).await?;
         diesel::delete(classes::table.find(id))
             .execute(conn)
             .await

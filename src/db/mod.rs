@@ -12,6 +12,8 @@ pub mod embedded;
 use std::time::Duration;
 
 use deadpool::Runtime;
+use diesel::pg::Pg;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::{Connection, OptionalExtension};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -77,17 +79,36 @@ struct Version {
     version: i32,
 }
 
+/// A primary key: a UUID, or a code for tables keyed by one (classes).
+pub trait RowKey: std::fmt::Display {
+    /// Adds the key as the next bind parameter of `query`.
+    fn bind_to<'a>(&self, query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery>;
+}
+
+impl RowKey for uuid::Uuid {
+    fn bind_to<'a>(&self, query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+        query.bind::<diesel::sql_types::Uuid, _>(*self)
+    }
+}
+
+impl RowKey for str {
+    fn bind_to<'a>(&self, query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+        query.bind::<diesel::sql_types::Text, _>(self.to_owned())
+    }
+}
+
 /// Locks row `id` of `table` for the rest of the transaction and checks `If-Match` against its
 /// version: 404 when there is no such row (`what` names it), 412 on a mismatch.
-pub async fn lock_version(
+pub async fn lock_version<K: RowKey + ?Sized>(
     conn: &mut Conn,
     table: &'static str,
     what: &str,
-    id: uuid::Uuid,
+    id: &K,
     if_match: &crate::http::IfMatch,
 ) -> Result<i32, AppError> {
-    let row = diesel::sql_query(format!("SELECT version FROM {table} WHERE id = $1 FOR UPDATE"))
-        .bind::<diesel::sql_types::Uuid, _>(id)
+    let query = diesel::sql_query(format!("SELECT version FROM {table} WHERE id = $1 FOR UPDATE")).into_boxed();
+    let row = id
+        .bind_to(query)
         .get_result::<Version>(conn)
         .await
         .optional()?

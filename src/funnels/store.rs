@@ -247,7 +247,7 @@ pub async fn update(
     changes: FunnelChanges,
 ) -> Result<FunnelRecord, AppError> {
     conn.transaction(async |conn| {
-        crate::db::lock_version(conn, "funnels", WHAT, id, if_match).await?;
+        crate::db::lock_version(conn, "funnels", WHAT, &id, if_match).await?;
         let current = find(conn, id).await?;
         let merged = FunnelRecord {
             row: FunnelRow {
@@ -290,7 +290,7 @@ pub async fn update(
 /// Deletes a funnel no class or opportunity refers to; 409 otherwise.
 pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        crate::db::lock_version(conn, "funnels", WHAT, id, if_match).await?;
+        crate::db::lock_version(conn, "funnels", WHAT, &id, if_match).await?;
         diesel::delete(funnels::table.find(id))
             .execute(conn)
             .await

@@ -77,7 +77,7 @@ pub async fn update(
     changes: &LostReasonChanges,
 ) -> Result<LostReasonRow, AppError> {
     conn.transaction(async |conn| {
-        lock_version(conn, "lost_reasons", WHAT, id, if_match).await?;
+        lock_version(conn, "lost_reasons", WHAT, &id, if_match).await?;
         Ok(diesel::update(lost_reasons::table.find(id))
             .set((
                 changes,
@@ -93,7 +93,7 @@ pub async fn update(
 
 pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        lock_version(conn, "lost_reasons", WHAT, id, if_match).await?;
+        lock_version(conn, "lost_reasons", WHAT, &id, if_match).await?;
         diesel::delete(lost_reasons::table.find(id))
             .execute(conn)
             .await

@@ -144,7 +144,7 @@ pub async fn update(
     changes: &PartnerChanges,
 ) -> Result<PartnerRow, AppError> {
     conn.transaction(async |conn| {
-        lock_version(conn, "business_partners", WHAT, id, if_match).await?;
+        lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
         apply(conn, id, changes).await
     })
     .await
@@ -166,7 +166,7 @@ async fn apply(conn: &mut Conn, id: Uuid, changes: &PartnerChanges) -> Result<Pa
 /// Turns a lead into a customer; 409 when it already is one.
 pub async fn convert(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
     conn.transaction(async |conn| {
-        lock_version(conn, "business_partners", WHAT, id, if_match).await?;
+        lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
         let current = find(conn, id).await?;
         if current.kind == PartnerKind::Customer {
             return Err(AppError::Conflict(format!(
@@ -190,7 +190,7 @@ pub async fn convert(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<Pa
 /// Deletes a partner nothing refers to; 409 otherwise.
 pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        lock_version(conn, "business_partners", WHAT, id, if_match).await?;
+        lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
         diesel::delete(bp::table.find(id)).execute(conn).await.map_err(|e| {
             AppError::from(e).or_conflict(format!(
                 "business partner {id} is still referenced by opportunities, activities or quotes"

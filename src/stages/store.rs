@@ -156,7 +156,7 @@ pub async fn update(
 /// Deletes a stage no funnel uses; 409 otherwise.
 pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        crate::db::lock_version(conn, "stages", WHAT, id, if_match).await?;
+        crate::db::lock_version(conn, "stages", WHAT, &id, if_match).await?;
         diesel::delete(stages::table.find(id))
             .execute(conn)
             .await

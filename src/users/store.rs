@@ -105,7 +105,7 @@ pub async fn list(conn: &mut Conn, filter: &UserFilter, page: &Page) -> Result<V
 
 pub async fn update(conn: &mut Conn, id: Uuid, if_match: &IfMatch, changes: &UserChanges) -> Result<UserRow, AppError> {
     conn.transaction(async |conn| {
-        lock_version(conn, "users", WHAT, id, if_match).await?;
+        lock_version(conn, "users", WHAT, &id, if_match).await?;
         Ok(diesel::update(users::table.find(id))
             .set((
                 changes,
@@ -122,7 +122,7 @@ pub async fn update(conn: &mut Conn, id: Uuid, if_match: &IfMatch, changes: &Use
 /// Deletes a user who owns nothing; 409 otherwise.
 pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        lock_version(conn, "users", WHAT, id, if_match).await?;
+        lock_version(conn, "users", WHAT, &id, if_match).await?;
         diesel::delete(users::table.find(id)).execute(conn).await.map_err(|e| {
             AppError::from(e).or_conflict(
                 "the user still owns business partners or other records; reassign them or deactivate the user",
