@@ -57,6 +57,27 @@ impl Role {
     pub fn can_delete_partners(self) -> bool {
         matches!(self, Self::Admin | Self::Manager)
     }
+
+    /// Opportunities with their lines and activities: admins, managers, and reps (those they see).
+    pub fn can_write_opportunities(self) -> bool {
+        matches!(self, Self::Admin | Self::Manager | Self::Rep)
+    }
+
+    /// Recording the ERP order of a won opportunity.
+    pub fn can_hand_off(self) -> bool {
+        matches!(self, Self::Admin | Self::Integration)
+    }
+}
+
+/// Which opportunities (and their lines and activities) a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every opportunity.
+    All,
+    /// A rep's: those they own and those of funnels whose team includes them.
+    Rep(Uuid),
+    /// None: a rep token whose subject is not a user id.
+    Nothing,
 }
 
 /// The authenticated caller.
@@ -80,6 +101,15 @@ impl Principal {
     /// Whether one of the caller's roles satisfies `rule`.
     pub fn may(&self, rule: fn(Role) -> bool) -> bool {
         self.roles.iter().any(|role| rule(*role))
+    }
+
+    /// Reps see their own and their teams' opportunities; every other role sees all.
+    pub fn visibility(&self) -> Visibility {
+        if self.roles.iter().any(|role| *role != Role::Rep) {
+            Visibility::All
+        } else {
+            self.user_id().map_or(Visibility::Nothing, Visibility::Rep)
+        }
     }
 
     /// The caller's user id, when `sub` is one.

@@ -12,6 +12,7 @@ pub mod funnels;
 pub mod http;
 pub mod lost_reasons;
 pub mod openapi;
+pub mod opportunities;
 pub mod ops;
 pub mod partners;
 pub mod schema;

@@ -111,6 +111,9 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "lost-reasons", description = "Why opportunities are lost; admins write"),
         (name = "articles", description = "The article catalogue; admins write, the integration role upserts by sku"),
         (name = "settings", description = "Company-wide settings and defaults; admins write"),
+        (name = "opportunities", description = "Sales opportunities (Vertriebschancen): stages, win/lose/reopen, history, ERP hand-off; reps see their own and their teams'"),
+        (name = "opportunity-lines", description = "Articles and quantities of an opportunity; they make up its target value"),
+        (name = "activities", description = "Calls, emails, meetings, appointments, tickets, tasks and notes; done contacts drive the traffic light"),
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(

@@ -1,6 +1,25 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    activities (id) {
+        id -> Uuid,
+        kind -> Text,
+        subject -> Text,
+        body -> Nullable<Text>,
+        business_partner_id -> Uuid,
+        opportunity_id -> Nullable<Uuid>,
+        owner_id -> Nullable<Uuid>,
+        status -> Text,
+        due_at -> Nullable<Timestamptz>,
+        occurred_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+        timeline_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     articles (id) {
         id -> Uuid,
         sku -> Text,
@@ -110,6 +129,77 @@ diesel::table! {
 }
 
 diesel::table! {
+    opportunities (id) {
+        id -> Uuid,
+        number -> Text,
+        subject -> Text,
+        description -> Nullable<Text>,
+        business_partner_id -> Uuid,
+        class_id -> Text,
+        funnel_id -> Uuid,
+        stage_id -> Uuid,
+        owner_id -> Uuid,
+        #[max_length = 3]
+        currency -> Bpchar,
+        status -> Text,
+        probability_override -> Nullable<Numeric>,
+        probability -> Numeric,
+        target_value -> Numeric,
+        weighted_value -> Numeric,
+        line_count -> Int4,
+        quantity -> Numeric,
+        metric -> Nullable<Numeric>,
+        expected_close_date -> Nullable<Date>,
+        last_contact_at -> Timestamptz,
+        stage_entered_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+        lost_reason_id -> Nullable<Uuid>,
+        lost_note -> Nullable<Text>,
+        erp_reference -> Nullable<Text>,
+        erp_handed_off_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    opportunity_lines (id) {
+        id -> Uuid,
+        opportunity_id -> Uuid,
+        position -> Int4,
+        article_id -> Nullable<Uuid>,
+        sku -> Nullable<Text>,
+        description -> Text,
+        quantity -> Numeric,
+        unit -> Text,
+        unit_price -> Numeric,
+        discount_percent -> Numeric,
+        tax_rate -> Numeric,
+        line_total -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    opportunity_stage_changes (id) {
+        id -> Uuid,
+        opportunity_id -> Uuid,
+        from_stage_id -> Nullable<Uuid>,
+        to_stage_id -> Uuid,
+        probability -> Numeric,
+        target_value -> Numeric,
+        lost_reason_id -> Nullable<Uuid>,
+        note -> Nullable<Text>,
+        changed_by -> Nullable<Text>,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     settings (id) {
         id -> Bool,
         company_name -> Text,
@@ -155,6 +245,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(activities -> business_partners (business_partner_id));
+diesel::joinable!(activities -> opportunities (opportunity_id));
+diesel::joinable!(activities -> users (owner_id));
 diesel::joinable!(business_partners -> users (owner_id));
 diesel::joinable!(classes -> funnels (default_funnel_id));
 diesel::joinable!(classes -> users (default_owner_id));
@@ -162,8 +255,19 @@ diesel::joinable!(funnel_members -> funnels (funnel_id));
 diesel::joinable!(funnel_members -> users (user_id));
 diesel::joinable!(funnel_stages -> funnels (funnel_id));
 diesel::joinable!(funnel_stages -> stages (stage_id));
+diesel::joinable!(opportunities -> business_partners (business_partner_id));
+diesel::joinable!(opportunities -> classes (class_id));
+diesel::joinable!(opportunities -> funnels (funnel_id));
+diesel::joinable!(opportunities -> lost_reasons (lost_reason_id));
+diesel::joinable!(opportunities -> stages (stage_id));
+diesel::joinable!(opportunities -> users (owner_id));
+diesel::joinable!(opportunity_lines -> articles (article_id));
+diesel::joinable!(opportunity_lines -> opportunities (opportunity_id));
+diesel::joinable!(opportunity_stage_changes -> lost_reasons (lost_reason_id));
+diesel::joinable!(opportunity_stage_changes -> opportunities (opportunity_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    activities,
     articles,
     business_partners,
     classes,
@@ -172,6 +276,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     funnels,
     idempotency_keys,
     lost_reasons,
+    opportunities,
+    opportunity_lines,
+    opportunity_stage_changes,
     settings,
     stages,
     users,

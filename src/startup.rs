@@ -32,7 +32,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::funnels::routes::configure)
             .configure(crate::classes::routes::configure)
             .configure(crate::articles::routes::configure)
-            .configure(crate::settings::routes::configure),
+            .configure(crate::settings::routes::configure)
+            .configure(crate::opportunities::routes::configure),
     )
     .configure(crate::ops::routes::configure);
 }

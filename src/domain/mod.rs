@@ -3,4 +3,5 @@
 pub mod contact;
 pub mod formula;
 pub mod money;
+pub mod opportunity;
 pub mod pipeline;

@@ -24,36 +24,45 @@ pub fn round2(value: Decimal) -> Decimal {
 
 /// Reads a decimal from a JSON string or number, refusing more than two decimals.
 fn two_decimals<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
-    struct DecimalVisitor;
-    impl Visitor<'_> for DecimalVisitor {
-        type Value = Decimal;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a decimal number with at most two decimals, as a string or a number")
-        }
-        fn visit_str<E: de::Error>(self, text: &str) -> Result<Decimal, E> {
-            let text = text.trim();
-            // Counted on the text: parsing may round away digits beyond 28 decimals.
-            let decimals = text
-                .split_once('.')
-                .map_or(0, |(_, fraction)| fraction.trim_end_matches('0').len());
-            let value = Decimal::from_str(text).map_err(|_| E::custom(format!("'{text}' is not a decimal number")))?;
-            if decimals > 2 || value.normalize().scale() > 2 {
-                return Err(E::custom("must have at most two decimals"));
-            }
-            Ok(value)
-        }
-        fn visit_f64<E: de::Error>(self, number: f64) -> Result<Decimal, E> {
-            // The shortest text that reads back as this f64: 0.1, not 0.1000000000000000055…
-            self.visit_str(&number.to_string())
-        }
-        fn visit_i64<E: de::Error>(self, number: i64) -> Result<Decimal, E> {
-            Ok(Decimal::from(number))
-        }
-        fn visit_u64<E: de::Error>(self, number: u64) -> Result<Decimal, E> {
-            Ok(Decimal::from(number))
-        }
+    deserializer.deserialize_any(DecimalVisitor { places: 2 })
+}
+
+/// Reads a decimal from a JSON string or number with at most `places` decimals.
+struct DecimalVisitor {
+    places: usize,
+}
+
+impl Visitor<'_> for DecimalVisitor {
+    type Value = Decimal;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "a decimal number with at most {} decimals, as a string or a number",
+            self.places
+        )
     }
-    deserializer.deserialize_any(DecimalVisitor)
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Decimal, E> {
+        let text = text.trim();
+        // Counted on the text: parsing may round away digits beyond 28 decimals.
+        let decimals = text
+            .split_once('.')
+            .map_or(0, |(_, fraction)| fraction.trim_end_matches('0').len());
+        let value = Decimal::from_str(text).map_err(|_| E::custom(format!("'{text}' is not a decimal number")))?;
+        if decimals > self.places || value.normalize().scale() as usize > self.places {
+            return Err(E::custom(format!("must have at most {} decimals", self.places)));
+        }
+        Ok(value)
+    }
+    fn visit_f64<E: de::Error>(self, number: f64) -> Result<Decimal, E> {
+        // The shortest text that reads back as this f64: 0.1, not 0.1000000000000000055…
+        self.visit_str(&number.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, number: i64) -> Result<Decimal, E> {
+        Ok(Decimal::from(number))
+    }
+    fn visit_u64<E: de::Error>(self, number: u64) -> Result<Decimal, E> {
+        Ok(Decimal::from(number))
+    }
 }
 
 /// The largest amount a `numeric(14,2)` column holds.
@@ -200,6 +209,72 @@ impl FromSql<Numeric, Pg> for Percent {
     }
 }
 
+/// A quantity greater than 0 and below 100 billion with at most three decimals; a decimal
+/// string in JSON (`"2.5"`), a string or a number on input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Numeric)]
+pub struct Quantity(Decimal);
+
+impl Quantity {
+    /// A quantity, when `value` is positive, below the limit and has at most three decimals.
+    pub fn new(value: Decimal) -> Option<Self> {
+        (value > Decimal::ZERO && value < Decimal::from(QUANTITY_LIMIT) && value.normalize().scale() <= 3)
+            .then_some(Self(value))
+    }
+
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+}
+
+/// The largest quantity a `numeric(14,3)` column holds.
+const QUANTITY_LIMIT: i64 = 100_000_000_000;
+
+impl Serialize for Quantity {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.normalize().to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(DecimalVisitor { places: 3 })?;
+        Self::new(value).ok_or_else(|| de::Error::custom("must be greater than 0 and less than 100000000000"))
+    }
+}
+
+impl PartialSchema for Quantity {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+            .description(Some(
+                "Exact quantity, greater than 0, at most three decimals: a string in responses (\"2.5\"); \
+                 requests may send a string or a number",
+            ))
+            .pattern(Some(r"^[0-9]{1,11}(\.[0-9]{1,3})?$"))
+            .examples(["2.5"])
+            .into()
+    }
+}
+
+impl ToSchema for Quantity {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Quantity")
+    }
+}
+
+impl ToSql<Numeric, Pg> for Quantity {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
+        <Decimal as ToSql<Numeric, Pg>>::to_sql(&self.0, out)
+    }
+}
+
+impl FromSql<Numeric, Pg> for Quantity {
+    fn from_sql(bytes: PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        <Decimal as FromSql<Numeric, Pg>>::from_sql(bytes).map(Self)
+    }
+}
+
 /// ISO 4217 check for `validator`.
 pub fn currency(code: &str) -> Result<(), validator::ValidationError> {
     match iso_currency::Currency::from_code(code) {
@@ -279,6 +354,23 @@ mod tests {
         assert_eq!(whole.ok().and_then(|p| serde_json::to_value(p).ok()), Some(json!(5.0)));
         for bad in [json!(100.01), json!(-1), json!(12.345)] {
             assert!(serde_json::from_value::<Percent>(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn quantity_is_positive_with_three_decimals() {
+        let q: Result<Quantity, _> = serde_json::from_value(json!("2.500"));
+        assert_eq!(q.ok().and_then(|q| serde_json::to_value(q).ok()), Some(json!("2.5")));
+        let n: Result<Quantity, _> = serde_json::from_value(json!(0.125));
+        assert_eq!(n.ok().map(Quantity::value), Some(Decimal::new(125, 3)));
+        for bad in [
+            json!(0),
+            json!("-1"),
+            json!("1.0001"),
+            json!("100000000000"),
+            json!("x"),
+        ] {
+            assert!(serde_json::from_value::<Quantity>(bad).is_err());
         }
     }
 

@@ -13,7 +13,8 @@ use crate::domain::pipeline::{self, FunnelStage, Outcome};
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
-use crate::schema::{funnel_members, funnel_stages, funnels, stages, users};
+use crate::opportunities::derive::{self, Affected};
+use crate::schema::{funnel_members, funnel_stages, funnels, opportunities, stages, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = funnels, check_for_backend(diesel::pg::Pg))]
@@ -249,6 +250,7 @@ pub async fn update(
     conn.transaction(async |conn| {
         crate::db::lock_version(conn, "funnels", WHAT, &id, if_match).await?;
         let current = find(conn, id).await?;
+        let formula_before = current.row.metric_formula.clone();
         let merged = FunnelRecord {
             row: FunnelRow {
                 name: changes.name.unwrap_or(current.row.name),
@@ -264,6 +266,7 @@ pub async fn update(
             team_ids: changes.team_ids.unwrap_or(current.team_ids),
         };
         validate(conn, &merged).await?;
+        keeps_occupied_stages(conn, id, &merged.stage_ids).await?;
         let m = &merged.row;
         let row = diesel::update(funnels::table.find(id))
             .set((
@@ -282,9 +285,30 @@ pub async fn update(
             .await?;
         replace_stages(conn, id, &merged.stage_ids).await?;
         replace_team(conn, id, &merged.team_ids).await?;
+        if row.metric_formula != formula_before {
+            derive::refresh_all(conn, Affected::Funnel(id)).await?;
+        }
         Ok(FunnelRecord { row, ..merged }.sorted_team())
     })
     .await
+}
+
+/// 409 when a stage leaving the funnel still holds opportunities of it.
+async fn keeps_occupied_stages(conn: &mut Conn, id: Uuid, stage_ids: &[Uuid]) -> Result<(), AppError> {
+    let stranded: Option<String> = opportunities::table
+        .inner_join(stages::table)
+        .filter(opportunities::funnel_id.eq(id))
+        .filter(diesel::dsl::not(opportunities::stage_id.eq_any(stage_ids)))
+        .select(stages::code)
+        .first(conn)
+        .await
+        .optional()?;
+    match stranded {
+        Some(code) => Err(AppError::Conflict(format!(
+            "stage {code} still holds opportunities of this funnel: move them before removing it"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Deletes a funnel no class or opportunity refers to; 409 otherwise.

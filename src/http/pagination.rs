@@ -9,6 +9,7 @@ use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::QueryResult;
 use diesel::sql_types::{Bool, Text, Timestamptz};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -62,6 +63,9 @@ pub struct SortKey {
 pub enum KeyKind {
     Text,
     Timestamp,
+    /// A date; the cursor may hold `infinity`, the key of rows without one.
+    Date,
+    Decimal,
 }
 
 /// The last row of a page: its sort key value and id.
@@ -78,6 +82,7 @@ pub struct Page {
     pub limit: u32,
     sort: SortKey,
     after: Option<CursorData>,
+    tie: &'static str,
 }
 
 impl Page {
@@ -88,7 +93,17 @@ impl Page {
             return Err(AppError::BadRequest(format!("limit must be from 1 to {MAX_LIMIT}")));
         }
         let after = params.cursor.as_deref().map(|c| decode(c, sort)).transpose()?;
-        Ok(Self { limit, sort, after })
+        Ok(Self {
+            limit,
+            sort,
+            after,
+            tie: "id",
+        })
+    }
+
+    /// Names the tie-breaking id column, for queries that join tables with an `id` each.
+    pub fn tie_breaker(self, column: &'static str) -> Self {
+        Self { tie: column, ..self }
     }
 
     /// Rows to fetch: one more than the page, to know whether another page follows.
@@ -101,6 +116,7 @@ impl Page {
         KeysetOrder {
             column: self.sort.column,
             descending: self.sort.descending,
+            tie: self.tie,
         }
     }
 
@@ -115,12 +131,23 @@ impl Page {
                     .with_timezone(&Utc);
                 Some((KeyValue::Time(at), after.id))
             }
+            (Some(after), KeyKind::Date) => {
+                if after.v != "infinity" {
+                    chrono::NaiveDate::parse_from_str(&after.v, "%Y-%m-%d").map_err(|_| invalid_cursor())?;
+                }
+                Some((KeyValue::Cast(after.v.clone(), "::date"), after.id))
+            }
+            (Some(after), KeyKind::Decimal) => {
+                after.v.parse::<Decimal>().map_err(|_| invalid_cursor())?;
+                Some((KeyValue::Cast(after.v.clone(), "::numeric"), after.id))
+            }
         };
         Ok(KeysetAfter {
             column: self.sort.column,
             descending: self.sort.descending,
             value,
             unique: false,
+            tie: self.tie,
         })
     }
 
@@ -135,6 +162,7 @@ impl Page {
             descending: self.sort.descending,
             value,
             unique: true,
+            tie: self.tie,
         }
     }
 
@@ -165,6 +193,8 @@ impl Page {
 enum KeyValue {
     Text(String),
     Time(DateTime<Utc>),
+    /// Checked text cast in SQL (`$1::date`), so that `infinity` stays possible.
+    Cast(String, &'static str),
 }
 
 /// The keyset condition. Column names come from a fixed [`SortKey`], never from input, so the
@@ -176,6 +206,7 @@ pub struct KeysetAfter {
     descending: bool,
     value: Option<(KeyValue, Uuid)>,
     unique: bool,
+    tie: &'static str,
 }
 
 impl Expression for KeysetAfter {
@@ -204,7 +235,8 @@ impl QueryFragment<Pg> for KeysetAfter {
         out.push_sql("(");
         out.push_sql(self.column);
         if !self.unique {
-            out.push_sql(", id");
+            out.push_sql(", ");
+            out.push_sql(self.tie);
         }
         out.push_sql(")");
         out.push_sql(op);
@@ -212,6 +244,10 @@ impl QueryFragment<Pg> for KeysetAfter {
         match value {
             KeyValue::Text(text) => out.push_bind_param::<Text, _>(text)?,
             KeyValue::Time(at) => out.push_bind_param::<Timestamptz, _>(at)?,
+            KeyValue::Cast(text, cast) => {
+                out.push_bind_param::<Text, _>(text)?;
+                out.push_sql(cast);
+            }
         }
         if !self.unique {
             out.push_sql(", ");
@@ -227,6 +263,7 @@ impl QueryFragment<Pg> for KeysetAfter {
 pub struct KeysetOrder {
     column: &'static str,
     descending: bool,
+    tie: &'static str,
 }
 
 impl Expression for KeysetOrder {
@@ -250,7 +287,8 @@ impl QueryFragment<Pg> for KeysetOrder {
         let direction = if self.descending { " DESC" } else { " ASC" };
         out.push_sql(self.column);
         out.push_sql(direction);
-        out.push_sql(", id");
+        out.push_sql(", ");
+        out.push_sql(self.tie);
         out.push_sql(direction);
         Ok(())
     }

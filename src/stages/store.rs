@@ -11,6 +11,7 @@ use crate::domain::pipeline::{self, Outcome};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::opportunities::derive::{self, Affected};
 use crate::schema::{funnel_stages, stages};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -132,7 +133,7 @@ pub async fn update(
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        Ok(diesel::update(stages::table.find(id))
+        let row = diesel::update(stages::table.find(id))
             .set((
                 stages::code.eq(changes.code.unwrap_or(current.code)),
                 stages::name.eq(changes.name.unwrap_or(current.name)),
@@ -147,8 +148,13 @@ pub async fn update(
                 stages::version.eq(stages::version + 1),
             ))
             .returning(StageRow::as_returning())
-            .get_result(conn)
-            .await?)
+            .get_result::<StageRow>(conn)
+            .await?;
+        // Probability is live: every opportunity in the stage follows it.
+        if row.probability != current.probability {
+            derive::refresh_all(conn, Affected::Stage(id)).await?;
+        }
+        Ok(row)
     })
     .await
 }

@@ -1,0 +1,174 @@
+//! The derived columns of opportunities, rewritten in the transaction of every change that
+//! affects them: lines (`line_count`, `quantity`, `target_value`), stage, outcome or override
+//! (`probability`), activities (`last_contact_at`), and the funnel formula (`metric`).
+//! `weighted_value` follows from target and probability. The SQL below is the one place that
+//! says how; the formula is evaluated in Rust with decimals.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Nullable, Numeric};
+use diesel_async::RunQueryDsl;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::Conn;
+use crate::domain::formula::{Formula, Inputs};
+use crate::domain::money::round2;
+use crate::domain::opportunity::whole_days;
+use crate::error::AppError;
+use crate::schema::opportunities;
+
+/// Opportunities refreshed per statement when a stage or funnel change touches many.
+const BATCH: i64 = 5000;
+
+const REFRESH: &str = "
+UPDATE opportunities o SET
+    line_count = d.line_count,
+    quantity = d.quantity,
+    target_value = d.target_value,
+    probability = d.probability,
+    weighted_value = round(d.target_value * d.probability / 100, 2),
+    last_contact_at = d.last_contact_at
+FROM (
+    SELECT x.id,
+           l.n::integer AS line_count,
+           coalesce(l.quantity, 0) AS quantity,
+           CASE WHEN l.n > 0 THEN l.total WHEN x.line_count > 0 THEN 0 ELSE x.target_value END AS target_value,
+           CASE x.status
+               WHEN 'won' THEN 100
+               WHEN 'lost' THEN 0
+               ELSE coalesce(x.probability_override, s.probability)
+           END AS probability,
+           coalesce(c.at, x.created_at) AS last_contact_at
+    FROM opportunities x
+    JOIN stages s ON s.id = x.stage_id
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n, sum(quantity) AS quantity, sum(line_total) AS total
+        FROM opportunity_lines WHERE opportunity_id = x.id
+    ) l
+    CROSS JOIN LATERAL (
+        SELECT max(occurred_at) AS at FROM activities
+        WHERE opportunity_id = x.id AND status = 'done'
+          AND kind IN ('call', 'email', 'meeting', 'appointment', 'ticket')
+    ) c
+    WHERE x.id = ANY($1)
+) d
+WHERE o.id = d.id
+RETURNING o.id, o.target_value, o.probability, o.weighted_value, o.line_count, o.quantity,
+          o.created_at, o.closed_at, o.last_contact_at, o.metric,
+          (SELECT f.metric_formula FROM funnels f WHERE f.id = o.funnel_id) AS metric_formula";
+
+const SET_METRIC: &str = "
+UPDATE opportunities o SET metric = v.metric
+FROM unnest($1::uuid[], $2::numeric[]) AS v(id, metric)
+WHERE o.id = v.id";
+
+/// What the formula needs of a refreshed opportunity.
+#[derive(Debug, QueryableByName)]
+struct Refreshed {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = Numeric)]
+    target_value: Decimal,
+    #[diesel(sql_type = Numeric)]
+    probability: Decimal,
+    #[diesel(sql_type = Numeric)]
+    weighted_value: Decimal,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    line_count: i32,
+    #[diesel(sql_type = Numeric)]
+    quantity: Decimal,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    closed_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    last_contact_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    metric: Option<Decimal>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
+    metric_formula: Option<String>,
+}
+
+impl Refreshed {
+    /// The formula's variables at `now`; a closed opportunity stops ageing at its close.
+    fn inputs(&self, now: DateTime<Utc>) -> Inputs {
+        Inputs {
+            target_value: self.target_value,
+            probability: self.probability,
+            weighted_value: self.weighted_value,
+            line_count: Decimal::from(self.line_count),
+            quantity: self.quantity,
+            days_open: whole_days(self.created_at, self.closed_at.unwrap_or(now)),
+            days_since_contact: whole_days(self.last_contact_at, now),
+        }
+    }
+}
+
+/// Recomputes every derived column of the opportunities `ids`, metric included.
+pub async fn refresh(conn: &mut Conn, ids: &[Uuid]) -> Result<(), AppError> {
+    let rows: Vec<Refreshed> = diesel::sql_query(REFRESH)
+        .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
+        .load(conn)
+        .await?;
+    let now = Utc::now();
+    let mut formulas: HashMap<String, Option<Formula>> = HashMap::new();
+    let (mut changed_ids, mut metrics) = (Vec::new(), Vec::new());
+    for row in &rows {
+        let metric = row.metric_formula.as_ref().and_then(|text| {
+            formulas
+                .entry(text.clone())
+                .or_insert_with(|| Formula::parse(text).ok())
+                .as_ref()
+                .and_then(|formula| formula.evaluate(&row.inputs(now)))
+                .map(round2)
+        });
+        if metric != row.metric {
+            changed_ids.push(row.id);
+            metrics.push(metric);
+        }
+    }
+    if !changed_ids.is_empty() {
+        diesel::sql_query(SET_METRIC)
+            .bind::<Array<diesel::sql_types::Uuid>, _>(&changed_ids)
+            .bind::<Array<Nullable<Numeric>>, _>(&metrics)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Which opportunities a configuration change touches.
+#[derive(Debug, Clone, Copy)]
+pub enum Affected {
+    /// Those in a stage whose probability changed.
+    Stage(Uuid),
+    /// Those of a funnel whose formula changed.
+    Funnel(Uuid),
+}
+
+/// Refreshes every opportunity `affected` names, in batches of [`BATCH`], in the caller's
+/// transaction.
+pub async fn refresh_all(conn: &mut Conn, affected: Affected) -> Result<(), AppError> {
+    let mut after = Uuid::nil();
+    loop {
+        let mut query = opportunities::table
+            .select(opportunities::id)
+            .filter(opportunities::id.gt(after))
+            .order(opportunities::id)
+            .limit(BATCH)
+            .into_boxed();
+        query = match affected {
+            Affected::Stage(stage) => query.filter(opportunities::stage_id.eq(stage)),
+            Affected::Funnel(funnel) => query.filter(opportunities::funnel_id.eq(funnel)),
+        };
+        let ids: Vec<Uuid> = query.load(conn).await?;
+        let Some(last) = ids.last() else {
+            return Ok(());
+        };
+        after = *last;
+        refresh(conn, &ids).await?;
+    }
+}

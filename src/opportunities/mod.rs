@@ -1,0 +1,6 @@
+//! Opportunities: the sales process from first contact to won or lost.
+
+pub mod derive;
+pub mod routes;
+pub mod store;
+pub mod transitions;

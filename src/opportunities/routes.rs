@@ -1,0 +1,508 @@
+//! `/opportunities`: create, read, list, change and delete. Stage moves, history and the ERP
+//! hand-off are in `transitions`.
+
+use std::collections::BTreeMap;
+
+use actix_web::web::{Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::store::{self, Actor, Health, NewOpportunity, OpportunityChanges, OpportunityFilter, OpportunityRecord};
+use crate::auth::{Principal, Role};
+use crate::db::{self, DbPool};
+use crate::domain::money::{self, Money, Percent};
+use crate::domain::pipeline::Outcome;
+use crate::error::AppError;
+use crate::http::idempotency::{self, IdempotencyKey, Scope};
+use crate::http::json::JsonBody;
+use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey, time_key};
+use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+
+/// A sales opportunity (Vertriebschance).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "number": "OPP-000042",
+    "subject": "Fleet renewal 2027: 12 estate cars", "description": "Leasing preferred",
+    "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10", "class_id": "FLOTTE",
+    "funnel_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f30", "stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f31",
+    "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "status": "open", "currency": "EUR",
+    "target_value": "100000.00", "probability": 75.0, "probability_override": null,
+    "weighted_value": "75000.00", "metric": "75000.00", "line_count": 0,
+    "expected_close_date": "2027-03-31", "last_contact_at": "2026-11-20T14:05:00Z", "health": "green",
+    "activity_counts": {"call": 2, "meeting": 1}, "stage_entered_at": "2026-11-18T10:00:00Z",
+    "closed_at": null, "lost_reason_id": null, "lost_note": null, "erp_reference": null,
+    "erp_handed_off_at": null, "primary_quote_id": null, "created_by": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
+    "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-20T14:05:00Z", "version": 4
+}))]
+pub struct Opportunity {
+    pub id: Uuid,
+    /// Human number from a sequence, `OPP-000001`.
+    pub number: String,
+    pub subject: String,
+    pub description: Option<String>,
+    pub business_partner_id: Uuid,
+    /// The class (KlassenID) it was created in.
+    pub class_id: String,
+    pub funnel_id: Uuid,
+    pub stage_id: Uuid,
+    pub owner_id: Uuid,
+    /// The outcome of its stage.
+    pub status: Outcome,
+    /// ISO 4217 code of all its amounts.
+    pub currency: String,
+    /// The sum of the line totals once it has lines; else as set.
+    pub target_value: Money,
+    /// The override if set, else the stage's; 100 when won and 0 when lost, always.
+    pub probability: Percent,
+    /// A probability that replaces the stage's until set back to `null`.
+    pub probability_override: Option<Percent>,
+    /// target_value × probability / 100, rounded half away from zero.
+    pub weighted_value: Money,
+    /// The funnel's metric formula for this opportunity, as of its last change; `null` without
+    /// a formula or when it has no value (division by zero).
+    #[schema(value_type = Option<String>, example = "75000.00")]
+    pub metric: Option<Decimal>,
+    pub line_count: i32,
+    pub expected_close_date: Option<NaiveDate>,
+    /// The latest done call, email, meeting, appointment or ticket; else the creation.
+    pub last_contact_at: DateTime<Utc>,
+    /// The traffic light, current at read time; `null` when closed.
+    pub health: Option<Health>,
+    /// Its activities by kind.
+    pub activity_counts: BTreeMap<String, i64>,
+    pub stage_entered_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub lost_reason_id: Option<Uuid>,
+    pub lost_note: Option<String>,
+    /// The ERP order it was handed off as.
+    pub erp_reference: Option<String>,
+    pub erp_handed_off_at: Option<DateTime<Utc>>,
+    /// The primary quote; `null` while it has none.
+    pub primary_quote_id: Option<Uuid>,
+    /// The subject of the token that created it.
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the ETag.
+    pub version: i32,
+}
+
+impl From<OpportunityRecord> for Opportunity {
+    fn from(record: OpportunityRecord) -> Self {
+        let row = record.row;
+        Self {
+            id: row.id,
+            number: row.number,
+            subject: row.subject,
+            description: row.description,
+            business_partner_id: row.business_partner_id,
+            class_id: row.class_id,
+            funnel_id: row.funnel_id,
+            stage_id: row.stage_id,
+            owner_id: row.owner_id,
+            status: row.status,
+            currency: row.currency,
+            target_value: row.target_value,
+            probability: row.probability,
+            probability_override: row.probability_override,
+            weighted_value: row.weighted_value,
+            metric: row.metric,
+            line_count: row.line_count,
+            expected_close_date: row.expected_close_date,
+            last_contact_at: row.last_contact_at,
+            health: record.health,
+            activity_counts: record.activity_counts,
+            stage_entered_at: row.stage_entered_at,
+            closed_at: row.closed_at,
+            lost_reason_id: row.lost_reason_id,
+            lost_note: row.lost_note,
+            erp_reference: row.erp_reference,
+            erp_handed_off_at: row.erp_handed_off_at,
+            primary_quote_id: None,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for Opportunity {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/opportunities/{}", self.id)
+    }
+}
+
+/// The actor of a request: what it sees and who it is.
+pub fn actor(who: &Principal) -> Actor {
+    Actor {
+        who: who.visibility(),
+        subject: who.subject.clone(),
+        user_id: who.user_id(),
+    }
+}
+
+/// A new opportunity: partner, class and stage are required; funnel and owner come from the
+/// class when not given.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "subject": "Fleet renewal 2027: 12 estate cars", "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
+    "class_id": "FLOTTE", "stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f31", "target_value": "100000.00",
+    "expected_close_date": "2027-03-31"
+}))]
+pub struct NewOpportunityRequest {
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub subject: String,
+    #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    pub business_partner_id: Uuid,
+    /// KlassenID; routes the opportunity to the class's funnel and owner.
+    #[schema(example = "FLOTTE")]
+    pub class_id: String,
+    /// An open stage of the funnel.
+    pub stage_id: Uuid,
+    /// Default: the class's funnel.
+    pub funnel_id: Option<Uuid>,
+    /// Default: the class's owner, else the creating user.
+    pub owner_id: Option<Uuid>,
+    /// Default: the settings' currency.
+    #[validate(custom(function = "money::currency"))]
+    #[schema(schema_with = money::optional_currency_schema)]
+    pub currency: Option<String>,
+    /// The expected order value while it has no lines.
+    #[validate(custom(function = "money::non_negative"))]
+    pub target_value: Option<Money>,
+    pub probability_override: Option<Percent>,
+    pub expected_close_date: Option<NaiveDate>,
+}
+
+/// Changes to an open opportunity (JSON merge patch): absent fields stay, `null` clears an
+/// optional one. Moving to another open stage here is recorded like `POST …/stage`; closing
+/// goes through `win`, `lose` or `stage`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"probability_override": 60, "expected_close_date": "2027-04-30"}))]
+pub struct OpportunityPatch {
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
+    pub subject: Option<String>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub business_partner_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub class_id: Option<String>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub funnel_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub stage_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub owner_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[validate(custom(function = "money::currency"))]
+    #[schema(schema_with = money::currency_schema)]
+    pub currency: Option<String>,
+    /// Only while it has no lines (409 otherwise).
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    #[validate(custom(function = "money::non_negative"))]
+    pub target_value: Option<Money>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    pub probability_override: Option<Option<Percent>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    pub expected_close_date: Option<Option<NaiveDate>>,
+}
+
+/// Sort orders of the opportunity list.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+pub enum OpportunitySort {
+    #[serde(rename = "updated_at")]
+    UpdatedAt,
+    #[default]
+    #[serde(rename = "-updated_at")]
+    UpdatedAtDesc,
+    /// Soonest first; those without a date last.
+    #[serde(rename = "expected_close_date")]
+    ExpectedCloseDate,
+    #[serde(rename = "-target_value")]
+    TargetValueDesc,
+    #[serde(rename = "-weighted_value")]
+    WeightedValueDesc,
+}
+
+impl OpportunitySort {
+    fn key(self) -> SortKey {
+        let (name, column, descending, kind) = match self {
+            Self::UpdatedAt => ("updated_at", "opportunities.updated_at", false, KeyKind::Timestamp),
+            Self::UpdatedAtDesc => ("-updated_at", "opportunities.updated_at", true, KeyKind::Timestamp),
+            Self::ExpectedCloseDate => (
+                "expected_close_date",
+                "coalesce(opportunities.expected_close_date, 'infinity'::date)",
+                false,
+                KeyKind::Date,
+            ),
+            Self::TargetValueDesc => ("-target_value", "opportunities.target_value", true, KeyKind::Decimal),
+            Self::WeightedValueDesc => (
+                "-weighted_value",
+                "opportunities.weighted_value",
+                true,
+                KeyKind::Decimal,
+            ),
+        };
+        SortKey {
+            name,
+            column,
+            descending,
+            kind,
+        }
+    }
+
+    fn cursor_value(self, record: &OpportunityRecord) -> String {
+        let row = &record.row;
+        match self {
+            Self::UpdatedAt | Self::UpdatedAtDesc => time_key(&row.updated_at),
+            Self::ExpectedCloseDate => row
+                .expected_close_date
+                .map_or_else(|| "infinity".to_owned(), |d| d.to_string()),
+            Self::TargetValueDesc => row.target_value.amount().to_string(),
+            Self::WeightedValueDesc => row.weighted_value.amount().to_string(),
+        }
+    }
+}
+
+/// Filters and order of the opportunity list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OpportunityQuery {
+    pub status: Option<Outcome>,
+    pub owner_id: Option<Uuid>,
+    pub funnel_id: Option<Uuid>,
+    pub stage_id: Option<Uuid>,
+    #[param(example = "FLOTTE")]
+    pub class_id: Option<String>,
+    pub business_partner_id: Option<Uuid>,
+    /// The traffic light as of now (open opportunities only).
+    pub health: Option<Health>,
+    /// Expected close on or after this date.
+    pub close_from: Option<NaiveDate>,
+    /// Expected close on or before this date.
+    pub close_to: Option<NaiveDate>,
+    /// Only those changed after this instant (incremental sync).
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Case-insensitive substring of subject or number.
+    #[param(example = "fleet")]
+    pub q: Option<String>,
+    /// Order: `-updated_at` (default), `updated_at`, `expected_close_date`, `-target_value`,
+    /// `-weighted_value`.
+    #[param(inline)]
+    pub sort: Option<OpportunitySort>,
+}
+
+/// Lists the opportunities the caller sees.
+#[utoipa::path(
+    tag = "opportunities",
+    params(OpportunityQuery, PageParams),
+    responses((status = 200, description = "One page of opportunities", body = Paged<Opportunity>)),
+    security(("bearer" = []))
+)]
+#[get("/opportunities")]
+async fn list_opportunities(
+    pool: Data<DbPool>,
+    who: Principal,
+    query: Query<OpportunityQuery>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let q = query.into_inner();
+    let sort = q.sort.unwrap_or_default();
+    let page = Page::new(&page, sort.key())?.tie_breaker("opportunities.id");
+    let filter = OpportunityFilter {
+        status: q.status,
+        owner_id: q.owner_id,
+        funnel_id: q.funnel_id,
+        stage_id: q.stage_id,
+        class_id: q.class_id,
+        business_partner_id: q.business_partner_id,
+        health: q.health,
+        close_from: q.close_from,
+        close_to: q.close_to,
+        updated_after: q.updated_after,
+        q: q.q,
+    };
+    let rows = store::list(&mut *db::connection(&pool).await?, who.visibility(), &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(
+        page.finish(rows, |r| (sort.cursor_value(r), r.row.id))
+            .map(Opportunity::from),
+    ))
+}
+
+/// Gets one opportunity.
+#[utoipa::path(
+    tag = "opportunities",
+    params(("id" = Uuid, Path, description = "Opportunity id")),
+    responses(
+        (status = 200, description = "The opportunity", body = Opportunity, headers(("ETag" = String, description = "Current version"))),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/opportunities/{id}")]
+async fn get_opportunity(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let record = store::find(&mut *db::connection(&pool).await?, who.visibility(), id.into_inner()).await?;
+    Ok(ok(&Opportunity::from(record)))
+}
+
+/// Creates an opportunity in an open stage.
+#[utoipa::path(
+    tag = "opportunities",
+    request_body = NewOpportunityRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "Created", body = Opportunity,
+            headers(("Location" = String, description = "URL of the new opportunity"), ("ETag" = String, description = "Its version"))),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/opportunities")]
+async fn create_opportunity(
+    pool: Data<DbPool>,
+    who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<NewOpportunityRequest>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_opportunities)?;
+    let r = body.parse()?;
+    let new = NewOpportunity {
+        subject: r.subject.trim().to_owned(),
+        description: r.description,
+        business_partner_id: r.business_partner_id,
+        class_id: r.class_id,
+        stage_id: r.stage_id,
+        funnel_id: r.funnel_id,
+        owner_id: r.owner_id,
+        currency: r.currency,
+        target_value: r.target_value,
+        probability_override: r.probability_override,
+        expected_close_date: r.expected_close_date,
+    };
+    let actor = actor(&who);
+    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+        Box::pin(async move { store::insert(conn, &actor, new).await.map(Opportunity::from) })
+    })
+    .await
+}
+
+/// Changes an open opportunity (JSON merge patch); honours `If-Match`.
+#[utoipa::path(
+    tag = "opportunities",
+    params(("id" = Uuid, Path, description = "Opportunity id"), IfMatch),
+    request_body(content = OpportunityPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = Opportunity, headers(("ETag" = String, description = "New version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/opportunities/{id}")]
+async fn update_opportunity(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<OpportunityPatch>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_opportunities)?;
+    let p = body.parse()?;
+    let changes = OpportunityChanges {
+        subject: p.subject.map(|s| s.trim().to_owned()),
+        description: p.description,
+        business_partner_id: p.business_partner_id,
+        class_id: p.class_id,
+        funnel_id: p.funnel_id,
+        stage_id: p.stage_id,
+        owner_id: p.owner_id,
+        currency: p.currency,
+        target_value: p.target_value,
+        probability_override: p.probability_override,
+        expected_close_date: p.expected_close_date,
+    };
+    let record = store::update(
+        &mut *db::connection(&pool).await?,
+        &actor(&who),
+        id.into_inner(),
+        &if_match,
+        changes,
+    )
+    .await?;
+    Ok(ok(&Opportunity::from(record)))
+}
+
+/// Deletes an open opportunity with its lines and history; 409 when closed or when
+/// activities refer to it.
+#[utoipa::path(
+    tag = "opportunities",
+    params(("id" = Uuid, Path, description = "Opportunity id"), IfMatch),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/opportunities/{id}")]
+async fn delete_opportunity(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_opportunities)?;
+    store::delete(
+        &mut *db::connection(&pool).await?,
+        who.visibility(),
+        id.into_inner(),
+        &if_match,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the opportunity routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_opportunities)
+        .service(get_opportunity)
+        .service(create_opportunity)
+        .service(update_opportunity)
+        .service(delete_opportunity);
+    super::transitions::configure(cfg);
+}
