@@ -1,5 +1,6 @@
 //! salesfunnel: a JSON REST API for sales opportunities.
 
+pub mod activities;
 pub mod articles;
 pub mod auth;
 pub mod classes;
@@ -13,6 +14,7 @@ pub mod http;
 pub mod lost_reasons;
 pub mod openapi;
 pub mod opportunities;
+pub mod opportunity_lines;
 pub mod ops;
 pub mod partners;
 pub mod schema;

@@ -33,7 +33,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::classes::routes::configure)
             .configure(crate::articles::routes::configure)
             .configure(crate::settings::routes::configure)
-            .configure(crate::opportunities::routes::configure),
+            .configure(crate::activities::routes::configure)
+            .configure(crate::opportunities::routes::configure)
+            .configure(crate::opportunity_lines::routes::configure),
     )
     .configure(crate::ops::routes::configure);
 }

@@ -256,7 +256,7 @@ async fn row_of(pool: &DbPool, sku: String, content: ArticleContent) -> Result<A
         unit: content.unit,
         unit_price: content.unit_price,
         currency,
-        tax_rate: content.tax_rate.unwrap_or(Percent::new(19.into()).unwrap_or_default()),
+        tax_rate: content.tax_rate.unwrap_or(Percent::STANDARD_VAT),
         active: content.active,
         created_at: now,
         updated_at: now,

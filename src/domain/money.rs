@@ -150,6 +150,8 @@ pub struct Percent(Decimal);
 impl Percent {
     pub const HUNDRED: Percent = Percent(Decimal::ONE_HUNDRED);
     pub const ZERO: Percent = Percent(Decimal::ZERO);
+    /// The German standard VAT rate, the default tax rate of articles and lines.
+    pub const STANDARD_VAT: Percent = Percent(Decimal::from_parts(19, 0, 0, false, 0));
 
     /// A percentage, when `value` is within 0–100.
     pub fn new(value: Decimal) -> Option<Self> {

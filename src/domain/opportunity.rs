@@ -67,6 +67,19 @@ pub fn check_entry(stage: Option<Entry>, line_count: i32, lost_reason_given: boo
     errors
 }
 
+/// What entering an open stage asks for, where the request cannot close the opportunity
+/// (creating it, reopening it, a patch of `stage_id`): [`check_entry`], and a won or lost stage
+/// is refused as `not_open` with `why`, rather than asking for a lost reason the request
+/// cannot carry.
+pub fn check_open_entry(stage: Option<Entry>, line_count: i32, why: &str) -> Vec<FieldError> {
+    let mut errors = check_entry(stage, line_count, false);
+    errors.retain(|e| e.field != "lost_reason_id");
+    if stage.is_some_and(|s| s.outcome != Outcome::Open) {
+        errors.push(FieldError::new("stage_id", "not_open", why));
+    }
+    errors
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +153,30 @@ mod tests {
         assert_eq!(
             codes(&check_entry(Some(OPEN), 0, true)),
             [("lost_reason_id", "not_lost")]
+        );
+    }
+
+    #[test]
+    fn entering_an_open_stage_refuses_closed_ones_without_asking_for_a_reason() {
+        assert!(check_open_entry(Some(OPEN), 0, "open only").is_empty());
+        for outcome in [Outcome::Won, Outcome::Lost] {
+            let closed = Entry { outcome, ..OPEN };
+            assert_eq!(
+                codes(&check_open_entry(Some(closed), 0, "open only")),
+                [("stage_id", "not_open")]
+            );
+        }
+        let needs_lines = Entry {
+            requires_lines: true,
+            ..OPEN
+        };
+        assert_eq!(
+            codes(&check_open_entry(Some(needs_lines), 0, "open only")),
+            [("stage_id", "requires_lines")]
+        );
+        assert_eq!(
+            codes(&check_open_entry(None, 0, "open only")),
+            [("stage_id", "not_found")]
         );
     }
 }

@@ -71,6 +71,33 @@ where
     }
 }
 
+/// A JSON body that may be left out: `None` for a request without one (no `Content-Type`
+/// and no content); any body that is sent is checked like [`JsonBody`].
+pub struct OptionalJsonBody<T>(pub Option<JsonBody<T>>);
+
+impl<T> FromRequest for OptionalJsonBody<T>
+where
+    T: DeserializeOwned + Validate + PartialSchema + 'static,
+{
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let headers = req.headers();
+        let no_length = headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v.to_str().is_ok_and(|v| v.trim() == "0"));
+        let absent = no_length
+            && !headers.contains_key(header::CONTENT_TYPE)
+            && !headers.contains_key(header::TRANSFER_ENCODING);
+        if absent {
+            return Box::pin(async { Ok(Self(None)) });
+        }
+        let body = JsonBody::<T>::from_request(req, payload);
+        Box::pin(async move { body.await.map(|body| Self(Some(body))) })
+    }
+}
+
 fn too_large() -> AppError {
     AppError::PayloadTooLarge(format!("the request body exceeds {MAX_BODY_BYTES} bytes"))
 }

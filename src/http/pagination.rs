@@ -66,6 +66,7 @@ pub enum KeyKind {
     /// A date; the cursor may hold `infinity`, the key of rows without one.
     Date,
     Decimal,
+    Integer,
 }
 
 /// The last row of a page: its sort key value and id.
@@ -140,6 +141,10 @@ impl Page {
             (Some(after), KeyKind::Decimal) => {
                 after.v.parse::<Decimal>().map_err(|_| invalid_cursor())?;
                 Some((KeyValue::Cast(after.v.clone(), "::numeric"), after.id))
+            }
+            (Some(after), KeyKind::Integer) => {
+                after.v.parse::<i32>().map_err(|_| invalid_cursor())?;
+                Some((KeyValue::Cast(after.v.clone(), "::integer"), after.id))
             }
         };
         Ok(KeysetAfter {

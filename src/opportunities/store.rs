@@ -113,15 +113,23 @@ where
         // The primary key is never null: the planner drops this condition.
         Visibility::All => Box::new(opp::id.is_not_null()),
         Visibility::Nothing => Box::new(opp::id.is_null()),
-        Visibility::Rep(user) => {
-            let teams: Vec<Uuid> = funnel_members::table
-                .filter(funnel_members::user_id.eq(user))
-                .select(funnel_members::funnel_id)
-                .load(conn)
-                .await?;
-            Box::new(opp::owner_id.eq(user).or(opp::funnel_id.eq_any(teams)))
-        }
+        Visibility::Rep(user) => Box::new(seen_by_rep(user, team_funnels(conn, user).await?)),
     })
+}
+
+/// The funnels whose team includes `user`.
+pub async fn team_funnels(conn: &mut Conn, user: Uuid) -> Result<Vec<Uuid>, AppError> {
+    Ok(funnel_members::table
+        .filter(funnel_members::user_id.eq(user))
+        .select(funnel_members::funnel_id)
+        .load(conn)
+        .await?)
+}
+
+/// What a rep sees: the opportunities they own and those of their team funnels.
+#[diesel::dsl::auto_type]
+pub fn seen_by_rep(user: Uuid, teams: Vec<Uuid>) -> _ {
+    opp::owner_id.eq(user).or(opp::funnel_id.eq_any(teams))
 }
 
 /// Whether the caller sees opportunity `id` (404 otherwise: others' opportunities do not exist
@@ -238,7 +246,14 @@ pub async fn list(
                 .and(opp::last_contact_at.le(warn))
                 .and(opp::last_contact_at.gt(critical)),
         ),
-        Some(Health::Red) => query.filter(opp::status.eq(Outcome::Open).and(opp::last_contact_at.le(critical))),
+        // Not green first, as in opportunity_health: a stage may lower only the critical days
+        // below the funnel's warn days.
+        Some(Health::Red) => query.filter(
+            opp::status
+                .eq(Outcome::Open)
+                .and(opp::last_contact_at.le(warn))
+                .and(opp::last_contact_at.le(critical)),
+        ),
     };
     let rows = query
         .filter(page.after()?)
@@ -417,14 +432,11 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
                 let funnel_error = reference("funnel_id", "funnel", &funnel, funnel_active(conn, funnel).await?);
                 if funnel_error.is_none() {
                     let stage = entry(conn, funnel, new.stage_id).await?;
-                    errors.extend(opportunity::check_entry(stage, 0, false));
-                    if stage.is_some_and(|s| s.outcome != Outcome::Open) {
-                        errors.push(FieldError::new(
-                            "stage_id",
-                            "not_open",
-                            "a new opportunity starts in an open stage; win or lose it afterwards",
-                        ));
-                    }
+                    errors.extend(opportunity::check_open_entry(
+                        stage,
+                        0,
+                        "a new opportunity starts in an open stage; win or lose it afterwards",
+                    ));
                 }
                 errors.extend(funnel_error);
             }
@@ -612,26 +624,26 @@ async fn check_changes(conn: &mut Conn, current: &OpportunityRow, c: &Opportunit
         errors.extend(reference("owner_id", "user", &owner, active_user(conn, owner).await?));
     }
     let funnel = c.funnel_id.unwrap_or(current.funnel_id);
-    if let Some(new_funnel) = c.funnel_id {
-        errors.extend(reference(
+    let funnel_error = match c.funnel_id {
+        Some(new_funnel) => reference(
             "funnel_id",
             "funnel",
             &new_funnel,
             funnel_active(conn, new_funnel).await?,
+        ),
+        None => None,
+    };
+    let stage = c.stage_id.unwrap_or(current.stage_id);
+    // A funnel that is not there has no stages to check against.
+    if funnel_error.is_none() && (c.stage_id.is_some() || c.funnel_id.is_some()) {
+        let entered = entry(conn, funnel, stage).await?;
+        errors.extend(opportunity::check_open_entry(
+            entered,
+            current.line_count,
+            "close an opportunity with win, lose or stage",
         ));
     }
-    let stage = c.stage_id.unwrap_or(current.stage_id);
-    if c.stage_id.is_some() || c.funnel_id.is_some() {
-        let entered = entry(conn, funnel, stage).await?;
-        errors.extend(opportunity::check_entry(entered, current.line_count, false));
-        if entered.is_some_and(|s| s.outcome != Outcome::Open) {
-            errors.push(FieldError::new(
-                "stage_id",
-                "not_open",
-                "close an opportunity with win, lose or stage",
-            ));
-        }
-    }
+    errors.extend(funnel_error);
     validation(errors)?;
     if c.target_value.is_some() && current.line_count > 0 {
         return Err(AppError::Conflict(
@@ -658,6 +670,24 @@ pub async fn update(
         let current = lock(conn, actor.who, id, if_match).await?;
         ensure_open(&current)?;
         check_changes(conn, &current, &c).await?;
+        // The rule of creation holds for handing over: a rep gives opportunities to others
+        // only in funnels of their team.
+        let (funnel, owner) = (
+            c.funnel_id.unwrap_or(current.funnel_id),
+            c.owner_id.unwrap_or(current.owner_id),
+        );
+        if (c.funnel_id.is_some() || c.owner_id.is_some()) && !rep_may(conn, actor.who, funnel, owner).await? {
+            return Err(AppError::Forbidden(
+                "reps give opportunities to others only in funnels of their team".to_owned(),
+            ));
+        }
+        if let Some(partner) = c.business_partner_id.filter(|p| *p != current.business_partner_id) {
+            // Its activities are contacts with the opportunity's partner: they move along.
+            diesel::update(activities::table.filter(activities::opportunity_id.eq(id)))
+                .set(activities::business_partner_id.eq(partner))
+                .execute(conn)
+                .await?;
+        }
         let moved = c.stage_id.filter(|stage| *stage != current.stage_id);
         let columns = Columns {
             subject: c.subject.as_deref(),
@@ -811,11 +841,11 @@ pub async fn reopen(
             )));
         }
         let entered = entry(conn, current.funnel_id, stage).await?;
-        let mut errors = opportunity::check_entry(entered, current.line_count, false);
-        if entered.is_some_and(|s| s.outcome != Outcome::Open) {
-            errors.push(FieldError::new("stage_id", "not_open", "reopen into an open stage"));
-        }
-        validation(errors)?;
+        validation(opportunity::check_open_entry(
+            entered,
+            current.line_count,
+            "reopen into an open stage",
+        ))?;
         diesel::update(opp::table.find(id))
             .set((
                 opp::stage_id.eq(stage),

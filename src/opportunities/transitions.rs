@@ -14,7 +14,7 @@ use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::money::{Money, Percent};
 use crate::error::AppError;
-use crate::http::json::JsonBody;
+use crate::http::json::{JsonBody, OptionalJsonBody};
 use crate::http::{IfMatch, ok};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
@@ -182,10 +182,10 @@ async fn win(
     who: Principal,
     id: Path<Uuid>,
     if_match: IfMatch,
-    body: Option<JsonBody<WinRequest>>,
+    body: OptionalJsonBody<WinRequest>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let note = body.map(|b| b.parse()).transpose()?.and_then(|r| r.note);
+    let note = body.0.map(|b| b.parse()).transpose()?.and_then(|r| r.note);
     let m = Move {
         to: Destination::Won,
         lost_reason_id: None,

@@ -5,6 +5,7 @@
     reason = "a test fails loudly on a broken set-up"
 )]
 
+mod activities;
 mod articles;
 mod auth;
 mod classes;
@@ -17,6 +18,9 @@ mod idempotency;
 mod lost_reasons;
 mod migrations;
 mod openapi;
+mod opportunities;
+mod opportunity_lines;
+mod opportunity_moves;
 mod operations;
 mod outage;
 mod partners;

@@ -1,0 +1,467 @@
+//! `/activities` and the timelines of an opportunity and of a business partner. Everyone
+//! reads; admins, managers and reps write (reps only on opportunities they see).
+
+use actix_web::web::{Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::store::{self, ActivityChanges, ActivityFilter, ActivityKind, ActivityRow, ActivityStatus, NewActivity};
+use crate::auth::{Principal, Role};
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::http::idempotency::{self, IdempotencyKey, Scope};
+use crate::http::json::JsonBody;
+use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey, time_key};
+use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::openapi::responses::{Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+use crate::opportunities::routes::actor;
+
+/// A call, e-mail, meeting, appointment, ticket, task or note with a business partner,
+/// optionally on one of its opportunities.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "kind": "call", "subject": "Discussed the leasing offer",
+    "body": "Wants a second quote with 48 months", "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
+    "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
+    "status": "done", "due_at": null, "occurred_at": "2026-11-20T14:05:00Z", "timeline_at": "2026-11-20T14:05:00Z",
+    "created_at": "2026-11-20T14:20:00Z", "updated_at": "2026-11-20T14:20:00Z", "version": 1
+}))]
+pub struct Activity {
+    pub id: Uuid,
+    pub kind: ActivityKind,
+    pub subject: String,
+    pub body: Option<String>,
+    /// The partner; the opportunity's when it has one.
+    pub business_partner_id: Uuid,
+    pub opportunity_id: Option<Uuid>,
+    /// The user responsible for it.
+    pub owner_id: Option<Uuid>,
+    pub status: ActivityStatus,
+    /// When a planned activity is due.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When a done activity happened; `null` while planned.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// Its place in timelines: `occurred_at`, else `due_at`, else `created_at`.
+    pub timeline_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the ETag.
+    pub version: i32,
+}
+
+impl From<ActivityRow> for Activity {
+    fn from(row: ActivityRow) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind,
+            subject: row.subject,
+            body: row.body,
+            business_partner_id: row.business_partner_id,
+            opportunity_id: row.opportunity_id,
+            owner_id: row.owner_id,
+            status: row.status,
+            due_at: row.due_at,
+            occurred_at: row.occurred_at,
+            timeline_at: row.timeline_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for Activity {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/activities/{}", self.id)
+    }
+}
+
+/// A new activity. With `opportunity_id` the partner is the opportunity's; without it,
+/// `business_partner_id` is required. A done contact (call, email, meeting, appointment,
+/// ticket) on an opportunity moves its `last_contact_at`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "kind": "call", "subject": "Discussed the leasing offer", "body": "Wants a second quote with 48 months",
+    "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "status": "done",
+    "occurred_at": "2026-11-20T14:05:00Z"
+}))]
+pub struct NewActivityRequest {
+    pub kind: ActivityKind,
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub subject: String,
+    #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
+    pub body: Option<String>,
+    /// Required without `opportunity_id`; with it, left out or equal to the opportunity's.
+    pub business_partner_id: Option<Uuid>,
+    /// An opportunity the caller sees.
+    pub opportunity_id: Option<Uuid>,
+    /// Defaults to the calling user, when the caller is a user.
+    pub owner_id: Option<Uuid>,
+    /// Default: `done` when `occurred_at` is given, else `planned`.
+    pub status: Option<ActivityStatus>,
+    /// When a planned activity is due.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When a done activity happened (default: now); not in the future, not for planned ones.
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to an activity (JSON merge patch): absent fields stay, `null` clears an optional
+/// field. Setting `status` to `planned` clears `occurred_at`; to `done`, it defaults to now.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "done", "occurred_at": "2026-11-21T09:30:00Z", "body": "Confirmed by phone"}))]
+pub struct ActivityPatch {
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub kind: Option<ActivityKind>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
+    #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
+    pub subject: Option<String>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
+    pub body: Option<Option<String>>,
+    /// Only without an opportunity, or equal to the opportunity's partner.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub business_partner_id: Option<Uuid>,
+    /// Moves the activity to another opportunity (its partner follows) or, with `null`, off it.
+    #[serde(default, deserialize_with = "merge::nullable")]
+    pub opportunity_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    pub owner_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub status: Option<ActivityStatus>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    pub due_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    pub occurred_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// Sort orders of activity lists.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+pub enum ActivitySort {
+    /// Newest first.
+    #[default]
+    #[serde(rename = "-timeline_at")]
+    TimelineAtDesc,
+    /// Oldest first.
+    #[serde(rename = "timeline_at")]
+    TimelineAt,
+}
+
+impl ActivitySort {
+    fn key(self) -> SortKey {
+        let (name, descending) = match self {
+            Self::TimelineAtDesc => ("-timeline_at", true),
+            Self::TimelineAt => ("timeline_at", false),
+        };
+        SortKey {
+            name,
+            column: "activities.timeline_at",
+            descending,
+            kind: KeyKind::Timestamp,
+        }
+    }
+
+    fn page(self, params: &PageParams) -> Result<Page, AppError> {
+        Ok(Page::new(params, self.key())?.tie_breaker("activities.id"))
+    }
+}
+
+/// Filters and order of the activity list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityQuery {
+    pub kind: Option<ActivityKind>,
+    pub status: Option<ActivityStatus>,
+    pub owner_id: Option<Uuid>,
+    pub opportunity_id: Option<Uuid>,
+    pub business_partner_id: Option<Uuid>,
+    /// Only those due before this instant.
+    pub due_before: Option<DateTime<Utc>>,
+    /// Only those due after this instant.
+    pub due_after: Option<DateTime<Utc>>,
+    /// Order: `-timeline_at` (default, newest first) or `timeline_at`.
+    #[param(inline)]
+    pub sort: Option<ActivitySort>,
+}
+
+/// Filters and order of a timeline (the activities of one opportunity or partner).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineQuery {
+    pub kind: Option<ActivityKind>,
+    pub status: Option<ActivityStatus>,
+    /// Order: `-timeline_at` (default, newest first) or `timeline_at`.
+    #[param(inline)]
+    pub sort: Option<ActivitySort>,
+}
+
+/// Answers one page of activities.
+fn page_of(page: &Page, rows: Vec<ActivityRow>) -> HttpResponse {
+    HttpResponse::Ok().json(
+        page.finish(rows, |row| (time_key(&row.timeline_at), row.id))
+            .map(Activity::from),
+    )
+}
+
+/// Lists the activities the caller sees.
+#[utoipa::path(
+    tag = "activities",
+    params(ActivityQuery, PageParams),
+    responses((status = 200, description = "One page of activities", body = Paged<Activity>)),
+    security(("bearer" = []))
+)]
+#[get("/activities")]
+async fn list_activities(
+    pool: Data<DbPool>,
+    who: Principal,
+    query: Query<ActivityQuery>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let q = query.into_inner();
+    let sort = q.sort.unwrap_or_default();
+    let page = sort.page(&page)?;
+    let filter = ActivityFilter {
+        kind: q.kind,
+        status: q.status,
+        owner_id: q.owner_id,
+        opportunity_id: q.opportunity_id,
+        business_partner_id: q.business_partner_id,
+        due_before: q.due_before,
+        due_after: q.due_after,
+    };
+    let rows = store::list(&mut *db::connection(&pool).await?, who.visibility(), &filter, &page).await?;
+    Ok(page_of(&page, rows))
+}
+
+/// Lists the activities of an opportunity, newest first.
+#[utoipa::path(
+    tag = "activities",
+    params(("id" = Uuid, Path, description = "Opportunity id"), TimelineQuery, PageParams),
+    responses(
+        (status = 200, description = "One page of the opportunity's activities", body = Paged<Activity>),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/opportunities/{id}/activities")]
+async fn list_opportunity_activities(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    query: Query<TimelineQuery>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let id = id.into_inner();
+    let q = query.into_inner();
+    let sort = q.sort.unwrap_or_default();
+    let page = sort.page(&page)?;
+    let filter = ActivityFilter {
+        kind: q.kind,
+        status: q.status,
+        opportunity_id: Some(id),
+        ..ActivityFilter::default()
+    };
+    let mut conn = db::connection(&pool).await?;
+    crate::opportunities::store::check_visible(&mut conn, who.visibility(), id).await?;
+    let rows = store::list(&mut conn, who.visibility(), &filter, &page).await?;
+    Ok(page_of(&page, rows))
+}
+
+/// Lists every activity with a business partner, newest first.
+///
+/// Across its opportunities (those the caller sees) and without one.
+#[utoipa::path(
+    tag = "activities",
+    params(("id" = Uuid, Path, description = "Business partner id"), TimelineQuery, PageParams),
+    responses(
+        (status = 200, description = "One page of the partner's activities", body = Paged<Activity>),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/business-partners/{id}/activities")]
+async fn list_partner_activities(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    query: Query<TimelineQuery>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let id = id.into_inner();
+    let q = query.into_inner();
+    let sort = q.sort.unwrap_or_default();
+    let page = sort.page(&page)?;
+    let filter = ActivityFilter {
+        kind: q.kind,
+        status: q.status,
+        business_partner_id: Some(id),
+        ..ActivityFilter::default()
+    };
+    let mut conn = db::connection(&pool).await?;
+    crate::partners::store::find(&mut conn, id).await?;
+    let rows = store::list(&mut conn, who.visibility(), &filter, &page).await?;
+    Ok(page_of(&page, rows))
+}
+
+/// Gets one activity.
+#[utoipa::path(
+    tag = "activities",
+    params(("id" = Uuid, Path, description = "Activity id")),
+    responses(
+        (status = 200, description = "The activity", body = Activity, headers(("ETag" = String, description = "Current version"))),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/activities/{id}")]
+async fn get_activity(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let row = store::find(&mut *db::connection(&pool).await?, who.visibility(), id.into_inner()).await?;
+    Ok(ok(&Activity::from(row)))
+}
+
+/// Logs or plans an activity.
+#[utoipa::path(
+    tag = "activities",
+    request_body = NewActivityRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "Created", body = Activity,
+            headers(("Location" = String, description = "URL of the new activity"), ("ETag" = String, description = "Its version"))),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/activities")]
+async fn create_activity(
+    pool: Data<DbPool>,
+    who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<NewActivityRequest>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_opportunities)?;
+    let r = body.parse()?;
+    let new = NewActivity {
+        kind: r.kind,
+        subject: r.subject.trim().to_owned(),
+        body: r.body,
+        business_partner_id: r.business_partner_id,
+        opportunity_id: r.opportunity_id,
+        owner_id: r.owner_id,
+        status: r.status,
+        due_at: r.due_at,
+        occurred_at: r.occurred_at,
+    };
+    let actor = actor(&who);
+    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+        Box::pin(async move { store::insert(conn, &actor, new).await.map(Activity::from) })
+    })
+    .await
+}
+
+/// Changes an activity (JSON merge patch); honours `If-Match`.
+#[utoipa::path(
+    tag = "activities",
+    params(("id" = Uuid, Path, description = "Activity id"), IfMatch),
+    request_body(content = ActivityPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = Activity, headers(("ETag" = String, description = "New version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/activities/{id}")]
+async fn update_activity(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<ActivityPatch>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_opportunities)?;
+    let p = body.parse()?;
+    let changes = ActivityChanges {
+        kind: p.kind,
+        subject: p.subject.map(|s| s.trim().to_owned()),
+        body: p.body,
+        business_partner_id: p.business_partner_id,
+        opportunity_id: p.opportunity_id,
+        owner_id: p.owner_id,
+        status: p.status,
+        due_at: p.due_at,
+        occurred_at: p.occurred_at,
+    };
+    let row = store::update(
+        &mut *db::connection(&pool).await?,
+        &actor(&who),
+        id.into_inner(),
+        &if_match,
+        changes,
+    )
+    .await?;
+    Ok(ok(&Activity::from(row)))
+}
+
+/// Deletes an activity; its opportunity's last contact is recomputed.
+#[utoipa::path(
+    tag = "activities",
+    params(("id" = Uuid, Path, description = "Activity id"), IfMatch),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/activities/{id}")]
+async fn delete_activity(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_opportunities)?;
+    store::delete(
+        &mut *db::connection(&pool).await?,
+        &actor(&who),
+        id.into_inner(),
+        &if_match,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the activity routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_activities)
+        .service(get_activity)
+        .service(create_activity)
+        .service(update_activity)
+        .service(delete_activity)
+        .service(list_opportunity_activities)
+        .service(list_partner_activities);
+}

@@ -1,0 +1,4 @@
+//! Opportunity lines: the articles and quantities that make up an opportunity's target value.
+
+pub mod routes;
+pub mod store;
