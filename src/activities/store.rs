@@ -398,7 +398,8 @@ pub async fn delete(conn: &mut Conn, actor: &Actor, id: Uuid, if_match: &IfMatch
             opportunities::lock(conn, actor.who, opportunity, &IfMatch::default()).await?;
         }
         diesel::delete(act::table.find(id)).execute(conn).await?;
-        derive::refresh(conn, &affected(row.opportunity_id, None)).await
+        derive::refresh(conn, &affected(row.opportunity_id, None)).await?;
+        Ok(())
     })
     .await
 }

@@ -17,6 +17,7 @@ use crate::db::Conn;
 use crate::domain::formula::{Formula, Inputs};
 use crate::domain::money::round2;
 use crate::domain::opportunity::whole_days;
+use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::schema::opportunities;
 
@@ -107,8 +108,9 @@ impl Refreshed {
     }
 }
 
-/// Recomputes every derived column of the opportunities `ids`, metric included.
-pub async fn refresh(conn: &mut Conn, ids: &[Uuid]) -> Result<(), AppError> {
+/// Recomputes every derived column of the opportunities `ids`, metric included; answers the
+/// ids whose metric changed.
+pub async fn refresh(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<Uuid>, AppError> {
     let rows: Vec<Refreshed> = diesel::sql_query(REFRESH)
         .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
         .load(conn)
@@ -137,7 +139,7 @@ pub async fn refresh(conn: &mut Conn, ids: &[Uuid]) -> Result<(), AppError> {
             .execute(conn)
             .await?;
     }
-    Ok(())
+    Ok(changed_ids)
 }
 
 /// Which opportunities a configuration change touches.
@@ -150,7 +152,8 @@ pub enum Affected {
 }
 
 /// Refreshes every opportunity `affected` names, in batches of [`BATCH`], in the caller's
-/// transaction.
+/// transaction. Those whose probability or metric changes get a new version and `updated_at`,
+/// so that ETags and `updated_after` syncs see the change.
 pub async fn refresh_all(conn: &mut Conn, affected: Affected) -> Result<(), AppError> {
     let mut after = Uuid::nil();
     loop {
@@ -161,7 +164,11 @@ pub async fn refresh_all(conn: &mut Conn, affected: Affected) -> Result<(), AppE
             .limit(BATCH)
             .into_boxed();
         query = match affected {
-            Affected::Stage(stage) => query.filter(opportunities::stage_id.eq(stage)),
+            // Only open ones without an override follow their stage's probability.
+            Affected::Stage(stage) => query
+                .filter(opportunities::stage_id.eq(stage))
+                .filter(opportunities::status.eq(Outcome::Open))
+                .filter(opportunities::probability_override.is_null()),
             Affected::Funnel(funnel) => query.filter(opportunities::funnel_id.eq(funnel)),
         };
         let ids: Vec<Uuid> = query.load(conn).await?;
@@ -169,6 +176,17 @@ pub async fn refresh_all(conn: &mut Conn, affected: Affected) -> Result<(), AppE
             return Ok(());
         };
         after = *last;
-        refresh(conn, &ids).await?;
+        let metric_changed = refresh(conn, &ids).await?;
+        let changed = match affected {
+            Affected::Stage(_) => &ids,
+            Affected::Funnel(_) => &metric_changed,
+        };
+        diesel::update(opportunities::table.filter(opportunities::id.eq_any(changed)))
+            .set((
+                opportunities::version.eq(opportunities::version + 1),
+                opportunities::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
     }
 }

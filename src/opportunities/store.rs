@@ -565,7 +565,8 @@ pub async fn touch(conn: &mut Conn, id: Uuid) -> Result<(), AppError> {
         .set((opp::updated_at.eq(diesel::dsl::now), opp::version.eq(opp::version + 1)))
         .execute(conn)
         .await?;
-    derive::refresh(conn, &[id]).await
+    derive::refresh(conn, &[id]).await?;
+    Ok(())
 }
 
 /// A merge patch of the writable fields; `Some(None)` clears an optional one.

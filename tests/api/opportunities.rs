@@ -473,6 +473,20 @@ async fn probability_is_the_stages_live_unless_overridden() {
         (probability(&read), &read["weighted_value"]),
         (10.0, &json!("10000.00"))
     );
+    assert_eq!(
+        read["version"],
+        plain["version"].as_i64().unwrap() + 1,
+        "a changed opportunity has a new ETag"
+    );
+    assert!(
+        instant(&read["updated_at"]) > instant(&plain["updated_at"]),
+        "and shows in updated_after syncs"
+    );
+    let untouched = json_with(app.get(&path_of(&from_start), &app.admin()).await, StatusCode::OK).await;
+    assert_eq!(
+        untouched["version"], from_start["version"],
+        "an overridden one did not change"
+    );
 
     let set = json_with(
         app.patch(
