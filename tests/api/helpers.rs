@@ -13,7 +13,6 @@ use salesfunnel::db;
 use salesfunnel::db::SyncConn;
 use salesfunnel::startup::{AppConfig, Application};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
@@ -37,25 +36,11 @@ fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::spawn(work).join().expect("database set-up thread")
 }
 
-/// Name of the template for the current migrations: changes to a migration make a new one.
+/// Name of the template for the migrations this binary embeds (fingerprinted by build.rs at
+/// compile time): changing a migration makes a new one, and a binary built before the change
+/// never picks up a template made by one built after it, or the other way round.
 fn template_name() -> String {
-    let mut hasher = Sha256::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .expect("migrations folder")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
-        for file in ["up.sql", "down.sql"] {
-            hasher.update(std::fs::read(dir.join(file)).unwrap_or_default());
-        }
-    }
-    let digest = hasher.finalize();
-    format!(
-        "salesfunnel_tpl_{}",
-        digest.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>()
-    )
+    format!("salesfunnel_tpl_{}", env!("SALESFUNNEL_MIGRATIONS_HASH"))
 }
 
 fn ensure_template() -> &'static str {
