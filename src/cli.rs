@@ -37,14 +37,18 @@ pub enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },
-    /// Load demo or bulk data.
+    /// Load demo or bulk data (bulk data after the demo data set).
     Seed {
-        /// The demo data set (idempotent).
+        /// The demo data set (idempotent); always loaded, as bulk data refers to it.
         #[arg(long)]
         demo: bool,
         /// Bulk-create this many business partners (for benchmarks).
         #[arg(long)]
         partners: Option<u32>,
+        /// Bulk-create this many opportunities with lines, activities and stage history (for
+        /// benchmarks), and one business partner per 20 of them unless there are that many.
+        #[arg(long)]
+        opportunities: Option<u32>,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -73,24 +77,48 @@ pub fn run(cli: Cli) -> Result<(), String> {
             println!("applied {} migration(s)", applied.len());
             Ok(())
         }),
-        Command::Seed { demo, partners } => with_database(|conn| {
-            db::run_migrations(conn)?;
-            if demo || partners.is_none() {
-                crate::seed::demo(conn).map_err(|e| e.to_string())?;
-                println!("demo data loaded");
-            }
-            if let Some(count) = partners {
-                let started = std::time::Instant::now();
-                crate::seed::bulk::partners(conn, count).map_err(|e| e.to_string())?;
-                println!(
-                    "created {count} business partners in {:.1}s",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-            Ok(())
-        }),
+        Command::Seed {
+            demo: _,
+            partners,
+            opportunities,
+        } => seed(partners, opportunities),
         Command::Serve { no_demo } => serve(no_demo),
     }
+}
+
+/// Migrates, loads the demo data set (always: bulk data refers to it), then the bulk data asked for.
+fn seed(partners: Option<u32>, opportunities: Option<u32>) -> Result<(), String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let (url, embedded) = database(&settings)?;
+    let result = (|| {
+        db::run_migrations(&mut db::sync_connection(&url)?)?;
+        crate::seed::demo(&url).map_err(|e| e.to_string())?;
+        println!("demo data loaded");
+        if let Some(count) = partners {
+            let started = std::time::Instant::now();
+            crate::seed::bulk::partners(&url, count).map_err(|e| e.to_string())?;
+            println!(
+                "created {count} business partners in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if let Some(count) = opportunities {
+            let started = std::time::Instant::now();
+            let mut report = |line: &str| println!("  {line}");
+            let rows = crate::seed::bulk::opportunities(&url, count, &mut report).map_err(|e| e.to_string())?;
+            println!(
+                "created {} opportunities with {} lines, {} activities and {} stage changes in {:.1}s",
+                rows.opportunities,
+                rows.lines,
+                rows.activities,
+                rows.stage_changes,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    })();
+    drop(embedded);
+    result
 }
 
 /// The HS256 signer: `JWT_SECRET`, else the embedded default's secret.
@@ -139,7 +167,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
     let applied = db::run_migrations(&mut conn)?;
     log::info!("database ready ({} migration(s) applied)", applied.len());
     if embedded.is_some() && !no_demo && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())? {
-        crate::seed::demo(&mut conn).map_err(|e| e.to_string())?;
+        crate::seed::demo(&url).map_err(|e| e.to_string())?;
         log::info!("loaded the demo data set into the empty embedded database");
     }
     let admin_sub = crate::seed::first_admin(&mut conn).map_err(|e| e.to_string())?;

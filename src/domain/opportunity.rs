@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::domain::formula::Inputs;
 use crate::domain::money::round2;
 use crate::domain::pipeline::Outcome;
 use crate::error::FieldError;
@@ -15,6 +16,34 @@ pub fn line_total(quantity: Decimal, unit_price: Decimal, discount_percent: Deci
 /// Whole days from `from` until `to`; 0 when `to` is not later.
 pub fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> Decimal {
     Decimal::from((to - from).num_days().max(0))
+}
+
+/// What the funnel formula knows of an opportunity.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts {
+    pub target_value: Decimal,
+    pub probability: Decimal,
+    pub weighted_value: Decimal,
+    pub line_count: i32,
+    pub quantity: Decimal,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub last_contact_at: DateTime<Utc>,
+}
+
+impl Facts {
+    /// The formula's variables at `now`; a closed opportunity stops ageing at its close.
+    pub fn inputs(&self, now: DateTime<Utc>) -> Inputs {
+        Inputs {
+            target_value: self.target_value,
+            probability: self.probability,
+            weighted_value: self.weighted_value,
+            line_count: Decimal::from(self.line_count),
+            quantity: self.quantity,
+            days_open: whole_days(self.created_at, self.closed_at.unwrap_or(now)),
+            days_since_contact: whole_days(self.last_contact_at, now),
+        }
+    }
 }
 
 /// A stage an opportunity is about to enter, as its funnel sees it.

@@ -14,9 +14,9 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::Conn;
-use crate::domain::formula::{Formula, Inputs};
+use crate::domain::formula::Formula;
 use crate::domain::money::round2;
-use crate::domain::opportunity::whole_days;
+use crate::domain::opportunity::Facts;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::schema::opportunities;
@@ -94,16 +94,16 @@ struct Refreshed {
 }
 
 impl Refreshed {
-    /// The formula's variables at `now`; a closed opportunity stops ageing at its close.
-    fn inputs(&self, now: DateTime<Utc>) -> Inputs {
-        Inputs {
+    fn facts(&self) -> Facts {
+        Facts {
             target_value: self.target_value,
             probability: self.probability,
             weighted_value: self.weighted_value,
-            line_count: Decimal::from(self.line_count),
+            line_count: self.line_count,
             quantity: self.quantity,
-            days_open: whole_days(self.created_at, self.closed_at.unwrap_or(now)),
-            days_since_contact: whole_days(self.last_contact_at, now),
+            created_at: self.created_at,
+            closed_at: self.closed_at,
+            last_contact_at: self.last_contact_at,
         }
     }
 }
@@ -124,7 +124,7 @@ pub async fn refresh(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<Uuid>, AppErro
                 .entry(text.clone())
                 .or_insert_with(|| Formula::parse(text).ok())
                 .as_ref()
-                .and_then(|formula| formula.evaluate(&row.inputs(now)))
+                .and_then(|formula| formula.evaluate(&row.facts().inputs(now)))
                 .map(round2)
         });
         if metric != row.metric {

@@ -2,12 +2,16 @@
 
 pub mod bulk;
 mod configuration;
+mod opportunities;
+mod plan;
+mod rows;
 
 use diesel::prelude::*;
 use uuid::Uuid;
 
+pub use self::rows::Counts;
 use crate::auth::Role;
-use crate::db::SyncConn;
+use crate::db::{self, Conn, SyncConn};
 use crate::error::AppError;
 use crate::partners::store::{NewPartner, PartnerKind};
 use crate::schema::{business_partners, users};
@@ -111,12 +115,36 @@ pub fn first_admin(conn: &mut SyncConn) -> Result<Option<String>, AppError> {
         .map(|id| id.to_string()))
 }
 
-/// Loads the demo data set: users, partners and the sales configuration; rows that exist
-/// already are left alone, so running it twice changes nothing.
-pub fn demo(conn: &mut SyncConn) -> Result<(), AppError> {
+/// Loads the demo data set: users, partners, the sales configuration, and opportunities with
+/// their lines, activities and history; rows that exist already are left alone, so running it
+/// twice changes nothing. Blocking: call it outside an async runtime.
+pub fn demo(database_url: &str) -> Result<(), AppError> {
+    let mut conn = db::sync_connection(database_url).map_err(AppError::Unavailable)?;
     conn.transaction(|conn| {
         people(conn)?;
         configuration::load(conn)
+    })?;
+    drop(conn);
+    // The opportunities' derived columns come from the API's own (async) refresh.
+    with_async_connection(database_url, opportunities::load_demo)?;
+    Ok(())
+}
+
+/// Runs `work` on a new async connection, on a runtime of its own. Blocking: call it outside an
+/// async runtime.
+pub(crate) fn with_async_connection<T>(
+    database_url: &str,
+    work: impl AsyncFnOnce(&mut Conn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Internal(format!("cannot start an async runtime: {e}")))?;
+    runtime.block_on(async {
+        let mut conn = <Conn as diesel_async::AsyncConnection>::establish(database_url)
+            .await
+            .map_err(|e| AppError::Unavailable(format!("cannot connect to the database: {e}")))?;
+        work(&mut conn).await
     })
 }
 

@@ -26,6 +26,7 @@ mod opportunity_visibility;
 mod operations;
 mod outage;
 mod partners;
+mod seed;
 mod settings;
 mod stages;
 mod users;
