@@ -17,6 +17,7 @@ pub mod opportunities;
 pub mod opportunity_lines;
 pub mod ops;
 pub mod partners;
+pub mod quotes;
 pub mod schema;
 pub mod seed;
 pub mod settings;

@@ -113,6 +113,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "settings", description = "Company-wide settings and defaults; admins write"),
         (name = "opportunities", description = "Sales opportunities (Vertriebschancen): stages, win/lose/reopen, history, ERP hand-off; reps see their own and their teams'"),
         (name = "opportunity-lines", description = "Articles and quantities of an opportunity; they make up its target value"),
+        (name = "quotes", description = "Quotes (Angebote) made from an opportunity's lines: revisions, primary quote, send/accept/reject, PDF"),
         (name = "activities", description = "Calls, emails, meetings, appointments, tickets, tasks and notes; done contacts drive the traffic light"),
         (name = "operations", description = "Health, readiness and metrics")
     ),

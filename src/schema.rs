@@ -200,6 +200,54 @@ diesel::table! {
 }
 
 diesel::table! {
+    quote_lines (id) {
+        id -> Uuid,
+        quote_id -> Uuid,
+        position -> Int4,
+        article_id -> Nullable<Uuid>,
+        sku -> Nullable<Text>,
+        description -> Text,
+        quantity -> Numeric,
+        unit -> Text,
+        unit_price -> Numeric,
+        discount_percent -> Numeric,
+        tax_rate -> Numeric,
+        line_total -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    quotes (id) {
+        id -> Uuid,
+        number -> Text,
+        opportunity_id -> Uuid,
+        business_partner_id -> Uuid,
+        revision -> Int4,
+        status -> Text,
+        is_primary -> Bool,
+        #[max_length = 3]
+        currency -> Bpchar,
+        quote_date -> Date,
+        valid_until -> Date,
+        header_text -> Text,
+        customer_text -> Nullable<Text>,
+        footer_text -> Text,
+        net_total -> Numeric,
+        tax_total -> Numeric,
+        gross_total -> Numeric,
+        sent_at -> Nullable<Timestamptz>,
+        decided_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
     settings (id) {
         id -> Bool,
         company_name -> Text,
@@ -265,6 +313,10 @@ diesel::joinable!(opportunity_lines -> articles (article_id));
 diesel::joinable!(opportunity_lines -> opportunities (opportunity_id));
 diesel::joinable!(opportunity_stage_changes -> lost_reasons (lost_reason_id));
 diesel::joinable!(opportunity_stage_changes -> opportunities (opportunity_id));
+diesel::joinable!(quote_lines -> articles (article_id));
+diesel::joinable!(quote_lines -> quotes (quote_id));
+diesel::joinable!(quotes -> business_partners (business_partner_id));
+diesel::joinable!(quotes -> opportunities (opportunity_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
@@ -279,6 +331,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     opportunities,
     opportunity_lines,
     opportunity_stage_changes,
+    quote_lines,
+    quotes,
     settings,
     stages,
     users,

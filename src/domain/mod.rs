@@ -5,3 +5,4 @@ pub mod formula;
 pub mod money;
 pub mod opportunity;
 pub mod pipeline;
+pub mod quote;

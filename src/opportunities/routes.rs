@@ -124,7 +124,7 @@ impl From<OpportunityRecord> for Opportunity {
             lost_note: row.lost_note,
             erp_reference: row.erp_reference,
             erp_handed_off_at: row.erp_handed_off_at,
-            primary_quote_id: None,
+            primary_quote_id: record.primary_quote_id,
             created_by: row.created_by,
             created_at: row.created_at,
             updated_at: row.updated_at,

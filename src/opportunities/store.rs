@@ -95,6 +95,7 @@ pub struct OpportunityRecord {
     pub row: OpportunityRow,
     pub health: Option<Health>,
     pub activity_counts: BTreeMap<String, i64>,
+    pub primary_quote_id: Option<Uuid>,
 }
 
 /// The opportunities a caller sees, as a condition on any query over `opportunities`. A rep's
@@ -264,7 +265,7 @@ pub async fn list(
     complete(conn, rows).await
 }
 
-/// Adds the activity counts of a page of opportunities (one query).
+/// Adds the activity counts and primary quotes of a page of opportunities (a query each).
 async fn complete(
     conn: &mut Conn,
     rows: Vec<(OpportunityRow, Option<String>)>,
@@ -282,10 +283,12 @@ async fn complete(
             counts.entry(id).or_default().insert(kind, n);
         }
     }
+    let primaries: HashMap<Uuid, Uuid> = crate::quotes::store::primaries(conn, &ids).await?.into_iter().collect();
     Ok(rows
         .into_iter()
         .map(|(row, health)| OpportunityRecord {
             activity_counts: counts.remove(&row.id).unwrap_or_default(),
+            primary_quote_id: primaries.get(&row.id).copied(),
             health: health.and_then(|h| h.parse().ok()),
             row,
         })

@@ -141,7 +141,37 @@ pub struct LinePatch {
     pub tax_rate: Option<Percent>,
 }
 
-const BY_POSITION: SortKey = SortKey {
+impl From<NewLineRequest> for NewLine {
+    fn from(r: NewLineRequest) -> Self {
+        Self {
+            article_id: r.article_id,
+            sku: r.sku,
+            description: r.description.map(|d| d.trim().to_owned()),
+            quantity: r.quantity,
+            unit: r.unit,
+            unit_price: r.unit_price,
+            discount_percent: r.discount_percent,
+            tax_rate: r.tax_rate,
+        }
+    }
+}
+
+impl From<LinePatch> for LineChanges {
+    fn from(p: LinePatch) -> Self {
+        Self {
+            sku: p.sku,
+            description: p.description.map(|d| d.trim().to_owned()),
+            quantity: p.quantity,
+            unit: p.unit,
+            unit_price: p.unit_price,
+            discount_percent: p.discount_percent,
+            tax_rate: p.tax_rate,
+        }
+    }
+}
+
+/// Lines in position order (opportunities and quotes).
+pub const BY_POSITION: SortKey = SortKey {
     name: "position",
     column: "position",
     descending: false,
@@ -220,17 +250,7 @@ async fn create_line(
     body: JsonBody<NewLineRequest>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let r = body.parse()?;
-    let new = NewLine {
-        article_id: r.article_id,
-        sku: r.sku,
-        description: r.description.map(|d| d.trim().to_owned()),
-        quantity: r.quantity,
-        unit: r.unit,
-        unit_price: r.unit_price,
-        discount_percent: r.discount_percent,
-        tax_rate: r.tax_rate,
-    };
+    let new = NewLine::from(body.parse()?);
     let (who_sees, opportunity) = (who.visibility(), id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::insert(conn, who_sees, opportunity, new).await.map(Line::from) })
@@ -262,17 +282,8 @@ async fn update_line(
     body: JsonBody<LinePatch>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let p = body.parse()?;
+    let changes = LineChanges::from(body.parse()?);
     let (opportunity, line) = path.into_inner();
-    let changes = LineChanges {
-        sku: p.sku,
-        description: p.description.map(|d| d.trim().to_owned()),
-        quantity: p.quantity,
-        unit: p.unit,
-        unit_price: p.unit_price,
-        discount_percent: p.discount_percent,
-        tax_rate: p.tax_rate,
-    };
     let row = store::update(
         &mut *db::connection(&pool).await?,
         who.visibility(),

@@ -14,7 +14,7 @@ use crate::domain::opportunity::line_total;
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
-use crate::opportunities::store::{self as opportunities, OpportunityRow};
+use crate::opportunities::store as opportunities;
 use crate::schema::{articles, opportunity_lines as lines};
 
 /// Lines one opportunity may have.
@@ -51,6 +51,138 @@ pub struct NewLine {
     pub unit_price: Option<Money>,
     pub discount_percent: Option<Percent>,
     pub tax_rate: Option<Percent>,
+}
+
+/// A line's content as an opportunity or a quote stores it: what the request gave, what its
+/// article filled in, defaults for the rest, and its total.
+#[derive(Debug, Clone)]
+pub struct LineContent {
+    pub article_id: Option<Uuid>,
+    pub sku: Option<String>,
+    pub description: String,
+    pub quantity: Quantity,
+    pub unit: String,
+    pub unit_price: Money,
+    pub discount_percent: Percent,
+    pub tax_rate: Percent,
+    pub line_total: Money,
+}
+
+impl From<NewLine> for LineContent {
+    fn from(new: NewLine) -> Self {
+        let unit_price = new.unit_price.unwrap_or_default();
+        let discount_percent = new.discount_percent.unwrap_or(Percent::ZERO);
+        Self {
+            article_id: new.article_id,
+            sku: new.sku,
+            description: new.description.unwrap_or_default(),
+            quantity: new.quantity,
+            unit: new.unit.unwrap_or_else(|| DEFAULT_UNIT.to_owned()),
+            unit_price,
+            discount_percent,
+            tax_rate: new.tax_rate.unwrap_or(Percent::STANDARD_VAT),
+            line_total: total(new.quantity, unit_price, discount_percent),
+        }
+    }
+}
+
+impl From<&LineRow> for LineContent {
+    fn from(row: &LineRow) -> Self {
+        Self {
+            article_id: row.article_id,
+            sku: row.sku.clone(),
+            description: row.description.clone(),
+            quantity: row.quantity,
+            unit: row.unit.clone(),
+            unit_price: row.unit_price,
+            discount_percent: row.discount_percent,
+            tax_rate: row.tax_rate,
+            line_total: row.line_total,
+        }
+    }
+}
+
+impl LineContent {
+    /// The content after a merge patch, with its total recomputed.
+    pub fn patched(self, c: LineChanges) -> Self {
+        let quantity = c.quantity.unwrap_or(self.quantity);
+        let unit_price = c.unit_price.unwrap_or(self.unit_price);
+        let discount_percent = c.discount_percent.unwrap_or(self.discount_percent);
+        Self {
+            article_id: self.article_id,
+            sku: c.sku.unwrap_or(self.sku),
+            description: c.description.unwrap_or(self.description),
+            quantity,
+            unit: c.unit.unwrap_or(self.unit),
+            unit_price,
+            discount_percent,
+            tax_rate: c.tax_rate.unwrap_or(self.tax_rate),
+            line_total: total(quantity, unit_price, discount_percent),
+        }
+    }
+}
+
+/// A new row of `opportunity_lines`.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = lines)]
+pub struct NewLineRow {
+    id: Uuid,
+    opportunity_id: Uuid,
+    position: i32,
+    article_id: Option<Uuid>,
+    sku: Option<String>,
+    description: String,
+    quantity: Quantity,
+    unit: String,
+    unit_price: Money,
+    discount_percent: Percent,
+    tax_rate: Percent,
+    line_total: Money,
+}
+
+impl LineContent {
+    /// The row of this content as line `position` of an opportunity.
+    pub fn into_line(self, opportunity_id: Uuid, position: i32) -> NewLineRow {
+        NewLineRow {
+            id: Uuid::now_v7(),
+            opportunity_id,
+            position,
+            article_id: self.article_id,
+            sku: self.sku,
+            description: self.description,
+            quantity: self.quantity,
+            unit: self.unit,
+            unit_price: self.unit_price,
+            discount_percent: self.discount_percent,
+            tax_rate: self.tax_rate,
+            line_total: self.line_total,
+        }
+    }
+}
+
+/// Replaces the lines of opportunity `id` (locked by the caller) with `contents`, in order,
+/// and refreshes its target value.
+pub async fn replace(conn: &mut Conn, id: Uuid, contents: Vec<LineContent>) -> Result<(), AppError> {
+    diesel::delete(lines::table.filter(lines::opportunity_id.eq(id)))
+        .execute(conn)
+        .await?;
+    let rows: Vec<NewLineRow> = contents
+        .into_iter()
+        .zip(1..)
+        .map(|(c, position)| c.into_line(id, position))
+        .collect();
+    diesel::insert_into(lines::table).values(rows).execute(conn).await?;
+    opportunities::touch(conn, id).await
+}
+
+/// The lines of opportunity `id`, by position.
+pub async fn of(conn: &mut Conn, id: Uuid) -> Result<Vec<LineRow>, AppError> {
+    Ok(lines::table
+        .filter(lines::opportunity_id.eq(id))
+        .order(lines::position)
+        .select(LineRow::as_select())
+        .load(conn)
+        .await?)
 }
 
 /// A merge patch of a line; `Some(None)` clears the sku.
@@ -94,8 +226,9 @@ pub async fn find(conn: &mut Conn, who: Visibility, opportunity: Uuid, id: Uuid)
         .ok_or_else(|| AppError::not_found(WHAT, id))
 }
 
-/// Fills a new line from its article and checks it fits the opportunity.
-async fn complete(conn: &mut Conn, opportunity: &OpportunityRow, new: NewLine) -> Result<NewLine, AppError> {
+/// Fills a new line (of an opportunity or a quote in `currency`) from its article and checks
+/// that it is complete.
+pub async fn complete(conn: &mut Conn, currency: &str, new: NewLine) -> Result<NewLine, AppError> {
     let Some(article_id) = new.article_id else {
         let mut errors = Vec::new();
         if new.description.is_none() {
@@ -132,7 +265,7 @@ async fn complete(conn: &mut Conn, opportunity: &OpportunityRow, new: NewLine) -
         .first(conn)
         .await
         .optional()?;
-    let Some((sku, name, unit, unit_price, currency, tax_rate, active)) = article else {
+    let Some((sku, name, unit, unit_price, article_currency, tax_rate, active)) = article else {
         return Err(AppError::invalid(
             "article_id",
             "not_found",
@@ -146,14 +279,11 @@ async fn complete(conn: &mut Conn, opportunity: &OpportunityRow, new: NewLine) -
             format!("article {sku} is not active"),
         ));
     }
-    if new.unit_price.is_none() && currency != opportunity.currency {
+    if new.unit_price.is_none() && article_currency != currency {
         return Err(AppError::invalid(
             "article_id",
             "currency",
-            format!(
-                "article {sku} is priced in {currency}, the opportunity in {}: give unit_price",
-                opportunity.currency
-            ),
+            format!("article {sku} is priced in {article_currency}, the lines in {currency}: give unit_price"),
         ));
     }
     Ok(NewLine {
@@ -166,7 +296,8 @@ async fn complete(conn: &mut Conn, opportunity: &OpportunityRow, new: NewLine) -
     })
 }
 
-fn total(quantity: Quantity, unit_price: Money, discount: Percent) -> Money {
+/// A line's total as stored.
+pub fn total(quantity: Quantity, unit_price: Money, discount: Percent) -> Money {
     Money::rounded(line_total(quantity.value(), unit_price.amount(), discount.value()))
 }
 
@@ -174,7 +305,7 @@ fn total(quantity: Quantity, unit_price: Money, discount: Percent) -> Money {
 pub async fn insert(conn: &mut Conn, who: Visibility, opportunity_id: Uuid, new: NewLine) -> Result<LineRow, AppError> {
     conn.transaction(async |conn| {
         let opportunity = opportunities::lock_open(conn, who, opportunity_id).await?;
-        let new = complete(conn, &opportunity, new).await?;
+        let new = complete(conn, &opportunity.currency, new).await?;
         let (count, last): (i64, Option<i32>) = lines::table
             .filter(lines::opportunity_id.eq(opportunity_id))
             .select((diesel::dsl::count_star(), diesel::dsl::max(lines::position)))
@@ -185,23 +316,8 @@ pub async fn insert(conn: &mut Conn, who: Visibility, opportunity_id: Uuid, new:
                 "an opportunity has at most {MAX_LINES} lines"
             )));
         }
-        let unit_price = new.unit_price.unwrap_or_default();
-        let discount = new.discount_percent.unwrap_or(Percent::ZERO);
         let row = diesel::insert_into(lines::table)
-            .values((
-                lines::id.eq(Uuid::now_v7()),
-                lines::opportunity_id.eq(opportunity_id),
-                lines::position.eq(last.unwrap_or(0) + 1),
-                lines::article_id.eq(new.article_id),
-                lines::sku.eq(new.sku),
-                lines::description.eq(new.description.unwrap_or_default()),
-                lines::quantity.eq(new.quantity),
-                lines::unit.eq(new.unit.unwrap_or_else(|| DEFAULT_UNIT.to_owned())),
-                lines::unit_price.eq(unit_price),
-                lines::discount_percent.eq(discount),
-                lines::tax_rate.eq(new.tax_rate.unwrap_or(Percent::STANDARD_VAT)),
-                lines::line_total.eq(total(new.quantity, unit_price, discount)),
-            ))
+            .values(LineContent::from(new).into_line(opportunity_id, last.unwrap_or(0) + 1))
             .returning(LineRow::as_returning())
             .get_result(conn)
             .await?;
@@ -244,19 +360,17 @@ pub async fn update(
 ) -> Result<LineRow, AppError> {
     conn.transaction(async |conn| {
         let current = lock(conn, who, opportunity, id, if_match).await?;
-        let quantity = c.quantity.unwrap_or(current.quantity);
-        let unit_price = c.unit_price.unwrap_or(current.unit_price);
-        let discount = c.discount_percent.unwrap_or(current.discount_percent);
+        let c = LineContent::from(&current).patched(c);
         let row = diesel::update(lines::table.find(id))
             .set((
-                lines::sku.eq(c.sku.unwrap_or(current.sku)),
-                lines::description.eq(c.description.unwrap_or(current.description)),
-                lines::quantity.eq(quantity),
-                lines::unit.eq(c.unit.unwrap_or(current.unit)),
-                lines::unit_price.eq(unit_price),
-                lines::discount_percent.eq(discount),
-                lines::tax_rate.eq(c.tax_rate.unwrap_or(current.tax_rate)),
-                lines::line_total.eq(total(quantity, unit_price, discount)),
+                lines::sku.eq(c.sku),
+                lines::description.eq(c.description),
+                lines::quantity.eq(c.quantity),
+                lines::unit.eq(c.unit),
+                lines::unit_price.eq(c.unit_price),
+                lines::discount_percent.eq(c.discount_percent),
+                lines::tax_rate.eq(c.tax_rate),
+                lines::line_total.eq(c.line_total),
                 lines::updated_at.eq(diesel::dsl::now),
                 lines::version.eq(lines::version + 1),
             ))

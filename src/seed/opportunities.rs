@@ -618,7 +618,63 @@ pub(super) async fn load_demo(conn: &mut Conn) -> Result<usize, AppError> {
         }
         batch.insert(conn, Existing::Skip).await?;
         derive::refresh(conn, &added).await?;
+        demo_quotes(conn, &added).await?;
         Ok(added.len())
     })
     .await
+}
+
+/// Quotes of the first three open demo opportunities with lines, made through the API's own
+/// store: the first is sent, the second gets a second (draft) revision with a customer text.
+async fn demo_quotes(conn: &mut Conn, added: &[Uuid]) -> Result<(), AppError> {
+    use crate::auth::Visibility;
+    use crate::http::IfMatch;
+    use crate::opportunities::store::Actor;
+    use crate::quotes::store::{self as quotes, NewQuote, Transition};
+
+    let quoted: Vec<Uuid> = opportunities::table
+        .filter(opportunities::id.eq_any(added))
+        .filter(opportunities::status.eq(Outcome::Open))
+        .filter(opportunities::line_count.gt(0))
+        .order(opportunities::id)
+        .limit(3)
+        .select(opportunities::id)
+        .load(conn)
+        .await?;
+    let actor = Actor {
+        who: Visibility::All,
+        subject: "seed".to_owned(),
+        user_id: None,
+    };
+    let valid_until = quotes::today() + chrono::Days::new(30);
+    for (i, id) in quoted.into_iter().enumerate() {
+        let new = NewQuote {
+            valid_until,
+            header_text: None,
+            footer_text: None,
+            customer_text: None,
+        };
+        let first = quotes::create(conn, &actor, id, new.clone()).await?;
+        match i {
+            0 => {
+                quotes::transition(
+                    conn,
+                    Visibility::All,
+                    first.row.id,
+                    &IfMatch::default(),
+                    Transition::Send,
+                )
+                .await?;
+            }
+            1 => {
+                let revised = NewQuote {
+                    customer_text: Some("Wie besprochen mit Überführung und Zulassung.".to_owned()),
+                    ..new
+                };
+                quotes::create(conn, &actor, id, revised).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,2 @@
+DROP TABLE quote_lines;
+DROP TABLE quotes;

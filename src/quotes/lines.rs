@@ -1,0 +1,251 @@
+//! `/quotes/{id}/lines`: the lines of a draft quote. Every change recomputes the quote's
+//! totals; the primary quote's lines flow back to its opportunity in the same transaction.
+
+use actix_web::web::{Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::store::{self, QuoteLineRow};
+use crate::auth::{Principal, Role};
+use crate::db::{self, DbPool};
+use crate::domain::money::{Money, Percent, Quantity};
+use crate::error::AppError;
+use crate::http::idempotency::{self, IdempotencyKey, Scope};
+use crate::http::json::JsonBody;
+use crate::http::pagination::{Page, PageParams};
+use crate::http::{IfMatch, Resource, ok};
+use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+use crate::opportunity_lines::routes::{BY_POSITION, LinePatch, NewLineRequest};
+use crate::opportunity_lines::store::{LineChanges, NewLine};
+
+/// One line of a quote: its own copy, independent of the opportunity's lines (except that
+/// the primary quote's edits flow back).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f71", "quote_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f70",
+    "position": 1, "article_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "sku": "VW-ID4-PRO",
+    "description": "VW ID.4 Pro", "quantity": "2", "unit": "Stk", "unit_price": "50000.00",
+    "discount_percent": 0.0, "tax_rate": 19.0, "line_total": "100000.00",
+    "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z", "version": 1
+}))]
+pub struct QuoteLine {
+    pub id: Uuid,
+    pub quote_id: Uuid,
+    pub position: i32,
+    pub article_id: Option<Uuid>,
+    pub sku: Option<String>,
+    pub description: String,
+    pub quantity: Quantity,
+    pub unit: String,
+    pub unit_price: Money,
+    pub discount_percent: Percent,
+    /// VAT percent.
+    pub tax_rate: Percent,
+    /// quantity × unit_price × (1 − discount_percent / 100), rounded half away from zero.
+    pub line_total: Money,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the ETag.
+    pub version: i32,
+}
+
+impl From<QuoteLineRow> for QuoteLine {
+    fn from(row: QuoteLineRow) -> Self {
+        Self {
+            id: row.id,
+            quote_id: row.quote_id,
+            position: row.position,
+            article_id: row.article_id,
+            sku: row.sku,
+            description: row.description,
+            quantity: row.quantity,
+            unit: row.unit,
+            unit_price: row.unit_price,
+            discount_percent: row.discount_percent,
+            tax_rate: row.tax_rate,
+            line_total: row.line_total,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for QuoteLine {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/quotes/{}/lines/{}", self.quote_id, self.id)
+    }
+}
+
+/// Lists a quote's lines by position.
+#[utoipa::path(
+    tag = "quotes",
+    params(("id" = Uuid, Path, description = "Quote id"), PageParams),
+    responses(
+        (status = 200, description = "One page of lines", body = crate::http::pagination::Paged<QuoteLine>),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/quotes/{id}/lines")]
+async fn list_quote_lines(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<Uuid>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let page = Page::new(&page, BY_POSITION)?;
+    let rows = store::page_of_lines(
+        &mut *db::connection(&pool).await?,
+        who.visibility(),
+        id.into_inner(),
+        &page,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(
+        page.finish(rows, |r| (r.position.to_string(), r.id))
+            .map(QuoteLine::from),
+    ))
+}
+
+/// Gets one line of a quote.
+#[utoipa::path(
+    tag = "quotes",
+    params(("id" = Uuid, Path, description = "Quote id"), ("line_id" = Uuid, Path, description = "Line id")),
+    responses(
+        (status = 200, description = "The line", body = QuoteLine, headers(("ETag" = String, description = "Current version"))),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/quotes/{id}/lines/{line_id}")]
+async fn get_quote_line(
+    pool: Data<DbPool>,
+    who: Principal,
+    path: Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let (id, line) = path.into_inner();
+    let row = store::find_line(&mut *db::connection(&pool).await?, who.visibility(), id, line).await?;
+    Ok(ok(&QuoteLine::from(row)))
+}
+
+/// Adds a line to a draft quote (an article fills it, as on opportunities).
+#[utoipa::path(
+    tag = "quotes",
+    params(("id" = Uuid, Path, description = "Quote id"), IdempotencyKey),
+    request_body = NewLineRequest,
+    responses(
+        (status = 201, description = "Created", body = QuoteLine,
+            headers(("Location" = String, description = "URL of the new line"), ("ETag" = String, description = "Its version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/quotes/{id}/lines")]
+async fn create_quote_line(
+    pool: Data<DbPool>,
+    who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    id: Path<Uuid>,
+    body: JsonBody<NewLineRequest>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_opportunities)?;
+    let new = NewLine::from(body.parse()?);
+    let (who_sees, quote) = (who.visibility(), id.into_inner());
+    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+        Box::pin(async move { store::add_line(conn, who_sees, quote, new).await.map(QuoteLine::from) })
+    })
+    .await
+}
+
+/// Changes a line of a draft quote (JSON merge patch); honours `If-Match` on the line.
+#[utoipa::path(
+    tag = "quotes",
+    params(("id" = Uuid, Path, description = "Quote id"), ("line_id" = Uuid, Path, description = "Line id"), IfMatch),
+    request_body(content = LinePatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = QuoteLine, headers(("ETag" = String, description = "New version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/quotes/{id}/lines/{line_id}")]
+async fn update_quote_line(
+    pool: Data<DbPool>,
+    who: Principal,
+    path: Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    body: JsonBody<LinePatch>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_opportunities)?;
+    let changes = LineChanges::from(body.parse()?);
+    let (id, line) = path.into_inner();
+    let row = store::update_line(
+        &mut *db::connection(&pool).await?,
+        who.visibility(),
+        id,
+        line,
+        &if_match,
+        changes,
+    )
+    .await?;
+    Ok(ok(&QuoteLine::from(row)))
+}
+
+/// Deletes a line of a draft quote; its last line stays (409).
+#[utoipa::path(
+    tag = "quotes",
+    params(("id" = Uuid, Path, description = "Quote id"), ("line_id" = Uuid, Path, description = "Line id"), IfMatch),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/quotes/{id}/lines/{line_id}")]
+async fn delete_quote_line(
+    pool: Data<DbPool>,
+    who: Principal,
+    path: Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_opportunities)?;
+    let (id, line) = path.into_inner();
+    store::delete_line(
+        &mut *db::connection(&pool).await?,
+        who.visibility(),
+        id,
+        line,
+        &if_match,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the quote line routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_quote_lines)
+        .service(get_quote_line)
+        .service(create_quote_line)
+        .service(update_quote_line)
+        .service(delete_quote_line);
+}

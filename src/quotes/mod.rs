@@ -1,0 +1,6 @@
+//! Quotes (Angebote): offers made from an opportunity's lines, and their PDF.
+
+pub mod lines;
+pub mod pdf;
+pub mod routes;
+pub mod store;

@@ -1,0 +1,347 @@
+//! Where everything goes: the first page follows DIN 5008 form B (letterhead, window-envelope
+//! address field, information block on the right, fold marks), then the subject, the texts,
+//! the line table, the totals and the closing text flow down the pages. Every page gets a
+//! footer with "Seite x von n", pages after the first a running head.
+
+use super::QuoteDocument;
+use super::canvas::{ACCENT, Align, HAIRLINE, INK, MUTED, PAGE_HEIGHT, PAGE_WIDTH, Page, SHADE, Style, mm};
+use super::format;
+use super::table;
+use super::text::{Fonts, Shaped, Weight};
+
+/// Left edge of the text (DIN 5008: 25 mm).
+pub const LEFT: f32 = 25.0 * 72.0 / 25.4;
+/// Right edge of the text (20 mm from the paper's edge).
+pub const RIGHT: f32 = PAGE_WIDTH - 20.0 * 72.0 / 25.4;
+/// Nothing but the page footer goes below this line.
+const CONTENT_BOTTOM: f32 = PAGE_HEIGHT - 72.0;
+/// Where the flow starts on pages after the first, below the running head.
+const CONTINUED_TOP: f32 = 70.0;
+/// The height a page after the first offers to the flow.
+pub const CONTINUED_ROOM: f32 = CONTENT_BOTTOM - CONTINUED_TOP;
+
+const BODY: Style = Style::new(Weight::Regular, 9.5, INK);
+const BODY_LEADING: f32 = 13.5;
+const SUBJECT: Style = Style::new(Weight::Bold, 11.0, INK);
+const SMALL: Style = Style::new(Weight::Regular, 7.5, MUTED);
+const LABEL: Style = Style::new(Weight::Regular, 9.0, MUTED);
+const VALUE: Style = Style::new(Weight::Bold, 9.0, INK);
+const ADDRESS: Style = Style::new(Weight::Regular, 10.0, INK);
+const GROSS: Style = Style::new(Weight::Bold, 10.5, INK);
+
+/// The document being laid out: the finished pages, the current one, and how far down it
+/// is filled.
+pub struct Flow<'a> {
+    pub fonts: &'a Fonts,
+    done: Vec<Page>,
+    page: Page,
+    /// The top of the free space on the current page.
+    pub y: f32,
+    running_head: String,
+    company: String,
+}
+
+impl<'a> Flow<'a> {
+    fn new(fonts: &'a Fonts, doc: &QuoteDocument) -> Self {
+        Self {
+            fonts,
+            done: Vec::new(),
+            page: Page::default(),
+            y: 0.0,
+            running_head: format!("Angebot {} vom {}", number_with_revision(doc), format::date(doc.date)),
+            company: doc.company_name.clone(),
+        }
+    }
+
+    pub fn page(&mut self) -> &mut Page {
+        &mut self.page
+    }
+
+    /// The height left on the current page.
+    pub fn room(&self) -> f32 {
+        CONTENT_BOTTOM - self.y
+    }
+
+    /// Starts a new page unless `height` still fits on this one.
+    pub fn reserve(&mut self, height: f32) {
+        if height > self.room() {
+            self.break_page();
+        }
+    }
+
+    /// Starts a new page with the running head: which quote, from which company.
+    pub fn break_page(&mut self) {
+        let finished = std::mem::take(&mut self.page);
+        self.done.push(finished);
+        let baseline = mm(15.0);
+        self.page
+            .text(self.fonts, &self.running_head, SMALL, LEFT, baseline, Align::Left);
+        self.page
+            .text(self.fonts, &self.company, SMALL, RIGHT, baseline, Align::Right);
+        self.page
+            .line((LEFT, baseline + 5.0), (RIGHT, baseline + 5.0), 0.5, HAIRLINE);
+        self.y = CONTINUED_TOP;
+    }
+
+    /// Flows a text over the full width, line by line, breaking pages where needed.
+    fn paragraph(&mut self, text: &str, style: Style, leading: f32) {
+        for line in self.fonts.wrap(text, style.weight, style.size, RIGHT - LEFT) {
+            self.reserve(leading);
+            self.y += leading;
+            self.page.run(line, style, LEFT, self.y - leading * 0.3, Align::Left);
+        }
+    }
+
+    /// All pages, each with its footer.
+    fn finish(mut self, company_line: &str) -> Vec<Page> {
+        let last = std::mem::take(&mut self.page);
+        self.done.push(last);
+        let count = self.done.len();
+        for (index, page) in self.done.iter_mut().enumerate() {
+            page_footer(page, self.fonts, company_line, index + 1, count);
+        }
+        self.done
+    }
+}
+
+/// Lays out the whole quote.
+pub fn compose(doc: &QuoteDocument, fonts: &Fonts) -> Vec<Page> {
+    let mut flow = Flow::new(fonts, doc);
+    let company_line = company_line(doc);
+    letterhead(flow.page(), fonts, doc);
+    fold_marks(flow.page());
+    address_field(flow.page(), fonts, doc);
+    information_block(flow.page(), fonts, doc);
+
+    flow.y = mm(98.5);
+    flow.paragraph(&doc.subject, SUBJECT, 15.0);
+    flow.y += BODY_LEADING * 0.8;
+    for text in [Some(&doc.header_text), doc.customer_text.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        if !text.trim().is_empty() {
+            flow.paragraph(text, BODY, BODY_LEADING);
+            flow.y += BODY_LEADING * 0.6;
+        }
+    }
+    flow.y += 6.0;
+    table::draw(&mut flow, doc);
+    totals(&mut flow, doc);
+    if !doc.footer_text.trim().is_empty() {
+        flow.y += BODY_LEADING * 1.5;
+        flow.paragraph(&doc.footer_text, BODY, BODY_LEADING);
+    }
+    flow.finish(&company_line)
+}
+
+/// `QT-000042`, or `QT-000042 (Revision 2)` once the quote was revised.
+fn number_with_revision(doc: &QuoteDocument) -> String {
+    if doc.revision > 1 {
+        format!("{} (Revision {})", doc.number, doc.revision)
+    } else {
+        doc.number.clone()
+    }
+}
+
+/// The company address as separate parts, whether it was entered with newlines or as one
+/// line separated by commas.
+fn address_parts(address: &str) -> Vec<&str> {
+    let parts: Vec<&str> = if address.contains('\n') {
+        address.lines().collect()
+    } else {
+        address.split(", ").collect()
+    };
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect()
+}
+
+/// "Company · Street 1 · 12345 City · …": the page footer.
+fn company_line(doc: &QuoteDocument) -> String {
+    std::iter::once(doc.company_name.trim())
+        .chain(address_parts(&doc.company_address))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn letterhead(page: &mut Page, fonts: &Fonts, doc: &QuoteDocument) {
+    let name = Style::new(Weight::Bold, 17.0, ACCENT);
+    page.text(fonts, &doc.company_name, name, LEFT, mm(20.0), Align::Left);
+    let details = address_parts(&doc.company_address).join("  ·  ");
+    page.text(
+        fonts,
+        &details,
+        Style::new(Weight::Regular, 8.5, MUTED),
+        LEFT,
+        mm(26.5),
+        Align::Left,
+    );
+    page.line((LEFT, mm(30.5)), (RIGHT, mm(30.5)), 0.8, ACCENT);
+}
+
+/// Marks at the left edge for folding into a DL window envelope and for the hole punch.
+fn fold_marks(page: &mut Page) {
+    for (y, length) in [(mm(105.0), mm(5.0)), (mm(148.5), mm(7.0)), (mm(210.0), mm(5.0))] {
+        page.line((mm(4.0), y), (mm(4.0) + length, y), 0.5, HAIRLINE);
+    }
+}
+
+/// The address field of a window envelope (DIN 5008 form B: 20 mm from the left, 45 mm from
+/// the top, 85 × 45 mm): the sender in small print, underlined, then the recipient.
+fn address_field(page: &mut Page, fonts: &Fonts, doc: &QuoteDocument) {
+    let (sender, size) = sender_line(fonts, doc);
+    let width = sender.width(size);
+    let baseline = mm(58.0);
+    page.run(
+        sender,
+        Style::new(Weight::Regular, size, MUTED),
+        LEFT,
+        baseline,
+        Align::Left,
+    );
+    page.line((LEFT, baseline + 2.0), (LEFT + width, baseline + 2.0), 0.4, MUTED);
+
+    let mut baseline = mm(67.0);
+    for text in recipient_lines(doc) {
+        for line in fonts.wrap(&text, ADDRESS.weight, ADDRESS.size, mm(85.0)) {
+            page.run(line, ADDRESS, LEFT, baseline, Align::Left);
+            baseline += 13.0;
+        }
+    }
+}
+
+/// The sender line above the recipient, in 6 to 7 points: the company and as many parts of
+/// its address as fit the window on one line. Phone numbers and web addresses usually come
+/// last, so they are the ones left out.
+fn sender_line(fonts: &Fonts, doc: &QuoteDocument) -> (Shaped, f32) {
+    let window = mm(80.0);
+    let parts = address_parts(&doc.company_address);
+    let mut line = fonts.shape(doc.company_name.trim(), Weight::Regular);
+    for keep in (1..=parts.len()).rev() {
+        let text = std::iter::once(doc.company_name.trim())
+            .chain(parts[..keep].iter().copied())
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let candidate = fonts.shape(&text, Weight::Regular);
+        if candidate.width(6.0) <= window {
+            line = candidate;
+            break;
+        }
+    }
+    let size = (window / line.width(1.0).max(1.0)).min(7.0);
+    (line, size)
+}
+
+/// Name, street, postal code and city, and the country when it is not Germany.
+fn recipient_lines(doc: &QuoteDocument) -> Vec<String> {
+    let partner = &doc.partner;
+    let city = [partner.postal_code.as_deref(), partner.city.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut lines = vec![partner.name.clone()];
+    lines.extend(partner.street.clone());
+    lines.push(city);
+    lines.extend(partner.country.as_deref().and_then(format::country_line));
+    lines.retain(|line| !line.trim().is_empty());
+    lines
+}
+
+/// The title and the quote's identifiers, top right beside the address field.
+fn information_block(page: &mut Page, fonts: &Fonts, doc: &QuoteDocument) {
+    let left = mm(125.0);
+    let values = left + mm(24.0);
+    page.text(
+        fonts,
+        "Angebot",
+        Style::new(Weight::Bold, 18.0, ACCENT),
+        left,
+        mm(55.0),
+        Align::Left,
+    );
+    let mut rows = vec![("Angebotsnr.", doc.number.clone())];
+    if doc.revision > 1 {
+        rows.push(("Revision", doc.revision.to_string()));
+    }
+    rows.push(("Datum", format::date(doc.date)));
+    rows.push(("Gültig bis", format::date(doc.valid_until)));
+    let mut baseline = mm(64.0);
+    for (label, value) in rows {
+        page.text(fonts, label, LABEL, left, baseline, Align::Left);
+        page.text(fonts, &value, VALUE, values, baseline, Align::Left);
+        baseline += 13.0;
+    }
+}
+
+/// Net amount, one tax row per rate, and the gross total, right-aligned below the table and
+/// kept together on one page.
+fn totals(flow: &mut Flow<'_>, doc: &QuoteDocument) {
+    let leading = 14.0;
+    let band = 19.0;
+    let label_x = RIGHT - mm(70.0);
+    let amount_x = RIGHT - 4.0;
+    flow.reserve(6.0 + leading * (doc.taxes.len() as f32 + 1.0) + 4.0 + band);
+    flow.y += 6.0;
+    let fonts = flow.fonts;
+    let mut rows = vec![("Nettobetrag".to_owned(), doc.net_total)];
+    rows.extend(
+        doc.taxes
+            .iter()
+            .map(|(rate, amount)| (format!("USt. {}", format::percent(*rate)), *amount)),
+    );
+    for (label, amount) in rows {
+        flow.y += leading;
+        let baseline = flow.y - 4.0;
+        let page = flow.page();
+        page.text(fonts, &label, BODY, label_x, baseline, Align::Left);
+        page.text(
+            fonts,
+            &format::money(amount, &doc.currency),
+            BODY,
+            amount_x,
+            baseline,
+            Align::Right,
+        );
+    }
+    flow.y += 4.0;
+    let top = flow.y;
+    let page = flow.page();
+    page.fill(label_x - 4.0, top, RIGHT - label_x + 4.0, band, SHADE);
+    page.line((label_x - 4.0, top), (RIGHT, top), 0.8, INK);
+    let baseline = top + 13.5;
+    page.text(fonts, "Gesamtbetrag", GROSS, label_x, baseline, Align::Left);
+    page.text(
+        fonts,
+        &format::money(doc.gross_total, &doc.currency),
+        GROSS,
+        amount_x,
+        baseline,
+        Align::Right,
+    );
+    flow.y = top + band;
+}
+
+/// The rule, the company line and "Seite x von n" at the bottom of every page.
+fn page_footer(page: &mut Page, fonts: &Fonts, company_line: &str, number: usize, count: usize) {
+    let rule = PAGE_HEIGHT - mm(17.0);
+    page.line((LEFT, rule), (RIGHT, rule), 0.5, HAIRLINE);
+    let page_label = format!("Seite {number} von {count}");
+    let label_width = fonts.width(&page_label, SMALL.weight, SMALL.size);
+    page.text(fonts, &page_label, SMALL, RIGHT, rule + 11.0, Align::Right);
+    let mut baseline = rule + 11.0;
+    let lines = fonts.wrap(
+        company_line,
+        SMALL.weight,
+        SMALL.size,
+        RIGHT - LEFT - label_width - 20.0,
+    );
+    for line in lines.into_iter().take(2) {
+        page.run(line, SMALL, LEFT, baseline, Align::Left);
+        baseline += 9.5;
+    }
+}
