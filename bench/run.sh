@@ -8,6 +8,10 @@
 #                                   the server (pool 32 and 8) and the diesel-async + deadpool
 #                                   probe (pool 32 and 8), interleaved run by run
 #   bench/run.sh --compare-only     only the access-path comparison
+#   bench/run.sh --opportunities    the opportunity benchmark instead of (a, b, c): seeds
+#                                   BENCH_OPPORTUNITIES (1000000) opportunities and measures GET by
+#                                   id, a rep's open list, health=red of one funnel, POST and a
+#                                   stage move, then prints EXPLAIN ANALYZE of the list queries
 #
 # Knobs (environment): BENCH_DATABASE_URL, BENCH_DURATION (15), BENCH_CONNECTIONS (32),
 # BENCH_RUNS (3), BENCH_WARMUP (5), BENCH_PARTNERS (100000), BENCH_ID_COUNT (1000),
@@ -17,19 +21,23 @@
 # SKIP_SEED=1 (reuse the database), SKIP_BUILD=1 (reuse the binaries), SKIP_PGBENCH=1,
 # BENCH_REV=<commit> (benchmark a committed revision instead of the work tree),
 # BENCH_WAIT_IDLE=<seconds> (wait for the machine to be idle before measuring; default 0),
-# BENCH_DROP_DB=1 (drop the benchmark database at the end; by default it is kept for SKIP_SEED).
+# BENCH_DROP_DB=1 (drop the benchmark database at the end; by default it is kept for SKIP_SEED),
+# BENCH_OPPORTUNITIES (1000000; with --opportunities, whose default database is
+# salesfunnel_bench_opportunities).
 # See bench/README.md.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 RUN_MAIN=1
 RUN_COMPARE=0
+OPPORTUNITY_MODE=0
 for arg in "$@"; do
     case "$arg" in
+        --opportunities) OPPORTUNITY_MODE=1 ;;
         --compare-async) RUN_COMPARE=1 ;;
         --compare-only) RUN_COMPARE=1; RUN_MAIN=0 ;;
         -h|--help) usage; exit 0 ;;
@@ -37,7 +45,12 @@ for arg in "$@"; do
     esac
 done
 
-DB_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/salesfunnel_bench}
+if ((OPPORTUNITY_MODE)); then
+    DB_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/salesfunnel_bench_opportunities}
+else
+    DB_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/salesfunnel_bench}
+fi
+OPPORTUNITIES=${BENCH_OPPORTUNITIES:-1000000}
 DURATION=${BENCH_DURATION:-15}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 RUNS=${BENCH_RUNS:-3}
@@ -55,9 +68,21 @@ SKIP_PGBENCH=${SKIP_PGBENCH:-0}
 WAIT_IDLE=${BENCH_WAIT_IDLE:-0}
 DROP_DB=${BENCH_DROP_DB:-0}
 
-# The demo data set's fixed users (src/seed.rs).
+# The demo data set's fixed ids (src/seed/): rep Anna, funnel Neuwagen, its first three (open,
+# lines not required) stages, partner 101.
 REP_ID=01930000-0000-7000-8000-000000000003
-LIST_PATH="/api/v1/business-partners?owner_id=${REP_ID}&kind=customer&limit=50"
+NEUWAGEN_ID=01930000-0000-7000-8000-00000000012d
+OPEN_STAGES=01930000-0000-7000-8000-0000000000c9,01930000-0000-7000-8000-0000000000ca,01930000-0000-7000-8000-0000000000cb
+DEMO_PARTNER=01930000-0000-7000-8000-000000000065
+if ((OPPORTUNITY_MODE)); then
+    SCENARIOS="opp-get opp-list opp-red opp-post opp-stage"
+    LIST_PATH="/api/v1/opportunities?owner_id=${REP_ID}&status=open&sort=-updated_at&limit=50"
+    RED_PATH="/api/v1/opportunities?funnel_id=${NEUWAGEN_ID}&health=red&limit=50"
+    OPP_BODY='{"subject":"Bench %d","business_partner_id":"'$DEMO_PARTNER'","class_id":"NEUWAGEN","stage_id":"'${OPEN_STAGES%%,*}'","target_value":"25000.00"}'
+else
+    SCENARIOS="get list post"
+    LIST_PATH="/api/v1/business-partners?owner_id=${REP_ID}&kind=customer&limit=50"
+fi
 
 REV=${BENCH_REV:-}
 if [[ -n $REV ]]; then
@@ -74,7 +99,7 @@ PROBE_DIR="$BENCH_DIR/async-probe"
 PROBE_BIN="$PROBE_DIR/target/release/async-probe"
 LUA="$BENCH_DIR/wrk/scenario.lua"
 
-for n in DURATION CONNECTIONS RUNS WARMUP PARTNERS ID_COUNT POOL_SIZE PORT WAIT_IDLE; do
+for n in DURATION CONNECTIONS RUNS WARMUP PARTNERS ID_COUNT POOL_SIZE PORT WAIT_IDLE OPPORTUNITIES; do
     [[ ${!n} =~ ^[0-9]+$ ]] || { echo "$n must be a whole number, not '${!n}'" >&2; exit 2; }
 done
 
@@ -253,8 +278,10 @@ check_200() {
 # run_wrk SCENARIO PORT DURATION OUTFILE
 run_wrk() {
     local scenario=$1 port=$2 duration=$3 out=$4
+    local path=$LIST_PATH
+    [[ $scenario == opp-red ]] && path=$RED_PATH
     BENCH_SCENARIO=$scenario BENCH_TOKEN=$TOKEN BENCH_IDS_FILE="$WORK/ids.txt" \
-        BENCH_LIST_PATH="$LIST_PATH" \
+        BENCH_LIST_PATH="$path" BENCH_OPP_BODY="${OPP_BODY:-}" BENCH_STAGES="$OPEN_STAGES" \
         timeout --kill-after=5 $((duration + 60)) \
         wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --timeout "$WRK_TIMEOUT" --latency -s "$LUA" \
         "http://127.0.0.1:$port" >"$out" 2>&1 || {
@@ -329,6 +356,39 @@ print_summary() {
     fi
 }
 
+# The list queries of the opportunity scenarios as the server sends them (taken from the
+# PostgreSQL log with log_min_duration_statement = 0), with the parameters filled in:
+# EXPLAIN ANALYZE of each, then of the generic plan a prepared statement may switch to.
+explain_opportunity_lists() {
+    local cols name where
+    cols=$(psql_db -Atc "SELECT string_agg(format('%I.%I', 'opportunities', attname), ', ' ORDER BY attnum)
+        FROM pg_attribute WHERE attrelid = 'opportunities'::regclass AND attnum > 0 AND NOT attisdropped")
+    local health='opportunity_health(opportunities.status, opportunities.last_contact_at,
+        health_cutoff(stages.warn_after_days, funnels.warn_after_days),
+        health_cutoff(stages.critical_after_days, funnels.critical_after_days))'
+    local from='FROM ((opportunities INNER JOIN stages ON opportunities.stage_id = stages.id)
+        INNER JOIN funnels ON opportunities.funnel_id = funnels.id)'
+    for name in list red; do
+        if [[ $name == list ]]; then
+            where="opportunities.id IS NOT NULL AND opportunities.status = \$1 AND opportunities.owner_id = \$2"
+            args="'open', '$REP_ID'"
+        else
+            where="opportunities.id IS NOT NULL AND opportunities.funnel_id = \$2 AND opportunities.status = \$1
+                AND opportunities.last_contact_at <= health_cutoff(stages.critical_after_days, funnels.critical_after_days)"
+            args="'open', '$NEUWAGEN_ID'"
+        fi
+        log "EXPLAIN ANALYZE opp-$name ($([[ $name == list ]] && echo "$LIST_PATH" || echo "$RED_PATH"))"
+        psql_db <<SQL
+PREPARE q(text, uuid, bigint) AS SELECT $cols, $health $from WHERE $where
+    ORDER BY opportunities.updated_at DESC, opportunities.id DESC LIMIT \$3;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE q($args, 51);
+SET plan_cache_mode = force_generic_plan;
+\\echo '--- the generic plan'
+EXPLAIN (ANALYZE, COSTS OFF) EXECUTE q($args, 51);
+SQL
+    done
+}
+
 # ============================================================================================
 log "salesfunnel benchmark $STAMP  (raw output: ${RESULT_FILE#"$REPO"/})"
 if [[ -n $REV ]]; then
@@ -383,22 +443,43 @@ if [[ $SKIP_SEED != 1 ]]; then
     log "fresh database $DB_NAME"
     psql "$ADMIN_URL" -X -v ON_ERROR_STOP=1 -q -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)"
     psql "$ADMIN_URL" -X -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE \"$DB_NAME\""
-    log "salesfunnel seed --partners $PARTNERS"
-    DATABASE_URL="$DB_URL" RUST_LOG=warn "$BIN" seed --partners "$PARTNERS"
+    if ((OPPORTUNITY_MODE)); then
+        log "salesfunnel seed --opportunities $OPPORTUNITIES"
+        /usr/bin/time -f 'seed: %e s wall, %M KB peak RSS' \
+            env DATABASE_URL="$DB_URL" RUST_LOG=warn "$BIN" seed --opportunities "$OPPORTUNITIES"
+    else
+        log "salesfunnel seed --partners $PARTNERS"
+        DATABASE_URL="$DB_URL" RUST_LOG=warn "$BIN" seed --partners "$PARTNERS"
+    fi
 fi
 
-log "picking $ID_COUNT random partner ids (table bench_ids)"
+if ((OPPORTUNITY_MODE)); then
+    # Open opportunities of the Neuwagen funnel in its first three stages: GET reads them and
+    # the stage scenario moves them among those stages (moving to the current stage is a no-op).
+    log "picking $ID_COUNT random open opportunity ids (table bench_ids)"
+    ID_SOURCE="SELECT id FROM opportunities WHERE funnel_id = '$NEUWAGEN_ID' AND status = 'open'
+        AND stage_id IN ('${OPEN_STAGES//,/\',\'}') ORDER BY random() LIMIT $ID_COUNT"
+else
+    log "picking $ID_COUNT random partner ids (table bench_ids)"
+    ID_SOURCE="SELECT id FROM business_partners ORDER BY random() LIMIT $ID_COUNT"
+fi
 psql_db <<SQL
 DROP TABLE IF EXISTS bench_ids;
 CREATE TABLE bench_ids (n serial PRIMARY KEY, id uuid NOT NULL);
-INSERT INTO bench_ids (id) SELECT id FROM business_partners ORDER BY random() LIMIT $ID_COUNT;
+INSERT INTO bench_ids (id) $ID_SOURCE;
 ANALYZE bench_ids;
 SQL
 psql_db -Atc "SELECT id FROM bench_ids ORDER BY n" >"$WORK/ids.txt"
 ids=$(wc -l <"$WORK/ids.txt")
-((ids > 0)) || { echo "no business partners in $DB_NAME" >&2; exit 1; }
-echo "$ids ids; partners in the table: $(psql_db -Atc 'SELECT count(*) FROM business_partners')," \
-    "customers of rep $REP_ID: $(psql_db -Atc "SELECT count(*) FROM business_partners WHERE owner_id = '$REP_ID' AND kind = 'customer'")"
+((ids > 0)) || { echo "no rows to pick ids from in $DB_NAME" >&2; exit 1; }
+if ((OPPORTUNITY_MODE)); then
+    echo "$ids ids; opportunities: $(psql_db -Atc 'SELECT count(*) FROM opportunities')," \
+        "open ones of rep $REP_ID: $(psql_db -Atc "SELECT count(*) FROM opportunities WHERE owner_id = '$REP_ID' AND status = 'open'")," \
+        "lines: $(psql_db -Atc 'SELECT count(*) FROM opportunity_lines'), activities: $(psql_db -Atc 'SELECT count(*) FROM activities')"
+else
+    echo "$ids ids; partners in the table: $(psql_db -Atc 'SELECT count(*) FROM business_partners')," \
+        "customers of rep $REP_ID: $(psql_db -Atc "SELECT count(*) FROM business_partners WHERE owner_id = '$REP_ID' AND kind = 'customer'")"
+fi
 
 TOKEN=$(DATABASE_URL="$DB_URL" "$BIN" token --role admin --ttl 14400)
 FIRST_ID=$(head -n1 "$WORK/ids.txt")
@@ -410,11 +491,17 @@ if ((RUN_MAIN)); then
     check_connections "$POOL_SIZE"
     start_server server "$PORT" "$POOL_SIZE" "$BIN" serve
     MAIN_PID=$STARTED_PID
-    check_200 server "$PORT" get "/api/v1/business-partners/$FIRST_ID"
+    if ((OPPORTUNITY_MODE)); then
+        check_200 server "$PORT" get "/api/v1/opportunities/$FIRST_ID"
+        check_200 server "$PORT" red "$RED_PATH"
+        echo "health=red page: $(grep -o '"number":' "$WORK/server.red.json" | wc -l) items"
+    else
+        check_200 server "$PORT" get "/api/v1/business-partners/$FIRST_ID"
+    fi
     check_200 server "$PORT" list "$LIST_PATH"
     echo "sample GET body: $(head -c 300 "$WORK/server.get.json")..."
-    echo "list page: $(grep -o '"id":' "$WORK/server.list.json" | wc -l) items"
-    for scenario in get list post; do
+    echo "list page: $(grep -o '"number":' "$WORK/server.list.json" | wc -l) items"
+    for scenario in $SCENARIOS; do
         log "scenario $scenario"
         warm_up "$SERVER p$POOL_SIZE" "$scenario" "$PORT"
         for run in $(seq 1 "$RUNS"); do
@@ -424,7 +511,9 @@ if ((RUN_MAIN)); then
     echo "server log (warnings and errors):"; tail -n 20 "$WORK/server.log"
     stop_pid "$MAIN_PID"
 
-    if [[ $SKIP_PGBENCH != 1 ]]; then
+    if ((OPPORTUNITY_MODE)); then
+        explain_opportunity_lists
+    elif [[ $SKIP_PGBENCH != 1 ]]; then
         # The SQL the server runs, as PostgreSQL logs it with log_min_duration_statement = 0;
         # diesel binds every value, LIMIT included, as a parameter. GET by id is a named
         # prepared statement (diesel's statement cache): -M prepared. The list is a boxed query
@@ -506,9 +595,17 @@ fi
 
 # ============================================================================================
 log "summary"
-echo "scenarios: get = GET /api/v1/business-partners/{random one of $ids ids}"
-echo "           list = GET $LIST_PATH"
-echo '           post = POST /api/v1/business-partners {"kind":"lead","name":"Bench <n>","city":"Berlin","country":"DE"}'
+if ((OPPORTUNITY_MODE)); then
+    echo "scenarios: opp-get = GET /api/v1/opportunities/{random one of $ids open ids}"
+    echo "           opp-list = GET $LIST_PATH"
+    echo "           opp-red = GET $RED_PATH"
+    echo "           opp-post = POST /api/v1/opportunities $OPP_BODY"
+    echo "           opp-stage = POST /api/v1/opportunities/{random id}/stage {\"stage_id\": one of the first three Neuwagen stages}"
+else
+    echo "scenarios: get = GET /api/v1/business-partners/{random one of $ids ids}"
+    echo "           list = GET $LIST_PATH"
+    echo '           post = POST /api/v1/business-partners {"kind":"lead","name":"Bench <n>","city":"Berlin","country":"DE"}'
+fi
 echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s --timeout $WRK_TIMEOUT; latencies from wrk's histogram."
 echo "CPU per request (user+sys): srv = the server process, pg = all PostgreSQL processes, wrk = the load"
 echo "generator; busy = whole machine ($(nproc) cores); other = busy minus those three (other load on the"
