@@ -480,12 +480,17 @@ async fn reject_quote(
     run_transition(&pool, &who, id.into_inner(), &if_match, Transition::Reject).await
 }
 
+/// A PDF file.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PdfDocument(pub Vec<u8>);
+
 /// The quote as a PDF offer: letterhead, address, number, dates, texts, line table, totals.
 #[utoipa::path(
     tag = "quotes",
     params(("id" = Uuid, Path, description = "Quote id")),
     responses(
-        (status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>,
+        (status = 200, description = "The PDF", content_type = "application/pdf", body = PdfDocument,
             headers(("Content-Disposition" = String, description = "inline; filename=\"QT-000001.pdf\""))),
         (status = 404, response = NotFound)
     ),
@@ -497,14 +502,14 @@ async fn quote_pdf(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result
     let document = store::document(&mut *db::connection(&pool).await?, who.visibility(), id.into_inner()).await?;
     let filename = format!("{}.pdf", document.number);
     // Layout is CPU work: off the async workers.
-    let bytes = web::block(move || super::pdf::render(&document))
+    let pdf = web::block(move || super::pdf::render(&document).map(PdfDocument))
         .await
         .map_err(|e| AppError::Internal(format!("PDF rendering did not finish: {e}")))?
         .map_err(|e| AppError::Internal(format!("PDF rendering failed: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header((header::CONTENT_DISPOSITION, format!("inline; filename=\"{filename}\"")))
-        .body(bytes))
+        .body(pdf.0))
 }
 
 /// Registers the quote routes.
