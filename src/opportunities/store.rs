@@ -32,6 +32,8 @@ crate::db::text_enum! {
     /// The traffic light of an open opportunity.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]
+    // Named apart from the health check's schema, which would otherwise replace it in the spec.
+    #[schema(as = TrafficLight)]
     pub enum Health {
         /// Contacted within the stage's (else the funnel's) `warn_after_days`.
         Green = "green",
