@@ -26,6 +26,8 @@ mod opportunity_moves;
 mod opportunity_visibility;
 mod outage;
 mod partners;
+mod quote_lines;
+mod quote_workflow;
 mod quotes;
 mod seed;
 mod settings;
