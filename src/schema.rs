@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "xid8", schema = "pg_catalog"))]
+    pub struct Xid8;
+}
+
 diesel::table! {
     activities (id) {
         id -> Uuid,
@@ -69,6 +75,24 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Xid8;
+
+    events (id) {
+        id -> Uuid,
+        ordinal -> Int8,
+        txid -> Xid8,
+        seq -> Nullable<Int8>,
+        #[sql_name = "type"]
+        type_ -> Text,
+        subject_id -> Uuid,
+        actor -> Nullable<Text>,
+        data -> Jsonb,
+        occurred_at -> Timestamptz,
     }
 }
 
@@ -323,6 +347,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     business_partners,
     classes,
+    events,
     funnel_members,
     funnel_stages,
     funnels,

@@ -1,0 +1,2 @@
+DROP FUNCTION publish_events();
+DROP TABLE events;
