@@ -18,6 +18,7 @@ pub mod opportunity_lines;
 pub mod ops;
 pub mod partners;
 pub mod quotes;
+pub mod reports;
 pub mod schema;
 pub mod seed;
 pub mod settings;

@@ -115,6 +115,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "opportunity-lines", description = "Articles and quantities of an opportunity; they make up its target value"),
         (name = "quotes", description = "Quotes (Angebote) made from an opportunity's lines: revisions, primary quote, send/accept/reject, PDF"),
         (name = "activities", description = "Calls, emails, meetings, appointments, tickets, tasks and notes; done contacts drive the traffic light"),
+        (name = "reports", description = "Reports (Berichtsmodul) aggregated in SQL: pipeline, forecast (Umsatz- und Absatzprognose), owners, win/loss, stage conversion; reps see their own and their teams' opportunities in them"),
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(

@@ -36,7 +36,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::activities::routes::configure)
             .configure(crate::opportunities::routes::configure)
             .configure(crate::opportunity_lines::routes::configure)
-            .configure(crate::quotes::routes::configure),
+            .configure(crate::quotes::routes::configure)
+            .configure(crate::reports::routes::configure),
     )
     .configure(crate::ops::routes::configure);
 }
@@ -118,6 +119,7 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
+        tokio::spawn(crate::reports::store::keep_compact(pool_for_sweeper.clone()));
         tokio::spawn(sweep_idempotency_keys(pool_for_sweeper));
         Ok(Self {
             server: server.run(),

@@ -18,8 +18,9 @@ use diesel::{Connection, OptionalExtension};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
 
 use crate::error::AppError;
 
@@ -45,6 +46,19 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 pub fn pool(database_url: &str, size: u32) -> Result<DbPool, String> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(|url| {
+        async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            // JIT compilation takes hundreds of milliseconds on the larger report plans, far
+            // more than it saves (owners report at 1,000,000 opportunities: 1.5 s with, 0.3 s
+            // without); this API's statements are short.
+            conn.batch_execute("SET jit = off")
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        }
+        .boxed()
+    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)
         .max_size(size as usize)
@@ -63,7 +77,7 @@ pub async fn connection(pool: &DbPool) -> Result<Object<AsyncPgConnection>, AppE
 
 /// Opens a blocking connection; call it outside the async runtime (e.g. on its own thread).
 pub fn sync_connection(database_url: &str) -> Result<SyncConn, String> {
-    SyncConn::establish(database_url).map_err(|e| format!("cannot connect to the database: {e}"))
+    <SyncConn as Connection>::establish(database_url).map_err(|e| format!("cannot connect to the database: {e}"))
 }
 
 /// Runs pending migrations; returns the versions applied. Blocking.

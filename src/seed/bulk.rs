@@ -169,10 +169,15 @@ pub fn opportunities(
             Indexes::Keep
         };
         let counts = load_opportunities(conn, count, indexes, report).await?;
+        report("folding the report cells");
+        crate::reports::store::compact(conn).await?;
         report("analyzing the tables");
-        diesel::sql_query(format!("ANALYZE {}, business_partners", FILLED.join(", ")))
-            .execute(conn)
-            .await?;
+        diesel::sql_query(format!(
+            "ANALYZE {}, business_partners, opportunity_cells",
+            FILLED.join(", ")
+        ))
+        .execute(conn)
+        .await?;
         Ok(counts)
     })
 }

@@ -29,6 +29,8 @@ mod partners;
 mod quote_lines;
 mod quote_workflow;
 mod quotes;
+mod report_periods;
+mod reports;
 mod seed;
 mod settings;
 mod stages;

@@ -1,0 +1,1 @@
+(SELECT * FROM opportunity_cells UNION ALL SELECT * FROM opportunity_cell_deltas)
