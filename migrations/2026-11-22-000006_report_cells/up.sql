@@ -5,7 +5,7 @@
 -- The day is the expected close date of an open opportunity and the day (UTC) a closed one
 -- closed. Triggers on `opportunities` write the change of every statement as signed deltas into
 -- `opportunity_cell_deltas` (insert only: concurrent writers never wait for each other there);
--- `compact_opportunity_cells()` folds the deltas into `opportunity_cells`. A report reads both.
+-- `compact_report_cells()` folds the deltas into `opportunity_cells`. A report reads both.
 CREATE TABLE opportunity_cells (
     funnel_id      uuid    NOT NULL,
     stage_id       uuid    NOT NULL,
@@ -59,6 +59,10 @@ BEGIN
         PERFORM record_opportunity_cells((SELECT array_agg(n::opportunities) FROM new_rows n), '{}'::opportunities[]);
     ELSIF TG_OP = 'UPDATE' THEN
         PERFORM record_opportunity_cells((SELECT array_agg(n::opportunities) FROM new_rows n), (SELECT array_agg(o::opportunities) FROM old_rows o));
+        -- The stage visits are counted under the opportunity's funnel, owner and class.
+        PERFORM refresh_stage_visits(ARRAY(
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE (n.funnel_id, n.owner_id, n.class_id) IS DISTINCT FROM (o.funnel_id, o.owner_id, o.class_id)));
     ELSE
         PERFORM record_opportunity_cells('{}'::opportunities[], (SELECT array_agg(o::opportunities) FROM old_rows o));
     END IF;
@@ -75,13 +79,14 @@ CREATE TRIGGER opportunity_cells_delete AFTER DELETE ON opportunities
 
 -- Folds the deltas into the cells; one caller at a time (others return at once). Returns the
 -- number of deltas folded.
-CREATE FUNCTION compact_opportunity_cells() RETURNS bigint
+CREATE FUNCTION compact_report_cells() RETURNS bigint
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
     folded bigint;
+    folded_stages bigint;
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtext('salesfunnel.compact_opportunity_cells')) THEN
+    IF NOT pg_try_advisory_xact_lock(hashtext('salesfunnel.compact_report_cells')) THEN
         RETURN 0;
     END IF;
     WITH moved AS (
@@ -108,15 +113,149 @@ BEGIN
             close_days = c.close_days + excluded.close_days
     )
     SELECT coalesce(sum(deltas), 0) INTO folded FROM summed;
+    WITH moved AS (
+        DELETE FROM stage_cell_deltas RETURNING *
+    ), summed AS (
+        SELECT funnel_id, stage_id, owner_id, class_id, day, sum(entered) AS entered, sum(moved_on) AS moved_on,
+               sum(won_later) AS won_later, sum(days) AS days, sum(days_count) AS days_count, count(*) AS deltas
+        FROM moved
+        GROUP BY funnel_id, stage_id, owner_id, class_id, day
+    ), folded_in AS (
+        INSERT INTO stage_cells AS c
+        SELECT funnel_id, stage_id, owner_id, class_id, day, entered, moved_on, won_later, days, days_count
+        FROM summed
+        ORDER BY funnel_id, stage_id, owner_id, class_id, day
+        ON CONFLICT (funnel_id, stage_id, owner_id, class_id, day) DO UPDATE
+        SET entered = c.entered + excluded.entered,
+            moved_on = c.moved_on + excluded.moved_on,
+            won_later = c.won_later + excluded.won_later,
+            days = c.days + excluded.days,
+            days_count = c.days_count + excluded.days_count
+    )
+    SELECT coalesce(sum(deltas), 0) INTO folded_stages FROM summed;
     -- Cells whose opportunities have all moved elsewhere.
     DELETE FROM opportunity_cells WHERE opportunities = 0 AND metric_count = 0;
-    RETURN folded;
+    DELETE FROM stage_cells WHERE entered = 0;
+    RETURN folded + folded_stages;
 END
 $$;
 
--- The opportunities there are already.
-SELECT record_opportunity_cells(array_agg(o), '{}') FROM opportunities o;
-SELECT compact_opportunity_cells();
+
+-- Stage conversion. One row per opportunity and stage it ever entered: when it first entered
+-- it, whether it ever left it for a stage further down its funnel or the won stage, whether it
+-- was won at or after that first entry, and the days of its ended visits to the stage. The
+-- rows of an opportunity are computed again from its stage history whenever that history (or
+-- its funnel, owner or class) changes; the difference goes as deltas into the stage cells,
+-- counted per funnel, stage, owner, class and day of first entry.
+CREATE TABLE stage_visits (
+    opportunity_id   uuid        NOT NULL,
+    stage_id         uuid        NOT NULL,
+    funnel_id        uuid        NOT NULL,
+    owner_id         uuid        NOT NULL,
+    class_id         text        NOT NULL,
+    first_entered_at timestamptz NOT NULL,
+    moved_on         boolean     NOT NULL,
+    won_later        boolean     NOT NULL,
+    -- null while it has not left the stage yet
+    days             numeric,
+    PRIMARY KEY (opportunity_id, stage_id)
+);
+
+CREATE TABLE stage_cells (
+    funnel_id  uuid    NOT NULL,
+    stage_id   uuid    NOT NULL,
+    owner_id   uuid    NOT NULL,
+    class_id   text    NOT NULL,
+    day        date    NOT NULL,
+    entered    bigint  NOT NULL,
+    moved_on   bigint  NOT NULL,
+    won_later  bigint  NOT NULL,
+    days       numeric NOT NULL,
+    days_count bigint  NOT NULL,
+    UNIQUE (funnel_id, stage_id, owner_id, class_id, day)
+);
+
+CREATE TABLE stage_cell_deltas (LIKE stage_cells);
+
+-- Computes the stage visits of opportunities `ids` again and records the change in the cells.
+CREATE FUNCTION refresh_stage_visits(ids uuid[]) RETURNS void
+    LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    WITH old AS (
+        SELECT v.* FROM stage_visits v JOIN unnest(ids) AS t (id) ON v.opportunity_id = t.id
+    ), visits AS (
+        SELECT c.opportunity_id, o.funnel_id, o.owner_id, o.class_id, c.to_stage_id AS stage_id,
+               c.changed_at AS entered_at, lead(c.changed_at) OVER w AS left_at,
+               lead(c.to_stage_id) OVER w AS next_stage_id
+        FROM unnest(ids) AS t (id)
+        JOIN opportunities o ON o.id = t.id
+        JOIN opportunity_stage_changes c ON c.opportunity_id = t.id
+        WINDOW w AS (PARTITION BY c.opportunity_id ORDER BY c.changed_at, c.id)
+    ), placed AS (
+        SELECT v.*, n.outcome = 'won' OR (n.outcome = 'open' AND nfs.position > fs.position) AS moves_on,
+               max(v.entered_at) FILTER (WHERE s.outcome = 'won') OVER (PARTITION BY v.opportunity_id) AS won_at
+        FROM visits v
+        JOIN funnel_stages fs ON fs.funnel_id = v.funnel_id AND fs.stage_id = v.stage_id
+        JOIN stages s ON s.id = v.stage_id
+        LEFT JOIN stages n ON n.id = v.next_stage_id
+        LEFT JOIN funnel_stages nfs ON nfs.funnel_id = v.funnel_id AND nfs.stage_id = v.next_stage_id
+    ), new AS (
+        SELECT opportunity_id, stage_id, funnel_id, owner_id, class_id, min(entered_at) AS first_entered_at,
+               coalesce(bool_or(moves_on), false) AS moved_on,
+               coalesce(max(won_at) >= min(entered_at), false) AS won_later,
+               sum(extract(epoch FROM left_at - entered_at)) / 86400 AS days
+        FROM placed
+        GROUP BY opportunity_id, stage_id, funnel_id, owner_id, class_id
+    ), written AS (
+        INSERT INTO stage_visits SELECT * FROM new
+        ON CONFLICT (opportunity_id, stage_id) DO UPDATE
+        SET funnel_id = excluded.funnel_id, owner_id = excluded.owner_id, class_id = excluded.class_id,
+            first_entered_at = excluded.first_entered_at, moved_on = excluded.moved_on,
+            won_later = excluded.won_later, days = excluded.days
+    ), gone AS (
+        DELETE FROM stage_visits v USING old
+        WHERE v.opportunity_id = old.opportunity_id AND v.stage_id = old.stage_id
+          AND NOT EXISTS (SELECT FROM new WHERE new.opportunity_id = old.opportunity_id AND new.stage_id = old.stage_id)
+    )
+    INSERT INTO stage_cell_deltas
+    SELECT funnel_id, stage_id, owner_id, class_id, day, sum(sign), sum(sign * moved_on::int),
+           sum(sign * won_later::int), coalesce(sum(sign * days), 0),
+           coalesce(sum(sign) FILTER (WHERE days IS NOT NULL), 0)
+    FROM (
+        SELECT 1 AS sign, funnel_id, stage_id, owner_id, class_id, (first_entered_at AT TIME ZONE 'UTC')::date AS day,
+               moved_on, won_later, days
+        FROM new
+        UNION ALL
+        SELECT -1, funnel_id, stage_id, owner_id, class_id, (first_entered_at AT TIME ZONE 'UTC')::date,
+               moved_on, won_later, days
+        FROM old
+    ) signed
+    GROUP BY funnel_id, stage_id, owner_id, class_id, day
+    HAVING sum(sign) <> 0 OR sum(sign * moved_on::int) <> 0 OR sum(sign * won_later::int) <> 0
+        OR coalesce(sum(sign * days), 0) <> 0 OR coalesce(sum(sign) FILTER (WHERE days IS NOT NULL), 0) <> 0;
+END;
+
+CREATE FUNCTION stage_visits_trigger() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM refresh_stage_visits(ARRAY(SELECT DISTINCT opportunity_id FROM new_rows));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM refresh_stage_visits(ARRAY(SELECT opportunity_id FROM new_rows UNION SELECT opportunity_id FROM old_rows));
+    ELSE
+        PERFORM refresh_stage_visits(ARRAY(SELECT DISTINCT opportunity_id FROM old_rows));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER stage_visits_insert AFTER INSERT ON opportunity_stage_changes
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stage_visits_trigger();
+CREATE TRIGGER stage_visits_update AFTER UPDATE ON opportunity_stage_changes
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stage_visits_trigger();
+CREATE TRIGGER stage_visits_delete AFTER DELETE ON opportunity_stage_changes
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stage_visits_trigger();
 
 -- Owners report: distinct partners of open opportunities per owner, from the index alone.
 CREATE INDEX opportunities_owner_partner_idx ON opportunities (owner_id, business_partner_id)
@@ -130,3 +269,8 @@ CREATE INDEX opportunity_stage_changes_changed_idx ON opportunity_stage_changes 
 -- Forecast per article: open opportunities by expected close date, won ones by close instant.
 CREATE INDEX opportunities_expected_open_idx ON opportunities (expected_close_date) WHERE status = 'open';
 CREATE INDEX opportunities_closed_won_idx ON opportunities (closed_at) WHERE status = 'won';
+
+-- The opportunities and stage histories there are already.
+SELECT record_opportunity_cells(array_agg(o), '{}') FROM opportunities o;
+SELECT refresh_stage_visits(array_agg(id)) FROM opportunities;
+SELECT compact_report_cells();

@@ -155,11 +155,11 @@ pub struct ConversionStage {
     pub code: String,
     pub name: String,
     pub outcome: Outcome,
-    /// Opportunities that entered the stage in the period, each counted once.
+    /// Opportunities that first entered the stage in the period (re-entries are not counted).
     pub entered: i64,
     /// Of those: left it for a stage further down the funnel or the won stage.
     pub moved_on: i64,
-    /// Of those: entered a won stage at or after their first entry in the period.
+    /// Of those: entered a won stage at or after their first entry.
     pub won_later: i64,
     /// moved_on / entered × 100; `null` when none entered.
     pub conversion_rate: Option<Percent>,
@@ -181,7 +181,7 @@ pub struct ConversionFunnel {
     pub stages: Vec<ConversionStage>,
 }
 
-/// How opportunities that entered each stage in a period went on.
+/// How opportunities that first entered each stage in a period went on.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "from": "2026-08-25", "to": "2026-11-22",

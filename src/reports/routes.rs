@@ -208,11 +208,12 @@ async fn win_loss(
 }
 
 /// Stage conversion from the stage history: per stage in funnel order, the opportunities that
-/// entered it in the period, how many moved on and were won later, and the days they spent in it.
+/// first entered it in the period, how many moved on and were won later, and the days they
+/// spent in it.
 ///
-/// Each opportunity counts once per stage, however often it re-entered the stage; moving back
-/// is not moving on, and the days of all its ended visits are added up. Entries before `from`
-/// are not counted; what happened after `to` is.
+/// Each opportunity counts once per stage, at its first entry, however often it re-entered the
+/// stage; moving back is not moving on, and the days of all its ended visits are added up. What
+/// happened after `to` counts too.
 #[utoipa::path(
     tag = "reports",
     params(ScopeQuery, PeriodQuery),

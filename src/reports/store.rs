@@ -73,10 +73,10 @@ struct Folded {
     folded: i64,
 }
 
-/// Folds the report cells' deltas (written by triggers on every change of an opportunity) into
-/// the cells; returns how many it folded.
+/// Folds the report cells' deltas (written by triggers on every change of an opportunity or its
+/// stage history) into the cells; returns how many it folded.
 pub async fn compact(conn: &mut Conn) -> Result<i64, AppError> {
-    let result: Folded = diesel::sql_query("SELECT compact_opportunity_cells() AS folded")
+    let result: Folded = diesel::sql_query("SELECT compact_report_cells() AS folded")
         .get_result(conn)
         .await?;
     Ok(result.folded)

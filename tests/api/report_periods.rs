@@ -311,12 +311,12 @@ async fn win_loss_counts_values_rates_and_reasons_of_a_period() {
 ///   X: FIRST 01-01, PROPOSAL 01-03, FIRST 01-04 (back), PROPOSAL 01-08, WON 01-10
 ///   Y: FIRST 01-02, PROPOSAL 01-07, LOST 01-09
 ///   Z: FIRST 01-05 (still there)
-/// Whole month: FIRST entered by X, Y, Z = 3 (X once, though twice); moved on X, Y = 2
+/// Whole month: FIRST first entered by X, Y, Z = 3 (X once, though twice); moved on X, Y = 2
 /// (66.67 %); won later X = 1 (33.33 %); days X 2 + 4 = 6, Y 5, Z still in it → 5.5.
 /// PROPOSAL: X, Y = 2; moved on: X (its second visit went to WON; its first went back) = 1;
 /// won later 1; days X 1 + 2 = 3, Y 2 → 2.5. WON: X, won later 1 (100 %). LOST: Y, 0 %.
-/// From 01-04: FIRST entered by X (re-entry) and Z = 2, X moved on, X won later, days X 4 → 4.0;
-/// PROPOSAL X (01-08) and Y (01-07) = 2, X moved on; days X 2, Y 2 → 2.0.
+/// From 01-04: only first entries count: FIRST Z alone (X and Y entered it before); PROPOSAL Y
+/// alone (X first entered it on 01-03), not moved on, 2 days.
 #[tokio::test]
 async fn stage_conversion_counts_re_entries_once_and_back_moves_as_not_moving_on() {
     let app = spawn_app().await;
@@ -380,8 +380,8 @@ async fn stage_conversion_counts_re_entries_once_and_back_moves_as_not_moving_on
     assert_eq!(
         got,
         [
-            json!(["SC_FIRST", 2, 1, 1, 50.0, 50.0, 4.0]),
-            json!(["SC_PROPOSAL", 2, 1, 1, 50.0, 50.0, 2.0])
+            json!(["SC_FIRST", 1, 0, 0, 0.0, 0.0, null]),
+            json!(["SC_PROPOSAL", 1, 0, 0, 0.0, 0.0, 2.0])
         ]
     );
 }
