@@ -24,3 +24,4 @@ pub mod settings;
 pub mod stages;
 pub mod startup;
 pub mod users;
+pub mod webhooks;

@@ -33,3 +33,4 @@ mod seed;
 mod settings;
 mod stages;
 mod users;
+mod webhooks;
