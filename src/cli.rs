@@ -181,6 +181,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
         verifier,
         cors_allowed_origins: settings.cors_allowed_origins.clone(),
         workers: None,
+        webhooks: settings.webhooks,
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config, listener).map_err(|e| e.to_string())?;

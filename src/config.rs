@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
@@ -42,6 +43,52 @@ pub struct Settings {
     pub jwt: JwtSettings,
     pub data_dir: PathBuf,
     pub cors_allowed_origins: Vec<String>,
+    pub webhooks: WebhookSettings,
+}
+
+/// How the webhook delivery worker polls and retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// `WEBHOOK_POLL_INTERVAL_MS`: how often the worker publishes events and looks for due
+    /// deliveries (default 1 s).
+    pub poll_interval: Duration,
+    /// `WEBHOOK_RETRY_BASE_MS`: the wait after the first failed attempt; it doubles with each
+    /// further failure, up to [`WebhookSettings::MAX_RETRY_DELAY`] (default 10 s).
+    pub retry_base: Duration,
+    /// `WEBHOOK_TIMEOUT_MS`: how long one HTTP attempt may take, connecting included (default 10 s).
+    pub timeout: Duration,
+    /// `WEBHOOK_MAX_ATTEMPTS`: attempts before a delivery is given up as `failed` (default 10).
+    pub max_attempts: u32,
+}
+
+impl WebhookSettings {
+    /// The longest wait between two attempts.
+    pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
+
+    /// How long a claimed delivery stays invisible to other workers: the HTTP timeout and a
+    /// margin for recording the result. A worker that dies mid-attempt is retried after it.
+    pub fn lease(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(5)
+    }
+
+    /// The wait after `attempts` failed attempts: `retry_base × 2^(attempts−1)`, capped.
+    pub fn retry_delay(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        self.retry_base
+            .checked_mul(factor)
+            .map_or(Self::MAX_RETRY_DELAY, |delay| delay.min(Self::MAX_RETRY_DELAY))
+    }
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            retry_base: Duration::from_secs(10),
+            timeout: Duration::from_secs(10),
+            max_attempts: 10,
+        }
+    }
 }
 
 /// A configuration problem, naming the variable.
@@ -113,8 +160,29 @@ impl Settings {
             },
             data_dir: PathBuf::from(lookup("SALESFUNNEL_DATA_DIR").unwrap_or_else(|| "./.data".to_owned())),
             cors_allowed_origins,
+            webhooks: webhook_settings(&lookup)?,
         })
     }
+}
+
+fn webhook_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, ConfigError> {
+    let number = |variable: &'static str, max: u64, default: u64| match lookup(variable) {
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| config_error(variable, format!("'{v}' is not a number from 1 to {max}"))),
+        None => Ok(default),
+    };
+    let defaults = WebhookSettings::default();
+    const HOUR_MS: u64 = 3_600_000;
+    Ok(WebhookSettings {
+        poll_interval: Duration::from_millis(number("WEBHOOK_POLL_INTERVAL_MS", HOUR_MS, 1000)?),
+        retry_base: Duration::from_millis(number("WEBHOOK_RETRY_BASE_MS", HOUR_MS, 10_000)?),
+        timeout: Duration::from_millis(number("WEBHOOK_TIMEOUT_MS", 300_000, 10_000)?),
+        max_attempts: u32::try_from(number("WEBHOOK_MAX_ATTEMPTS", 100, u64::from(defaults.max_attempts))?)
+            .unwrap_or(defaults.max_attempts),
+    })
 }
 
 fn jwt_key(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<JwtKey>, ConfigError> {
@@ -222,6 +290,34 @@ mod tests {
     fn algorithm_without_key_file_is_refused() {
         let error = settings(&[("JWT_ALGORITHM", "RS256")]).err().map(|e| e.variable);
         assert_eq!(error, Some("JWT_PUBLIC_KEY_FILE"));
+    }
+
+    #[test]
+    fn webhook_settings_default_and_name_their_variables() {
+        assert_eq!(settings(&[]).ok().map(|s| s.webhooks), Some(WebhookSettings::default()));
+        let s = settings(&[("WEBHOOK_POLL_INTERVAL_MS", "50"), ("WEBHOOK_RETRY_BASE_MS", "20")]).ok();
+        assert_eq!(
+            s.map(|s| (s.webhooks.poll_interval, s.webhooks.retry_base)),
+            Some((Duration::from_millis(50), Duration::from_millis(20)))
+        );
+        for variable in [
+            "WEBHOOK_POLL_INTERVAL_MS",
+            "WEBHOOK_RETRY_BASE_MS",
+            "WEBHOOK_TIMEOUT_MS",
+            "WEBHOOK_MAX_ATTEMPTS",
+        ] {
+            assert_eq!(settings(&[(variable, "0")]).err().map(|e| e.variable), Some(variable));
+        }
+    }
+
+    #[test]
+    fn retry_delays_double_up_to_an_hour() {
+        let w = WebhookSettings::default();
+        let delays: Vec<u64> = [1, 2, 3, 9, 10, 40]
+            .iter()
+            .map(|n| w.retry_delay(*n).as_secs())
+            .collect();
+        assert_eq!(delays, vec![10, 20, 40, 2560, 3600, 3600]);
     }
 
     #[test]

@@ -25,3 +25,4 @@ pub mod settings;
 pub mod stages;
 pub mod startup;
 pub mod users;
+pub mod webhooks;

@@ -116,6 +116,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "quotes", description = "Quotes (Angebote) made from an opportunity's lines: revisions, primary quote, send/accept/reject, PDF"),
         (name = "activities", description = "Calls, emails, meetings, appointments, tickets, tasks and notes; done contacts drive the traffic light"),
         (name = "reports", description = "Reports (Berichtsmodul) aggregated in SQL: pipeline, forecast (Umsatz- und Absatzprognose), owners, win/loss, stage conversion; reps see their own and their teams' opportunities in them"),
+        (name = "webhooks", description = "Signed HTTP POSTs of the events to ERP and other systems, retried with backoff, every attempt recorded; admins only"),
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(

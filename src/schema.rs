@@ -317,6 +317,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        event_id -> Uuid,
+        event_seq -> Int8,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_delivery_attempts (delivery_id, attempt) {
+        delivery_id -> Uuid,
+        attempt -> Int4,
+        started_at -> Timestamptz,
+        duration_ms -> Int4,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        url -> Text,
+        event_types -> Array<Nullable<Text>>,
+        secret -> Text,
+        active -> Bool,
+        description -> Nullable<Text>,
+        last_seq -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
 diesel::joinable!(activities -> business_partners (business_partner_id));
 diesel::joinable!(activities -> opportunities (opportunity_id));
 diesel::joinable!(activities -> users (owner_id));
@@ -341,6 +383,9 @@ diesel::joinable!(quote_lines -> articles (article_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
 diesel::joinable!(quotes -> business_partners (business_partner_id));
 diesel::joinable!(quotes -> opportunities (opportunity_id));
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_delivery_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
@@ -361,4 +406,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     stages,
     users,
+    webhook_deliveries,
+    webhook_delivery_attempts,
+    webhooks,
 );

@@ -16,10 +16,12 @@ use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
 
 use crate::auth::Verifier;
+use crate::config::WebhookSettings;
 use crate::db::DbPool;
 use crate::http::{header_value, idempotency, path_error, query_error};
 use crate::openapi::{ApiDoc, add_shared_responses};
 use crate::ops::fallback::{RouteTable, fallback};
+use crate::webhooks::worker::Worker;
 
 /// Registers every documented route: the API under `/api/v1`, operations at the root.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -37,7 +39,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::opportunities::routes::configure)
             .configure(crate::opportunity_lines::routes::configure)
             .configure(crate::quotes::routes::configure)
-            .configure(crate::reports::routes::configure),
+            .configure(crate::reports::routes::configure)
+            .configure(crate::webhooks::routes::configure),
     )
     .configure(crate::ops::routes::configure);
 }
@@ -60,12 +63,15 @@ pub struct AppConfig {
     pub cors_allowed_origins: Vec<String>,
     /// Worker threads; `None` for one per core.
     pub workers: Option<usize>,
+    /// Polling and retries of the webhook delivery worker.
+    pub webhooks: WebhookSettings,
 }
 
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
     port: u16,
+    webhook_worker: Worker,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -77,7 +83,7 @@ impl Application {
         let table = Data::new(RouteTable::from_spec(&spec));
         let (prometheus, registry) = crate::ops::metrics::build(&config.pool).map_err(std::io::Error::other)?;
         let registry = Data::new(registry);
-        let pool_for_sweeper = config.pool.clone();
+        let background_pool = config.pool.clone();
         let pool = Data::new(config.pool);
         let verifier = Data::new(config.verifier);
         let origins = config.cors_allowed_origins;
@@ -119,11 +125,14 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        tokio::spawn(crate::reports::store::keep_compact(pool_for_sweeper.clone()));
-        tokio::spawn(sweep_idempotency_keys(pool_for_sweeper));
+        tokio::spawn(crate::reports::store::keep_compact(background_pool.clone()));
+        tokio::spawn(sweep_idempotency_keys(background_pool.clone()));
+        let webhook_worker =
+            crate::webhooks::worker::spawn(background_pool, config.webhooks).map_err(std::io::Error::other)?;
         Ok(Self {
             server: server.run(),
             port,
+            webhook_worker,
         })
     }
 
@@ -131,9 +140,12 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown) and
+    /// lets the webhook worker finish the deliveries it has under way.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.webhook_worker.stop().await;
+        result
     }
 }
 

@@ -67,6 +67,8 @@ pub enum KeyKind {
     Date,
     Decimal,
     Integer,
+    /// A `bigint` key, such as an event's feed position.
+    BigInt,
 }
 
 /// The last row of a page: its sort key value and id.
@@ -145,6 +147,10 @@ impl Page {
             (Some(after), KeyKind::Integer) => {
                 after.v.parse::<i32>().map_err(|_| invalid_cursor())?;
                 Some((KeyValue::Cast(after.v.clone(), "::integer"), after.id))
+            }
+            (Some(after), KeyKind::BigInt) => {
+                after.v.parse::<i64>().map_err(|_| invalid_cursor())?;
+                Some((KeyValue::Cast(after.v.clone(), "::bigint"), after.id))
             }
         };
         Ok(KeysetAfter {

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use reqwest::{Method, Response, StatusCode};
 use salesfunnel::auth::{Role, Signer, Verifier};
-use salesfunnel::config::{JwtKey, JwtSettings};
+use salesfunnel::config::{JwtKey, JwtSettings, WebhookSettings};
 use salesfunnel::db;
 use salesfunnel::db::SyncConn;
 use salesfunnel::startup::{AppConfig, Application};
@@ -172,17 +172,32 @@ pub async fn spawn_app_with_key(key: JwtKey) -> TestApp {
     spawn_on(db, key).await
 }
 
+/// Starts the app with its webhook worker polling and retrying as `webhooks` says.
+pub async fn spawn_app_with_webhooks(webhooks: WebhookSettings) -> TestApp {
+    let db = TestDatabase::new();
+    let url = db.url.clone();
+    start(db, &url, JwtKey::Secret(SECRET.to_vec()), webhooks).await
+}
+
 /// Starts the app on `db` (whose URL may point through a proxy).
 pub async fn spawn_on_url(db: TestDatabase, url: &str) -> TestApp {
-    start(db, url, JwtKey::Secret(SECRET.to_vec())).await
+    start(db, url, JwtKey::Secret(SECRET.to_vec()), idle_webhooks()).await
 }
 
 async fn spawn_on(db: TestDatabase, key: JwtKey) -> TestApp {
     let url = db.url.clone();
-    start(db, &url, key).await
+    start(db, &url, key, idle_webhooks()).await
 }
 
-async fn start(db: TestDatabase, url: &str, key: JwtKey) -> TestApp {
+/// The webhook worker of tests that do not deliver: it polls, but rarely.
+fn idle_webhooks() -> WebhookSettings {
+    WebhookSettings {
+        poll_interval: std::time::Duration::from_secs(5),
+        ..WebhookSettings::default()
+    }
+}
+
+async fn start(db: TestDatabase, url: &str, key: JwtKey, webhooks: WebhookSettings) -> TestApp {
     let verifier = Verifier::new(&jwt_settings(), &key).expect("verifier");
     let pool = db::pool(url, 4).expect("pool");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -191,6 +206,7 @@ async fn start(db: TestDatabase, url: &str, key: JwtKey) -> TestApp {
         verifier,
         cors_allowed_origins: vec!["https://crm.example".to_owned()],
         workers: Some(1),
+        webhooks,
     };
     let app = Application::build(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

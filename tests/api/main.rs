@@ -35,3 +35,4 @@ mod seed;
 mod settings;
 mod stages;
 mod users;
+mod webhooks;

@@ -1,0 +1,227 @@
+//! The delivery worker: a tokio task per server that, every poll interval, publishes ended
+//! transactions' events, fans them out to the webhooks, claims due deliveries and POSTs them.
+//! No transaction is open while an HTTP request runs: a claim is its own short statement, and
+//! each result is recorded in a transaction of its own afterwards.
+
+use std::error::Error as _;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+use reqwest::header::CONTENT_TYPE;
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::SIGNATURE_HEADER;
+use super::store::{self, Claimed, Next, Outcome};
+use crate::config::WebhookSettings;
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+
+/// Deliveries claimed at once; their requests run concurrently.
+const CLAIM_BATCH: i64 = 32;
+/// Claim rounds per tick at most, so a busy feed does not hold off publishing.
+const ROUNDS_PER_TICK: usize = 20;
+/// Events fanned out per webhook and tick at most.
+const FAN_OUT_BATCH: i64 = 1000;
+/// Error texts are cut to this many characters.
+const MAX_ERROR_CHARS: usize = 1000;
+
+/// The running worker; dropping it stops the task too.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Asks the worker to stop and waits until it has: deliveries in flight are finished and
+    /// recorded first.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the worker on the runtime this is called from.
+pub fn spawn(pool: DbPool, settings: WebhookSettings) -> Result<Worker, String> {
+    let client = reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("salesfunnel-webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(run(pool, client, settings, stopped));
+    Ok(Worker { stop, task })
+}
+
+async fn run(pool: DbPool, client: reqwest::Client, settings: WebhookSettings, mut stopped: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(settings.poll_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = interval.tick() => {}
+        }
+        if let Err(e) = tick(&pool, &client, &settings).await {
+            log::warn!("webhook worker: {e}");
+        }
+    }
+}
+
+/// One round of work: publish, fan out, then deliver whatever is due until nothing is.
+async fn tick(pool: &DbPool, client: &reqwest::Client, settings: &WebhookSettings) -> Result<(), AppError> {
+    {
+        let mut conn = db::connection(pool).await?;
+        store::publish_events(&mut conn).await?;
+        store::fan_out(&mut conn, FAN_OUT_BATCH).await?;
+    }
+    for _ in 0..ROUNDS_PER_TICK {
+        let claimed = store::claim(&mut *db::connection(pool).await?, CLAIM_BATCH, settings.lease()).await?;
+        if claimed.is_empty() {
+            break;
+        }
+        let outcomes = join_all(claimed.iter().map(|c| attempt(client, c))).await;
+        let mut conn = db::connection(pool).await?;
+        for (claimed, outcome) in claimed.iter().zip(outcomes) {
+            let next = next_step(&outcome, claimed.attempt, settings);
+            if !store::record(&mut conn, claimed, &outcome, next).await? {
+                log::info!(
+                    "webhook delivery {} changed during attempt {}; its result is dropped",
+                    claimed.delivery_id,
+                    claimed.attempt
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Delivered on a 2xx; otherwise retried after the backoff until the attempts are used up.
+fn next_step(outcome: &Outcome, attempt: i32, settings: &WebhookSettings) -> Next {
+    let made = u32::try_from(attempt).unwrap_or(u32::MAX);
+    if outcome.succeeded() {
+        Next::Delivered
+    } else if made >= settings.max_attempts {
+        Next::Failed
+    } else {
+        Next::Retry(settings.retry_delay(made))
+    }
+}
+
+/// The body of every webhook request: the event as `GET /events` serves it.
+#[derive(Debug, Serialize)]
+struct EventBody<'a> {
+    seq: i64,
+    id: Uuid,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    occurred_at: DateTime<Utc>,
+    subject_id: Uuid,
+    actor: Option<&'a str>,
+    data: &'a serde_json::Value,
+}
+
+/// The exact bytes POSTed for a claimed delivery.
+fn body(claimed: &Claimed) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(&EventBody {
+        seq: claimed.seq,
+        id: claimed.event_id,
+        event_type: &claimed.event_type,
+        occurred_at: claimed.occurred_at,
+        subject_id: claimed.subject_id,
+        actor: claimed.actor.as_deref(),
+        data: &claimed.data,
+    })
+}
+
+/// Makes one HTTP attempt; never fails, the outcome says what happened.
+async fn attempt(client: &reqwest::Client, claimed: &Claimed) -> Outcome {
+    let started_at = Utc::now();
+    let started = Instant::now();
+    let result = match body(claimed) {
+        Ok(body) => client
+            .post(&claimed.url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, super::signature(claimed.secret.as_bytes(), &body))
+            .header("X-Salesfunnel-Event", &claimed.event_type)
+            .header("X-Salesfunnel-Event-Id", claimed.event_id.to_string())
+            .header("X-Salesfunnel-Delivery", claimed.delivery_id.to_string())
+            .header("X-Salesfunnel-Attempt", claimed.attempt.to_string())
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| describe(&e)),
+        Err(e) => Err(format!("cannot serialise the event: {e}")),
+    };
+    let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    match result {
+        Ok(response) => {
+            let status = response.status();
+            Outcome {
+                started_at,
+                duration_ms,
+                status_code: Some(i32::from(status.as_u16())),
+                error: (!status.is_success()).then(|| format!("HTTP {status}")),
+            }
+        }
+        Err(error) => Outcome {
+            started_at,
+            duration_ms,
+            status_code: None,
+            error: Some(error),
+        },
+    }
+}
+
+/// The error with its causes (reqwest's own text alone only says that sending failed).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut text = kind.to_owned();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.chars().take(MAX_ERROR_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn outcome(status_code: Option<i32>) -> Outcome {
+        Outcome {
+            started_at: Utc::now(),
+            duration_ms: 1,
+            status_code,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn success_delivers_failure_retries_with_backoff_then_gives_up() {
+        let settings = WebhookSettings::default();
+        assert_eq!(next_step(&outcome(Some(204)), 1, &settings), Next::Delivered);
+        assert_eq!(
+            next_step(&outcome(Some(500)), 1, &settings),
+            Next::Retry(Duration::from_secs(10))
+        );
+        assert_eq!(
+            next_step(&outcome(None), 3, &settings),
+            Next::Retry(Duration::from_secs(40))
+        );
+        assert_eq!(next_step(&outcome(Some(302)), 10, &settings), Next::Failed);
+    }
+}
