@@ -1,5 +1,3 @@
-DROP INDEX opportunities_closed_won_idx;
-DROP INDEX opportunities_expected_open_idx;
 DROP INDEX opportunity_stage_changes_changed_idx;
 DROP INDEX opportunities_health_idx;
 CREATE INDEX opportunities_health_idx ON opportunities (funnel_id, stage_id, last_contact_at)
@@ -9,6 +7,14 @@ DROP TRIGGER opportunity_cells_delete ON opportunities;
 DROP TRIGGER opportunity_cells_update ON opportunities;
 DROP TRIGGER opportunity_cells_insert ON opportunities;
 DROP FUNCTION compact_report_cells();
+DROP TRIGGER line_contributions_delete ON opportunity_lines;
+DROP TRIGGER line_contributions_update ON opportunity_lines;
+DROP TRIGGER line_contributions_insert ON opportunity_lines;
+DROP FUNCTION line_contributions_trigger();
+DROP FUNCTION refresh_line_contributions(uuid[]);
+DROP TABLE article_cell_deltas;
+DROP TABLE article_cells;
+DROP TABLE line_contributions;
 DROP TRIGGER stage_visits_delete ON opportunity_stage_changes;
 DROP TRIGGER stage_visits_update ON opportunity_stage_changes;
 DROP TRIGGER stage_visits_insert ON opportunity_stage_changes;

@@ -63,6 +63,13 @@ BEGIN
         PERFORM refresh_stage_visits(ARRAY(
             SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
             WHERE (n.funnel_id, n.owner_id, n.class_id) IS DISTINCT FROM (o.funnel_id, o.owner_id, o.class_id)));
+        -- Its lines count under all that, its currency, status and day, times its probability.
+        PERFORM refresh_line_contributions(ARRAY(
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE (n.funnel_id, n.owner_id, n.class_id, n.currency, n.status, n.probability, n.expected_close_date,
+                   n.closed_at)
+                  IS DISTINCT FROM (o.funnel_id, o.owner_id, o.class_id, o.currency, o.status, o.probability,
+                                    o.expected_close_date, o.closed_at)));
     ELSE
         PERFORM record_opportunity_cells('{}'::opportunities[], (SELECT array_agg(o::opportunities) FROM old_rows o));
     END IF;
@@ -133,9 +140,32 @@ BEGIN
             days_count = c.days_count + excluded.days_count
     )
     SELECT coalesce(sum(deltas), 0) INTO folded_stages FROM summed;
+    WITH moved AS (
+        DELETE FROM article_cell_deltas RETURNING *
+    ), summed AS (
+        SELECT funnel_id, owner_id, class_id, currency, status, day, article_id, sku, sum(lines) AS lines,
+               sum(quantity) AS quantity, sum(quantity_x_probability) AS quantity_x_probability,
+               sum(value) AS value, sum(value_x_probability) AS value_x_probability, count(*) AS deltas
+        FROM moved
+        GROUP BY funnel_id, owner_id, class_id, currency, status, day, article_id, sku
+    ), folded_in AS (
+        INSERT INTO article_cells AS c
+        SELECT funnel_id, owner_id, class_id, currency, status, day, article_id, sku, lines, quantity,
+               quantity_x_probability, value, value_x_probability
+        FROM summed
+        ORDER BY funnel_id, owner_id, class_id, currency, status, day, article_id, sku
+        ON CONFLICT (funnel_id, owner_id, class_id, currency, status, day, article_id, sku) DO UPDATE
+        SET lines = c.lines + excluded.lines,
+            quantity = c.quantity + excluded.quantity,
+            quantity_x_probability = c.quantity_x_probability + excluded.quantity_x_probability,
+            value = c.value + excluded.value,
+            value_x_probability = c.value_x_probability + excluded.value_x_probability
+    )
+    SELECT folded_stages + coalesce(sum(deltas), 0) INTO folded_stages FROM summed;
     -- Cells whose opportunities have all moved elsewhere.
     DELETE FROM opportunity_cells WHERE opportunities = 0 AND metric_count = 0;
     DELETE FROM stage_cells WHERE entered = 0;
+    DELETE FROM article_cells WHERE lines = 0;
     RETURN folded + folded_stages;
 END
 $$;
@@ -257,6 +287,117 @@ CREATE TRIGGER stage_visits_update AFTER UPDATE ON opportunity_stage_changes
 CREATE TRIGGER stage_visits_delete AFTER DELETE ON opportunity_stage_changes
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stage_visits_trigger();
 
+-- Forecast per article (Absatzprognose). One row per opportunity line with what it adds to
+-- the article cells: quantity and value, each also times the opportunity's probability, under
+-- the opportunity's funnel, owner, class, currency, status and day. The rows of an opportunity
+-- are computed again whenever its lines change or it changes in a way that moves them; the
+-- difference goes as deltas into the article cells.
+CREATE TABLE line_contributions (
+    line_id                uuid    PRIMARY KEY,
+    opportunity_id         uuid    NOT NULL,
+    funnel_id              uuid    NOT NULL,
+    owner_id               uuid    NOT NULL,
+    class_id               text    NOT NULL,
+    currency               char(3) NOT NULL,
+    status                 text    NOT NULL,
+    day                    date,
+    article_id             uuid,
+    -- the SKU of a line without an article (such lines count under their SKU)
+    sku                    text,
+    quantity               numeric NOT NULL,
+    quantity_x_probability numeric NOT NULL,
+    value                  numeric NOT NULL,
+    value_x_probability    numeric NOT NULL
+);
+CREATE INDEX line_contributions_opportunity_idx ON line_contributions (opportunity_id);
+
+CREATE TABLE article_cells (
+    funnel_id              uuid    NOT NULL,
+    owner_id               uuid    NOT NULL,
+    class_id               text    NOT NULL,
+    currency               char(3) NOT NULL,
+    status                 text    NOT NULL,
+    day                    date,
+    article_id             uuid,
+    sku                    text,
+    lines                  bigint  NOT NULL,
+    quantity               numeric NOT NULL,
+    quantity_x_probability numeric NOT NULL,
+    value                  numeric NOT NULL,
+    value_x_probability    numeric NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (funnel_id, owner_id, class_id, currency, status, day, article_id, sku)
+);
+
+CREATE TABLE article_cell_deltas (LIKE article_cells);
+
+-- Computes the line contributions of opportunities `ids` again and records the change.
+CREATE FUNCTION refresh_line_contributions(ids uuid[]) RETURNS void
+    LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    WITH old AS (
+        SELECT c.* FROM line_contributions c JOIN unnest(ids) AS t (id) ON c.opportunity_id = t.id
+    ), new AS (
+        SELECT l.id AS line_id, o.id AS opportunity_id, o.funnel_id, o.owner_id, o.class_id, o.currency, o.status,
+               CASE WHEN o.status = 'open' THEN o.expected_close_date
+                    ELSE (o.closed_at AT TIME ZONE 'UTC')::date END AS day,
+               l.article_id, CASE WHEN l.article_id IS NULL THEN l.sku END AS sku,
+               l.quantity, l.quantity * o.probability AS quantity_x_probability,
+               l.line_total AS value, l.line_total * o.probability AS value_x_probability
+        FROM unnest(ids) AS t (id)
+        JOIN opportunities o ON o.id = t.id
+        JOIN opportunity_lines l ON l.opportunity_id = t.id
+    ), written AS (
+        INSERT INTO line_contributions SELECT * FROM new
+        ON CONFLICT (line_id) DO UPDATE
+        SET funnel_id = excluded.funnel_id, owner_id = excluded.owner_id, class_id = excluded.class_id,
+            currency = excluded.currency, status = excluded.status, day = excluded.day,
+            article_id = excluded.article_id, sku = excluded.sku, quantity = excluded.quantity,
+            quantity_x_probability = excluded.quantity_x_probability, value = excluded.value,
+            value_x_probability = excluded.value_x_probability
+    ), gone AS (
+        DELETE FROM line_contributions c USING old
+        WHERE c.line_id = old.line_id AND NOT EXISTS (SELECT FROM new WHERE new.line_id = old.line_id)
+    )
+    INSERT INTO article_cell_deltas
+    SELECT funnel_id, owner_id, class_id, currency, status, day, article_id, sku, sum(sign),
+           sum(sign * quantity), sum(sign * quantity_x_probability), sum(sign * value),
+           sum(sign * value_x_probability)
+    FROM (
+        SELECT 1 AS sign, funnel_id, owner_id, class_id, currency, status, day, article_id, sku, quantity,
+               quantity_x_probability, value, value_x_probability
+        FROM new
+        UNION ALL
+        SELECT -1, funnel_id, owner_id, class_id, currency, status, day, article_id, sku, quantity,
+               quantity_x_probability, value, value_x_probability
+        FROM old
+    ) signed
+    GROUP BY funnel_id, owner_id, class_id, currency, status, day, article_id, sku
+    HAVING sum(sign) <> 0 OR sum(sign * quantity) <> 0 OR sum(sign * quantity_x_probability) <> 0
+        OR sum(sign * value) <> 0 OR sum(sign * value_x_probability) <> 0;
+END;
+
+CREATE FUNCTION line_contributions_trigger() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM refresh_line_contributions(ARRAY(SELECT DISTINCT opportunity_id FROM new_rows));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM refresh_line_contributions(ARRAY(SELECT opportunity_id FROM new_rows UNION SELECT opportunity_id FROM old_rows));
+    ELSE
+        PERFORM refresh_line_contributions(ARRAY(SELECT DISTINCT opportunity_id FROM old_rows));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER line_contributions_insert AFTER INSERT ON opportunity_lines
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION line_contributions_trigger();
+CREATE TRIGGER line_contributions_update AFTER UPDATE ON opportunity_lines
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION line_contributions_trigger();
+CREATE TRIGGER line_contributions_delete AFTER DELETE ON opportunity_lines
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION line_contributions_trigger();
+
 -- Owners report: distinct partners of open opportunities per owner, from the index alone.
 CREATE INDEX opportunities_owner_partner_idx ON opportunities (owner_id, business_partner_id)
     INCLUDE (funnel_id, class_id) WHERE status = 'open';
@@ -266,11 +407,9 @@ CREATE INDEX opportunities_health_idx ON opportunities (funnel_id, stage_id, las
     INCLUDE (owner_id, class_id) WHERE status = 'open';
 -- Stage conversion: the stage changes of a period.
 CREATE INDEX opportunity_stage_changes_changed_idx ON opportunity_stage_changes (changed_at) INCLUDE (opportunity_id);
--- Forecast per article: open opportunities by expected close date, won ones by close instant.
-CREATE INDEX opportunities_expected_open_idx ON opportunities (expected_close_date) WHERE status = 'open';
-CREATE INDEX opportunities_closed_won_idx ON opportunities (closed_at) WHERE status = 'won';
 
 -- The opportunities and stage histories there are already.
 SELECT record_opportunity_cells(array_agg(o), '{}') FROM opportunities o;
 SELECT refresh_stage_visits(array_agg(id)) FROM opportunities;
+SELECT refresh_line_contributions(array_agg(DISTINCT opportunity_id)) FROM opportunity_lines;
 SELECT compact_report_cells();

@@ -40,6 +40,13 @@ const OPPORTUNITIES_PER_PARTNER: u32 = 20;
 const REBUILD_FROM: u32 = 50_000;
 
 /// The tables a bulk load of opportunities fills.
+/// The triggers that keep report cells, switched off during a load (`DISABLE` becomes `ENABLE`
+/// to switch them on again).
+const TALLIED: [&str; 2] = [
+    "opportunity_stage_changes DISABLE TRIGGER stage_visits_insert",
+    "opportunity_lines DISABLE TRIGGER line_contributions_insert",
+];
+
 const FILLED: [&str; 4] = [
     "opportunities",
     "opportunity_lines",
@@ -218,11 +225,14 @@ pub async fn load_opportunities(
                 Indexes::Rebuild => Some(Deferred::drop(conn).await?),
                 Indexes::Keep => None,
             };
-            // The stage visits of the report cells are computed once at the end, not per batch
-            // (whose look-ups would have no index while the indexes are dropped).
-            diesel::sql_query("ALTER TABLE opportunity_stage_changes DISABLE TRIGGER stage_visits_insert")
-                .execute(conn)
-                .await?;
+            // The stage visits and line contributions of the report cells are computed once at
+            // the end, not per batch (whose look-ups would have no index while the indexes are
+            // dropped).
+            for table_trigger in TALLIED {
+                diesel::sql_query(format!("ALTER TABLE {table_trigger}"))
+                    .execute(conn)
+                    .await?;
+            }
             let mut counts = Counts::default();
             let step = (count / 10).max(1) as usize;
             while let Some(batch) = batches.recv().await {

@@ -369,6 +369,16 @@ async fn report_cells_always_add_up_to_the_opportunities() {
     act_ok(&app, &a, "win", &json!({})).await;
     assert_eq!(cells_mismatch(&app).await, Vec::<String>::new());
     compact(&app).await;
+    json_with(
+        app.post(
+            &format!("{}/lines", crate::opportunities::path_of(&b)),
+            &app.admin(),
+            &json!({"sku": "T", "description": "Teil", "quantity": 2, "unit": "Stk", "unit_price": "5.00"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
     act_ok(&app, &b, "lose", &json!({"lost_reason_id": s.reason})).await;
     act_ok(&app, &b, "reopen", &json!({"stage_id": s.first})).await;
     let response = app.delete(&crate::opportunities::path_of(&c), &app.admin()).await;
@@ -412,6 +422,27 @@ async fn report_cells_always_add_up_to_the_opportunities() {
     )
     .await;
     assert_eq!(count(&app, "SELECT count(*) FROM stage_cell_deltas").await, 0);
+    // The article cells add up the lines as they are now.
+    let lines = "SELECT o.funnel_id, o.owner_id, o.class_id, o.currency, o.status,
+                        CASE WHEN o.status = 'open' THEN o.expected_close_date
+                             ELSE (o.closed_at AT TIME ZONE 'UTC')::date END,
+                        l.article_id, CASE WHEN l.article_id IS NULL THEN l.sku END, count(*)::numeric,
+                        sum(l.quantity), sum(l.quantity * o.probability), sum(l.line_total),
+                        sum(l.line_total * o.probability)
+                 FROM opportunity_lines l JOIN opportunities o ON o.id = l.opportunity_id
+                 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8";
+    let articles = "SELECT funnel_id, owner_id, class_id, currency, status, day, article_id, sku, sum(lines),
+                           sum(quantity), sum(quantity_x_probability), sum(value), sum(value_x_probability)
+                    FROM (SELECT * FROM article_cells UNION ALL SELECT * FROM article_cell_deltas) c
+                    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 HAVING sum(lines) <> 0";
+    let differ =
+        format!("SELECT count(*) FROM ((({lines}) EXCEPT ({articles})) UNION ALL (({articles}) EXCEPT ({lines}))) x");
+    assert_eq!(count(&app, &differ).await, 0);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM line_contributions").await,
+        2,
+        "A's line and B's"
+    );
 }
 
 async fn count(app: &TestApp, query: &str) -> i64 {
