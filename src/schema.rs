@@ -142,6 +142,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    line_contributions (line_id) {
+        line_id -> Uuid,
+        opportunity_id -> Uuid,
+        funnel_id -> Uuid,
+        owner_id -> Uuid,
+        class_id -> Text,
+        #[max_length = 3]
+        currency -> Bpchar,
+        status -> Text,
+        day -> Nullable<Date>,
+        article_id -> Nullable<Uuid>,
+        sku -> Nullable<Text>,
+        quantity -> Numeric,
+        quantity_x_probability -> Numeric,
+        value -> Numeric,
+        value_x_probability -> Numeric,
+    }
+}
+
+diesel::table! {
     lost_reasons (id) {
         id -> Uuid,
         label -> Text,
@@ -287,6 +307,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    stage_visits (opportunity_id, stage_id) {
+        opportunity_id -> Uuid,
+        stage_id -> Uuid,
+        funnel_id -> Uuid,
+        owner_id -> Uuid,
+        class_id -> Text,
+        first_entered_at -> Timestamptz,
+        moved_on -> Bool,
+        won_later -> Bool,
+        days -> Nullable<Numeric>,
+    }
+}
+
+diesel::table! {
     stages (id) {
         id -> Uuid,
         code -> Text,
@@ -397,6 +431,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     funnel_stages,
     funnels,
     idempotency_keys,
+    line_contributions,
     lost_reasons,
     opportunities,
     opportunity_lines,
@@ -404,6 +439,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     quote_lines,
     quotes,
     settings,
+    stage_visits,
     stages,
     users,
     webhook_deliveries,

@@ -253,17 +253,25 @@ pub async fn load_opportunities(
                     started.elapsed().as_secs_f64()
                 ));
             }
-            diesel::sql_query("ALTER TABLE opportunity_stage_changes ENABLE TRIGGER stage_visits_insert")
-                .execute(conn)
-                .await?;
+            for table_trigger in TALLIED {
+                diesel::sql_query(format!("ALTER TABLE {}", table_trigger.replace("DISABLE", "ENABLE")))
+                    .execute(conn)
+                    .await?;
+            }
             diesel::sql_query(
                 "SELECT refresh_stage_visits(ARRAY(SELECT o.id FROM opportunities o
                  WHERE NOT EXISTS (SELECT FROM stage_visits v WHERE v.opportunity_id = o.id)))",
             )
             .execute(conn)
             .await?;
+            diesel::sql_query(
+                "SELECT refresh_line_contributions(ARRAY(SELECT DISTINCT l.opportunity_id FROM opportunity_lines l
+                 WHERE NOT EXISTS (SELECT FROM line_contributions c WHERE c.line_id = l.id)))",
+            )
+            .execute(conn)
+            .await?;
             report(&format!(
-                "stage visits counted ({:.1} s)",
+                "report cells counted ({:.1} s)",
                 started.elapsed().as_secs_f64()
             ));
             Ok::<_, AppError>(counts)

@@ -236,6 +236,22 @@ async fn bulk_opportunities_have_the_derived_columns_the_api_computes() {
         indexes_and_keys,
         "indexes and foreign keys are back"
     );
+    // The report cells' triggers are on again, and what they keep covers the load.
+    for (query, what) in [
+        ("SELECT count(*) AS n FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'", "disabled triggers"),
+        (
+            "SELECT (SELECT count(*) FROM (SELECT DISTINCT opportunity_id, to_stage_id FROM opportunity_stage_changes) p)
+                    - (SELECT count(*) FROM stage_visits) AS n",
+            "stage pairs without their visit",
+        ),
+        (
+            "SELECT (SELECT count(*) FROM opportunity_lines) - (SELECT count(*) FROM line_contributions) AS n",
+            "lines without their contribution",
+        ),
+    ] {
+        let count: Count = diesel::sql_query(query).get_result(&mut conn).await.unwrap();
+        assert_eq!(count.n, 0, "{what}");
+    }
 
     let before = snapshot(&mut conn).await;
     assert_eq!(before.len(), 18 + 200 + 300);
