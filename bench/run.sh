@@ -22,6 +22,7 @@
 # BENCH_REV=<commit> (benchmark a committed revision instead of the work tree),
 # BENCH_WAIT_IDLE=<seconds> (wait for the machine to be idle before measuring; default 0),
 # BENCH_DROP_DB=1 (drop the benchmark database at the end; by default it is kept for SKIP_SEED),
+# BENCH_SCENARIOS (with --opportunities: a subset of "opp-get opp-list opp-red opp-post opp-stage"),
 # BENCH_OPPORTUNITIES (1000000; with --opportunities, whose default database is
 # salesfunnel_bench_opportunities).
 # See bench/README.md.
@@ -30,7 +31,7 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
 
-usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 RUN_MAIN=1
 RUN_COMPARE=0
@@ -75,7 +76,7 @@ NEUWAGEN_ID=01930000-0000-7000-8000-00000000012d
 OPEN_STAGES=01930000-0000-7000-8000-0000000000c9,01930000-0000-7000-8000-0000000000ca,01930000-0000-7000-8000-0000000000cb
 DEMO_PARTNER=01930000-0000-7000-8000-000000000065
 if ((OPPORTUNITY_MODE)); then
-    SCENARIOS="opp-get opp-list opp-red opp-post opp-stage"
+    SCENARIOS=${BENCH_SCENARIOS:-"opp-get opp-list opp-red opp-post opp-stage"}
     LIST_PATH="/api/v1/opportunities?owner_id=${REP_ID}&status=open&sort=-updated_at&limit=50"
     RED_PATH="/api/v1/opportunities?funnel_id=${NEUWAGEN_ID}&health=red&limit=50"
     OPP_BODY='{"subject":"Bench %d","business_partner_id":"'$DEMO_PARTNER'","class_id":"NEUWAGEN","stage_id":"'${OPEN_STAGES%%,*}'","target_value":"25000.00"}'

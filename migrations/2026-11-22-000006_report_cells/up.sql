@@ -31,8 +31,9 @@ CREATE TABLE opportunity_cell_deltas (LIKE opportunity_cells);
 -- Adds the cells of `added` and takes away those of `removed`, as deltas; changes that cancel
 -- out (an update that touched no counted column) write nothing.
 CREATE FUNCTION record_opportunity_cells(added opportunities[], removed opportunities[]) RETURNS void
-    LANGUAGE sql VOLATILE
-BEGIN ATOMIC
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
     INSERT INTO opportunity_cell_deltas
     SELECT funnel_id, stage_id, owner_id, class_id, currency, status, day, lost_reason_id,
            sum(sign), sum(sign * target_value), sum(sign * weighted_value), coalesce(sum(sign * metric), 0),
@@ -49,27 +50,37 @@ BEGIN ATOMIC
     HAVING sum(sign) <> 0 OR sum(sign * target_value) <> 0 OR sum(sign * weighted_value) <> 0
         OR coalesce(sum(sign * metric), 0) <> 0 OR coalesce(sum(sign) FILTER (WHERE metric IS NOT NULL), 0) <> 0
         OR coalesce(sum(sign * close_days), 0) <> 0;
-END;
+END
+$$;
 
 CREATE FUNCTION opportunity_cells_trigger() RETURNS trigger
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    moved uuid[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM record_opportunity_cells((SELECT array_agg(n::opportunities) FROM new_rows n), '{}'::opportunities[]);
     ELSIF TG_OP = 'UPDATE' THEN
         PERFORM record_opportunity_cells((SELECT array_agg(n::opportunities) FROM new_rows n), (SELECT array_agg(o::opportunities) FROM old_rows o));
         -- The stage visits are counted under the opportunity's funnel, owner and class.
-        PERFORM refresh_stage_visits(ARRAY(
+        moved := ARRAY(
             SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-            WHERE (n.funnel_id, n.owner_id, n.class_id) IS DISTINCT FROM (o.funnel_id, o.owner_id, o.class_id)));
+            WHERE (n.funnel_id, n.owner_id, n.class_id) IS DISTINCT FROM (o.funnel_id, o.owner_id, o.class_id));
+        IF cardinality(moved) > 0 THEN
+            PERFORM refresh_stage_visits(moved);
+        END IF;
         -- Its lines count under all that, its currency, status and day, times its probability.
-        PERFORM refresh_line_contributions(ARRAY(
+        moved := ARRAY(
             SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
             WHERE (n.funnel_id, n.owner_id, n.class_id, n.currency, n.status, n.probability, n.expected_close_date,
                    n.closed_at)
                   IS DISTINCT FROM (o.funnel_id, o.owner_id, o.class_id, o.currency, o.status, o.probability,
-                                    o.expected_close_date, o.closed_at)));
+                                    o.expected_close_date, o.closed_at)
+              AND n.line_count + o.line_count > 0);
+        IF cardinality(moved) > 0 THEN
+            PERFORM refresh_line_contributions(moved);
+        END IF;
     ELSE
         PERFORM record_opportunity_cells('{}'::opportunities[], (SELECT array_agg(o::opportunities) FROM old_rows o));
     END IF;
@@ -209,8 +220,9 @@ CREATE TABLE stage_cell_deltas (LIKE stage_cells);
 
 -- Computes the stage visits of opportunities `ids` again and records the change in the cells.
 CREATE FUNCTION refresh_stage_visits(ids uuid[]) RETURNS void
-    LANGUAGE sql VOLATILE
-BEGIN ATOMIC
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
     WITH old AS (
         SELECT v.* FROM stage_visits v JOIN unnest(ids) AS t (id) ON v.opportunity_id = t.id
     ), visits AS (
@@ -263,7 +275,8 @@ BEGIN ATOMIC
     GROUP BY funnel_id, stage_id, owner_id, class_id, day
     HAVING sum(sign) <> 0 OR sum(sign * moved_on::int) <> 0 OR sum(sign * won_later::int) <> 0
         OR coalesce(sum(sign * days), 0) <> 0 OR coalesce(sum(sign) FILTER (WHERE days IS NOT NULL), 0) <> 0;
-END;
+END
+$$;
 
 CREATE FUNCTION stage_visits_trigger() RETURNS trigger
     LANGUAGE plpgsql
@@ -332,8 +345,9 @@ CREATE TABLE article_cell_deltas (LIKE article_cells);
 
 -- Computes the line contributions of opportunities `ids` again and records the change.
 CREATE FUNCTION refresh_line_contributions(ids uuid[]) RETURNS void
-    LANGUAGE sql VOLATILE
-BEGIN ATOMIC
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
     WITH old AS (
         SELECT c.* FROM line_contributions c JOIN unnest(ids) AS t (id) ON c.opportunity_id = t.id
     ), new AS (
@@ -374,7 +388,8 @@ BEGIN ATOMIC
     GROUP BY funnel_id, owner_id, class_id, currency, status, day, article_id, sku
     HAVING sum(sign) <> 0 OR sum(sign * quantity) <> 0 OR sum(sign * quantity_x_probability) <> 0
         OR sum(sign * value) <> 0 OR sum(sign * value_x_probability) <> 0;
-END;
+END
+$$;
 
 CREATE FUNCTION line_contributions_trigger() RETURNS trigger
     LANGUAGE plpgsql
