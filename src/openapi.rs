@@ -115,6 +115,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "opportunity-lines", description = "Articles and quantities of an opportunity; they make up its target value"),
         (name = "quotes", description = "Quotes (Angebote) made from an opportunity's lines: revisions, primary quote, send/accept/reject, PDF"),
         (name = "activities", description = "Calls, emails, meetings, appointments, tickets, tasks and notes; done contacts drive the traffic light"),
+        (name = "events", description = "The feed of changes (transactional outbox) for ERP and other integrations: poll with `after` = the last `seq`; admin and integration"),
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(

@@ -36,7 +36,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::activities::routes::configure)
             .configure(crate::opportunities::routes::configure)
             .configure(crate::opportunity_lines::routes::configure)
-            .configure(crate::quotes::routes::configure),
+            .configure(crate::quotes::routes::configure)
+            .configure(crate::events::routes::configure),
     )
     .configure(crate::ops::routes::configure);
 }
