@@ -570,13 +570,19 @@ pub async fn lock_open(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<Opp
 /// the caller holds the row lock.
 pub async fn touch(conn: &mut Conn, actor: &Actor, id: Uuid) -> Result<(), AppError> {
     let before = events::snapshot(conn, id).await?;
+    touch_since(conn, actor, id, &before).await
+}
+
+/// [`touch`] for a change that began before its caller could call it (a new primary quote is
+/// already in place): `before` is the opportunity as it was.
+pub async fn touch_since(conn: &mut Conn, actor: &Actor, id: Uuid, before: &serde_json::Value) -> Result<(), AppError> {
     diesel::update(opp::table.find(id))
         .set((opp::updated_at.eq(diesel::dsl::now), opp::version.eq(opp::version + 1)))
         .execute(conn)
         .await?;
     derive::refresh(conn, &[id]).await?;
     let after = find(conn, Visibility::All, id).await?;
-    events::updated(conn, &actor.subject, &before, &after).await
+    events::updated(conn, &actor.subject, before, &after).await
 }
 
 /// A merge patch of the writable fields; `Some(None)` clears an optional one.

@@ -201,6 +201,12 @@ pub async fn create(
             .get_result(conn)
             .await?,
         );
+        // The first quote becomes the primary one: the opportunity as it was, for its event.
+        let before = if has_primary {
+            None
+        } else {
+            Some(crate::opportunities::events::snapshot(conn, opportunity_id).await?)
+        };
         let id = Uuid::now_v7();
         diesel::insert_into(quotes::table)
             .values((
@@ -226,9 +232,9 @@ pub async fn create(
             .collect();
         diesel::insert_into(ql::table).values(copies).execute(conn).await?;
         total_up(conn, id).await?;
-        if !has_primary {
+        if let Some(before) = &before {
             // Its primary_quote_id changed: a new version, so ETags and `updated_after` see it.
-            opportunities::touch(conn, actor, opportunity_id).await?;
+            opportunities::touch_since(conn, actor, opportunity_id, before).await?;
         }
         let record = load(conn, id).await?;
         let data = json!({ "quote": events::shown(&Quote::from(record.clone()))? });

@@ -292,6 +292,17 @@ async fn quote_events_follow_its_status() {
 
     let created = of_type(&events, "quote.created");
     assert_eq!(created.len(), 2);
+    let primary = of_type(&events, "opportunity.updated");
+    assert_eq!(primary.len(), 2, "the line, then the first (primary) quote");
+    assert_eq!(
+        primary[1]["data"]["previous"].get("primary_quote_id"),
+        Some(&Value::Null)
+    );
+    assert_eq!(primary[1]["data"]["opportunity"]["primary_quote_id"], first["id"]);
+    assert_eq!(
+        primary[1]["seq"].as_i64().unwrap() + 1,
+        created[0]["seq"].as_i64().unwrap()
+    );
     assert_eq!(created[0]["data"], json!({"quote": first}));
     let sent = of_type(&events, "quote.sent");
     assert_eq!(sent.len(), 2);
