@@ -604,7 +604,7 @@ async fn writer(app: Arc<TestApp>, s: Arc<Sales>, n: usize) -> Vec<Uuid> {
                 sql(&mut conn, "BEGIN").await;
                 insert_event(&mut conn, event).await;
                 tokio::time::sleep(Duration::from_millis(20 + 10 * (n as u64 % 4))).await;
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     sql(&mut conn, "COMMIT").await;
                     committed.push(event);
                 } else {
