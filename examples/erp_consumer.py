@@ -2,7 +2,7 @@
 """A minimal ERP-side consumer of the salesfunnel event feed (Python 3 standard library only).
 
 Polls GET /api/v1/events?after=<last seq>, handles each event, and keeps its position in a
-cursor file, written after each event is handled, so a restart resumes where it stopped and
+cursor file, written after each page is handled, so a restart resumes where it stopped and
 never skips an event. Handling is idempotent by event id: an event handled before (e.g. when
 the process died between handling and saving the cursor) is recognised and skipped.
 
@@ -106,7 +106,10 @@ def main():
                 handle(event)
                 seen.add(event["id"])
                 recent_ids.append(event["id"])
-            after = event["seq"]
+        if page["items"]:
+            # After the page is handled: a crash before this line repeats the page, whose events
+            # are then recognised by id.
+            after = page["next_after"]
             save_cursor(after, recent_ids)
         if len(recent_ids) > REMEMBERED_IDS:
             recent_ids = recent_ids[-REMEMBERED_IDS:]
@@ -120,5 +123,5 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, BrokenPipeError):
         pass
