@@ -63,6 +63,11 @@ impl Role {
         matches!(self, Self::Admin | Self::Manager | Self::Rep)
     }
 
+    /// The event feed: for integrations, and admins.
+    pub fn can_read_events(self) -> bool {
+        matches!(self, Self::Admin | Self::Integration)
+    }
+
     /// Recording the ERP order of a won opportunity.
     pub fn can_hand_off(self) -> bool {
         matches!(self, Self::Admin | Self::Integration)

@@ -40,6 +40,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::opportunity_lines::routes::configure)
             .configure(crate::quotes::routes::configure)
             .configure(crate::reports::routes::configure)
+            .configure(crate::events::routes::configure)
             .configure(crate::webhooks::routes::configure),
     )
     .configure(crate::ops::routes::configure);

@@ -30,6 +30,11 @@ AS $$
 DECLARE
     published bigint;
 BEGIN
+    -- Under REPEATABLE READ or SERIALIZABLE the transaction's one snapshot predates the lock:
+    -- it would miss the numbers the publisher we waited for gave, and give them again.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'publish_events() must run in a READ COMMITTED transaction';
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('salesfunnel.publish_events'));
     -- A new statement, so a new snapshot taken after the lock: it sees every event that an
     -- earlier publisher saw, and its xmin is at least theirs.

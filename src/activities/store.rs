@@ -8,12 +8,15 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::routes::Activity;
 use crate::auth::Visibility;
 use crate::db::Conn;
 use crate::error::{AppError, FieldError};
+use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::opportunities::derive;
@@ -318,6 +321,8 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
             .get_result(conn)
             .await?;
         derive::refresh(conn, &affected(None, row.opportunity_id)).await?;
+        let data = json!({ "activity": events::shown(&Activity::from(row.clone()))? });
+        events::store::record(conn, EventType::ActivityCreated, row.id, &actor.subject, data).await?;
         Ok(row)
     })
     .await

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::derive;
+use super::{derive, events};
 use crate::auth::Visibility;
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent};
@@ -489,7 +489,9 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             .execute(conn)
             .await?;
         record_stage(conn, id, None, new.stage_id, actor, None, None).await?;
-        find(conn, Visibility::All, id).await
+        let record = find(conn, Visibility::All, id).await?;
+        events::created(conn, actor, &record).await?;
+        Ok(record)
     })
     .await
 }
@@ -564,14 +566,23 @@ pub async fn lock_open(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<Opp
 }
 
 /// Bumps the version of an opportunity whose lines changed and refreshes what derives from
-/// them; the caller holds the row lock.
-pub async fn touch(conn: &mut Conn, id: Uuid) -> Result<(), AppError> {
+/// them, with an `opportunity.updated` event naming the values before (`target_value`, …);
+/// the caller holds the row lock.
+pub async fn touch(conn: &mut Conn, actor: &Actor, id: Uuid) -> Result<(), AppError> {
+    let before = events::snapshot(conn, id).await?;
+    touch_since(conn, actor, id, &before).await
+}
+
+/// [`touch`] for a change that began before its caller could call it (a new primary quote is
+/// already in place): `before` is the opportunity as it was.
+pub async fn touch_since(conn: &mut Conn, actor: &Actor, id: Uuid, before: &serde_json::Value) -> Result<(), AppError> {
     diesel::update(opp::table.find(id))
         .set((opp::updated_at.eq(diesel::dsl::now), opp::version.eq(opp::version + 1)))
         .execute(conn)
         .await?;
     derive::refresh(conn, &[id]).await?;
-    Ok(())
+    let after = find(conn, Visibility::All, id).await?;
+    events::updated(conn, &actor.subject, before, &after).await
 }
 
 /// A merge patch of the writable fields; `Some(None)` clears an optional one.
@@ -676,6 +687,7 @@ pub async fn update(
         let current = lock(conn, actor.who, id, if_match).await?;
         ensure_open(&current)?;
         check_changes(conn, &current, &c).await?;
+        let before = events::snapshot(conn, id).await?;
         // The rule of creation holds for handing over: a rep gives opportunities to others
         // only in funnels of their team.
         let (funnel, owner) = (
@@ -725,7 +737,12 @@ pub async fn update(
         } else {
             derive::refresh(conn, &[id]).await?;
         }
-        find(conn, Visibility::All, id).await
+        let after = find(conn, Visibility::All, id).await?;
+        events::updated(conn, &actor.subject, &before, &after).await?;
+        if moved.is_some() {
+            events::moved(conn, actor, &before, &after, current.stage_id, false).await?;
+        }
+        Ok(after)
     })
     .await
 }
@@ -795,6 +812,7 @@ pub async fn move_to(
             errors.extend(reference("lost_reason_id", "lost reason", &reason, active));
         }
         validation(errors)?;
+        let before = events::snapshot(conn, id).await?;
         let outcome = entered.map_or(Outcome::Open, |e| e.outcome);
         let closed = outcome != Outcome::Open;
         diesel::update(opp::table.find(id))
@@ -820,7 +838,9 @@ pub async fn move_to(
             m.note.as_deref(),
         )
         .await?;
-        find(conn, Visibility::All, id).await
+        let after = find(conn, Visibility::All, id).await?;
+        events::moved(conn, actor, &before, &after, current.stage_id, false).await?;
+        Ok(after)
     })
     .await
 }
@@ -852,6 +872,7 @@ pub async fn reopen(
             current.line_count,
             "reopen into an open stage",
         ))?;
+        let before = events::snapshot(conn, id).await?;
         diesel::update(opp::table.find(id))
             .set((
                 opp::stage_id.eq(stage),
@@ -866,7 +887,9 @@ pub async fn reopen(
             .execute(conn)
             .await?;
         record_stage(conn, id, Some(current.stage_id), stage, actor, None, note.as_deref()).await?;
-        find(conn, Visibility::All, id).await
+        let after = find(conn, Visibility::All, id).await?;
+        events::moved(conn, actor, &before, &after, current.stage_id, true).await?;
+        Ok(after)
     })
     .await
 }

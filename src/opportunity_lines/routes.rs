@@ -20,6 +20,7 @@ use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+use crate::opportunities::routes::actor;
 
 /// One line of an opportunity.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -251,9 +252,9 @@ async fn create_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let new = NewLine::from(body.parse()?);
-    let (who_sees, opportunity) = (who.visibility(), id.into_inner());
+    let (by, opportunity) = (actor(&who), id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, who_sees, opportunity, new).await.map(Line::from) })
+        Box::pin(async move { store::insert(conn, &by, opportunity, new).await.map(Line::from) })
     })
     .await
 }
@@ -286,7 +287,7 @@ async fn update_line(
     let (opportunity, line) = path.into_inner();
     let row = store::update(
         &mut *db::connection(&pool).await?,
-        who.visibility(),
+        &actor(&who),
         opportunity,
         line,
         &if_match,
@@ -320,7 +321,7 @@ async fn delete_line(
     let (opportunity, line) = path.into_inner();
     store::delete(
         &mut *db::connection(&pool).await?,
-        who.visibility(),
+        &actor(&who),
         opportunity,
         line,
         &if_match,

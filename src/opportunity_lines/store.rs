@@ -14,7 +14,7 @@ use crate::domain::opportunity::line_total;
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
-use crate::opportunities::store as opportunities;
+use crate::opportunities::store::{self as opportunities, Actor};
 use crate::schema::{articles, opportunity_lines as lines};
 
 /// Lines one opportunity may have.
@@ -162,7 +162,7 @@ impl LineContent {
 
 /// Replaces the lines of opportunity `id` (locked by the caller) with `contents`, in order,
 /// and refreshes its target value.
-pub async fn replace(conn: &mut Conn, id: Uuid, contents: Vec<LineContent>) -> Result<(), AppError> {
+pub async fn replace(conn: &mut Conn, actor: &Actor, id: Uuid, contents: Vec<LineContent>) -> Result<(), AppError> {
     diesel::delete(lines::table.filter(lines::opportunity_id.eq(id)))
         .execute(conn)
         .await?;
@@ -172,7 +172,7 @@ pub async fn replace(conn: &mut Conn, id: Uuid, contents: Vec<LineContent>) -> R
         .map(|(c, position)| c.into_line(id, position))
         .collect();
     diesel::insert_into(lines::table).values(rows).execute(conn).await?;
-    opportunities::touch(conn, id).await
+    opportunities::touch(conn, actor, id).await
 }
 
 /// The lines of opportunity `id`, by position.
@@ -302,9 +302,9 @@ pub fn total(quantity: Quantity, unit_price: Money, discount: Percent) -> Money 
 }
 
 /// Adds a line at the end of an open opportunity's lines.
-pub async fn insert(conn: &mut Conn, who: Visibility, opportunity_id: Uuid, new: NewLine) -> Result<LineRow, AppError> {
+pub async fn insert(conn: &mut Conn, actor: &Actor, opportunity_id: Uuid, new: NewLine) -> Result<LineRow, AppError> {
     conn.transaction(async |conn| {
-        let opportunity = opportunities::lock_open(conn, who, opportunity_id).await?;
+        let opportunity = opportunities::lock_open(conn, actor.who, opportunity_id).await?;
         let new = complete(conn, &opportunity.currency, new).await?;
         let (count, last): (i64, Option<i32>) = lines::table
             .filter(lines::opportunity_id.eq(opportunity_id))
@@ -321,7 +321,7 @@ pub async fn insert(conn: &mut Conn, who: Visibility, opportunity_id: Uuid, new:
             .returning(LineRow::as_returning())
             .get_result(conn)
             .await?;
-        opportunities::touch(conn, opportunity_id).await?;
+        opportunities::touch(conn, actor, opportunity_id).await?;
         Ok(row)
     })
     .await
@@ -352,14 +352,14 @@ async fn lock(
 /// Applies a merge patch to a line and recomputes its total and the opportunity's.
 pub async fn update(
     conn: &mut Conn,
-    who: Visibility,
+    actor: &Actor,
     opportunity: Uuid,
     id: Uuid,
     if_match: &IfMatch,
     c: LineChanges,
 ) -> Result<LineRow, AppError> {
     conn.transaction(async |conn| {
-        let current = lock(conn, who, opportunity, id, if_match).await?;
+        let current = lock(conn, actor.who, opportunity, id, if_match).await?;
         let c = LineContent::from(&current).patched(c);
         let row = diesel::update(lines::table.find(id))
             .set((
@@ -377,7 +377,7 @@ pub async fn update(
             .returning(LineRow::as_returning())
             .get_result(conn)
             .await?;
-        opportunities::touch(conn, opportunity).await?;
+        opportunities::touch(conn, actor, opportunity).await?;
         Ok(row)
     })
     .await
@@ -386,15 +386,15 @@ pub async fn update(
 /// Deletes a line; the opportunity's target value follows.
 pub async fn delete(
     conn: &mut Conn,
-    who: Visibility,
+    actor: &Actor,
     opportunity: Uuid,
     id: Uuid,
     if_match: &IfMatch,
 ) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        lock(conn, who, opportunity, id, if_match).await?;
+        lock(conn, actor.who, opportunity, id, if_match).await?;
         diesel::delete(lines::table.find(id)).execute(conn).await?;
-        opportunities::touch(conn, opportunity).await
+        opportunities::touch(conn, actor, opportunity).await
     })
     .await
 }

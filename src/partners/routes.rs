@@ -331,6 +331,7 @@ async fn create_partner(
     let r = body.parse()?;
     let explicit_owner = r.owner_id;
     let caller = who.user_id();
+    let subject = who.subject.clone();
     let mut new = NewPartner {
         id: Uuid::now_v7(),
         kind: r.kind,
@@ -351,7 +352,7 @@ async fn create_partner(
             if let (None, Some(id)) = (explicit_owner, caller) {
                 new.owner_id = crate::users::store::exists(conn, id).await?.then_some(id);
             }
-            store::insert(conn, &new).await.map(Partner::from)
+            store::insert(conn, &subject, &new).await.map(Partner::from)
         })
     })
     .await
@@ -422,7 +423,7 @@ async fn convert_partner(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_partners)?;
     let id = id.into_inner();
-    let row = store::convert(&mut *db::connection(&pool).await?, id, &if_match).await?;
+    let row = store::convert(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
     Ok(ok(&Partner::from(row)))
 }
 

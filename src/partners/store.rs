@@ -4,13 +4,16 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::{Conn, lock_version};
 use crate::error::AppError;
+use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::partners::routes::Partner;
 use crate::schema::business_partners as bp;
 
 crate::db::text_enum! {
@@ -94,14 +97,21 @@ pub struct PartnerFilter {
 
 const WHAT: &str = "business partner";
 
-/// Inserts a partner; the owner must exist (422 otherwise).
-pub async fn insert(conn: &mut Conn, new: &NewPartner) -> Result<PartnerRow, AppError> {
-    check_owner(conn, new.owner_id).await?;
-    Ok(diesel::insert_into(bp::table)
-        .values(new)
-        .returning(PartnerRow::as_returning())
-        .get_result(conn)
-        .await?)
+/// Inserts a partner with its `business_partner.created` event; the owner must exist (422
+/// otherwise).
+pub async fn insert(conn: &mut Conn, actor: &str, new: &NewPartner) -> Result<PartnerRow, AppError> {
+    conn.transaction(async |conn| {
+        check_owner(conn, new.owner_id).await?;
+        let row = diesel::insert_into(bp::table)
+            .values(new)
+            .returning(PartnerRow::as_returning())
+            .get_result(conn)
+            .await?;
+        let data = json!({ "business_partner": events::shown(&Partner::from(row.clone()))? });
+        events::store::record(conn, EventType::BusinessPartnerCreated, row.id, actor, data).await?;
+        Ok(row)
+    })
+    .await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> Result<PartnerRow, AppError> {
@@ -163,8 +173,9 @@ async fn apply(conn: &mut Conn, id: Uuid, changes: &PartnerChanges) -> Result<Pa
         .await?)
 }
 
-/// Turns a lead into a customer; 409 when it already is one.
-pub async fn convert(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
+/// Turns a lead into a customer, with its `business_partner.converted` event; 409 when it
+/// already is one.
+pub async fn convert(conn: &mut Conn, actor: &str, id: Uuid, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
         let current = find(conn, id).await?;
@@ -174,7 +185,8 @@ pub async fn convert(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<Pa
                 current.number
             )));
         }
-        apply(
+        let before = events::shown(&Partner::from(current))?;
+        let row = apply(
             conn,
             id,
             &PartnerChanges {
@@ -182,7 +194,11 @@ pub async fn convert(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<Pa
                 ..PartnerChanges::default()
             },
         )
-        .await
+        .await?;
+        let after = events::shown(&Partner::from(row.clone()))?;
+        let data = json!({ "previous": events::previous(&before, &after), "business_partner": after });
+        events::store::record(conn, EventType::BusinessPartnerConverted, id, actor, data).await?;
+        Ok(row)
     })
     .await
 }

@@ -18,6 +18,7 @@ use crate::http::json::JsonBody;
 use crate::http::pagination::{Page, PageParams};
 use crate::http::{IfMatch, Resource, ok};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+use crate::opportunities::routes::actor;
 use crate::opportunity_lines::routes::{BY_POSITION, LinePatch, NewLineRequest};
 use crate::opportunity_lines::store::{LineChanges, NewLine};
 
@@ -163,9 +164,9 @@ async fn create_quote_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let new = NewLine::from(body.parse()?);
-    let (who_sees, quote) = (who.visibility(), id.into_inner());
+    let (by, quote) = (actor(&who), id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::add_line(conn, who_sees, quote, new).await.map(QuoteLine::from) })
+        Box::pin(async move { store::add_line(conn, &by, quote, new).await.map(QuoteLine::from) })
     })
     .await
 }
@@ -198,7 +199,7 @@ async fn update_quote_line(
     let (id, line) = path.into_inner();
     let row = store::update_line(
         &mut *db::connection(&pool).await?,
-        who.visibility(),
+        &actor(&who),
         id,
         line,
         &if_match,
@@ -230,14 +231,7 @@ async fn delete_quote_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let (id, line) = path.into_inner();
-    store::delete_line(
-        &mut *db::connection(&pool).await?,
-        who.visibility(),
-        id,
-        line,
-        &if_match,
-    )
-    .await?;
+    store::delete_line(&mut *db::connection(&pool).await?, &actor(&who), id, line, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

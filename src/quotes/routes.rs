@@ -359,7 +359,7 @@ async fn update_quote(
     };
     let record = store::update(
         &mut *db::connection(&pool).await?,
-        who.visibility(),
+        &actor(&who),
         id.into_inner(),
         &if_match,
         changes,
@@ -391,7 +391,7 @@ async fn make_primary(
     who.require(Role::can_write_opportunities)?;
     let record = store::make_primary(
         &mut *db::connection(&pool).await?,
-        who.visibility(),
+        &actor(&who),
         id.into_inner(),
         &if_match,
     )
@@ -407,7 +407,7 @@ async fn run_transition(
     to: Transition,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let record = store::transition(&mut *db::connection(pool).await?, who.visibility(), id, if_match, to).await?;
+    let record = store::transition(&mut *db::connection(pool).await?, &actor(who), id, if_match, to).await?;
     Ok(ok(&Quote::from(record)))
 }
 

@@ -7,14 +7,17 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::pdf::{DocumentLine, PartnerAddress, QuoteDocument};
+use super::routes::Quote;
 use crate::auth::Visibility;
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
+use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::opportunities::store::{self as opportunities, Actor, OpportunityRow};
@@ -198,6 +201,12 @@ pub async fn create(
             .get_result(conn)
             .await?,
         );
+        // The first quote becomes the primary one: the opportunity as it was, for its event.
+        let before = if has_primary {
+            None
+        } else {
+            Some(crate::opportunities::events::snapshot(conn, opportunity_id).await?)
+        };
         let id = Uuid::now_v7();
         diesel::insert_into(quotes::table)
             .values((
@@ -223,11 +232,14 @@ pub async fn create(
             .collect();
         diesel::insert_into(ql::table).values(copies).execute(conn).await?;
         total_up(conn, id).await?;
-        if !has_primary {
+        if let Some(before) = &before {
             // Its primary_quote_id changed: a new version, so ETags and `updated_after` see it.
-            opportunities::touch(conn, opportunity_id).await?;
+            opportunities::touch_since(conn, actor, opportunity_id, before).await?;
         }
-        load(conn, id).await
+        let record = load(conn, id).await?;
+        let data = json!({ "quote": events::shown(&Quote::from(record.clone()))? });
+        events::store::record(conn, EventType::QuoteCreated, id, &actor.subject, data).await?;
+        Ok(record)
     })
     .await
 }
@@ -398,7 +410,7 @@ async fn lock_draft(
 
 /// A new version of a quote; with `lines_changed`, its totals recomputed and, for the primary
 /// quote, its lines copied to the opportunity.
-async fn changed(conn: &mut Conn, row: &QuoteRow, lines_changed: bool) -> Result<QuoteRecord, AppError> {
+async fn changed(conn: &mut Conn, actor: &Actor, row: &QuoteRow, lines_changed: bool) -> Result<QuoteRecord, AppError> {
     diesel::update(quotes::table.find(row.id))
         .set((
             quotes::updated_at.eq(diesel::dsl::now),
@@ -409,16 +421,17 @@ async fn changed(conn: &mut Conn, row: &QuoteRow, lines_changed: bool) -> Result
     if lines_changed {
         total_up(conn, row.id).await?;
         if row.is_primary {
-            flow_back(conn, row).await?;
+            flow_back(conn, actor, row).await?;
         }
     }
     load(conn, row.id).await
 }
 
 /// Makes the opportunity's lines a copy of the primary quote's.
-async fn flow_back(conn: &mut Conn, row: &QuoteRow) -> Result<(), AppError> {
+async fn flow_back(conn: &mut Conn, actor: &Actor, row: &QuoteRow) -> Result<(), AppError> {
     let lines = lines_of(conn, &[row.id]).await?;
-    opportunity_lines::replace(conn, row.opportunity_id, lines.iter().map(LineContent::from).collect()).await
+    let contents = lines.iter().map(LineContent::from).collect();
+    opportunity_lines::replace(conn, actor, row.opportunity_id, contents).await
 }
 
 /// Texts and validity of a draft.
@@ -433,13 +446,13 @@ pub struct QuoteChanges {
 /// Changes the texts or validity of a draft (also an expired one, to extend it).
 pub async fn update(
     conn: &mut Conn,
-    who: Visibility,
+    actor: &Actor,
     id: Uuid,
     if_match: &IfMatch,
     c: QuoteChanges,
 ) -> Result<QuoteRecord, AppError> {
     conn.transaction(async |conn| {
-        let (_, row) = lock_draft(conn, who, id, if_match).await?;
+        let (_, row) = lock_draft(conn, actor.who, id, if_match).await?;
         diesel::update(quotes::table.find(id))
             .set((
                 quotes::valid_until.eq(c.valid_until.unwrap_or(row.valid_until)),
@@ -449,7 +462,7 @@ pub async fn update(
             ))
             .execute(conn)
             .await?;
-        changed(conn, &row, false).await
+        changed(conn, actor, &row, false).await
     })
     .await
 }
@@ -457,12 +470,12 @@ pub async fn update(
 /// Makes a quote the opportunity's primary one: its lines become the opportunity's.
 pub async fn make_primary(
     conn: &mut Conn,
-    who: Visibility,
+    actor: &Actor,
     id: Uuid,
     if_match: &IfMatch,
 ) -> Result<QuoteRecord, AppError> {
     conn.transaction(async |conn| {
-        let (opportunity, row) = lock(conn, who, id, if_match).await?;
+        let (opportunity, row) = lock(conn, actor.who, id, if_match).await?;
         if row.is_primary {
             return load(conn, id).await;
         }
@@ -487,8 +500,8 @@ pub async fn make_primary(
             is_primary: true,
             ..row
         };
-        flow_back(conn, &primary).await?;
-        changed(conn, &primary, false).await
+        flow_back(conn, actor, &primary).await?;
+        changed(conn, actor, &primary, false).await
     })
     .await
 }
@@ -507,13 +520,14 @@ pub enum Transition {
 /// Sends, accepts or rejects a quote; 409 when its status does not allow it.
 pub async fn transition(
     conn: &mut Conn,
-    who: Visibility,
+    actor: &Actor,
     id: Uuid,
     if_match: &IfMatch,
     to: Transition,
 ) -> Result<QuoteRecord, AppError> {
     conn.transaction(async |conn| {
-        let (_, row) = lock(conn, who, id, if_match).await?;
+        let (_, row) = lock(conn, actor.who, id, if_match).await?;
+        let before = events::shown(&Quote::from(load(conn, id).await?))?;
         let shown = quote::shown_status(row.status, row.valid_until, today());
         let (from, target) = match to {
             Transition::Send => (quote::QuoteStatus::Draft, StoredStatus::Sent),
@@ -548,15 +562,24 @@ pub async fn transition(
             ))
             .execute(conn)
             .await?;
-        changed(conn, &row, false).await
+        let record = changed(conn, actor, &row, false).await?;
+        let after = events::shown(&Quote::from(record.clone()))?;
+        let event_type = match to {
+            Transition::Send => EventType::QuoteSent,
+            Transition::Accept => EventType::QuoteAccepted,
+            Transition::Reject => EventType::QuoteRejected,
+        };
+        let data = json!({ "previous": events::previous(&before, &after), "quote": after });
+        events::store::record(conn, event_type, id, &actor.subject, data).await?;
+        Ok(record)
     })
     .await
 }
 
 /// Adds a line to a draft quote.
-pub async fn add_line(conn: &mut Conn, who: Visibility, id: Uuid, new: NewLine) -> Result<QuoteLineRow, AppError> {
+pub async fn add_line(conn: &mut Conn, actor: &Actor, id: Uuid, new: NewLine) -> Result<QuoteLineRow, AppError> {
     conn.transaction(async |conn| {
-        let (_, row) = lock_draft(conn, who, id, &IfMatch::default()).await?;
+        let (_, row) = lock_draft(conn, actor.who, id, &IfMatch::default()).await?;
         let content = LineContent::from(opportunity_lines::complete(conn, &row.currency, new).await?);
         let (count, last): (i64, Option<i32>) = ql::table
             .filter(ql::quote_id.eq(id))
@@ -571,7 +594,7 @@ pub async fn add_line(conn: &mut Conn, who: Visibility, id: Uuid, new: NewLine) 
             .returning(QuoteLineRow::as_returning())
             .get_result(conn)
             .await?;
-        changed(conn, &row, true).await?;
+        changed(conn, actor, &row, true).await?;
         Ok(added)
     })
     .await
@@ -602,14 +625,14 @@ async fn lock_line(
 /// Changes a line of a draft quote.
 pub async fn update_line(
     conn: &mut Conn,
-    who: Visibility,
+    actor: &Actor,
     id: Uuid,
     line: Uuid,
     if_match: &IfMatch,
     c: LineChanges,
 ) -> Result<QuoteLineRow, AppError> {
     conn.transaction(async |conn| {
-        let (row, current) = lock_line(conn, who, id, line, if_match).await?;
+        let (row, current) = lock_line(conn, actor.who, id, line, if_match).await?;
         let c = LineContent::from(&current).patched(c);
         let updated = diesel::update(ql::table.find(line))
             .set((
@@ -627,7 +650,7 @@ pub async fn update_line(
             .returning(QuoteLineRow::as_returning())
             .get_result(conn)
             .await?;
-        changed(conn, &row, true).await?;
+        changed(conn, actor, &row, true).await?;
         Ok(updated)
     })
     .await
@@ -636,13 +659,13 @@ pub async fn update_line(
 /// Deletes a line of a draft quote; its last line cannot go (409).
 pub async fn delete_line(
     conn: &mut Conn,
-    who: Visibility,
+    actor: &Actor,
     id: Uuid,
     line: Uuid,
     if_match: &IfMatch,
 ) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        let (row, _) = lock_line(conn, who, id, line, if_match).await?;
+        let (row, _) = lock_line(conn, actor.who, id, line, if_match).await?;
         let count: i64 = ql::table.filter(ql::quote_id.eq(id)).count().get_result(conn).await?;
         if count <= 1 {
             return Err(AppError::Conflict(format!(
@@ -651,7 +674,7 @@ pub async fn delete_line(
             )));
         }
         diesel::delete(ql::table.find(line)).execute(conn).await?;
-        changed(conn, &row, true).await?;
+        changed(conn, actor, &row, true).await?;
         Ok(())
     })
     .await

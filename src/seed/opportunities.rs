@@ -619,6 +619,9 @@ pub(super) async fn load_demo(conn: &mut Conn) -> Result<usize, AppError> {
         batch.insert(conn, Existing::Skip).await?;
         derive::refresh(conn, &added).await?;
         demo_quotes(conn, &added).await?;
+        // The demo data is the initial state (consumers take it from the lists): the quotes
+        // made through the store leave no events.
+        crate::events::store::discard_own(conn).await?;
         Ok(added.len())
     })
     .await
@@ -657,14 +660,7 @@ async fn demo_quotes(conn: &mut Conn, added: &[Uuid]) -> Result<(), AppError> {
         let first = quotes::create(conn, &actor, id, new.clone()).await?;
         match i {
             0 => {
-                quotes::transition(
-                    conn,
-                    Visibility::All,
-                    first.row.id,
-                    &IfMatch::default(),
-                    Transition::Send,
-                )
-                .await?;
+                quotes::transition(conn, &actor, first.row.id, &IfMatch::default(), Transition::Send).await?;
             }
             1 => {
                 let revised = NewQuote {

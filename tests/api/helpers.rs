@@ -2,7 +2,6 @@
 //! advisory lock, so parallel test processes do not race), and the app on a random port.
 
 use std::net::TcpListener;
-use std::sync::OnceLock;
 
 use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
@@ -43,62 +42,48 @@ fn template_name() -> String {
     format!("salesfunnel_tpl_{}", env!("SALESFUNNEL_MIGRATIONS_HASH"))
 }
 
-fn ensure_template() -> &'static str {
-    static TEMPLATE: OnceLock<String> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        let name = template_name();
-        let mut admin = connect("postgres");
-        diesel::sql_query("SELECT pg_advisory_lock(727001)")
+/// Makes the template unless it exists. Checked for every test, not once per process: test
+/// runs of other checkouts (other migrations, other templates) on the same server may drop it.
+/// Templates of other migrations are left alone for the same reason.
+fn ensure_template() -> String {
+    let name = template_name();
+    let mut admin = connect("postgres");
+    diesel::sql_query("SELECT pg_advisory_lock(727001)")
+        .execute(&mut admin)
+        .expect("advisory lock");
+    if !database_exists(&mut admin, &name) {
+        let building = format!("{name}_building");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
             .execute(&mut admin)
-            .expect("advisory lock");
-        if !database_exists(&mut admin, &name) {
-            let building = format!("{name}_building");
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
-                .execute(&mut admin)
-                .expect("drop");
-            diesel::sql_query(format!("CREATE DATABASE {building}"))
-                .execute(&mut admin)
-                .expect("create template");
-            {
-                let mut conn = connect(&building);
-                db::run_migrations(&mut conn).expect("migrations");
-            }
-            diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
-                .execute(&mut admin)
-                .expect("rename");
-            drop_stale_templates(&mut admin, &name);
+            .expect("drop");
+        diesel::sql_query(format!("CREATE DATABASE {building}"))
+            .execute(&mut admin)
+            .expect("create template");
+        {
+            let mut conn = connect(&building);
+            db::run_migrations(&mut conn).expect("migrations");
         }
-        diesel::sql_query("SELECT pg_advisory_unlock(727001)")
+        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
             .execute(&mut admin)
-            .expect("unlock");
-        name
-    })
+            .expect("rename");
+    }
+    diesel::sql_query("SELECT pg_advisory_unlock(727001)")
+        .execute(&mut admin)
+        .expect("unlock");
+    name
 }
 
 #[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    datname: String,
+struct Exists {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    found: bool,
 }
 
 fn database_exists(conn: &mut SyncConn, name: &str) -> bool {
-    diesel::sql_query("SELECT datname FROM pg_database WHERE datname = $1")
+    diesel::sql_query("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1) AS found")
         .bind::<diesel::sql_types::Text, _>(name)
-        .load::<Name>(conn)
-        .map(|rows| !rows.is_empty())
-        .unwrap_or(false)
-}
-
-fn drop_stale_templates(conn: &mut SyncConn, keep: &str) {
-    let stale = diesel::sql_query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'salesfunnel\\_tpl\\_%' AND datname <> $1",
-    )
-    .bind::<diesel::sql_types::Text, _>(keep)
-    .load::<Name>(conn)
-    .unwrap_or_default();
-    for db in stale {
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.datname)).execute(conn);
-    }
+        .get_result::<Exists>(conn)
+        .is_ok_and(|row| row.found)
 }
 
 /// A fresh database, dropped when this value is.
@@ -112,11 +97,16 @@ impl TestDatabase {
         let name = format!("salesfunnel_test_{}", Uuid::now_v7().simple());
         let created = name.clone();
         blocking(move || {
-            let template = ensure_template();
             let mut admin = connect("postgres");
-            diesel::sql_query(format!("CREATE DATABASE {created} TEMPLATE {template}"))
-                .execute(&mut admin)
-                .expect("create test database");
+            // The template may vanish between the check and the copy (see ensure_template).
+            for attempt in 1.. {
+                let template = ensure_template();
+                match diesel::sql_query(format!("CREATE DATABASE {created} TEMPLATE {template}")).execute(&mut admin) {
+                    Ok(_) => break,
+                    Err(e) if attempt < 3 && e.to_string().contains("does not exist") => continue,
+                    Err(e) => panic!("create test database: {e}"),
+                }
+            }
         });
         let url = format!("{}/{name}", server_url());
         Self { name, url }

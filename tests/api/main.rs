@@ -12,6 +12,7 @@ mod classes;
 mod cli;
 mod embedded;
 mod errors;
+mod events;
 mod funnels;
 mod helpers;
 mod idempotency;

@@ -1,0 +1,94 @@
+//! Events in PostgreSQL: written by the stores inside the transaction of each change, numbered
+//! by `publish_events()` once their transactions are over (see the migration).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::EventType;
+use crate::db::Conn;
+use crate::error::AppError;
+use crate::schema::events;
+
+diesel::define_sql_function! {
+    /// Gives a feed position to every event of an ended transaction; returns how many.
+    fn publish_events() -> BigInt;
+}
+
+/// A published event.
+#[derive(Debug, Clone, Queryable)]
+pub struct EventRow {
+    pub seq: i64,
+    pub id: Uuid,
+    pub event_type: EventType,
+    pub occurred_at: DateTime<Utc>,
+    pub subject_id: Uuid,
+    pub actor: Option<String>,
+    pub data: Value,
+}
+
+/// Writes an event in the caller's transaction: it commits or rolls back with the change.
+pub async fn record(
+    conn: &mut Conn,
+    event_type: EventType,
+    subject_id: Uuid,
+    actor: &str,
+    data: Value,
+) -> Result<(), AppError> {
+    diesel::insert_into(events::table)
+        .values((
+            events::id.eq(Uuid::now_v7()),
+            events::type_.eq(event_type),
+            events::subject_id.eq(subject_id),
+            events::actor.eq(actor),
+            events::data.eq(data),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes the events the current transaction wrote (seeds load an initial state, which
+/// consumers take from the lists, not from the feed).
+pub async fn discard_own(conn: &mut Conn) -> Result<(), AppError> {
+    diesel::sql_query("DELETE FROM events WHERE txid = pg_current_xact_id_if_assigned()")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Publishes the events of ended transactions, in a transaction of its own (outside any
+/// other: the function must take its snapshot after its lock, which READ COMMITTED does).
+pub async fn publish(conn: &mut Conn) -> Result<i64, AppError> {
+    Ok(diesel::select(publish_events()).get_result(conn).await?)
+}
+
+/// Publishes, then reads up to `limit` events after feed position `after`, in feed order.
+pub async fn list(
+    conn: &mut Conn,
+    after: i64,
+    event_type: Option<EventType>,
+    limit: i64,
+) -> Result<Vec<EventRow>, AppError> {
+    publish(conn).await?;
+    let mut query = events::table
+        .filter(events::seq.gt(after))
+        .select((
+            events::seq.assume_not_null(),
+            events::id,
+            events::type_,
+            events::occurred_at,
+            events::subject_id,
+            events::actor,
+            events::data,
+        ))
+        .order(events::seq)
+        .limit(limit)
+        .into_boxed();
+    if let Some(event_type) = event_type {
+        query = query.filter(events::type_.eq(event_type));
+    }
+    Ok(query.load(conn).await?)
+}

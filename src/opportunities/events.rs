@@ -1,0 +1,110 @@
+//! The events of opportunity changes, written by the store in the transaction of the change.
+//! `data` holds the opportunity as `GET` shows it after the change; see `crate::events`.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::routes::Opportunity;
+use super::store::{Actor, OpportunityRecord, find};
+use crate::auth::Visibility;
+use crate::db::Conn;
+use crate::domain::pipeline::Outcome;
+use crate::error::AppError;
+use crate::events::{self, EventType, store::record};
+use crate::opportunity_lines::routes::Line;
+use crate::partners::routes::Partner;
+use crate::quotes::routes::Quote;
+use crate::schema::stages;
+
+/// The opportunity as the API shows it now, as JSON.
+pub async fn snapshot(conn: &mut Conn, id: Uuid) -> Result<Value, AppError> {
+    events::shown(&Opportunity::from(find(conn, Visibility::All, id).await?))
+}
+
+/// `opportunity.created`.
+pub async fn created(conn: &mut Conn, actor: &Actor, record: &OpportunityRecord) -> Result<(), AppError> {
+    let data = json!({ "opportunity": events::shown(&Opportunity::from(record.clone()))? });
+    record_event(conn, EventType::OpportunityCreated, record.row.id, actor, data).await
+}
+
+/// `opportunity.updated`, with the changed fields' values from `before`.
+pub async fn updated(conn: &mut Conn, actor: &str, before: &Value, after: &OpportunityRecord) -> Result<(), AppError> {
+    let after_shown = events::shown(&Opportunity::from(after.clone()))?;
+    let data = json!({ "previous": events::previous(before, &after_shown), "opportunity": after_shown });
+    record(conn, EventType::OpportunityUpdated, after.row.id, actor, data).await
+}
+
+/// `opportunity.stage_changed` from stage `from`, and `opportunity.won`, `opportunity.lost`
+/// or (with `reopened`) `opportunity.reopened` as the move means.
+pub async fn moved(
+    conn: &mut Conn,
+    actor: &Actor,
+    before: &Value,
+    after: &OpportunityRecord,
+    from: Uuid,
+    reopened: bool,
+) -> Result<(), AppError> {
+    let id = after.row.id;
+    let opportunity = events::shown(&Opportunity::from(after.clone()))?;
+    let data = json!({
+        "previous": events::previous(before, &opportunity),
+        "from_stage": stage(conn, from).await?,
+        "to_stage": stage(conn, after.row.stage_id).await?,
+        "opportunity": opportunity,
+    });
+    record_event(conn, EventType::OpportunityStageChanged, id, actor, data.clone()).await?;
+    match (reopened, after.row.status) {
+        (true, _) => record_event(conn, EventType::OpportunityReopened, id, actor, data).await,
+        (false, Outcome::Won) => {
+            let order = won(conn, after, data).await?;
+            record_event(conn, EventType::OpportunityWon, id, actor, order).await
+        }
+        (false, Outcome::Lost) => record_event(conn, EventType::OpportunityLost, id, actor, data).await,
+        (false, Outcome::Open) => Ok(()),
+    }
+}
+
+/// What an ERP needs to create the order: the move's data with the business partner, the
+/// opportunity's lines and its primary quote with the quote's lines.
+async fn won(conn: &mut Conn, after: &OpportunityRecord, mut data: Value) -> Result<Value, AppError> {
+    let partner = crate::partners::store::find(conn, after.row.business_partner_id).await?;
+    let lines: Vec<Line> = crate::opportunity_lines::store::of(conn, after.row.id)
+        .await?
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    let quote = match after.primary_quote_id {
+        Some(quote) => Some(Quote::from(
+            crate::quotes::store::find(conn, Visibility::All, quote).await?,
+        )),
+        None => None,
+    };
+    if let Value::Object(map) = &mut data {
+        map.insert("business_partner".to_owned(), events::shown(&Partner::from(partner))?);
+        map.insert("lines".to_owned(), events::shown(&lines)?);
+        map.insert("primary_quote".to_owned(), events::shown(&quote)?);
+    }
+    Ok(data)
+}
+
+/// A stage as events name it: id, code, name and outcome.
+async fn stage(conn: &mut Conn, id: Uuid) -> Result<Value, AppError> {
+    let (code, name, outcome): (String, String, Outcome) = stages::table
+        .find(id)
+        .select((stages::code, stages::name, stages::outcome))
+        .first(conn)
+        .await?;
+    Ok(json!({ "id": id, "code": code, "name": name, "outcome": outcome }))
+}
+
+async fn record_event(
+    conn: &mut Conn,
+    event_type: EventType,
+    id: Uuid,
+    actor: &Actor,
+    data: Value,
+) -> Result<(), AppError> {
+    record(conn, event_type, id, &actor.subject, data).await
+}
