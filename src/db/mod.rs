@@ -144,6 +144,9 @@ macro_rules! text_enum {
         $vis enum $name { $( $(#[$vmeta])* $variant ),+ }
 
         impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
             /// The stored and serialised name.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }

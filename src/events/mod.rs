@@ -18,7 +18,7 @@ use crate::error::AppError;
 
 crate::db::text_enum! {
     /// What happened.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
     pub enum EventType {
         /// A new opportunity.
         #[serde(rename = "opportunity.created")]

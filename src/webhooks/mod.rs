@@ -9,46 +9,80 @@ pub mod routes;
 pub mod store;
 pub mod worker;
 
+use std::borrow::Cow;
+use std::str::FromStr;
+
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use sha2::Sha256;
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::events::EventType;
 
 /// The header that carries the body's signature: `sha256=<lowercase hex HMAC-SHA256>`.
 pub const SIGNATURE_HEADER: &str = "X-Salesfunnel-Signature";
 
-crate::db::text_enum! {
-    /// An event type a webhook subscribes to, or `*` for every type (also those added later).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-    pub enum WebhookEventType {
-        #[serde(rename = "*")]
-        Any = "*",
-        #[serde(rename = "opportunity.created")]
-        OpportunityCreated = "opportunity.created",
-        #[serde(rename = "opportunity.updated")]
-        OpportunityUpdated = "opportunity.updated",
-        #[serde(rename = "opportunity.stage_changed")]
-        OpportunityStageChanged = "opportunity.stage_changed",
-        #[serde(rename = "opportunity.won")]
-        OpportunityWon = "opportunity.won",
-        #[serde(rename = "opportunity.lost")]
-        OpportunityLost = "opportunity.lost",
-        #[serde(rename = "opportunity.reopened")]
-        OpportunityReopened = "opportunity.reopened",
-        #[serde(rename = "quote.created")]
-        QuoteCreated = "quote.created",
-        #[serde(rename = "quote.sent")]
-        QuoteSent = "quote.sent",
-        #[serde(rename = "quote.accepted")]
-        QuoteAccepted = "quote.accepted",
-        #[serde(rename = "quote.rejected")]
-        QuoteRejected = "quote.rejected",
-        #[serde(rename = "business_partner.created")]
-        BusinessPartnerCreated = "business_partner.created",
-        #[serde(rename = "business_partner.converted")]
-        BusinessPartnerConverted = "business_partner.converted",
-        #[serde(rename = "activity.created")]
-        ActivityCreated = "activity.created",
+/// An event type a webhook subscribes to, or `*` for every type (also those added later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WebhookEventType {
+    /// `*`
+    Any,
+    Event(EventType),
+}
+
+impl WebhookEventType {
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "*",
+            Self::Event(event) => event.as_str(),
+        }
+    }
+}
+
+impl FromStr for WebhookEventType {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "*" => Ok(Self::Any),
+            _ => text
+                .parse()
+                .map(Self::Event)
+                .map_err(|_| format!("'{text}' is not an event type or '*'")),
+        }
+    }
+}
+
+impl Serialize for WebhookEventType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for WebhookEventType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Cow::<str>::deserialize(deserializer)?
+            .parse()
+            .map_err(de::Error::custom)
+    }
+}
+
+impl PartialSchema for WebhookEventType {
+    fn schema() -> RefOr<Schema> {
+        let names = std::iter::once("*").chain(EventType::ALL.iter().map(|event| event.as_str()));
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .description(Some("An event type, or `*` for every type (also those added later)"))
+            .enum_values(Some(names))
+            .into()
+    }
+}
+
+impl ToSchema for WebhookEventType {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("WebhookEventType")
     }
 }
 
@@ -93,7 +127,7 @@ mod tests {
     fn event_types_round_trip_through_their_names() {
         assert_eq!(
             "quote.sent".parse::<WebhookEventType>(),
-            Ok(WebhookEventType::QuoteSent)
+            Ok(WebhookEventType::Event(EventType::QuoteSent))
         );
         assert_eq!(WebhookEventType::Any.as_str(), "*");
         assert!("quote.lost".parse::<WebhookEventType>().is_err());

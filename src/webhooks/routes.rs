@@ -363,6 +363,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::EventType;
 
     #[test]
     fn only_absolute_http_urls_with_a_host_pass() {
@@ -383,16 +384,16 @@ mod tests {
     #[test]
     fn event_types_are_stored_sorted_once_and_any_absorbs_the_rest() {
         let stored = stored_types(&[
-            WebhookEventType::QuoteSent,
-            WebhookEventType::OpportunityWon,
-            WebhookEventType::QuoteSent,
+            WebhookEventType::Event(EventType::QuoteSent),
+            WebhookEventType::Event(EventType::OpportunityWon),
+            WebhookEventType::Event(EventType::QuoteSent),
         ]);
         assert_eq!(
             stored,
             vec![Some("opportunity.won".to_owned()), Some("quote.sent".to_owned())]
         );
         assert_eq!(
-            stored_types(&[WebhookEventType::QuoteSent, WebhookEventType::Any]),
+            stored_types(&[WebhookEventType::Event(EventType::QuoteSent), WebhookEventType::Any]),
             vec![Some("*".to_owned())]
         );
     }

@@ -596,3 +596,36 @@ async fn several_workers_deliver_each_event_once_and_in_order() {
         assert!(deliveries(&app, webhook).await.iter().all(|d| d["attempt_count"] == 1));
     }
 }
+
+#[tokio::test]
+async fn a_change_through_the_api_reaches_the_webhook_as_the_feed_serves_it() {
+    let app = spawn_app_with_webhooks(fast(100, 2000, 3)).await;
+    let receiver = Receiver::start(vec![], Duration::ZERO);
+    let webhook = create_webhook(
+        &app,
+        json!({"url": receiver.url("/erp"), "event_types": ["business_partner.created"], "secret": SECRET}),
+    )
+    .await;
+
+    let partner = app
+        .create_partner(json!({"kind": "customer", "name": "Autohaus Ende-zu-Ende GmbH"}))
+        .await;
+    wait_for(&app, &webhook, all_settled(1)).await;
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    let expected = format!("sha256={}", hmac_hex(SECRET, &got[0].body));
+    assert_eq!(got[0].headers["x-salesfunnel-signature"], expected);
+    let feed = json_with(
+        app.get("/api/v1/events?type=business_partner.created", &app.admin())
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        got[0].json(),
+        feed["items"][0],
+        "the same event, byte for byte in meaning"
+    );
+    assert_eq!(got[0].json()["data"]["business_partner"]["id"], partner["id"]);
+}
