@@ -55,6 +55,12 @@ $$;
 
 CREATE FUNCTION opportunity_cells_trigger() RETURNS trigger
     LANGUAGE plpgsql
+    -- The statements it runs (also in the functions it calls) were planned again on every call:
+    -- their custom plans looked cheaper than the generic one, so the plan cache never settled.
+    -- Generic plans: an opportunity update with the triggers took 1.7 ms, now 0.69 ms (0.68 ms
+    -- without them; pgbench, one connection, 1,000,000 opportunities). Bulk calls outside the
+    -- triggers (migration, seed) keep custom plans.
+    SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     moved uuid[];
@@ -280,6 +286,8 @@ $$;
 
 CREATE FUNCTION stage_visits_trigger() RETURNS trigger
     LANGUAGE plpgsql
+    -- See opportunity_cells_trigger.
+    SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -393,6 +401,8 @@ $$;
 
 CREATE FUNCTION line_contributions_trigger() RETURNS trigger
     LANGUAGE plpgsql
+    -- See opportunity_cells_trigger.
+    SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
