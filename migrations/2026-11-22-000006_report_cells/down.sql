@@ -1,4 +1,3 @@
-DROP INDEX opportunity_stage_changes_changed_idx;
 DROP INDEX opportunities_health_idx;
 CREATE INDEX opportunities_health_idx ON opportunities (funnel_id, stage_id, last_contact_at)
     WHERE status = 'open';

@@ -430,8 +430,6 @@ CREATE INDEX opportunities_owner_partner_idx ON opportunities (owner_id, busines
 DROP INDEX opportunities_health_idx;
 CREATE INDEX opportunities_health_idx ON opportunities (funnel_id, stage_id, last_contact_at)
     INCLUDE (owner_id, class_id) WHERE status = 'open';
--- Stage conversion: the stage changes of a period.
-CREATE INDEX opportunity_stage_changes_changed_idx ON opportunity_stage_changes (changed_at) INCLUDE (opportunity_id);
 
 -- The opportunities and stage histories there are already.
 SELECT record_opportunity_cells(array_agg(o), '{}') FROM opportunities o;
