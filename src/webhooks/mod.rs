@@ -97,17 +97,7 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
         }
         Err(_) => Vec::new(),
     };
-    let mut value = String::with_capacity(7 + 2 * digest.len());
-    value.push_str("sha256=");
-    for byte in digest {
-        value.push(hex_digit(byte >> 4));
-        value.push(hex_digit(byte & 0x0f));
-    }
-    value
-}
-
-fn hex_digit(nibble: u8) -> char {
-    char::from_digit(u32::from(nibble), 16).unwrap_or('0')
+    format!("sha256={}", hex::encode(digest))
 }
 
 #[cfg(test)]

@@ -186,8 +186,7 @@ fn stored_types(types: &[WebhookEventType]) -> Vec<Option<String>> {
 /// 32 bytes from rand's thread-local CSPRNG (ChaCha, seeded by the operating system), as hex.
 fn generate_secret() -> String {
     let bytes: [u8; 32] = rand::rng().random();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("whsec_{hex}")
+    format!("whsec_{}", hex::encode(bytes))
 }
 
 const BY_CREATED: SortKey = SortKey {
