@@ -2,10 +2,10 @@
 
 use std::net::TcpListener;
 
-use clap::{Parser, Subcommand};
+use clap::{Arg, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::auth::{Role, Signer, Verifier};
-use crate::config::{JwtKey, Settings};
+use crate::config::{self, JwtKey, Settings};
 use crate::db::{self, embedded::EmbeddedPostgres};
 use crate::startup::{AppConfig, Application};
 
@@ -52,6 +52,32 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+impl Cli {
+    /// Parses the command line, with every configuration variable as a global option that clap
+    /// also reads from the environment (so `--help` lists them all), and hands the resolved
+    /// values to [`Settings::from_env`]. Exits with clap's message on bad input or `--help`.
+    pub fn parse_with_environment() -> Self {
+        let command = config::VARIABLES.iter().fold(Cli::command(), |command, variable| {
+            command.arg(
+                Arg::new(variable.name)
+                    .long(variable.name.to_lowercase().replace('_', "-"))
+                    .env(variable.name)
+                    .value_name("VALUE")
+                    .hide_env_values(true)
+                    .global(true)
+                    .help(variable.help),
+            )
+        });
+        let matches = command.get_matches();
+        config::resolve(config::VARIABLES.iter().filter_map(|variable| {
+            matches
+                .get_one::<String>(variable.name)
+                .map(|value| (variable.name, value.clone()))
+        }));
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
 }
 
 /// Runs the command; an error is printed by `main`.

@@ -1,7 +1,9 @@
 //! Typed configuration read once from the environment; every error names its variable.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
@@ -110,9 +112,12 @@ fn config_error(variable: &'static str, message: impl Into<String>) -> ConfigErr
 const MIN_SECRET_LEN: usize = 32;
 
 impl Settings {
-    /// Reads the process environment.
+    /// Reads the values the command line resolved (see [`resolve`]), else the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        match RESOLVED.get() {
+            Some(values) => Self::from_lookup(|name| values.get(name).cloned()),
+            None => Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty())),
+        }
     }
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
@@ -163,6 +168,85 @@ impl Settings {
             webhooks: webhook_settings(&lookup)?,
         })
     }
+}
+
+/// One configuration variable and what `salesfunnel --help` says about it.
+#[derive(Debug, Clone, Copy)]
+pub struct Variable {
+    pub name: &'static str,
+    pub help: &'static str,
+}
+
+/// Every variable [`Settings::from_lookup`] reads (a unit test keeps the list complete), in the
+/// order `--help` shows them. The README's configuration table explains them at length.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "DATABASE_URL",
+        help: "PostgreSQL URL; unset: the embedded PostgreSQL in SALESFUNNEL_DATA_DIR",
+    },
+    Variable {
+        name: "BIND",
+        help: "address and port to listen on [default: 127.0.0.1:8080]",
+    },
+    Variable {
+        name: "DATABASE_POOL_SIZE",
+        help: "connections in the pool, 1-1000 [default: 32]",
+    },
+    Variable {
+        name: "JWT_SECRET",
+        help: "HS256 secret, at least 32 bytes (embedded default: generated and kept in the data folder)",
+    },
+    Variable {
+        name: "JWT_PUBLIC_KEY_FILE",
+        help: "PEM public key of the identity provider, instead of JWT_SECRET",
+    },
+    Variable {
+        name: "JWT_ALGORITHM",
+        help: "RS256 or ES256 with JWT_PUBLIC_KEY_FILE, HS256 with JWT_SECRET",
+    },
+    Variable {
+        name: "JWT_ISSUER",
+        help: "required iss claim [default: salesfunnel]",
+    },
+    Variable {
+        name: "JWT_AUDIENCE",
+        help: "required aud claim [default: salesfunnel]",
+    },
+    Variable {
+        name: "SALESFUNNEL_DATA_DIR",
+        help: "folder of the embedded default [default: ./.data]",
+    },
+    Variable {
+        name: "CORS_ALLOWED_ORIGINS",
+        help: "comma-separated browser origins allowed to call the API [default: none]",
+    },
+    Variable {
+        name: "WEBHOOK_POLL_INTERVAL_MS",
+        help: "how often the webhook worker publishes events and looks for due deliveries [default: 1000]",
+    },
+    Variable {
+        name: "WEBHOOK_RETRY_BASE_MS",
+        help: "wait after a delivery's first failed attempt, doubling per failure [default: 10000]",
+    },
+    Variable {
+        name: "WEBHOOK_TIMEOUT_MS",
+        help: "time limit of one webhook HTTP attempt [default: 10000]",
+    },
+    Variable {
+        name: "WEBHOOK_MAX_ATTEMPTS",
+        help: "attempts before a delivery is given up as failed [default: 10]",
+    },
+];
+
+/// The values the command line resolved for [`VARIABLES`] (a flag, else the variable); set once
+/// at start, before any [`Settings::from_env`].
+static RESOLVED: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
+
+/// Makes [`Settings::from_env`] read `values` (empty values count as unset).
+pub fn resolve(values: impl IntoIterator<Item = (&'static str, String)>) {
+    let values = values.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    // A second call keeps the first resolution: the command line is parsed once.
+    let _ = RESOLVED.set(values);
 }
 
 fn webhook_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, ConfigError> {
@@ -318,6 +402,28 @@ mod tests {
             .map(|n| w.retry_delay(*n).as_secs())
             .collect();
         assert_eq!(delays, vec![10, 20, 40, 2560, 3600, 3600]);
+    }
+
+    #[test]
+    fn every_variable_read_is_listed_for_help() {
+        let read = std::sync::Mutex::new(Vec::new());
+        let _ = Settings::from_lookup(|name| {
+            if let Ok(mut read) = read.lock() {
+                read.push(name.to_owned());
+            }
+            // Values that make every branch read its variables: a secret and a URL.
+            match name {
+                "JWT_SECRET" => Some("x".repeat(MIN_SECRET_LEN)),
+                "DATABASE_URL" => Some("postgres://localhost/x".to_owned()),
+                _ => None,
+            }
+        });
+        let read = read.into_inner().unwrap_or_default();
+        let missing: Vec<&String> = read
+            .iter()
+            .filter(|name| !VARIABLES.iter().any(|v| v.name == name.as_str()))
+            .collect();
+        assert!(!read.is_empty() && missing.is_empty(), "not in VARIABLES: {missing:?}");
     }
 
     #[test]

@@ -1,10 +1,8 @@
 //! Entry point: parse the command line, set up logging, run.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let cli = salesfunnel::cli::Cli::parse();
+    let cli = salesfunnel::cli::Cli::parse_with_environment();
     match salesfunnel::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {

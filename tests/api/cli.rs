@@ -47,6 +47,25 @@ fn openapi_prints_the_committed_document() {
     );
 }
 
+#[test]
+fn help_lists_every_configuration_variable_and_flags_override_it() {
+    let help = stdout(&salesfunnel(&["--help"], &[]));
+    for variable in salesfunnel::config::VARIABLES {
+        assert!(
+            help.contains(&format!("[env: {}]", variable.name)),
+            "{} missing in:\n{help}",
+            variable.name
+        );
+    }
+    // Values are resolved by clap: a flag and its variable are the same setting, and errors name the variable.
+    let by_flag = salesfunnel(&["--bind", "nope", "migrate"], &[]);
+    let by_variable = salesfunnel(&["migrate"], &[("BIND", "nope")]);
+    for output in [by_flag, by_variable] {
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("BIND: 'nope' is not an address"));
+    }
+}
+
 #[tokio::test]
 async fn token_prints_a_token_the_service_accepts() {
     let app = spawn_app().await;
