@@ -1,4 +1,4 @@
-//! JWT verification, the `Principal` extractor and the role rules.
+//! JWT verification and the `Principal` extractor; what a principal may do is `access`.
 
 use std::future::{Ready, ready};
 
@@ -32,59 +32,6 @@ crate::db::text_enum! {
     }
 }
 
-impl Role {
-    /// Any authenticated role may read.
-    pub fn can_read(self) -> bool {
-        true
-    }
-
-    /// Configuration (users, stages, funnels, …) is the admin's.
-    pub fn can_configure(self) -> bool {
-        self == Self::Admin
-    }
-
-    /// Business partners: everyone but viewers.
-    pub fn can_write_partners(self) -> bool {
-        self != Self::Viewer
-    }
-
-    /// Articles come from the ERP: admins and the integration role upsert them by sku.
-    pub fn can_upsert_articles(self) -> bool {
-        matches!(self, Self::Admin | Self::Integration)
-    }
-
-    /// Deleting partners is left to those who curate the data.
-    pub fn can_delete_partners(self) -> bool {
-        matches!(self, Self::Admin | Self::Manager)
-    }
-
-    /// Opportunities with their lines and activities: admins, managers, and reps (those they see).
-    pub fn can_write_opportunities(self) -> bool {
-        matches!(self, Self::Admin | Self::Manager | Self::Rep)
-    }
-
-    /// The event feed: for integrations, and admins.
-    pub fn can_read_events(self) -> bool {
-        matches!(self, Self::Admin | Self::Integration)
-    }
-
-    /// Recording the ERP order of a won opportunity.
-    pub fn can_hand_off(self) -> bool {
-        matches!(self, Self::Admin | Self::Integration)
-    }
-}
-
-/// Which opportunities (and their lines and activities) a caller sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Visibility {
-    /// Every opportunity.
-    All,
-    /// A rep's: those they own and those of funnels whose team includes them.
-    Rep(Uuid),
-    /// None: a rep token whose subject is not a user id.
-    Nothing,
-}
-
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -94,29 +41,6 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// 403 unless one of the caller's roles satisfies `rule`.
-    pub fn require(&self, rule: fn(Role) -> bool) -> Result<(), AppError> {
-        if self.may(rule) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden("your role may not do this".to_owned()))
-        }
-    }
-
-    /// Whether one of the caller's roles satisfies `rule`.
-    pub fn may(&self, rule: fn(Role) -> bool) -> bool {
-        self.roles.iter().any(|role| rule(*role))
-    }
-
-    /// Reps see their own and their teams' opportunities; every other role sees all.
-    pub fn visibility(&self) -> Visibility {
-        if self.roles.iter().any(|role| *role != Role::Rep) {
-            Visibility::All
-        } else {
-            self.user_id().map_or(Visibility::Nothing, Visibility::Rep)
-        }
-    }
-
     /// The caller's user id, when `sub` is one.
     pub fn user_id(&self) -> Option<Uuid> {
         Uuid::parse_str(&self.subject).ok()
@@ -300,12 +224,5 @@ mod tests {
         let verifier = Verifier::new(&settings, &JwtKey::Secret(secret.to_vec()));
         let principal = verifier.ok().and_then(|v| v.verify(&token).ok());
         assert_eq!(principal.map(|p| p.roles), Some(vec![Role::Rep]));
-    }
-
-    #[test]
-    fn role_rules() {
-        assert!(Role::Admin.can_configure() && !Role::Manager.can_configure());
-        assert!(Role::Rep.can_write_partners() && !Role::Viewer.can_write_partners());
-        assert!(!Role::Rep.can_delete_partners());
     }
 }
