@@ -65,7 +65,7 @@ struct IncomingClaims {
 #[derive(Debug, Serialize)]
 struct OutgoingClaims<'a> {
     sub: &'a str,
-    roles: [Role; 1],
+    roles: &'a [Role],
     iss: &'a str,
     aud: &'a str,
     iat: u64,
@@ -143,10 +143,20 @@ impl Signer {
     }
 
     pub fn sign(&self, role: Role, subject: &str, ttl_seconds: u64) -> Result<String, jsonwebtoken::errors::Error> {
+        self.sign_roles(&[role], subject, ttl_seconds)
+    }
+
+    /// A token carrying several roles (tests of role combinations).
+    pub fn sign_roles(
+        &self,
+        roles: &[Role],
+        subject: &str,
+        ttl_seconds: u64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = OutgoingClaims {
             sub: subject,
-            roles: [role],
+            roles,
             iss: &self.issuer,
             aud: &self.audience,
             iat: now,

@@ -215,6 +215,11 @@ impl TestApp {
         self.signer.sign(role, sub, 600).expect("sign")
     }
 
+    /// An HS256 token carrying all of `roles`, with subject `sub`.
+    pub fn token_with(&self, roles: &[Role], sub: &str) -> String {
+        self.signer.sign_roles(roles, sub, 600).expect("sign")
+    }
+
     pub fn admin(&self) -> String {
         self.token_for(Role::Admin, "admin")
     }

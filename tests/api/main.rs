@@ -32,6 +32,7 @@ mod quote_workflow;
 mod quotes;
 mod report_periods;
 mod reports;
+mod role_combinations;
 mod seed;
 mod settings;
 mod stages;
