@@ -61,10 +61,39 @@ impl Role {
         matches!(self, Self::Admin | Self::Integration)
     }
 
+    /// Whether this role grants nothing `other` does not: admin covers every role, manager
+    /// covers rep and viewer, integration covers viewer.
+    fn covers(self, other: Role) -> bool {
+        self == other
+            || self == Self::Admin
+            || (self == Self::Manager && matches!(other, Self::Rep | Self::Viewer))
+            || (self == Self::Integration && other == Self::Viewer)
+    }
+
     /// Whether what this role grants on opportunities stops at the rep fence.
     fn fenced(self) -> bool {
         self == Self::Rep
     }
+}
+
+/// A token's roles limited to its user's stored role: a role the stored one covers stays, one
+/// that covers the stored role becomes it (a demoted admin's token grants what the user now
+/// has), any other is dropped.
+pub fn limit_to(roles: &[Role], stored: Role) -> Vec<Role> {
+    let mut limited: Vec<Role> = roles
+        .iter()
+        .filter_map(|role| {
+            if stored.covers(*role) {
+                Some(*role)
+            } else if role.covers(stored) {
+                Some(stored)
+            } else {
+                None
+            }
+        })
+        .collect();
+    limited.dedup();
+    limited
 }
 
 /// Which opportunities (and their lines, activities and quotes) an operation may touch.
@@ -226,6 +255,18 @@ mod tests {
         for other in [Role::Manager, Role::Admin] {
             assert_eq!(principal(&[Role::Rep, other]).write_scope().ok(), Some(Visibility::All));
         }
+    }
+
+    #[test]
+    fn token_roles_are_limited_to_the_stored_role() {
+        assert_eq!(limit_to(&[Role::Admin], Role::Viewer), vec![Role::Viewer]);
+        assert_eq!(limit_to(&[Role::Rep, Role::Viewer], Role::Rep), vec![Role::Rep]);
+        assert_eq!(
+            limit_to(&[Role::Rep, Role::Viewer], Role::Manager),
+            vec![Role::Rep, Role::Viewer]
+        );
+        assert!(limit_to(&[Role::Integration], Role::Rep).is_empty());
+        assert_eq!(limit_to(&[Role::Manager], Role::Admin), vec![Role::Manager]);
     }
 
     #[test]

@@ -148,6 +148,7 @@ fn jwt_settings() -> JwtSettings {
         key: None,
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
+        max_ttl: salesfunnel::config::DEFAULT_JWT_MAX_TTL,
     }
 }
 

@@ -36,5 +36,6 @@ mod role_combinations;
 mod seed;
 mod settings;
 mod stages;
+mod token_users;
 mod users;
 mod webhooks;
