@@ -43,8 +43,47 @@ fn combinations() -> Vec<Vec<Role>> {
     all
 }
 
-/// The four writes on `opportunity`, each with its success status.
-async fn writes(app: &TestApp, token: &str, opportunity: &Value) -> Vec<(&'static str, StatusCode)> {
+/// An opportunity with an activity and a quote, made by the admin.
+struct Target {
+    opportunity: Value,
+    activity: Value,
+    quote: Value,
+}
+
+async fn target(app: &TestApp, opportunity: Value) -> Target {
+    json_with(
+        app.post(&lines_of(&opportunity), &app.admin(), &two_cars()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let activity = json_with(
+        app.post(
+            "/api/v1/activities",
+            &app.admin(),
+            &json!({"kind": "task", "subject": "Angebot", "opportunity_id": opportunity["id"]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let quote = json_with(
+        app.post(&quotes_of(&opportunity), &app.admin(), &valid_for_30_days())
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    Target {
+        opportunity,
+        activity,
+        quote,
+    }
+}
+
+/// The writes on `target`, each with the status it got.
+async fn writes(app: &TestApp, token: &str, target: &Target) -> Vec<(&'static str, StatusCode)> {
+    let opportunity = &target.opportunity;
+    let activity_path = format!("/api/v1/activities/{}", id(&target.activity));
+    let quote_lines = format!("/api/v1/quotes/{}/lines", id(&target.quote));
     let activity = json!({
         "kind": "call", "subject": "Nachgefasst", "opportunity_id": opportunity["id"], "status": "planned"
     });
@@ -69,6 +108,16 @@ async fn writes(app: &TestApp, token: &str, opportunity: &Value) -> Vec<(&'stati
                 .await
                 .status(),
         ),
+        (
+            "PATCH activity",
+            app.patch(&activity_path, token, &json!({"subject": "geändert"}))
+                .await
+                .status(),
+        ),
+        (
+            "POST quote line",
+            app.post(&quote_lines, token, &two_cars()).await.status(),
+        ),
     ]
 }
 
@@ -89,8 +138,8 @@ async fn writes_are_the_union_of_the_roles_and_the_rep_fence_holds_for_rep_only_
         StatusCode::OK,
     )
     .await;
-    let inside = create(&app, &inside_sales, "Im Team").await;
-    let outside = create(&app, &outside_sales, "Fremd").await;
+    let inside = target(&app, create(&app, &inside_sales, "Im Team").await).await;
+    let outside = target(&app, create(&app, &outside_sales, "Fremd").await).await;
 
     let mut wrong = Vec::new();
     for roles in combinations() {
@@ -125,7 +174,10 @@ async fn writes_are_the_union_of_the_roles_and_the_rep_fence_holds_for_rep_only_
                     status == refused
                 };
                 if !fine {
-                    wrong.push(format!("{roles:?} {write} on {}: {status}", opportunity["subject"]));
+                    wrong.push(format!(
+                        "{roles:?} {write} on {}: {status}",
+                        opportunity.opportunity["subject"]
+                    ));
                 }
             }
         }
