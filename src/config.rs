@@ -306,6 +306,19 @@ mod tests {
     }
 
     #[test]
+    fn jwt_max_ttl_defaults_to_a_day_and_names_itself() {
+        assert_eq!(settings(&[]).ok().map(|s| s.jwt.max_ttl), Some(86_400));
+        assert_eq!(
+            settings(&[("JWT_MAX_TTL", "600")]).ok().map(|s| s.jwt.max_ttl),
+            Some(600)
+        );
+        for bad in ["0", "-1", "1h", "99999999999"] {
+            let error = settings(&[("JWT_MAX_TTL", bad)]).err().map(|e| e.variable);
+            assert_eq!(error, Some("JWT_MAX_TTL"), "{bad}");
+        }
+    }
+
+    #[test]
     fn algorithm_without_key_file_is_refused() {
         let error = settings(&[("JWT_ALGORITHM", "RS256")]).err().map(|e| e.variable);
         assert_eq!(error, Some("JWT_PUBLIC_KEY_FILE"));
