@@ -1,17 +1,21 @@
-//! JWT verification, the `Principal` extractor and the role rules.
+//! JWT verification and the `Principal` extractor; what a principal may do is `access`.
 
-use std::future::{Ready, ready};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::config::{JwtKey, JwtSettings};
+use crate::db::{self, DbPool};
 use crate::error::AppError;
 
 crate::db::text_enum! {
@@ -32,59 +36,6 @@ crate::db::text_enum! {
     }
 }
 
-impl Role {
-    /// Any authenticated role may read.
-    pub fn can_read(self) -> bool {
-        true
-    }
-
-    /// Configuration (users, stages, funnels, …) is the admin's.
-    pub fn can_configure(self) -> bool {
-        self == Self::Admin
-    }
-
-    /// Business partners: everyone but viewers.
-    pub fn can_write_partners(self) -> bool {
-        self != Self::Viewer
-    }
-
-    /// Articles come from the ERP: admins and the integration role upsert them by sku.
-    pub fn can_upsert_articles(self) -> bool {
-        matches!(self, Self::Admin | Self::Integration)
-    }
-
-    /// Deleting partners is left to those who curate the data.
-    pub fn can_delete_partners(self) -> bool {
-        matches!(self, Self::Admin | Self::Manager)
-    }
-
-    /// Opportunities with their lines and activities: admins, managers, and reps (those they see).
-    pub fn can_write_opportunities(self) -> bool {
-        matches!(self, Self::Admin | Self::Manager | Self::Rep)
-    }
-
-    /// The event feed: for integrations, and admins.
-    pub fn can_read_events(self) -> bool {
-        matches!(self, Self::Admin | Self::Integration)
-    }
-
-    /// Recording the ERP order of a won opportunity.
-    pub fn can_hand_off(self) -> bool {
-        matches!(self, Self::Admin | Self::Integration)
-    }
-}
-
-/// Which opportunities (and their lines and activities) a caller sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Visibility {
-    /// Every opportunity.
-    All,
-    /// A rep's: those they own and those of funnels whose team includes them.
-    Rep(Uuid),
-    /// None: a rep token whose subject is not a user id.
-    Nothing,
-}
-
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -94,54 +45,75 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// 403 unless one of the caller's roles satisfies `rule`.
-    pub fn require(&self, rule: fn(Role) -> bool) -> Result<(), AppError> {
-        if self.may(rule) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden("your role may not do this".to_owned()))
-        }
-    }
-
-    /// Whether one of the caller's roles satisfies `rule`.
-    pub fn may(&self, rule: fn(Role) -> bool) -> bool {
-        self.roles.iter().any(|role| rule(*role))
-    }
-
-    /// Reps see their own and their teams' opportunities; every other role sees all.
-    pub fn visibility(&self) -> Visibility {
-        if self.roles.iter().any(|role| *role != Role::Rep) {
-            Visibility::All
-        } else {
-            self.user_id().map_or(Visibility::Nothing, Visibility::Rep)
-        }
-    }
-
     /// The caller's user id, when `sub` is one.
     pub fn user_id(&self) -> Option<Uuid> {
         Uuid::parse_str(&self.subject).ok()
     }
 }
 
-/// `roles` may be a single string or an array; unknown names are ignored.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RolesClaim {
-    One(String),
-    Many(Vec<String>),
-}
-
+/// The claims read from a token; `roles` is checked by hand so that a malformed claim gets
+/// a 401 in words.
 #[derive(Debug, Deserialize)]
 struct IncomingClaims {
     sub: String,
+    exp: u64,
     #[serde(default)]
-    roles: Option<RolesClaim>,
+    roles: Option<serde_json::Value>,
+}
+
+/// `roles` may be a single name or a list of names; unknown names are ignored, but at least one
+/// must be known.
+fn roles_of(claim: Option<serde_json::Value>) -> Result<Vec<Role>, AppError> {
+    let malformed =
+        || AppError::Unauthorized("the token's roles claim must be a role name or a list of role names".to_owned());
+    let names = match claim {
+        None => Vec::new(),
+        Some(serde_json::Value::String(name)) => vec![name],
+        Some(serde_json::Value::Array(items)) => items
+            .into_iter()
+            .map(|item| match item {
+                serde_json::Value::String(name) => Ok(name),
+                _ => Err(malformed()),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(malformed()),
+    };
+    let roles: Vec<Role> = names.iter().filter_map(|name| name.parse::<Role>().ok()).collect();
+    if roles.is_empty() {
+        Err(AppError::Unauthorized(
+            "the token's roles claim must name at least one known role (admin, manager, rep, viewer, integration)"
+                .to_owned(),
+        ))
+    } else {
+        Ok(roles)
+    }
+}
+
+/// Why a token was refused, in words (never the decoder's type names).
+fn refusal(error: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind;
+    match error.kind() {
+        ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
+        ErrorKind::ImmatureSignature => "the token is not valid yet (nbf lies in the future)".to_owned(),
+        ErrorKind::InvalidSignature => "the token's signature does not match the configured key".to_owned(),
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+            "the token is not signed with the configured algorithm".to_owned()
+        }
+        ErrorKind::InvalidIssuer => "the token's issuer (iss) is not the configured one".to_owned(),
+        ErrorKind::InvalidAudience => "the token's audience (aud) is not the configured one".to_owned(),
+        ErrorKind::InvalidSubject => "the token's subject (sub) is not valid".to_owned(),
+        ErrorKind::MissingRequiredClaim(claim) => format!("the token lacks the required claim '{claim}'"),
+        ErrorKind::Json(_) => {
+            "the token's header or claims are malformed (sub must be a string; exp, nbf and iat numbers)".to_owned()
+        }
+        _ => "the bearer token is not a well-formed JWT (header.claims.signature, base64url)".to_owned(),
+    }
 }
 
 #[derive(Debug, Serialize)]
 struct OutgoingClaims<'a> {
     sub: &'a str,
-    roles: [Role; 1],
+    roles: &'a [Role],
     iss: &'a str,
     aud: &'a str,
     iat: u64,
@@ -162,9 +134,12 @@ pub fn decoding_key(key: &JwtKey) -> Result<DecodingKey, jsonwebtoken::errors::E
 }
 
 /// Verifies bearer tokens with the configured key; the algorithm is pinned by configuration.
+/// It also checks token subjects that are user ids against the users (see [`Verifier::authenticate`]).
 pub struct Verifier {
     key: DecodingKey,
     validation: Validation,
+    max_ttl: u64,
+    users: UserCache,
 }
 
 impl Verifier {
@@ -182,23 +157,102 @@ impl Verifier {
         Ok(Self {
             key: decoding_key(key)?,
             validation,
+            max_ttl: settings.max_ttl,
+            users: UserCache::default(),
         })
     }
 
-    /// The principal a token stands for, or 401.
+    /// The principal a token claims to be, or 401: signature, `iss`, `aud`, `exp`, `nbf`, a
+    /// lifetime of at most `JWT_MAX_TTL` and the roles are checked; the users are not (that is
+    /// [`Verifier::authenticate`]). Middleware that verifies a token first may put the result in
+    /// the request extensions, where the `Principal` extractor takes it from.
     pub fn verify(&self, token: &str) -> Result<Principal, AppError> {
         let data = jsonwebtoken::decode::<IncomingClaims>(token, &self.key, &self.validation)
-            .map_err(|e| AppError::Unauthorized(format!("the bearer token is not valid: {e}")))?;
-        let names = match data.claims.roles {
-            Some(RolesClaim::One(name)) => vec![name],
-            Some(RolesClaim::Many(names)) => names,
-            None => Vec::new(),
-        };
-        let roles = names.iter().filter_map(|name| name.parse::<Role>().ok()).collect();
+            .map_err(|e| AppError::Unauthorized(refusal(&e)))?;
+        let latest = jsonwebtoken::get_current_timestamp() + self.max_ttl + self.validation.leeway;
+        if data.claims.exp > latest {
+            return Err(AppError::Unauthorized(format!(
+                "the token's exp lies more than {} seconds (JWT_MAX_TTL) ahead: ask for a shorter-lived token",
+                self.max_ttl
+            )));
+        }
         Ok(Principal {
+            roles: roles_of(data.claims.roles)?,
             subject: data.claims.sub,
+        })
+    }
+
+    /// The principal a verified token stands for now: when its subject is a user id, that user
+    /// must exist and be active (else 401), and the token's roles are limited to the user's
+    /// stored role. Other subjects (integrations) are taken as they are.
+    pub async fn authenticate(&self, pool: &DbPool, claimed: Principal) -> Result<Principal, AppError> {
+        let Some(id) = claimed.user_id() else {
+            return Ok(claimed);
+        };
+        let standing = match self.users.get(id) {
+            Some(standing) => standing,
+            None => {
+                let standing = crate::users::store::standing(&mut *db::connection(pool).await?, id).await?;
+                self.users.put(id, standing);
+                standing
+            }
+        };
+        let role = match standing {
+            Some((role, true)) => role,
+            Some((_, false)) => return Err(AppError::Unauthorized("the token's user is not active".to_owned())),
+            None => return Err(AppError::Unauthorized("the token's user does not exist".to_owned())),
+        };
+        let roles = crate::access::limit_to(&claimed.roles, role);
+        if roles.is_empty() {
+            return Err(AppError::Unauthorized(format!(
+                "the token's roles exceed its user's role ({role})"
+            )));
+        }
+        Ok(Principal {
+            subject: claimed.subject,
             roles,
         })
+    }
+
+    /// Drops what this replica remembers of user `id`, after a change to it.
+    pub fn forget_user(&self, id: Uuid) {
+        self.users.forget(id);
+    }
+}
+
+/// How long a replica trusts what it read of a user: a change made through another replica
+/// takes effect here within this time; one made through this replica at once.
+pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// A user's stored role and whether they are active; `None` when there is no such user.
+type Standing = Option<(Role, bool)>;
+
+/// This replica's recently read users, each kept for [`USER_CACHE_TTL`].
+#[derive(Default)]
+struct UserCache {
+    entries: Mutex<HashMap<Uuid, (Instant, Standing)>>,
+}
+
+impl UserCache {
+    fn get(&self, id: Uuid) -> Option<Standing> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .get(&id)
+            .filter(|(read, _)| read.elapsed() < USER_CACHE_TTL)
+            .map(|(_, standing)| *standing)
+    }
+
+    fn put(&self, id: Uuid, standing: Standing) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // Stale entries are dropped now and then, so the map holds about the recent callers.
+        if entries.len() >= 1024 {
+            entries.retain(|_, (read, _)| read.elapsed() < USER_CACHE_TTL);
+        }
+        entries.insert(id, (Instant::now(), standing));
+    }
+
+    fn forget(&self, id: Uuid) {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
     }
 }
 
@@ -219,10 +273,20 @@ impl Signer {
     }
 
     pub fn sign(&self, role: Role, subject: &str, ttl_seconds: u64) -> Result<String, jsonwebtoken::errors::Error> {
+        self.sign_roles(&[role], subject, ttl_seconds)
+    }
+
+    /// A token carrying several roles (tests of role combinations).
+    pub fn sign_roles(
+        &self,
+        roles: &[Role],
+        subject: &str,
+        ttl_seconds: u64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = OutgoingClaims {
             sub: subject,
-            roles: [role],
+            roles,
             iss: &self.issuer,
             aud: &self.audience,
             iat: now,
@@ -240,6 +304,7 @@ pub fn self_test() -> Result<(), String> {
         key: None,
         issuer: "self-test".to_owned(),
         audience: "self-test".to_owned(),
+        max_ttl: 3600,
     };
     let secret = b"self-test-secret-self-test-secret";
     let token = Signer::new(&settings, secret)
@@ -251,30 +316,43 @@ pub fn self_test() -> Result<(), String> {
 
 impl FromRequest for Principal {
     type Error = AppError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(principal_of(req))
+        let req = req.clone();
+        Box::pin(async move { principal_of(&req).await })
     }
 }
 
-fn principal_of(req: &HttpRequest) -> Result<Principal, AppError> {
+async fn principal_of(req: &HttpRequest) -> Result<Principal, AppError> {
     let verifier = req
         .app_data::<Data<Verifier>>()
         .ok_or_else(|| AppError::Internal("no token verifier configured".to_owned()))?;
+    let pool = req
+        .app_data::<Data<DbPool>>()
+        .ok_or_else(|| AppError::Internal("no database pool configured".to_owned()))?;
+    let verified = req.extensions().get::<Principal>().cloned();
+    let claimed = match verified {
+        Some(claimed) => claimed,
+        None => verifier.verify(bearer_token(req)?)?,
+    };
+    verifier.authenticate(pool, claimed).await
+}
+
+/// The token of the `Authorization: Bearer <token>` header, or 401.
+pub fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or_else(|| AppError::Unauthorized("an Authorization: Bearer <token> header is required".to_owned()))?;
-    let token = value
+    value
         .to_str()
         .ok()
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .filter(|token| !token.is_empty())
-        .ok_or_else(|| AppError::Unauthorized("the Authorization header must be 'Bearer <token>'".to_owned()))?;
-    verifier.verify(token)
+        .ok_or_else(|| AppError::Unauthorized("the Authorization header must be 'Bearer <token>'".to_owned()))
 }
 
 #[cfg(test)]
@@ -292,6 +370,7 @@ mod tests {
             key: None,
             issuer: "i".to_owned(),
             audience: "a".to_owned(),
+            max_ttl: 3600,
         };
         let secret = b"0123456789abcdef0123456789abcdef";
         let token = Signer::new(&settings, secret)
@@ -300,12 +379,5 @@ mod tests {
         let verifier = Verifier::new(&settings, &JwtKey::Secret(secret.to_vec()));
         let principal = verifier.ok().and_then(|v| v.verify(&token).ok());
         assert_eq!(principal.map(|p| p.roles), Some(vec![Role::Rep]));
-    }
-
-    #[test]
-    fn role_rules() {
-        assert!(Role::Admin.can_configure() && !Role::Manager.can_configure());
-        assert!(Role::Rep.can_write_partners() && !Role::Viewer.can_write_partners());
-        assert!(!Role::Rep.can_delete_partners());
     }
 }

@@ -33,7 +33,7 @@ pub enum Command {
         /// Subject: a user id for reps and managers.
         #[arg(long)]
         sub: Option<String>,
-        /// Lifetime in seconds.
+        /// Lifetime in seconds; at most JWT_MAX_TTL (default 86400).
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },
@@ -91,6 +91,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Token { role, sub, ttl } => {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            if ttl > settings.jwt.max_ttl {
+                return Err(format!(
+                    "--ttl {ttl} exceeds JWT_MAX_TTL ({} seconds): the service would refuse the token; \
+                     ask for at most {} seconds or raise JWT_MAX_TTL",
+                    settings.jwt.max_ttl, settings.jwt.max_ttl
+                ));
+            }
             let signer = signer(&settings)?;
             let token = signer
                 .sign(role, sub.as_deref().unwrap_or(role.as_str()), ttl)
@@ -213,11 +220,17 @@ fn serve(no_demo: bool) -> Result<(), String> {
         let app = Application::build(config, listener).map_err(|e| e.to_string())?;
         println!("salesfunnel is listening on {base}");
         println!("Swagger UI: {base}/swagger-ui/");
-        if let JwtKey::Secret(secret) = &key {
+        // Only on the embedded default (a developer's machine): with DATABASE_URL the output
+        // goes to production logs, where a working admin token must never appear.
+        if let (None, JwtKey::Secret(secret)) = (&settings.database_url, &key) {
+            let ttl = (12 * 3600).min(settings.jwt.max_ttl);
             let token = Signer::new(&settings.jwt, secret)
-                .sign(Role::Admin, admin_sub.as_deref().unwrap_or("admin"), 12 * 3600)
+                .sign(Role::Admin, admin_sub.as_deref().unwrap_or("admin"), ttl)
                 .map_err(|e| e.to_string())?;
-            println!("Admin token (valid 12 h; in Swagger UI click Authorize and paste it):\n{token}");
+            println!(
+                "Admin token (valid {} min; in Swagger UI click Authorize and paste it):\n{token}",
+                ttl / 60
+            );
         }
         app.run_until_stopped().await.map_err(|e| e.to_string())
     });

@@ -33,7 +33,13 @@ pub struct JwtSettings {
     pub key: Option<JwtKey>,
     pub issuer: String,
     pub audience: String,
+    /// `JWT_MAX_TTL`: tokens whose `exp` lies more than this many seconds ahead are refused
+    /// (default 86400, 24 h).
+    pub max_ttl: u64,
 }
+
+/// The default of `JWT_MAX_TTL`: 24 hours.
+pub const DEFAULT_JWT_MAX_TTL: u64 = 86_400;
 
 /// Everything the service reads from its environment.
 #[derive(Debug, Clone)]
@@ -162,6 +168,19 @@ impl Settings {
                 key,
                 issuer: lookup("JWT_ISSUER").unwrap_or_else(|| "salesfunnel".to_owned()),
                 audience: lookup("JWT_AUDIENCE").unwrap_or_else(|| "salesfunnel".to_owned()),
+                max_ttl: match lookup("JWT_MAX_TTL") {
+                    Some(v) => v
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| (1..=31_536_000).contains(n))
+                        .ok_or_else(|| {
+                            config_error(
+                                "JWT_MAX_TTL",
+                                format!("'{v}' is not a number of seconds from 1 to 31536000"),
+                            )
+                        })?,
+                    None => DEFAULT_JWT_MAX_TTL,
+                },
             },
             data_dir: PathBuf::from(lookup("SALESFUNNEL_DATA_DIR").unwrap_or_else(|| "./.data".to_owned())),
             cors_allowed_origins,
@@ -368,6 +387,19 @@ mod tests {
         );
         assert_eq!(s.as_ref().map(|s| s.jwt.issuer.as_str()), Some("salesfunnel"));
         assert!(s.is_some_and(|s| s.database_url.is_none() && s.jwt.key.is_none()));
+    }
+
+    #[test]
+    fn jwt_max_ttl_defaults_to_a_day_and_names_itself() {
+        assert_eq!(settings(&[]).ok().map(|s| s.jwt.max_ttl), Some(86_400));
+        assert_eq!(
+            settings(&[("JWT_MAX_TTL", "600")]).ok().map(|s| s.jwt.max_ttl),
+            Some(600)
+        );
+        for bad in ["0", "-1", "1h", "99999999999"] {
+            let error = settings(&[("JWT_MAX_TTL", bad)]).err().map(|e| e.variable);
+            assert_eq!(error, Some("JWT_MAX_TTL"), "{bad}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! salesfunnel: a JSON REST API for sales opportunities.
 
+pub mod access;
 pub mod activities;
 pub mod articles;
 pub mod auth;

@@ -245,7 +245,7 @@ async fn list_activities(
         due_before: q.due_before,
         due_after: q.due_after,
     };
-    let rows = store::list(&mut *db::connection(&pool).await?, who.visibility(), &filter, &page).await?;
+    let rows = store::list(&mut *db::connection(&pool).await?, who.read_scope(), &filter, &page).await?;
     Ok(page_of(&page, rows))
 }
 
@@ -279,8 +279,8 @@ async fn list_opportunity_activities(
         ..ActivityFilter::default()
     };
     let mut conn = db::connection(&pool).await?;
-    crate::opportunities::store::check_visible(&mut conn, who.visibility(), id).await?;
-    let rows = store::list(&mut conn, who.visibility(), &filter, &page).await?;
+    crate::opportunities::store::check_visible(&mut conn, who.read_scope(), id).await?;
+    let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
     Ok(page_of(&page, rows))
 }
 
@@ -317,7 +317,7 @@ async fn list_partner_activities(
     };
     let mut conn = db::connection(&pool).await?;
     crate::partners::store::find(&mut conn, id).await?;
-    let rows = store::list(&mut conn, who.visibility(), &filter, &page).await?;
+    let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
     Ok(page_of(&page, rows))
 }
 
@@ -334,7 +334,7 @@ async fn list_partner_activities(
 #[get("/activities/{id}")]
 async fn get_activity(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let row = store::find(&mut *db::connection(&pool).await?, who.visibility(), id.into_inner()).await?;
+    let row = store::find(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     Ok(ok(&Activity::from(row)))
 }
 
@@ -372,7 +372,7 @@ async fn create_activity(
         due_at: r.due_at,
         occurred_at: r.occurred_at,
     };
-    let actor = actor(&who);
+    let actor = actor(&who)?;
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::insert(conn, &actor, new).await.map(Activity::from) })
     })
@@ -416,7 +416,7 @@ async fn update_activity(
     };
     let row = store::update(
         &mut *db::connection(&pool).await?,
-        &actor(&who),
+        &actor(&who)?,
         id.into_inner(),
         &if_match,
         changes,
@@ -447,7 +447,7 @@ async fn delete_activity(
     who.require(Role::can_write_opportunities)?;
     store::delete(
         &mut *db::connection(&pool).await?,
-        &actor(&who),
+        &actor(&who)?,
         id.into_inner(),
         &if_match,
     )

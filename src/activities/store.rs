@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::routes::Activity;
-use crate::auth::Visibility;
+use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::error::{AppError, FieldError};
 use crate::events::{self, EventType};
@@ -21,7 +21,7 @@ use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::opportunities::derive;
 use crate::opportunities::store::{self as opportunities, Actor};
-use crate::schema::{activities as act, business_partners, opportunities as opp};
+use crate::schema::{activities as act, business_partners};
 
 crate::db::text_enum! {
     /// What kind of activity it is; the first five are contacts.
@@ -182,21 +182,14 @@ async fn visible(
     conn: &mut Conn,
     who: Visibility,
 ) -> Result<Box<dyn BoxableExpression<act::table, Pg, SqlType = Bool>>, AppError> {
-    Ok(match who {
+    Ok(match access::opportunity_ids(conn, who).await? {
         // The primary key is never null: the planner drops this condition.
-        Visibility::All => Box::new(act::id.is_not_null()),
-        Visibility::Nothing => Box::new(act::opportunity_id.is_null()),
-        Visibility::Rep(user) => {
-            let teams = opportunities::team_funnels(conn, user).await?;
-            let seen = opp::table
-                .filter(opportunities::seen_by_rep(user, teams))
-                .select(opp::id);
-            Box::new(
-                act::opportunity_id
-                    .is_null()
-                    .or(act::opportunity_id.assume_not_null().eq_any(seen)),
-            )
-        }
+        None => Box::new(act::id.is_not_null()),
+        Some(seen) => Box::new(
+            act::opportunity_id
+                .is_null()
+                .or(act::opportunity_id.assume_not_null().eq_any(seen)),
+        ),
     })
 }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::routes::Opportunity;
 use super::store::{Actor, OpportunityRecord, find};
-use crate::auth::Visibility;
+use crate::access::Visibility;
 use crate::db::Conn;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;

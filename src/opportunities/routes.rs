@@ -142,13 +142,13 @@ impl Resource for Opportunity {
     }
 }
 
-/// The actor of a request: what it sees and who it is.
-pub fn actor(who: &Principal) -> Actor {
-    Actor {
-        who: who.visibility(),
+/// The actor of a write: what it may change and who it is; 403 when it may change nothing.
+pub fn actor(who: &Principal) -> Result<Actor, AppError> {
+    Ok(Actor {
+        who: who.write_scope()?,
         subject: who.subject.clone(),
         user_id: who.user_id(),
-    }
+    })
 }
 
 /// A new opportunity: partner, class and stage are required; funnel and owner come from the
@@ -349,7 +349,7 @@ async fn list_opportunities(
         updated_after: q.updated_after,
         q: q.q,
     };
-    let rows = store::list(&mut *db::connection(&pool).await?, who.visibility(), &filter, &page).await?;
+    let rows = store::list(&mut *db::connection(&pool).await?, who.read_scope(), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |r| (sort.cursor_value(r), r.row.id))
             .map(Opportunity::from),
@@ -369,7 +369,7 @@ async fn list_opportunities(
 #[get("/opportunities/{id}")]
 async fn get_opportunity(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let record = store::find(&mut *db::connection(&pool).await?, who.visibility(), id.into_inner()).await?;
+    let record = store::find(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     Ok(ok(&Opportunity::from(record)))
 }
 
@@ -409,7 +409,7 @@ async fn create_opportunity(
         probability_override: r.probability_override,
         expected_close_date: r.expected_close_date,
     };
-    let actor = actor(&who);
+    let actor = actor(&who)?;
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::insert(conn, &actor, new).await.map(Opportunity::from) })
     })
@@ -456,7 +456,7 @@ async fn update_opportunity(
     };
     let record = store::update(
         &mut *db::connection(&pool).await?,
-        &actor(&who),
+        &actor(&who)?,
         id.into_inner(),
         &if_match,
         changes,
@@ -489,7 +489,7 @@ async fn delete_opportunity(
     who.require(Role::can_write_opportunities)?;
     store::delete(
         &mut *db::connection(&pool).await?,
-        who.visibility(),
+        who.write_scope()?,
         id.into_inner(),
         &if_match,
     )

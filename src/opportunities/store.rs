@@ -1,13 +1,12 @@
-//! Opportunities in PostgreSQL: reads with the traffic light, visibility, and the writes that
+//! Opportunities in PostgreSQL: reads with the traffic light, and the writes that
 //! keep the derived columns right (see `derive`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::expression::BoxableExpression;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -15,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{derive, events};
-use crate::auth::Visibility;
+use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent};
 use crate::domain::opportunity::{self, Entry};
@@ -24,7 +23,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::schema::{
-    activities, business_partners, classes, funnel_members, funnel_stages, funnels, lost_reasons, opportunities as opp,
+    activities, business_partners, classes, funnel_stages, funnels, lost_reasons, opportunities as opp,
     opportunity_stage_changes as changes, stages, users,
 };
 
@@ -100,45 +99,10 @@ pub struct OpportunityRecord {
     pub primary_quote_id: Option<Uuid>,
 }
 
-/// The opportunities a caller sees, as a condition on any query over `opportunities`. A rep's
-/// team funnels are looked up first (a handful of ids), which keeps the condition free of
-/// subqueries and the statement cacheable.
-async fn visible<QS: 'static>(
-    conn: &mut Conn,
-    who: Visibility,
-) -> Result<Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>>, AppError>
-where
-    opp::id: SelectableExpression<QS>,
-    opp::owner_id: SelectableExpression<QS>,
-    opp::funnel_id: SelectableExpression<QS>,
-{
-    Ok(match who {
-        // The primary key is never null: the planner drops this condition.
-        Visibility::All => Box::new(opp::id.is_not_null()),
-        Visibility::Nothing => Box::new(opp::id.is_null()),
-        Visibility::Rep(user) => Box::new(seen_by_rep(user, team_funnels(conn, user).await?)),
-    })
-}
-
-/// The funnels whose team includes `user`.
-pub async fn team_funnels(conn: &mut Conn, user: Uuid) -> Result<Vec<Uuid>, AppError> {
-    Ok(funnel_members::table
-        .filter(funnel_members::user_id.eq(user))
-        .select(funnel_members::funnel_id)
-        .load(conn)
-        .await?)
-}
-
-/// What a rep sees: the opportunities they own and those of their team funnels.
-#[diesel::dsl::auto_type]
-pub fn seen_by_rep(user: Uuid, teams: Vec<Uuid>) -> _ {
-    opp::owner_id.eq(user).or(opp::funnel_id.eq_any(teams))
-}
-
 /// Whether the caller sees opportunity `id` (404 otherwise: others' opportunities do not exist
 /// for a rep).
 pub async fn check_visible(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<(), AppError> {
-    let condition = visible(conn, who).await?;
+    let condition = access::opportunities_in(conn, who).await?;
     let seen: bool = diesel::select(diesel::dsl::exists(opp::table.find(id).filter(condition)))
         .get_result(conn)
         .await?;
@@ -183,7 +147,7 @@ macro_rules! reading {
 }
 
 pub async fn find(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<OpportunityRecord, AppError> {
-    let condition = visible(conn, who).await?;
+    let condition = access::opportunities_in(conn, who).await?;
     let row = reading!()
         .filter(opp::id.eq(id))
         .filter(condition)
@@ -203,7 +167,7 @@ pub async fn list(
     filter: &OpportunityFilter,
     page: &Page,
 ) -> Result<Vec<OpportunityRecord>, AppError> {
-    let condition = visible(conn, who).await?;
+    let condition = access::opportunities_in(conn, who).await?;
     let mut query = reading!().filter(condition).into_boxed();
     if let Some(status) = filter.status {
         query = query.filter(opp::status.eq(status));
@@ -391,20 +355,6 @@ async fn entry(conn: &mut Conn, funnel: Uuid, id: Uuid) -> Result<Option<Entry>,
     }))
 }
 
-/// Whether a rep may work on an opportunity of `funnel` owned by `owner`.
-async fn rep_may(conn: &mut Conn, who: Visibility, funnel: Uuid, owner: Uuid) -> Result<bool, AppError> {
-    Ok(match who {
-        Visibility::All => true,
-        Visibility::Nothing => false,
-        Visibility::Rep(user) if user == owner => true,
-        Visibility::Rep(user) => {
-            diesel::select(diesel::dsl::exists(funnel_members::table.find((funnel, user))))
-                .get_result(conn)
-                .await?
-        }
-    })
-}
-
 /// Creates an opportunity in an open stage: funnel and owner default from the class (the
 /// owner then to the creating user), the currency from the settings.
 pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Result<OpportunityRecord, AppError> {
@@ -458,7 +408,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
         let (Some(funnel), Some(owner)) = (funnel, owner) else {
             return Err(AppError::Validation(vec![]));
         };
-        if !rep_may(conn, actor.who, funnel, owner).await? {
+        if !access::covers(conn, actor.who, funnel, owner).await? {
             return Err(AppError::Forbidden(
                 "reps create opportunities they own or in funnels of their team".to_owned(),
             ));
@@ -532,7 +482,7 @@ async fn record_stage(
 
 /// Locks a visible opportunity for the rest of the transaction and checks `If-Match`.
 pub async fn lock(conn: &mut Conn, who: Visibility, id: Uuid, if_match: &IfMatch) -> Result<OpportunityRow, AppError> {
-    let condition = visible(conn, who).await?;
+    let condition = access::opportunities_in(conn, who).await?;
     let row: OpportunityRow = opp::table
         .find(id)
         .filter(condition)
@@ -694,7 +644,7 @@ pub async fn update(
             c.funnel_id.unwrap_or(current.funnel_id),
             c.owner_id.unwrap_or(current.owner_id),
         );
-        if (c.funnel_id.is_some() || c.owner_id.is_some()) && !rep_may(conn, actor.who, funnel, owner).await? {
+        if (c.funnel_id.is_some() || c.owner_id.is_some()) && !access::covers(conn, actor.who, funnel, owner).await? {
             return Err(AppError::Forbidden(
                 "reps give opportunities to others only in funnels of their team".to_owned(),
             ));

@@ -123,7 +123,7 @@ async fn run_move(
     m: Move,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let record = store::move_to(&mut *db::connection(pool).await?, &actor(who), id, if_match, m).await?;
+    let record = store::move_to(&mut *db::connection(pool).await?, &actor(who)?, id, if_match, m).await?;
     Ok(ok(&Opportunity::from(record)))
 }
 
@@ -254,7 +254,7 @@ async fn reopen(
     let r = body.parse()?;
     let record = store::reopen(
         &mut *db::connection(&pool).await?,
-        &actor(&who),
+        &actor(&who)?,
         id.into_inner(),
         &if_match,
         r.stage_id,
@@ -277,7 +277,7 @@ async fn reopen(
 #[get("/opportunities/{id}/history")]
 async fn history(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let rows = store::history(&mut *db::connection(&pool).await?, who.visibility(), id.into_inner()).await?;
+    let rows = store::history(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(StageChange::from).collect::<Vec<_>>()))
 }
 

@@ -200,7 +200,7 @@ async fn list_lines(
     let page = Page::new(&page, BY_POSITION)?;
     let rows = store::list(
         &mut *db::connection(&pool).await?,
-        who.visibility(),
+        who.read_scope(),
         id.into_inner(),
         &page,
     )
@@ -222,7 +222,7 @@ async fn list_lines(
 async fn get_line(pool: Data<DbPool>, who: Principal, path: Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let (opportunity, line) = path.into_inner();
-    let row = store::find(&mut *db::connection(&pool).await?, who.visibility(), opportunity, line).await?;
+    let row = store::find(&mut *db::connection(&pool).await?, who.read_scope(), opportunity, line).await?;
     Ok(ok(&Line::from(row)))
 }
 
@@ -252,7 +252,7 @@ async fn create_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let new = NewLine::from(body.parse()?);
-    let (by, opportunity) = (actor(&who), id.into_inner());
+    let (by, opportunity) = (actor(&who)?, id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::insert(conn, &by, opportunity, new).await.map(Line::from) })
     })
@@ -287,7 +287,7 @@ async fn update_line(
     let (opportunity, line) = path.into_inner();
     let row = store::update(
         &mut *db::connection(&pool).await?,
-        &actor(&who),
+        &actor(&who)?,
         opportunity,
         line,
         &if_match,
@@ -321,7 +321,7 @@ async fn delete_line(
     let (opportunity, line) = path.into_inner();
     store::delete(
         &mut *db::connection(&pool).await?,
-        &actor(&who),
+        &actor(&who)?,
         opportunity,
         line,
         &if_match,

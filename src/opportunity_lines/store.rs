@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::auth::Visibility;
+use crate::access::Visibility;
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::opportunity::line_total;

@@ -105,7 +105,7 @@ async fn list_quote_lines(
     let page = Page::new(&page, BY_POSITION)?;
     let rows = store::page_of_lines(
         &mut *db::connection(&pool).await?,
-        who.visibility(),
+        who.read_scope(),
         id.into_inner(),
         &page,
     )
@@ -134,7 +134,7 @@ async fn get_quote_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let (id, line) = path.into_inner();
-    let row = store::find_line(&mut *db::connection(&pool).await?, who.visibility(), id, line).await?;
+    let row = store::find_line(&mut *db::connection(&pool).await?, who.read_scope(), id, line).await?;
     Ok(ok(&QuoteLine::from(row)))
 }
 
@@ -164,7 +164,7 @@ async fn create_quote_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let new = NewLine::from(body.parse()?);
-    let (by, quote) = (actor(&who), id.into_inner());
+    let (by, quote) = (actor(&who)?, id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::add_line(conn, &by, quote, new).await.map(QuoteLine::from) })
     })
@@ -199,7 +199,7 @@ async fn update_quote_line(
     let (id, line) = path.into_inner();
     let row = store::update_line(
         &mut *db::connection(&pool).await?,
-        &actor(&who),
+        &actor(&who)?,
         id,
         line,
         &if_match,
@@ -231,7 +231,7 @@ async fn delete_quote_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let (id, line) = path.into_inner();
-    store::delete_line(&mut *db::connection(&pool).await?, &actor(&who), id, line, &if_match).await?;
+    store::delete_line(&mut *db::connection(&pool).await?, &actor(&who)?, id, line, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

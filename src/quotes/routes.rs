@@ -209,7 +209,7 @@ const NEWEST_FIRST: SortKey = SortKey {
 async fn list(pool: &DbPool, who: &Principal, filter: QuoteFilter, page: PageParams) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, NEWEST_FIRST)?;
-    let rows = store::list(&mut *db::connection(pool).await?, who.visibility(), &filter, &page).await?;
+    let rows = store::list(&mut *db::connection(pool).await?, who.read_scope(), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |r| (time_key(&r.row.created_at), r.row.id))
             .map(Quote::from),
@@ -258,7 +258,7 @@ async fn opportunity_quotes(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
-    crate::opportunities::store::check_visible(&mut *db::connection(&pool).await?, who.visibility(), id).await?;
+    crate::opportunities::store::check_visible(&mut *db::connection(&pool).await?, who.read_scope(), id).await?;
     let filter = QuoteFilter {
         opportunity_id: Some(id),
         ..QuoteFilter::default()
@@ -299,7 +299,7 @@ async fn create_quote(
         footer_text: r.footer_text,
         customer_text: r.customer_text,
     };
-    let (actor, opportunity) = (actor(&who), id.into_inner());
+    let (actor, opportunity) = (actor(&who)?, id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::create(conn, &actor, opportunity, new).await.map(Quote::from) })
     })
@@ -319,7 +319,7 @@ async fn create_quote(
 #[get("/quotes/{id}")]
 async fn get_quote(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let record = store::find(&mut *db::connection(&pool).await?, who.visibility(), id.into_inner()).await?;
+    let record = store::find(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     Ok(ok(&Quote::from(record)))
 }
 
@@ -359,7 +359,7 @@ async fn update_quote(
     };
     let record = store::update(
         &mut *db::connection(&pool).await?,
-        &actor(&who),
+        &actor(&who)?,
         id.into_inner(),
         &if_match,
         changes,
@@ -391,7 +391,7 @@ async fn make_primary(
     who.require(Role::can_write_opportunities)?;
     let record = store::make_primary(
         &mut *db::connection(&pool).await?,
-        &actor(&who),
+        &actor(&who)?,
         id.into_inner(),
         &if_match,
     )
@@ -407,7 +407,7 @@ async fn run_transition(
     to: Transition,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let record = store::transition(&mut *db::connection(pool).await?, &actor(who), id, if_match, to).await?;
+    let record = store::transition(&mut *db::connection(pool).await?, &actor(who)?, id, if_match, to).await?;
     Ok(ok(&Quote::from(record)))
 }
 
@@ -499,7 +499,7 @@ pub struct PdfDocument(pub Vec<u8>);
 #[get("/quotes/{id}/pdf")]
 async fn quote_pdf(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let document = store::document(&mut *db::connection(&pool).await?, who.visibility(), id.into_inner()).await?;
+    let document = store::document(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     let filename = format!("{}.pdf", document.number);
     // Layout is CPU work: off the async workers.
     let pdf = web::block(move || super::pdf::render(&document).map(PdfDocument))

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::pdf::{DocumentLine, PartnerAddress, QuoteDocument};
 use super::routes::Quote;
-use crate::auth::Visibility;
+use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, StoredStatus};
@@ -313,16 +313,8 @@ pub async fn list(
     page: &Page,
 ) -> Result<Vec<QuoteRecord>, AppError> {
     let mut query = quotes::table.select(QuoteRow::as_select()).into_boxed();
-    match who {
-        Visibility::All => {}
-        Visibility::Nothing => return Ok(Vec::new()),
-        Visibility::Rep(user) => {
-            let teams = opportunities::team_funnels(conn, user).await?;
-            let seen = opp::table
-                .filter(opportunities::seen_by_rep(user, teams))
-                .select(opp::id);
-            query = query.filter(quotes::opportunity_id.eq_any(seen));
-        }
+    if let Some(seen) = access::opportunity_ids(conn, who).await? {
+        query = query.filter(quotes::opportunity_id.eq_any(seen));
     }
     if let Some(opportunity) = filter.opportunity_id {
         query = query.filter(quotes::opportunity_id.eq(opportunity));

@@ -36,7 +36,7 @@ impl ScopeQuery {
             funnel_id: self.funnel_id,
             owner_id: self.owner_id,
             class_id: self.class_id,
-            viewer: who.visibility(),
+            viewer: who.read_scope(),
         }
     }
 }

@@ -16,12 +16,11 @@ use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::auth::Visibility;
+use crate::access::{self, Visibility};
 use crate::db::{self, Conn, DbPool};
 use crate::domain::money::{Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
-use crate::opportunities::store::team_funnels;
 
 /// What a report covers: the filters every report takes, and what the caller sees.
 #[derive(Debug, Clone)]
@@ -46,11 +45,9 @@ type Statement = BoxedSqlQuery<'static, Pg, SqlQuery>;
 
 /// `template` with the scope condition and its parameters bound.
 async fn statement(conn: &mut Conn, template: &str, scope: &Scope) -> Result<Statement, AppError> {
-    let (rep, teams) = match scope.viewer {
-        Visibility::All => (None, Vec::new()),
-        Visibility::Rep(user) => (Some(user), team_funnels(conn, user).await?),
-        // No user owns the nil id and no team is given: nothing matches.
-        Visibility::Nothing => (Some(Uuid::nil()), Vec::new()),
+    let (rep, teams) = match access::fence(conn, scope.viewer).await? {
+        None => (None, Vec::new()),
+        Some((user, teams)) => (Some(user), teams),
     };
     Ok(
         diesel::sql_query(template.replace("{scope}", SCOPE).replace("{cells}", CELLS.trim()))

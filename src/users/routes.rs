@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, NewUser, UserChanges, UserFilter, UserRow};
-use crate::auth::{Principal, Role};
+use crate::auth::{Principal, Role, Verifier};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
@@ -225,6 +225,7 @@ async fn create_user(
 #[patch("/users/{id}")]
 async fn update_user(
     pool: Data<DbPool>,
+    verifier: Data<Verifier>,
     who: Principal,
     id: Path<Uuid>,
     if_match: IfMatch,
@@ -240,6 +241,7 @@ async fn update_user(
         active: patch.active,
     };
     let row = store::update(&mut *db::connection(&pool).await?, id, &if_match, &changes).await?;
+    verifier.forget_user(id);
     Ok(ok(&User::from(row)))
 }
 
@@ -259,6 +261,7 @@ async fn update_user(
 #[delete("/users/{id}")]
 async fn delete_user(
     pool: Data<DbPool>,
+    verifier: Data<Verifier>,
     who: Principal,
     id: Path<Uuid>,
     if_match: IfMatch,
@@ -266,6 +269,7 @@ async fn delete_user(
     who.require(Role::can_configure)?;
     let id = id.into_inner();
     store::delete(&mut *db::connection(&pool).await?, id, &if_match).await?;
+    verifier.forget_user(id);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -73,6 +73,16 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> Result<UserRow, AppError> {
 }
 
 /// Whether a user with this id exists (for references from other resources).
+/// The stored role of user `id` and whether they are active; `None` when there is no such user.
+pub async fn standing(conn: &mut Conn, id: Uuid) -> Result<Option<(Role, bool)>, AppError> {
+    Ok(users::table
+        .find(id)
+        .select((users::role, users::active))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 pub async fn exists(conn: &mut Conn, id: Uuid) -> Result<bool, AppError> {
     Ok(diesel::select(diesel::dsl::exists(users::table.find(id)))
         .get_result(conn)

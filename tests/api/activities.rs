@@ -353,13 +353,13 @@ async fn the_owner_defaults_to_the_calling_user() {
     )
     .await;
     assert_eq!(given["owner_id"], w.member.as_str(), "a given owner wins");
-    // A user id that is not (or no longer) a user leaves the owner empty.
-    let stranger = w.app.token_for(Role::Manager, NOBODY);
+    // A caller that is no user (an integration) leaves the owner empty.
+    let integration = w.app.token_for(Role::Manager, "erp");
     let orphan = json_with(
         w.app
             .post(
                 LIST,
-                &stranger,
+                &integration,
                 &json!({"kind": "note", "subject": "?", "business_partner_id": w.partner}),
             )
             .await,
@@ -367,6 +367,19 @@ async fn the_owner_defaults_to_the_calling_user() {
     )
     .await;
     assert!(orphan["owner_id"].is_null());
+    // A user id that is not (or no longer) a user is refused.
+    let stranger = w.app.token_for(Role::Manager, NOBODY);
+    problem(
+        w.app
+            .post(
+                LIST,
+                &stranger,
+                &json!({"kind": "note", "subject": "?", "business_partner_id": w.partner}),
+            )
+            .await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
 
 #[tokio::test]

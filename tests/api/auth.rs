@@ -178,10 +178,10 @@ async fn a_role_that_may_not_act_gets_403() {
 }
 
 #[tokio::test]
-async fn a_token_with_only_unknown_roles_gets_403() {
+async fn a_token_with_only_unknown_roles_gets_401() {
     let app = spawn_app().await;
     let token = hs256(&claims(json!({"roles": ["superuser"]})), SECRET);
-    problem(app.get("/api/v1/users", &token).await, StatusCode::FORBIDDEN).await;
+    problem(app.get("/api/v1/users", &token).await, StatusCode::UNAUTHORIZED).await;
     let ok = json_with(app.get("/api/v1/users", &app.admin()).await, StatusCode::OK).await;
     assert!(ok["items"].is_array());
 }

@@ -132,3 +132,68 @@ fn migrate_is_idempotent_and_demo_seed_twice_changes_nothing() {
     stdout(&salesfunnel(&["seed", "--partners", "250"], &env));
     assert_eq!(count(&mut conn, "business_partners"), partners + 250);
 }
+
+#[test]
+fn token_refuses_a_lifetime_above_the_maximum() {
+    let secret = std::str::from_utf8(SECRET).unwrap();
+    let out = salesfunnel(
+        &["token", "--role", "admin", "--ttl", "86401"],
+        &[("JWT_SECRET", secret)],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_MAX_TTL"));
+    let out = salesfunnel(
+        &["token", "--role", "admin", "--ttl", "600"],
+        &[("JWT_SECRET", secret), ("JWT_MAX_TTL", "300")],
+    );
+    assert!(!out.status.success(), "JWT_MAX_TTL is honoured");
+    stdout(&salesfunnel(
+        &["token", "--role", "admin", "--ttl", "86400"],
+        &[("JWT_SECRET", secret)],
+    ));
+}
+
+#[tokio::test]
+async fn serve_with_a_database_url_prints_no_token() {
+    let db = TestDatabase::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_salesfunnel"));
+    for name in ["JWT_PUBLIC_KEY_FILE", "JWT_ALGORITHM", "DATABASE_POOL_SIZE"] {
+        command.env_remove(name);
+    }
+    let child = command
+        .arg("serve")
+        .env("RUST_LOG", "info")
+        .env("DATABASE_URL", &db.url)
+        .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    let mut up = false;
+    for _ in 0..300 {
+        if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(up, "the server came up: {printed}");
+    assert!(printed.contains("listening"), "{printed}");
+    assert!(!printed.contains("Admin token"), "{printed}");
+    assert!(!printed.contains("eyJ"), "no JWT anywhere in the output: {printed}");
+}

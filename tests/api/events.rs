@@ -112,7 +112,9 @@ async fn creating_and_patching_an_opportunity_write_it_with_the_previous_values(
     let app = spawn_app().await;
     let s = sales(&app, "EVP").await;
     let created = create(&app, &s, "Old subject").await;
-    let rep = app.token_for(Role::Admin, "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8faa");
+    let user = app.create_user("editor@example.com", "admin").await;
+    let user = user["id"].as_str().unwrap();
+    let rep = app.token_for(Role::Admin, user);
     let patched = json_with(
         app.patch(
             &path_of(&created),
@@ -129,7 +131,7 @@ async fn creating_and_patching_an_opportunity_write_it_with_the_previous_values(
     let creation = only(&events, "opportunity.created");
     assert_eq!(creation["data"], json!({"opportunity": created}));
     let update = only(&events, "opportunity.updated");
-    assert_eq!(update["actor"], "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8faa");
+    assert_eq!(update["actor"], user);
     assert_eq!(update["data"]["opportunity"], patched);
     let previous = &update["data"]["previous"];
     assert_eq!(previous["subject"], "Old subject");
@@ -416,9 +418,7 @@ async fn the_feed_is_for_admins_and_integrations() {
         assert_eq!(response.status(), StatusCode::OK, "{role}");
     }
     for role in [Role::Manager, Role::Rep, Role::Viewer] {
-        let response = app
-            .get(EVENTS, &app.token_for(role, "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10"))
-            .await;
+        let response = app.get(EVENTS, &app.token_for(role, "caller")).await;
         problem(response, StatusCode::FORBIDDEN).await;
     }
     let anonymous = app.anonymous(Method::GET, EVENTS).send().await.unwrap();

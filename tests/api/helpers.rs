@@ -148,6 +148,7 @@ fn jwt_settings() -> JwtSettings {
         key: None,
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
+        max_ttl: salesfunnel::config::DEFAULT_JWT_MAX_TTL,
     }
 }
 
@@ -213,6 +214,11 @@ impl TestApp {
     /// An HS256 token for `role` with subject `sub`.
     pub fn token_for(&self, role: Role, sub: &str) -> String {
         self.signer.sign(role, sub, 600).expect("sign")
+    }
+
+    /// An HS256 token carrying all of `roles`, with subject `sub`.
+    pub fn token_with(&self, roles: &[Role], sub: &str) -> String {
+        self.signer.sign_roles(roles, sub, 600).expect("sign")
     }
 
     pub fn admin(&self) -> String {

@@ -3,7 +3,7 @@ use salesfunnel::auth::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_fields, header, instant, json_with, problem, spawn_app};
-use crate::opportunities::{NOBODY, Sales, act, act_ok, create, path_of, probability, sales};
+use crate::opportunities::{NOBODY, Sales, act, act_ok, create, id, path_of, probability, sales};
 
 async fn history(app: &TestApp, opportunity: &Value) -> Vec<Value> {
     json_with(
@@ -48,7 +48,8 @@ async fn lost_one(app: &TestApp, s: &Sales, subject: &str) -> Value {
 async fn every_stage_change_is_in_the_history_oldest_first_from_the_creation_on() {
     let app = spawn_app().await;
     let s = sales(&app, "NW").await;
-    let manager = app.token_for(Role::Manager, "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f99");
+    let manager_id = id(&app.create_user("manager@example.com", "manager").await);
+    let manager = app.token_for(Role::Manager, &manager_id);
     let created = create(&app, &s, "Verlauf").await;
     let moved = json_with(
         act(
@@ -100,7 +101,7 @@ async fn every_stage_change_is_in_the_history_oldest_first_from_the_creation_on(
                 json!(s.proposal),
                 Some(75.0),
                 json!("100000.00"),
-                json!("0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f99"),
+                json!(manager_id),
                 json!("Probefahrt vereinbart")
             ),
             (
@@ -468,7 +469,7 @@ async fn only_integration_and_admin_hand_a_won_opportunity_to_the_erp_once() {
     let created = create(&app, &s, "Auftrag").await;
     let body = json!({"erp_reference": "SO-2026-004711"});
     for role in [Role::Rep, Role::Manager, Role::Viewer] {
-        let token = app.token_for(role, &s.owner);
+        let token = app.token_for(role, "caller");
         problem(
             act(&app, &token, &created, "erp-handoff", &body).await,
             StatusCode::FORBIDDEN,
