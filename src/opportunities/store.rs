@@ -259,7 +259,7 @@ pub async fn list(
         ),
     };
     let rows = query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load::<(OpportunityRow, Option<String>)>(conn)
