@@ -64,8 +64,8 @@ pub struct PageParams {
     /// Items per page, 1 to 200.
     #[param(minimum = 1, maximum = 200, default = 50, example = 50)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page; omit it (or leave it empty) for the first page. Cursors
-    /// are signed by the server: one it did not issue, or issued for another `sort`, is a 400.
+    /// `next_cursor` of the previous page; omit it (or leave it empty) for the first page.
+    /// Cursors are signed by the server: one it did not issue, or one of another `sort`, is a 400.
     pub cursor: Option<String>,
 }
 
