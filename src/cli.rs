@@ -7,6 +7,7 @@ use clap::{Arg, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::auth::{Role, Signer, Verifier};
 use crate::config::{self, JwtKey, Settings};
 use crate::db::{self, embedded::EmbeddedPostgres};
+use crate::http::pagination::CursorKey;
 use crate::startup::{AppConfig, Application};
 
 #[derive(Debug, Parser)]
@@ -195,6 +196,12 @@ fn serve(no_demo: bool) -> Result<(), String> {
         None => JwtKey::Secret(db::embedded::jwt_secret(&settings.data_dir)?),
     };
     let verifier = Verifier::new(&settings.jwt, &key).map_err(|e| format!("JWT key: {e}"))?;
+    let cursor_key = match (&settings.cursor_key, &key) {
+        (Some(cursor_key), _) => cursor_key.clone(),
+        (None, JwtKey::Secret(secret)) => CursorKey::derive(secret),
+        // Only the embedded default gets here (the configuration requires CURSOR_SECRET otherwise).
+        (None, JwtKey::PublicKey { .. }) => CursorKey::derive(&db::embedded::jwt_secret(&settings.data_dir)?),
+    };
     let (url, embedded) = database(&settings)?;
     let mut conn = db::sync_connection(&url)?;
     let applied = db::run_migrations(&mut conn)?;
@@ -215,6 +222,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
         cors_allowed_origins: settings.cors_allowed_origins.clone(),
         workers: None,
         webhooks: settings.webhooks,
+        cursor_key,
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config, listener).map_err(|e| e.to_string())?;

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
+use crate::http::pagination::CursorKey;
+
 /// How tokens are verified (and, for HS256, signed by `salesfunnel token`).
 #[derive(Clone)]
 pub enum JwtKey {
@@ -52,6 +54,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub cors_allowed_origins: Vec<String>,
     pub webhooks: WebhookSettings,
+    /// `CURSOR_SECRET`'s key for list cursors; `None`: derived from the HS256 secret.
+    pub cursor_key: Option<CursorKey>,
 }
 
 /// How the webhook delivery worker polls and retries.
@@ -151,6 +155,20 @@ impl Settings {
                  or JWT_PUBLIC_KEY_FILE and JWT_ALGORITHM (RS256 or ES256)",
             ));
         }
+        let cursor_secret = lookup("CURSOR_SECRET");
+        if cursor_secret.as_ref().is_some_and(|s| s.len() < MIN_SECRET_LEN) {
+            return Err(config_error(
+                "CURSOR_SECRET",
+                format!("must be at least {MIN_SECRET_LEN} bytes long"),
+            ));
+        }
+        if cursor_secret.is_none() && database_url.is_some() && matches!(key, Some(JwtKey::PublicKey { .. })) {
+            return Err(config_error(
+                "CURSOR_SECRET",
+                "required with JWT_PUBLIC_KEY_FILE and DATABASE_URL: list cursors are signed with it, \
+                 and every replica needs the same one (at least 32 bytes)",
+            ));
+        }
         let cors_allowed_origins = lookup("CORS_ALLOWED_ORIGINS")
             .map(|v| {
                 v.split(',')
@@ -185,6 +203,7 @@ impl Settings {
             data_dir: PathBuf::from(lookup("SALESFUNNEL_DATA_DIR").unwrap_or_else(|| "./.data".to_owned())),
             cors_allowed_origins,
             webhooks: webhook_settings(&lookup)?,
+            cursor_key: cursor_secret.map(|secret| CursorKey::derive(secret.as_bytes())),
         })
     }
 }
@@ -456,6 +475,24 @@ mod tests {
             .filter(|name| !VARIABLES.iter().any(|v| v.name == name.as_str()))
             .collect();
         assert!(!read.is_empty() && missing.is_empty(), "not in VARIABLES: {missing:?}");
+    }
+
+    #[test]
+    fn a_public_key_with_a_database_needs_a_cursor_secret() {
+        let pem = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/es256-public.pem");
+        let vars = [
+            ("DATABASE_URL", "postgres://x"),
+            ("JWT_PUBLIC_KEY_FILE", pem),
+            ("JWT_ALGORITHM", "ES256"),
+        ];
+        assert_eq!(settings(&vars).err().map(|e| e.variable), Some("CURSOR_SECRET"));
+        let secret = "c".repeat(MIN_SECRET_LEN);
+        let with_secret = [&vars[..], &[("CURSOR_SECRET", secret.as_str())]].concat();
+        assert!(settings(&with_secret).is_ok_and(|s| s.cursor_key.is_some()));
+        assert_eq!(
+            settings(&[("CURSOR_SECRET", "short")]).err().map(|e| e.variable),
+            Some("CURSOR_SECRET")
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::auth::Verifier;
 use crate::config::WebhookSettings;
 use crate::db::DbPool;
+use crate::http::pagination::CursorKey;
 use crate::http::{header_value, idempotency, path_error, query_error};
 use crate::openapi::{ApiDoc, add_shared_responses};
 use crate::ops::fallback::{RouteTable, fallback};
@@ -66,6 +67,8 @@ pub struct AppConfig {
     pub workers: Option<usize>,
     /// Polling and retries of the webhook delivery worker.
     pub webhooks: WebhookSettings,
+    /// Signs list cursors; the same on every replica.
+    pub cursor_key: CursorKey,
 }
 
 /// A bound, not yet running server.
@@ -87,6 +90,7 @@ impl Application {
         let background_pool = config.pool.clone();
         let pool = Data::new(config.pool);
         let verifier = Data::new(config.verifier);
+        let cursor_key = Data::new(config.cursor_key);
         let origins = config.cors_allowed_origins;
         let mut server = HttpServer::new(move || {
             App::new()
@@ -95,6 +99,7 @@ impl Application {
                 .into_app()
                 .app_data(pool.clone())
                 .app_data(verifier.clone())
+                .app_data(cursor_key.clone())
                 .app_data(registry.clone())
                 .app_data(table.clone())
                 .app_data(web::QueryConfig::default().error_handler(query_error))

@@ -15,7 +15,7 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey, time_key};
+use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 use crate::opportunities::routes::actor;
@@ -176,7 +176,7 @@ impl ActivitySort {
         }
     }
 
-    fn page(self, params: &PageParams) -> Result<Page, AppError> {
+    fn page(self, params: &PageRequest) -> Result<Page, AppError> {
         Ok(Page::new(params, self.key())?.tie_breaker("activities.id"))
     }
 }
@@ -230,7 +230,7 @@ async fn list_activities(
     pool: Data<DbPool>,
     who: Principal,
     query: Query<ActivityQuery>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let q = query.into_inner();
@@ -265,7 +265,7 @@ async fn list_opportunity_activities(
     who: Principal,
     id: Path<Uuid>,
     query: Query<TimelineQuery>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
@@ -302,7 +302,7 @@ async fn list_partner_activities(
     who: Principal,
     id: Path<Uuid>,
     query: Query<TimelineQuery>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();

@@ -257,7 +257,7 @@ pub async fn list(
         query = query.filter(act::due_at.gt(after));
     }
     Ok(query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load(conn)

@@ -102,7 +102,7 @@ pub async fn list(conn: &mut Conn, filter: &ArticleFilter, page: &Page) -> Resul
         query = query.filter(articles::name.ilike(pattern.clone()).or(articles::sku.ilike(pattern)));
     }
     Ok(query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load(conn)

@@ -232,7 +232,7 @@ pub async fn list(conn: &mut Conn, filter: &FunnelFilter, page: &Page) -> Result
         query = query.filter(funnels::id.eq_any(teams));
     }
     let rows = query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load(conn)

@@ -1,16 +1,25 @@
 //! Keyset pagination with opaque cursors: `?limit=` (1–200, default 50) and `?cursor=`.
-//! A cursor holds the sort it was made for, the last row's sort key and id.
+//! A cursor holds the sort it was made for, the last row's sort key and id, and is signed
+//! (HMAC-SHA256 with the server's [`CursorKey`]): a cursor this API did not issue is a 400
+//! before anything reaches the database, and every value taken from one is bound as its type.
 
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::web::{Data, Query};
+use actix_web::{FromRequest, HttpRequest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::QueryResult;
-use diesel::sql_types::{Bool, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Date, Integer, Numeric, Text, Timestamptz};
+use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -19,15 +28,68 @@ use crate::error::AppError;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
-/// `limit` and `cursor` of every list.
+/// Bytes of the HMAC-SHA256 tag a cursor carries (128 bits).
+const TAG_LEN: usize = 16;
+
+/// The key cursors are signed with. Replicas behind one load balancer must share it, as a
+/// cursor from one may come back to another: it is derived from the JWT secret or from
+/// `CURSOR_SECRET` (see `Settings::cursor_secret`).
+#[derive(Clone)]
+pub struct CursorKey([u8; 32]);
+
+impl CursorKey {
+    /// Derives the key from a secret (domain-separated, so a cursor tag is never a token MAC).
+    pub fn derive(secret: &[u8]) -> Self {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(b"salesfunnel cursor key v1");
+        Self(mac.finalize().into_bytes().into())
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        Hmac::<Sha256>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+    }
+}
+
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey(..)")
+    }
+}
+
+/// `limit` and `cursor` of every list, as the spec describes them.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page, 1 to 200.
     #[param(minimum = 1, maximum = 200, default = 50, example = 50)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page; omit for the first page.
+    /// `next_cursor` of the previous page; omit it (or leave it empty) for the first page.
+    /// Cursors are signed by the server: one it did not issue, or one of another `sort`, is a 400.
     pub cursor: Option<String>,
+}
+
+/// The extractor of [`PageParams`]: the query's `limit` and `cursor` with the server's cursor key.
+#[derive(Debug)]
+pub struct PageRequest {
+    params: PageParams,
+    key: CursorKey,
+}
+
+impl FromRequest for PageRequest {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(key) = req.app_data::<Data<CursorKey>>() else {
+            return ready(Err(AppError::Internal("no cursor key configured".to_owned()).into()));
+        };
+        let params = Query::<PageParams>::from_query(req.query_string()).map_err(|e| crate::http::query_error(e, req));
+        ready(params.map(|params| Self {
+            params: params.into_inner(),
+            key: key.get_ref().clone(),
+        }))
+    }
 }
 
 /// One page of a list.
@@ -84,23 +146,31 @@ struct CursorData {
 pub struct Page {
     pub limit: u32,
     sort: SortKey,
-    after: Option<CursorData>,
+    after: Option<(KeyValue, Uuid)>,
     tie: &'static str,
+    key: CursorKey,
 }
 
 impl Page {
-    /// Checks `limit` and decodes `cursor` for `sort`; 400 when either is off.
-    pub fn new(params: &PageParams, sort: SortKey) -> Result<Self, AppError> {
-        let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    /// Checks `limit`, verifies `cursor` and decodes its values for `sort`; 400 when any is off.
+    pub fn new(request: &PageRequest, sort: SortKey) -> Result<Self, AppError> {
+        let limit = request.params.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(AppError::BadRequest(format!("limit must be from 1 to {MAX_LIMIT}")));
         }
-        let after = params.cursor.as_deref().map(|c| decode(c, sort)).transpose()?;
+        let after = match request.params.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(cursor) => {
+                let data = decode(&request.key, cursor, sort)?;
+                Some((KeyValue::parse(&data.v, sort.kind).ok_or_else(invalid_cursor)?, data.id))
+            }
+            None => None,
+        };
         Ok(Self {
             limit,
             sort,
             after,
             tie: "id",
+            key: request.key.clone(),
         })
     }
 
@@ -124,56 +194,21 @@ impl Page {
     }
 
     /// `(key, id) > (last key, last id)` (or `<` for descending), `TRUE` on the first page.
-    pub fn after(&self) -> Result<KeysetAfter, AppError> {
-        let value = match (&self.after, self.sort.kind) {
-            (None, _) => None,
-            (Some(after), KeyKind::Text) => Some((KeyValue::Text(after.v.clone()), after.id)),
-            (Some(after), KeyKind::Timestamp) => {
-                let at = DateTime::parse_from_rfc3339(&after.v)
-                    .map_err(|_| invalid_cursor())?
-                    .with_timezone(&Utc);
-                Some((KeyValue::Time(at), after.id))
-            }
-            (Some(after), KeyKind::Date) => {
-                if after.v != "infinity" {
-                    chrono::NaiveDate::parse_from_str(&after.v, "%Y-%m-%d").map_err(|_| invalid_cursor())?;
-                }
-                Some((KeyValue::Cast(after.v.clone(), "::date"), after.id))
-            }
-            (Some(after), KeyKind::Decimal) => {
-                after.v.parse::<Decimal>().map_err(|_| invalid_cursor())?;
-                Some((KeyValue::Cast(after.v.clone(), "::numeric"), after.id))
-            }
-            (Some(after), KeyKind::Integer) => {
-                after.v.parse::<i32>().map_err(|_| invalid_cursor())?;
-                Some((KeyValue::Cast(after.v.clone(), "::integer"), after.id))
-            }
-            (Some(after), KeyKind::BigInt) => {
-                after.v.parse::<i64>().map_err(|_| invalid_cursor())?;
-                Some((KeyValue::Cast(after.v.clone(), "::bigint"), after.id))
-            }
-        };
-        Ok(KeysetAfter {
+    pub fn after(&self) -> KeysetAfter {
+        KeysetAfter {
             column: self.sort.column,
             descending: self.sort.descending,
-            value,
+            value: self.after.clone(),
             unique: false,
             tie: self.tie,
-        })
+        }
     }
 
     /// `key > last key` for a unique text key (no tie-breaker needed), `TRUE` on the first page.
     pub fn after_unique(&self) -> KeysetAfter {
-        let value = self
-            .after
-            .as_ref()
-            .map(|after| (KeyValue::Text(after.v.clone()), after.id));
         KeysetAfter {
-            column: self.sort.column,
-            descending: self.sort.descending,
-            value,
             unique: true,
-            tie: self.tie,
+            ..self.after()
         }
     }
 
@@ -184,11 +219,14 @@ impl Page {
         let next_cursor = match rows.last() {
             Some(last) if more => {
                 let (v, id) = key(last);
-                Some(encode(&CursorData {
-                    s: self.sort.name.to_owned(),
-                    v,
-                    id,
-                }))
+                Some(encode(
+                    &self.key,
+                    &CursorData {
+                        s: self.sort.name.to_owned(),
+                        v,
+                        id,
+                    },
+                ))
             }
             _ => None,
         };
@@ -199,13 +237,58 @@ impl Page {
     }
 }
 
-/// A key value taken from a cursor.
-#[derive(Debug, Clone)]
+/// A key value taken from a cursor, parsed into the type of its column.
+#[derive(Debug, Clone, PartialEq)]
 enum KeyValue {
     Text(String),
     Time(DateTime<Utc>),
-    /// Checked text cast in SQL (`$1::date`), so that `infinity` stays possible.
-    Cast(String, &'static str),
+    Date(NaiveDate),
+    /// `infinity`: the date key of rows without a date (sorted last).
+    DateInfinity,
+    Decimal(Decimal),
+    Integer(i32),
+    BigInt(i64),
+}
+
+/// PostgreSQL's dates run from 4714 BC to 5874897 AD; chrono's go further back.
+const MIN_DATE_YEAR: i32 = -4712;
+
+/// `-?digits(.digits)?`: what `Decimal` and the integers print. `str::parse` of `Decimal` also
+/// takes `1_000` and exponents, which PostgreSQL would not.
+fn is_plain_number(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    !int.is_empty() && !frac.is_empty() && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+}
+
+impl KeyValue {
+    /// The value of `text` as a `kind` key, or `None` when it is not one (as written by
+    /// [`Page::finish`]: plain decimals, ISO dates, RFC 3339 times).
+    fn parse(text: &str, kind: KeyKind) -> Option<Self> {
+        match kind {
+            KeyKind::Text => Some(Self::Text(text.to_owned())),
+            KeyKind::Timestamp => DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|at| Self::Time(at.with_timezone(&Utc))),
+            KeyKind::Date if text == "infinity" => Some(Self::DateInfinity),
+            KeyKind::Date => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .filter(|d| d.year() >= MIN_DATE_YEAR)
+                .map(Self::Date),
+            KeyKind::Decimal => is_plain_number(text)
+                .then(|| text.parse::<Decimal>().ok())
+                .flatten()
+                .map(Self::Decimal),
+            KeyKind::Integer => is_plain_number(text)
+                .then(|| text.parse().ok())
+                .flatten()
+                .map(Self::Integer),
+            KeyKind::BigInt => is_plain_number(text)
+                .then(|| text.parse().ok())
+                .flatten()
+                .map(Self::BigInt),
+        }
+    }
 }
 
 /// The keyset condition. Column names come from a fixed [`SortKey`], never from input, so the
@@ -255,10 +338,11 @@ impl QueryFragment<Pg> for KeysetAfter {
         match value {
             KeyValue::Text(text) => out.push_bind_param::<Text, _>(text)?,
             KeyValue::Time(at) => out.push_bind_param::<Timestamptz, _>(at)?,
-            KeyValue::Cast(text, cast) => {
-                out.push_bind_param::<Text, _>(text)?;
-                out.push_sql(cast);
-            }
+            KeyValue::Date(day) => out.push_bind_param::<Date, _>(day)?,
+            KeyValue::DateInfinity => out.push_sql("'infinity'::date"),
+            KeyValue::Decimal(number) => out.push_bind_param::<Numeric, _>(number)?,
+            KeyValue::Integer(number) => out.push_bind_param::<Integer, _>(number)?,
+            KeyValue::BigInt(number) => out.push_bind_param::<BigInt, _>(number)?,
         }
         if !self.unique {
             out.push_sql(", ");
@@ -310,13 +394,30 @@ pub fn time_key(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-fn encode(data: &CursorData) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(data).unwrap_or_default())
+/// `base64url(json) "." base64url(tag)`, the tag an HMAC of the JSON.
+fn encode(key: &CursorKey, data: &CursorData) -> String {
+    let json = serde_json::to_vec(data).unwrap_or_default();
+    let mut mac = key.mac();
+    mac.update(&json);
+    let tag = mac.finalize().into_bytes();
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&json),
+        URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN])
+    )
 }
 
-fn decode(cursor: &str, sort: SortKey) -> Result<CursorData, AppError> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid_cursor())?;
-    let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
+fn decode(key: &CursorKey, cursor: &str, sort: SortKey) -> Result<CursorData, AppError> {
+    let (json, tag) = cursor.split_once('.').ok_or_else(invalid_cursor)?;
+    let json = URL_SAFE_NO_PAD.decode(json).map_err(|_| invalid_cursor())?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid_cursor())?;
+    let mut mac = key.mac();
+    mac.update(&json);
+    mac.verify_truncated_left(&tag)
+        .ok()
+        .filter(|()| tag.len() == TAG_LEN)
+        .ok_or_else(invalid_cursor)?;
+    let data: CursorData = serde_json::from_slice(&json).map_err(|_| invalid_cursor())?;
     if data.s != sort.name {
         return Err(AppError::BadRequest(format!(
             "this cursor belongs to sort '{}', not '{}'; start again without a cursor",
@@ -327,7 +428,7 @@ fn decode(cursor: &str, sort: SortKey) -> Result<CursorData, AppError> {
 }
 
 fn invalid_cursor() -> AppError {
-    AppError::BadRequest("cursor is not one this API issued".to_owned())
+    AppError::BadRequest("cursor is not one this API issued; pass next_cursor as it was returned".to_owned())
 }
 
 #[cfg(test)]
@@ -341,11 +442,22 @@ mod tests {
         kind: KeyKind::Text,
     };
 
-    fn params(limit: Option<u32>, cursor: Option<&str>) -> PageParams {
-        PageParams {
-            limit,
-            cursor: cursor.map(str::to_owned),
+    fn params(limit: Option<u32>, cursor: Option<&str>) -> PageRequest {
+        PageRequest {
+            params: PageParams {
+                limit,
+                cursor: cursor.map(str::to_owned),
+            },
+            key: CursorKey::derive(b"a test secret of at least 32 bytes!"),
         }
+    }
+
+    fn cursor_after(v: &str) -> String {
+        let Ok(page) = Page::new(&params(Some(1), None), BY_NAME) else {
+            panic!("valid page")
+        };
+        let paged = page.finish(vec![(v, Uuid::nil()), ("z", Uuid::nil())], |r| (r.0.to_owned(), r.1));
+        paged.next_cursor.unwrap_or_default()
     }
 
     #[test]
@@ -357,14 +469,12 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_and_is_tied_to_its_sort() {
-        let page = Page::new(&params(Some(1), None), BY_NAME);
-        let Ok(page) = page else { panic!("valid page") };
-        let paged = page.finish(vec![("a", Uuid::nil()), ("b", Uuid::nil())], |r| (r.0.to_owned(), r.1));
-        assert_eq!(paged.items.len(), 1);
-        let Some(cursor) = paged.next_cursor else {
-            panic!("a next cursor")
-        };
-        assert!(Page::new(&params(None, Some(&cursor)), BY_NAME).is_ok());
+        let cursor = cursor_after("a");
+        let page = Page::new(&params(None, Some(&cursor)), BY_NAME);
+        assert_eq!(
+            page.ok().and_then(|p| p.after),
+            Some((KeyValue::Text("a".to_owned()), Uuid::nil()))
+        );
         let other = SortKey {
             name: "-name",
             descending: true,
@@ -372,6 +482,49 @@ mod tests {
         };
         assert!(Page::new(&params(None, Some(&cursor)), other).is_err());
         assert!(Page::new(&params(None, Some("garbage!")), BY_NAME).is_err());
+    }
+
+    #[test]
+    fn an_empty_cursor_is_the_first_page() {
+        assert!(Page::new(&params(None, Some("")), BY_NAME).is_ok_and(|p| p.after.is_none()));
+    }
+
+    #[test]
+    fn a_tampered_or_foreign_cursor_is_refused() {
+        let cursor = cursor_after("a");
+        let (json, tag) = cursor.split_once('.').unwrap_or_default();
+        let data = URL_SAFE_NO_PAD.decode(json).unwrap_or_default();
+        let forged = String::from_utf8_lossy(&data).replace("\"a\"", "\"b\"");
+        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(forged));
+        assert!(Page::new(&params(None, Some(&forged)), BY_NAME).is_err());
+        assert!(Page::new(&params(None, Some(json)), BY_NAME).is_err(), "unsigned");
+        let mut foreign = params(None, Some(&cursor));
+        foreign.key = CursorKey::derive(b"another server's secret, 32 bytes");
+        assert!(Page::new(&foreign, BY_NAME).is_err());
+        let short_tag = &cursor[..cursor.len() - 4];
+        assert!(Page::new(&params(None, Some(short_tag)), BY_NAME).is_err());
+    }
+
+    #[test]
+    fn key_values_parse_only_what_postgresql_takes() {
+        use KeyKind::{BigInt, Date, Decimal as Dec, Integer};
+        for bad in ["1_000", "1_", "1__0", "1e5", "", "-", ".5", "5.", "NaN", " 1"] {
+            assert_eq!(KeyValue::parse(bad, Dec), None, "{bad:?}");
+        }
+        assert_eq!(
+            KeyValue::parse("-1000.50", Dec),
+            Some(KeyValue::Decimal(Decimal::new(-100_050, 2)))
+        );
+        assert_eq!(KeyValue::parse("99999999999", Integer), None);
+        assert_eq!(
+            KeyValue::parse("99999999999", BigInt),
+            Some(KeyValue::BigInt(99_999_999_999))
+        );
+        assert_eq!(KeyValue::parse("infinity", Date), Some(KeyValue::DateInfinity));
+        assert_eq!(KeyValue::parse("-9999-01-01", Date), None);
+        assert!(KeyValue::parse("2026-02-30", Date).is_none());
+        assert!(KeyValue::parse("2026-12-03", Date).is_some());
+        assert!(KeyValue::parse("2026-12-03T10:00:00Z", KeyKind::Timestamp).is_some());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey};
+use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
@@ -110,7 +110,7 @@ async fn list_lost_reasons(
     pool: Data<DbPool>,
     who: Principal,
     query: Query<LostReasonQuery>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, BY_LABEL)?;

@@ -63,7 +63,7 @@ pub async fn list(
         query = query.filter(lost_reasons::label.ilike(crate::http::contains_pattern(q)));
     }
     Ok(query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load(conn)

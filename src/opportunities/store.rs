@@ -50,6 +50,12 @@ diesel::define_sql_function! {
 }
 
 diesel::define_sql_function! {
+    /// The time now, not the transaction's start (`now()`): taken after a row lock, it orders
+    /// the changes serialised by that lock as they happened.
+    fn clock_timestamp() -> Timestamptz;
+}
+
+diesel::define_sql_function! {
     /// `green`, `yellow`, `red`, or null for a closed opportunity.
     fn opportunity_health(status: Text, last_contact_at: Timestamptz, warn: Timestamptz, critical: Timestamptz)
         -> Nullable<Text>;
@@ -223,7 +229,7 @@ pub async fn list(
         ),
     };
     let rows = query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load::<(OpportunityRow, Option<String>)>(conn)
@@ -456,11 +462,13 @@ async fn record_stage(
     lost_reason: Option<Uuid>,
     note: Option<&str>,
 ) -> Result<(), AppError> {
-    // Probability and value as they are after the move: refresh first.
+    // Probability and value as they are after the move: refresh first. The change happened when
+    // the opportunity entered the stage: under its row lock (`clock_timestamp()`, not the
+    // transaction's start), so concurrent moves are recorded in the order they were made.
     derive::refresh(conn, &[id]).await?;
-    let (probability, target): (Percent, Money) = opp::table
+    let (probability, target, entered_at): (Percent, Money, DateTime<Utc>) = opp::table
         .find(id)
-        .select((opp::probability, opp::target_value))
+        .select((opp::probability, opp::target_value, opp::stage_entered_at))
         .first(conn)
         .await?;
     diesel::insert_into(changes::table)
@@ -474,6 +482,7 @@ async fn record_stage(
             changes::lost_reason_id.eq(lost_reason),
             changes::note.eq(note),
             changes::changed_by.eq(&actor.subject),
+            changes::changed_at.eq(entered_at),
         ))
         .execute(conn)
         .await?;
@@ -680,7 +689,7 @@ pub async fn update(
             .await?;
         if let Some(stage) = moved {
             diesel::update(opp::table.find(id))
-                .set(opp::stage_entered_at.eq(diesel::dsl::now))
+                .set(opp::stage_entered_at.eq(clock_timestamp()))
                 .execute(conn)
                 .await?;
             record_stage(conn, id, Some(current.stage_id), stage, actor, None, None).await?;
@@ -769,7 +778,7 @@ pub async fn move_to(
             .set((
                 opp::stage_id.eq(stage),
                 opp::status.eq(outcome),
-                opp::stage_entered_at.eq(diesel::dsl::now),
+                opp::stage_entered_at.eq(clock_timestamp()),
                 opp::closed_at.eq(closed.then(Utc::now)),
                 opp::lost_reason_id.eq(m.lost_reason_id),
                 opp::lost_note.eq(m.note.as_deref().filter(|_| outcome == Outcome::Lost)),
@@ -827,7 +836,7 @@ pub async fn reopen(
             .set((
                 opp::stage_id.eq(stage),
                 opp::status.eq(Outcome::Open),
-                opp::stage_entered_at.eq(diesel::dsl::now),
+                opp::stage_entered_at.eq(clock_timestamp()),
                 opp::closed_at.eq(None::<DateTime<Utc>>),
                 opp::lost_reason_id.eq(None::<Uuid>),
                 opp::lost_note.eq(None::<String>),

@@ -2,7 +2,7 @@
 //! the opportunity's `target_value` (and its version) in the same transaction; lines of a
 //! closed opportunity are read-only (409).
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use crate::domain::money::{self, Money, Percent, Quantity};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey};
+use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 use crate::opportunities::routes::actor;
@@ -194,7 +194,7 @@ async fn list_lines(
     pool: Data<DbPool>,
     who: Principal,
     id: Path<Uuid>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, BY_POSITION)?;

@@ -206,7 +206,7 @@ pub async fn list(conn: &mut Conn, who: Visibility, opportunity: Uuid, page: &Pa
     opportunities::check_visible(conn, who, opportunity).await?;
     Ok(lines::table
         .filter(lines::opportunity_id.eq(opportunity))
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .select(LineRow::as_select())

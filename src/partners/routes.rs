@@ -16,7 +16,7 @@ use crate::domain::contact;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey, time_key};
+use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
@@ -269,7 +269,7 @@ async fn list_partners(
     pool: Data<DbPool>,
     who: Principal,
     query: Query<PartnerQuery>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let query = query.into_inner();

@@ -140,7 +140,7 @@ pub async fn list(conn: &mut Conn, filter: &PartnerFilter, page: &Page) -> Resul
         query = query.filter(bp::name.ilike(pattern.clone()).or(bp::number.ilike(pattern)));
     }
     Ok(query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load(conn)

@@ -1,7 +1,7 @@
 //! `/quotes/{id}/lines`: the lines of a draft quote. Every change recomputes the quote's
 //! totals; the primary quote's lines flow back to its opportunity in the same transaction.
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use crate::domain::money::{Money, Percent, Quantity};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{Page, PageParams};
+use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::http::{IfMatch, Resource, ok};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 use crate::opportunities::routes::actor;
@@ -99,7 +99,7 @@ async fn list_quote_lines(
     pool: Data<DbPool>,
     who: Principal,
     id: Path<Uuid>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, BY_POSITION)?;

@@ -19,7 +19,7 @@ use crate::domain::quote::{self, QuoteStatus};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey, time_key};
+use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 use crate::opportunities::routes::actor;
@@ -206,7 +206,12 @@ const NEWEST_FIRST: SortKey = SortKey {
     kind: KeyKind::Timestamp,
 };
 
-async fn list(pool: &DbPool, who: &Principal, filter: QuoteFilter, page: PageParams) -> Result<HttpResponse, AppError> {
+async fn list(
+    pool: &DbPool,
+    who: &Principal,
+    filter: QuoteFilter,
+    page: PageRequest,
+) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, NEWEST_FIRST)?;
     let rows = store::list(&mut *db::connection(pool).await?, who.read_scope(), &filter, &page).await?;
@@ -228,7 +233,7 @@ async fn list_quotes(
     pool: Data<DbPool>,
     who: Principal,
     query: Query<QuoteQuery>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let filter = QuoteFilter {
@@ -236,7 +241,7 @@ async fn list_quotes(
         opportunity_id: q.opportunity_id,
         business_partner_id: q.business_partner_id,
     };
-    list(&pool, &who, filter, page.into_inner()).await
+    list(&pool, &who, filter, page).await
 }
 
 /// Lists the quotes of one opportunity (its quote history), newest first.
@@ -254,7 +259,7 @@ async fn opportunity_quotes(
     pool: Data<DbPool>,
     who: Principal,
     id: Path<Uuid>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
@@ -263,7 +268,7 @@ async fn opportunity_quotes(
         opportunity_id: Some(id),
         ..QuoteFilter::default()
     };
-    list(&pool, &who, filter, page.into_inner()).await
+    list(&pool, &who, filter, page).await
 }
 
 /// Makes a quote of an open opportunity's lines (the next revision; the first is primary).

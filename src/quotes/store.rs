@@ -335,7 +335,7 @@ pub async fn list(
         Some(quote::QuoteStatus::Rejected) => query.filter(quotes::status.eq(StoredStatus::Rejected)),
     };
     let rows: Vec<QuoteRow> = query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load(conn)
@@ -744,7 +744,7 @@ pub async fn page_of_lines(
     find(conn, who, id).await?;
     Ok(ql::table
         .filter(ql::quote_id.eq(id))
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .select(QuoteLineRow::as_select())

@@ -86,7 +86,7 @@ pub async fn list(conn: &mut Conn, filter: &StageFilter, page: &Page) -> Result<
         query = query.filter(stages::code.ilike(pattern.clone()).or(stages::name.ilike(pattern)));
     }
     Ok(query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load(conn)

@@ -106,7 +106,7 @@ pub async fn list(conn: &mut Conn, filter: &UserFilter, page: &Page) -> Result<V
         );
     }
     Ok(query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load(conn)

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use super::store::{self, AttemptRow, DeliveryRow};
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
-use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey};
+use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::openapi::responses::{Forbidden, NotFound};
 
 crate::db::text_enum! {
@@ -135,7 +135,7 @@ pub async fn list_deliveries(
     pool: Data<DbPool>,
     who: Principal,
     id: Path<Uuid>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let page = Page::new(&page, NEWEST_FIRST)?.tie_breaker("webhook_deliveries.id");

@@ -18,7 +18,7 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, Paged, SortKey, time_key};
+use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
@@ -211,7 +211,7 @@ async fn list_webhooks(
     pool: Data<DbPool>,
     who: Principal,
     query: Query<WebhookQuery>,
-    page: Query<PageParams>,
+    page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let page = Page::new(&page, BY_CREATED)?;

@@ -105,7 +105,7 @@ pub async fn list(conn: &mut Conn, active: Option<bool>, page: &Page) -> Result<
         query = query.filter(webhooks::active.eq(active));
     }
     Ok(query
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .load(conn)
@@ -154,7 +154,7 @@ pub async fn deliveries(
     Ok(webhook_deliveries::table
         .inner_join(events::table)
         .filter(webhook_deliveries::webhook_id.eq(webhook_id))
-        .filter(page.after()?)
+        .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
         .select((DeliveryRow::as_select(), events::type_))

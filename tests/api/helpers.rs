@@ -10,6 +10,7 @@ use salesfunnel::auth::{Role, Signer, Verifier};
 use salesfunnel::config::{JwtKey, JwtSettings, WebhookSettings};
 use salesfunnel::db;
 use salesfunnel::db::SyncConn;
+use salesfunnel::http::pagination::CursorKey;
 use salesfunnel::startup::{AppConfig, Application};
 use serde_json::Value;
 use uuid::Uuid;
@@ -198,6 +199,7 @@ async fn start(db: TestDatabase, url: &str, key: JwtKey, webhooks: WebhookSettin
         cors_allowed_origins: vec!["https://crm.example".to_owned()],
         workers: Some(1),
         webhooks,
+        cursor_key: CursorKey::derive(SECRET),
     };
     let app = Application::build(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

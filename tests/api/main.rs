@@ -10,6 +10,7 @@ mod articles;
 mod auth;
 mod classes;
 mod cli;
+mod cursors;
 mod embedded;
 mod errors;
 mod events;

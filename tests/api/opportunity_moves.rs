@@ -1,3 +1,4 @@
+use diesel_async::RunQueryDsl;
 use reqwest::{Method, StatusCode};
 use salesfunnel::auth::Role;
 use serde_json::{Value, json};
@@ -562,4 +563,71 @@ async fn only_integration_and_admin_hand_a_won_opportunity_to_the_erp_once() {
         StatusCode::NOT_FOUND,
     )
     .await;
+}
+
+#[tokio::test]
+async fn concurrent_moves_are_recorded_in_the_order_they_were_made() {
+    let app = spawn_app().await;
+    let s = sales(&app, "NW").await;
+    for round in 0..3 {
+        let created = create(&app, &s, &format!("Hin und her {round}")).await;
+        // 30 moves without If-Match: the row lock serialises them, in an order of its choosing.
+        let admin = app.admin();
+        let bodies: Vec<Value> = (0..30)
+            .map(|i| json!({"stage_id": if i % 2 == 0 { &s.proposal } else { &s.first }}))
+            .collect();
+        let moves = bodies.iter().map(|body| act(&app, &admin, &created, "stage", body));
+        for response in futures_util::future::join_all(moves).await {
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        let entries = history(&app, &created).await;
+        assert!(entries.len() >= 2, "round {round}: some moves changed the stage");
+        for pair in entries.windows(2) {
+            assert_eq!(
+                pair[1]["from_stage_id"], pair[0]["to_stage_id"],
+                "round {round}: the chain breaks at {}",
+                pair[1]["id"]
+            );
+            assert!(instant(&pair[0]["changed_at"]) <= instant(&pair[1]["changed_at"]));
+        }
+        let current = read(&app, &created).await;
+        let last = entries.last().unwrap();
+        assert_eq!(last["to_stage_id"], current["stage_id"]);
+        assert_eq!(
+            instant(&last["changed_at"]),
+            instant(&current["stage_entered_at"]),
+            "the opportunity entered its stage when the history says"
+        );
+        // The stage visits derived from the history agree: the current stage is still open,
+        // and the days of the ended visits add up to the time between first and last change.
+        let mut conn = app.db.connect_async().await;
+        let id = uuid::Uuid::parse_str(created["id"].as_str().unwrap()).unwrap();
+        let (open, days): (i64, Option<rust_decimal::Decimal>) = diesel::sql_query(
+            "SELECT count(*) FILTER (WHERE days IS NULL) AS open, sum(days) AS days FROM stage_visits WHERE opportunity_id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .get_result::<VisitTotals>(&mut conn)
+        .await
+        .map(|t| (t.open, t.days))
+        .unwrap();
+        let span = instant(&last["changed_at"]) - instant(&entries[0]["changed_at"]);
+        let span_days = rust_decimal::Decimal::from(span.num_microseconds().unwrap())
+            / rust_decimal::Decimal::from(86_400_000_000i64);
+        // Two stages visited back and forth: each has ended visits unless it is the current one,
+        // which (visited before) also has some: all time between first and last change is counted.
+        assert!(open <= 1, "round {round}: {open} open visits");
+        let gap = (days.unwrap_or_default() - span_days).abs();
+        assert!(
+            gap < rust_decimal::Decimal::new(1, 9),
+            "round {round}: visits {days:?} days, history {span_days}"
+        );
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct VisitTotals {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    open: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
+    days: Option<rust_decimal::Decimal>,
 }
