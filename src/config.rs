@@ -251,6 +251,15 @@ pub const VARIABLES: &[Variable] = &[
         help: "required aud claim [default: salesfunnel]",
     },
     Variable {
+        name: "JWT_MAX_TTL",
+        help: "tokens whose exp lies more than this many seconds ahead are refused [default: 86400]",
+    },
+    Variable {
+        name: "CURSOR_SECRET",
+        help: "signs list cursors, at least 32 bytes; required with JWT_PUBLIC_KEY_FILE and DATABASE_URL \
+               [default: derived from the JWT secret]",
+    },
+    Variable {
         name: "SALESFUNNEL_DATA_DIR",
         help: "folder of the embedded default [default: ./.data]",
     },
