@@ -80,11 +80,27 @@ pub fn sync_connection(database_url: &str) -> Result<SyncConn, String> {
     <SyncConn as Connection>::establish(database_url).map_err(|e| format!("cannot connect to the database: {e}"))
 }
 
-/// Runs pending migrations; returns the versions applied. Blocking.
+/// The advisory lock key that serialises migrations of one database (an arbitrary constant).
+const MIGRATION_LOCK: i64 = 0x5a1e_5f00_0001;
+
+/// Runs pending migrations; returns the versions applied. Blocking. Replicas starting together
+/// take turns under a session-level advisory lock: the first migrates, the others then find
+/// nothing pending (concurrent `CREATE EXTENSION`/`CREATE TYPE` would otherwise collide).
 pub fn run_migrations(conn: &mut SyncConn) -> Result<Vec<String>, String> {
-    conn.run_pending_migrations(MIGRATIONS)
+    let lock = |conn: &mut SyncConn, sql: &str| {
+        let query = diesel::sql_query(sql).bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK);
+        diesel::RunQueryDsl::execute(query, conn).map_err(|e| format!("migration lock: {e}"))
+    };
+    lock(conn, "SELECT pg_advisory_lock($1)")?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect())
-        .map_err(|e| format!("migration failed: {e}"))
+        .map_err(|e| format!("migration failed: {e}"));
+    // Released on disconnect too; unlocking here frees the others at once.
+    let unlocked = lock(conn, "SELECT pg_advisory_unlock($1)");
+    let applied = applied?;
+    unlocked?;
+    Ok(applied)
 }
 
 #[derive(diesel::QueryableByName)]

@@ -113,6 +113,19 @@ impl TestDatabase {
         Self { name, url }
     }
 
+    /// A database without any table, as a new replica set meets it.
+    pub fn empty() -> Self {
+        let name = format!("salesfunnel_test_{}", Uuid::now_v7().simple());
+        let created = name.clone();
+        blocking(move || {
+            diesel::sql_query(format!("CREATE DATABASE {created}"))
+                .execute(&mut connect("postgres"))
+                .expect("create empty database");
+        });
+        let url = format!("{}/{name}", server_url());
+        Self { name, url }
+    }
+
     /// A blocking connection, for tests that are not async.
     pub fn connect(&self) -> SyncConn {
         connect(&self.name)
