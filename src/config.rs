@@ -71,6 +71,9 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// `WEBHOOK_MAX_ATTEMPTS`: attempts before a delivery is given up as `failed` (default 10).
     pub max_attempts: u32,
+    /// `WEBHOOK_ALLOW_PRIVATE_TARGETS`: allow targets on loopback, private and link-local
+    /// addresses (development and tests only; default false).
+    pub allow_private_targets: bool,
 }
 
 impl WebhookSettings {
@@ -99,6 +102,7 @@ impl Default for WebhookSettings {
             retry_base: Duration::from_secs(10),
             timeout: Duration::from_secs(10),
             max_attempts: 10,
+            allow_private_targets: false,
         }
     }
 }
@@ -280,6 +284,11 @@ pub const VARIABLES: &[Variable] = &[
         help: "time limit of one webhook HTTP attempt [default: 10000]",
     },
     Variable {
+        name: "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        help: "true allows webhook targets on loopback, private and link-local addresses (development only) \
+               [default: false]",
+    },
+    Variable {
         name: "WEBHOOK_MAX_ATTEMPTS",
         help: "attempts before a delivery is given up as failed [default: 10]",
     },
@@ -313,6 +322,16 @@ fn webhook_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<WebhookS
         timeout: Duration::from_millis(number("WEBHOOK_TIMEOUT_MS", 300_000, 10_000)?),
         max_attempts: u32::try_from(number("WEBHOOK_MAX_ATTEMPTS", 100, u64::from(defaults.max_attempts))?)
             .unwrap_or(defaults.max_attempts),
+        allow_private_targets: match lookup("WEBHOOK_ALLOW_PRIVATE_TARGETS").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(config_error(
+                    "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+                    format!("'{other}' is not true or false"),
+                ));
+            }
+        },
     })
 }
 

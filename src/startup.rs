@@ -91,6 +91,7 @@ impl Application {
         let pool = Data::new(config.pool);
         let verifier = Data::new(config.verifier);
         let cursor_key = Data::new(config.cursor_key);
+        let webhook_settings = Data::new(config.webhooks);
         let origins = config.cors_allowed_origins;
         let mut server = HttpServer::new(move || {
             App::new()
@@ -100,6 +101,7 @@ impl Application {
                 .app_data(pool.clone())
                 .app_data(verifier.clone())
                 .app_data(cursor_key.clone())
+                .app_data(webhook_settings.clone())
                 .app_data(registry.clone())
                 .app_data(table.clone())
                 .app_data(web::QueryConfig::default().error_handler(query_error))

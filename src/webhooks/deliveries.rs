@@ -43,8 +43,9 @@ pub struct Attempt {
     pub duration_ms: i32,
     /// The receiver's HTTP status; `null` when it did not answer (see `error`).
     pub status_code: Option<i32>,
-    /// Why the attempt failed (`HTTP 500 Internal Server Error`, `timed out`, `connection
-    /// failed: …`); `null` on success.
+    /// Why the attempt failed, as a class: `status <code>`, `timeout`, `refused`, `dns`, `tls`,
+    /// `connect`, `forbidden_target` (the target is, or now resolves to, a refused address) or
+    /// `request`; `null` on success.
     pub error: Option<String>,
 }
 
@@ -69,7 +70,7 @@ impl From<AttemptRow> for Attempt {
     "created_at": "2026-11-22T09:15:00Z", "updated_at": "2026-11-22T09:15:11Z",
     "attempts": [
         {"attempt": 1, "started_at": "2026-11-22T09:15:00.120Z", "duration_ms": 35, "status_code": 500,
-         "error": "HTTP 500 Internal Server Error"},
+         "error": "status 500"},
         {"attempt": 2, "started_at": "2026-11-22T09:15:10.180Z", "duration_ms": 28, "status_code": 200,
          "error": null}
     ]

@@ -7,6 +7,7 @@
 pub mod deliveries;
 pub mod routes;
 pub mod store;
+pub mod target;
 pub mod worker;
 
 use std::borrow::Cow;

@@ -14,6 +14,7 @@ use validator::{Validate, ValidationError};
 use super::WebhookEventType;
 use super::store::{self, WebhookChanges, WebhookRow};
 use crate::auth::{Principal, Role};
+use crate::config::WebhookSettings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
@@ -55,7 +56,7 @@ impl From<WebhookRow> for Webhook {
             .collect();
         Self {
             id: row.id,
-            url: row.url,
+            url: super::target::shown(&row.url),
             event_types: types.into_iter().collect(),
             active: row.active,
             description: row.description,
@@ -109,7 +110,10 @@ impl Resource for CreatedWebhook {
     "description": "ERP order import"
 }))]
 pub struct NewWebhookRequest {
-    /// Absolute `http` or `https` URL.
+    /// Absolute `http` or `https` URL, without user name or password. Its host must not be, or
+    /// resolve to, a loopback, private, link-local, multicast or unspecified address (numeric
+    /// shorthand such as `127.1` is refused too), unless the server runs with
+    /// `WEBHOOK_ALLOW_PRIVATE_TARGETS=true`; it is checked again at every delivery.
     #[validate(custom(function = "webhook_url"))]
     #[schema(max_length = 2000)]
     pub url: String,
@@ -117,8 +121,9 @@ pub struct NewWebhookRequest {
     #[validate(length(min = 1, max = 20))]
     #[schema(min_items = 1, max_items = 20)]
     pub event_types: Vec<WebhookEventType>,
-    /// The signing key, 16 to 200 characters; a random one is generated when absent.
-    #[validate(length(min = 16, max = 200))]
+    /// The signing key, 16 to 200 characters, at least 8 of them different and no whitespace;
+    /// a random one is generated when absent.
+    #[validate(custom(function = "webhook_secret"))]
     #[schema(min_length = 16, max_length = 200, write_only)]
     pub secret: Option<String>,
     #[serde(default = "crate::http::default_true")]
@@ -143,7 +148,7 @@ pub struct WebhookPatch {
     #[schema(nullable = false, min_items = 1, max_items = 20)]
     pub event_types: Option<Vec<WebhookEventType>>,
     #[serde(default, deserialize_with = "merge::present")]
-    #[validate(length(min = 16, max = 200))]
+    #[validate(custom(function = "webhook_secret"))]
     #[schema(nullable = false, min_length = 16, max_length = 200, write_only)]
     pub secret: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
@@ -172,6 +177,27 @@ fn webhook_url(url: &str) -> Result<(), ValidationError> {
     } else {
         Err(ValidationError::new("url").with_message("must be an absolute http or https URL".into()))
     }
+}
+
+/// `validator` check: a secret that is hard to guess: 16 to 200 characters, at least 8 of them
+/// different, no whitespace.
+fn webhook_secret(secret: &str) -> Result<(), ValidationError> {
+    let distinct: BTreeSet<char> = secret.chars().collect();
+    let length = secret.chars().count();
+    if !(16..=200).contains(&length) || secret.chars().any(char::is_whitespace) || distinct.len() < 8 {
+        Err(ValidationError::new("weak_secret").with_message(
+            "must be 16 to 200 characters long, with at least 8 different characters and no whitespace".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The 422 for a target that [`target::check`](super::target::check) refuses.
+async fn check_target(url: &str, settings: &WebhookSettings) -> Result<(), AppError> {
+    super::target::check(url, settings.allow_private_targets)
+        .await
+        .map_err(|refusal| AppError::invalid("url", "forbidden_target", refusal.to_string()))
 }
 
 /// Stored sorted and without repeats; `*` alone when it is among them.
@@ -257,6 +283,7 @@ async fn get_webhook(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Resu
 #[post("/webhooks")]
 async fn create_webhook(
     pool: Data<DbPool>,
+    settings: Data<WebhookSettings>,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -264,6 +291,7 @@ async fn create_webhook(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let r = body.parse()?;
+    check_target(&r.url, &settings).await?;
     let now = Utc::now();
     let row = WebhookRow {
         id: Uuid::now_v7(),
@@ -307,6 +335,7 @@ async fn create_webhook(
 #[patch("/webhooks/{id}")]
 async fn update_webhook(
     pool: Data<DbPool>,
+    settings: Data<WebhookSettings>,
     who: Principal,
     id: Path<Uuid>,
     if_match: IfMatch,
@@ -314,6 +343,9 @@ async fn update_webhook(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let p = body.parse()?;
+    if let Some(url) = &p.url {
+        check_target(url, &settings).await?;
+    }
     let changes = WebhookChanges {
         url: p.url,
         event_types: p.event_types.as_deref().map(stored_types),

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::SIGNATURE_HEADER;
 use super::store::{self, Claimed, Next, Outcome};
+use super::target::{self, CheckedResolver};
 use crate::config::WebhookSettings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
@@ -26,8 +27,6 @@ const CLAIM_BATCH: i64 = 32;
 const ROUNDS_PER_TICK: usize = 20;
 /// Events fanned out per webhook and tick at most.
 const FAN_OUT_BATCH: i64 = 1000;
-/// Error texts are cut to this many characters.
-const MAX_ERROR_CHARS: usize = 1000;
 
 /// The running worker; dropping it stops the task too.
 pub struct Worker {
@@ -49,6 +48,13 @@ pub fn spawn(pool: DbPool, settings: WebhookSettings) -> Result<Worker, String> 
     let client = reqwest::Client::builder()
         .timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::none())
+        // Names resolve only to allowed addresses; literal ones are checked in `attempt`.
+        .dns_resolver(
+            CheckedResolver {
+                allow_private: settings.allow_private_targets,
+            }
+            .shared(),
+        )
         .user_agent(concat!("salesfunnel-webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
@@ -83,10 +89,23 @@ async fn tick(pool: &DbPool, client: &reqwest::Client, settings: &WebhookSetting
         if claimed.is_empty() {
             break;
         }
-        let outcomes = join_all(claimed.iter().map(|c| attempt(client, c))).await;
+        let outcomes = join_all(
+            claimed
+                .iter()
+                .map(|c| attempt(client, c, settings.allow_private_targets)),
+        )
+        .await;
         let mut conn = db::connection(pool).await?;
         for (claimed, outcome) in claimed.iter().zip(outcomes) {
             let next = next_step(&outcome, claimed.attempt, settings);
+            if let Some(error) = &outcome.error {
+                log::warn!(
+                    "webhook delivery {} (event {}, attempt {}) failed: {error}",
+                    claimed.delivery_id,
+                    claimed.seq,
+                    claimed.attempt
+                );
+            }
             if !store::record(&mut conn, claimed, &outcome, next).await? {
                 log::info!(
                     "webhook delivery {} changed during attempt {}; its result is dropped",
@@ -138,11 +157,18 @@ fn body(claimed: &Claimed) -> Result<Vec<u8>, serde_json::Error> {
 }
 
 /// Makes one HTTP attempt; never fails, the outcome says what happened.
-async fn attempt(client: &reqwest::Client, claimed: &Claimed) -> Outcome {
+async fn attempt(client: &reqwest::Client, claimed: &Claimed, allow_private: bool) -> Outcome {
     let started_at = Utc::now();
     let started = Instant::now();
-    let result = match body(claimed) {
-        Ok(body) => client
+    // Literal addresses never reach the resolver: check them here (the rules may have changed
+    // since the URL was saved).
+    let literal = reqwest::Url::parse(&claimed.url)
+        .map_err(|_| "invalid_url".to_owned())
+        .and_then(|url| target::check_syntax(&claimed.url, &url, allow_private).map_err(|_| FORBIDDEN.to_owned()));
+    let result = match (literal, body(claimed)) {
+        (Err(refused), _) => Err(refused),
+        (Ok(()), Err(e)) => Err(format!("cannot serialise the event: {e}")),
+        (Ok(()), Ok(body)) => client
             .post(&claimed.url)
             .header(CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, super::signature(claimed.secret.as_bytes(), &body))
@@ -154,7 +180,6 @@ async fn attempt(client: &reqwest::Client, claimed: &Claimed) -> Outcome {
             .send()
             .await
             .map_err(|e| describe(&e)),
-        Err(e) => Err(format!("cannot serialise the event: {e}")),
     };
     let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
     match result {
@@ -164,7 +189,7 @@ async fn attempt(client: &reqwest::Client, claimed: &Claimed) -> Outcome {
                 started_at,
                 duration_ms,
                 status_code: Some(i32::from(status.as_u16())),
-                error: (!status.is_success()).then(|| format!("HTTP {status}")),
+                error: (!status.is_success()).then(|| format!("status {}", status.as_u16())),
             }
         }
         Err(error) => Outcome {
@@ -176,23 +201,40 @@ async fn attempt(client: &reqwest::Client, claimed: &Claimed) -> Outcome {
     }
 }
 
-/// The error with its causes (reqwest's own text alone only says that sending failed).
+/// The error class of a failed attempt recorded for a refused target.
+const FORBIDDEN: &str = "forbidden_target";
+
+/// The class of a failed request: `timeout`, `forbidden_target`, `dns`, `refused`, `tls`,
+/// `connect` or `request`. Never the operating system's text, which would tell a caller which
+/// ports of which hosts answer.
 fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
+    let mut causes = std::iter::successors(error.source(), |cause: &&(dyn std::error::Error + 'static)| {
+        (*cause).source()
+    });
+    let refusal = causes.clone().find_map(|cause| cause.downcast_ref::<target::Refusal>());
+    let class = match refusal {
+        _ if error.is_timeout() => "timeout",
+        Some(target::Refusal::Unresolvable) => "dns",
+        Some(_) => FORBIDDEN,
+        None if causes.clone().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        }) =>
+        {
+            "refused"
+        }
+        None if causes.any(|cause| {
+            let text = cause.to_string().to_ascii_lowercase();
+            text.contains("certificate") || text.contains("tls") || text.contains("handshake")
+        }) =>
+        {
+            "tls"
+        }
+        None if error.is_connect() => "connect",
+        None => "request",
     };
-    let mut text = kind.to_owned();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text.chars().take(MAX_ERROR_CHARS).collect()
+    class.to_owned()
 }
 
 #[cfg(test)]

@@ -198,6 +198,7 @@ async fn spawn_on(db: TestDatabase, key: JwtKey) -> TestApp {
 fn idle_webhooks() -> WebhookSettings {
     WebhookSettings {
         poll_interval: std::time::Duration::from_secs(5),
+        allow_private_targets: true,
         ..WebhookSettings::default()
     }
 }
