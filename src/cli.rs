@@ -212,7 +212,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
     }
     let admin_sub = crate::seed::first_admin(&mut conn).map_err(|e| e.to_string())?;
     drop(conn);
-    let pool = db::pool(&url, settings.pool_size)?;
+    let pool = db::pool(&url, &settings.database)?;
     let listener =
         TcpListener::bind(settings.bind).map_err(|e| format!("BIND: cannot listen on {}: {e}", settings.bind))?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
@@ -223,6 +223,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
         workers: None,
         webhooks: settings.webhooks,
         cursor_key,
+        database: settings.database,
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config, listener).map_err(|e| e.to_string())?;

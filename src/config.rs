@@ -49,13 +49,46 @@ pub struct Settings {
     /// `None`: start the embedded PostgreSQL.
     pub database_url: Option<String>,
     pub bind: SocketAddr,
-    pub pool_size: u32,
+    pub database: DatabaseSettings,
     pub jwt: JwtSettings,
     pub data_dir: PathBuf,
     pub cors_allowed_origins: Vec<String>,
     pub webhooks: WebhookSettings,
     /// `CURSOR_SECRET`'s key for list cursors; `None`: derived from the HS256 secret.
     pub cursor_key: Option<CursorKey>,
+}
+
+/// The connection pool and how long anything waits on the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    /// `DATABASE_POOL_SIZE`: connections per replica (default 20: three replicas and a reserve
+    /// fit PostgreSQL's default `max_connections` of 100).
+    pub pool_size: u32,
+    /// `DATABASE_TIMEOUT_MS`: the longest a request waits on the database (for a connection or
+    /// an answer) before it is a 503 (default 4 s).
+    pub timeout: Duration,
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: PostgreSQL cancels a statement running longer (default 10 s).
+    pub statement_timeout: Duration,
+    /// `DATABASE_TCP_KEEPALIVE_S`: idle time before TCP keepalive probes (default 30 s).
+    pub keepalive_idle: Duration,
+    /// `DATABASE_TCP_USER_TIMEOUT_MS`: unacknowledged data older than this drops the connection
+    /// (default 10 s).
+    pub tcp_user_timeout: Duration,
+    /// `DATABASE_POOL_IDLE_S`: idle connections are closed after this (default 60 s).
+    pub pool_idle: Duration,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            pool_size: 20,
+            timeout: Duration::from_secs(4),
+            statement_timeout: Duration::from_secs(10),
+            keepalive_idle: Duration::from_secs(30),
+            tcp_user_timeout: Duration::from_secs(10),
+            pool_idle: Duration::from_secs(60),
+        }
+    }
 }
 
 /// How the webhook delivery worker polls and retries.
@@ -143,14 +176,7 @@ impl Settings {
                 .map_err(|_| config_error("BIND", format!("'{v}' is not an address such as 127.0.0.1:8080")))?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
-        let pool_size = match lookup("DATABASE_POOL_SIZE") {
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| config_error("DATABASE_POOL_SIZE", format!("'{v}' is not a number from 1 to 1000")))?,
-            None => 32,
-        };
+        let database = database_settings(&lookup)?;
         let key = jwt_key(&lookup)?;
         if key.is_none() && database_url.is_some() {
             return Err(config_error(
@@ -185,7 +211,7 @@ impl Settings {
         Ok(Self {
             database_url,
             bind,
-            pool_size,
+            database,
             jwt: JwtSettings {
                 key,
                 issuer: lookup("JWT_ISSUER").unwrap_or_else(|| "salesfunnel".to_owned()),
@@ -232,7 +258,27 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: "DATABASE_POOL_SIZE",
-        help: "connections in the pool, 1-1000 [default: 32]",
+        help: "connections in the pool, 1-1000; replicas x pool + reserve <= max_connections [default: 20]",
+    },
+    Variable {
+        name: "DATABASE_TIMEOUT_MS",
+        help: "longest a request waits on the database before it is a 503 [default: 4000]",
+    },
+    Variable {
+        name: "DATABASE_STATEMENT_TIMEOUT_MS",
+        help: "PostgreSQL's statement_timeout on pooled connections [default: 10000]",
+    },
+    Variable {
+        name: "DATABASE_TCP_KEEPALIVE_S",
+        help: "idle seconds before TCP keepalive probes on pooled connections [default: 30]",
+    },
+    Variable {
+        name: "DATABASE_TCP_USER_TIMEOUT_MS",
+        help: "tcp_user_timeout of pooled connections [default: 10000]",
+    },
+    Variable {
+        name: "DATABASE_POOL_IDLE_S",
+        help: "idle pooled connections are closed after this many seconds [default: 60]",
     },
     Variable {
         name: "JWT_SECRET",
@@ -305,15 +351,59 @@ pub fn resolve(values: impl IntoIterator<Item = (&'static str, String)>) {
     let _ = RESOLVED.set(values);
 }
 
-fn webhook_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, ConfigError> {
-    let number = |variable: &'static str, max: u64, default: u64| match lookup(variable) {
+/// A whole number from `min` to `max`, or `default` when the variable is unset.
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    (min, max): (u64, u64),
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match lookup(variable) {
         Some(v) => v
             .parse::<u64>()
             .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| config_error(variable, format!("'{v}' is not a number from 1 to {max}"))),
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| config_error(variable, format!("'{v}' is not a number from {min} to {max}"))),
         None => Ok(default),
-    };
+    }
+}
+
+fn database_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<DatabaseSettings, ConfigError> {
+    let d = DatabaseSettings::default();
+    let ms = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    Ok(DatabaseSettings {
+        pool_size: u32::try_from(number(lookup, "DATABASE_POOL_SIZE", (1, 1000), d.pool_size.into())?)
+            .unwrap_or(d.pool_size),
+        timeout: Duration::from_millis(number(lookup, "DATABASE_TIMEOUT_MS", (100, 600_000), ms(d.timeout))?),
+        statement_timeout: Duration::from_millis(number(
+            lookup,
+            "DATABASE_STATEMENT_TIMEOUT_MS",
+            (100, 3_600_000),
+            ms(d.statement_timeout),
+        )?),
+        keepalive_idle: Duration::from_secs(number(
+            lookup,
+            "DATABASE_TCP_KEEPALIVE_S",
+            (1, 7200),
+            d.keepalive_idle.as_secs(),
+        )?),
+        tcp_user_timeout: Duration::from_millis(number(
+            lookup,
+            "DATABASE_TCP_USER_TIMEOUT_MS",
+            (100, 600_000),
+            ms(d.tcp_user_timeout),
+        )?),
+        pool_idle: Duration::from_secs(number(
+            lookup,
+            "DATABASE_POOL_IDLE_S",
+            (1, 86_400),
+            d.pool_idle.as_secs(),
+        )?),
+    })
+}
+
+fn webhook_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, ConfigError> {
+    let number = |variable: &'static str, max: u64, default: u64| number(lookup, variable, (1, max), default);
     let defaults = WebhookSettings::default();
     const HOUR_MS: u64 = 3_600_000;
     Ok(WebhookSettings {

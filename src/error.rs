@@ -127,6 +127,12 @@ impl AppError {
         let status = self.status_code();
         let detail = match self {
             Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+            Self::Unavailable(cause) if cause.contains("too many clients") => {
+                "the database has no free connection (too many clients); try again shortly".to_owned()
+            }
+            Self::Unavailable(cause) if cause.contains("within") || cause.contains("statement timeout") => {
+                "the database did not answer in time; try again shortly".to_owned()
+            }
             Self::Unavailable(_) => "the database is unavailable; try again shortly".to_owned(),
             other => other.to_string(),
         };
@@ -200,6 +206,8 @@ impl From<DieselError> for AppError {
                     format!("a value breaks rule {}", info.constraint_name().unwrap_or("?")),
                 )]),
                 _ if is_connection_failure(info.message()) => Self::Unavailable(info.message().to_owned()),
+                // statement_timeout (DATABASE_STATEMENT_TIMEOUT_MS) cancelled it.
+                _ if info.message().contains("statement timeout") => Self::Unavailable(info.message().to_owned()),
                 _ if info.message().contains("out of range") || info.message().contains("numeric field overflow") => {
                     Self::Validation(vec![FieldError::new(
                         "",

@@ -16,8 +16,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
 
 use crate::auth::Verifier;
-use crate::config::WebhookSettings;
+use crate::config::{DatabaseSettings, WebhookSettings};
 use crate::db::DbPool;
+use crate::error::AppError;
 use crate::http::pagination::CursorKey;
 use crate::http::{header_value, idempotency, path_error, query_error};
 use crate::openapi::{ApiDoc, add_shared_responses};
@@ -69,6 +70,8 @@ pub struct AppConfig {
     pub webhooks: WebhookSettings,
     /// Signs list cursors; the same on every replica.
     pub cursor_key: CursorKey,
+    /// The request time budget on the database and the idle time of pooled connections.
+    pub database: DatabaseSettings,
 }
 
 /// A bound, not yet running server.
@@ -93,6 +96,9 @@ impl Application {
         let cursor_key = Data::new(config.cursor_key);
         let webhook_settings = Data::new(config.webhooks);
         let origins = config.cors_allowed_origins;
+        // The pool gives up waiting for a connection after `timeout`; a request whose query does
+        // not come back (a frozen or partitioned database) is cut a little later.
+        let budget = config.database.timeout + Duration::from_millis(500);
         let mut server = HttpServer::new(move || {
             App::new()
                 .into_utoipa_app()
@@ -124,6 +130,19 @@ impl Application {
                         Ok(response)
                     }
                 })
+                .wrap_fn(move |req, srv| {
+                    let call = srv.call(req);
+                    async move {
+                        // An error here is answered by actix with its problem+json response.
+                        tokio::time::timeout(budget, call).await.unwrap_or_else(|_| {
+                            Err(AppError::Unavailable(format!(
+                                "no answer from the database within {} ms",
+                                budget.as_millis()
+                            ))
+                            .into())
+                        })
+                    }
+                })
                 .wrap(prometheus.clone())
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms request_id=%{x-request-id}o"))
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
@@ -135,6 +154,10 @@ impl Application {
         }
         tokio::spawn(crate::reports::store::keep_compact(background_pool.clone()));
         tokio::spawn(sweep_idempotency_keys(background_pool.clone()));
+        tokio::spawn(crate::db::close_idle(
+            background_pool.clone(),
+            config.database.pool_idle,
+        ));
         let webhook_worker =
             crate::webhooks::worker::spawn(background_pool, config.webhooks).map_err(std::io::Error::other)?;
         Ok(Self {

@@ -11,6 +11,9 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::openapi::responses::Unavailable;
 
+/// How long readiness waits for the database: a load balancer's probe gets its 503 within 2 s.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// Health or readiness.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
@@ -35,9 +38,16 @@ async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 async fn readyz(pool: Data<DbPool>) -> Result<HttpResponse, AppError> {
-    diesel::sql_query("SELECT 1")
-        .execute(&mut *db::connection(&pool).await?)
-        .await?;
+    let check = async {
+        let mut conn = db::connection(&pool).await?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut *conn)
+            .await
+            .map_err(AppError::from)
+    };
+    tokio::time::timeout(READY_WITHIN, check)
+        .await
+        .map_err(|_| AppError::Unavailable(format!("no answer from the database within {READY_WITHIN:?}")))??;
     Ok(HttpResponse::Ok().json(Health {
         status: "ok".to_owned(),
     }))

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use reqwest::{Method, Response, StatusCode};
 use salesfunnel::auth::{Role, Signer, Verifier};
-use salesfunnel::config::{JwtKey, JwtSettings, WebhookSettings};
+use salesfunnel::config::{DatabaseSettings, JwtKey, JwtSettings, WebhookSettings};
 use salesfunnel::db;
 use salesfunnel::db::SyncConn;
 use salesfunnel::http::pagination::CursorKey;
@@ -205,7 +205,14 @@ fn idle_webhooks() -> WebhookSettings {
 
 async fn start(db: TestDatabase, url: &str, key: JwtKey, webhooks: WebhookSettings) -> TestApp {
     let verifier = Verifier::new(&jwt_settings(), &key).expect("verifier");
-    let pool = db::pool(url, 4).expect("pool");
+    let pool = db::pool(
+        url,
+        &DatabaseSettings {
+            pool_size: 4,
+            ..DatabaseSettings::default()
+        },
+    )
+    .expect("pool");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let config = AppConfig {
         pool,
@@ -214,6 +221,7 @@ async fn start(db: TestDatabase, url: &str, key: JwtKey, webhooks: WebhookSettin
         workers: Some(1),
         webhooks,
         cursor_key: CursorKey::derive(SECRET),
+        database: DatabaseSettings::default(),
     };
     let app = Application::build(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -11,6 +11,7 @@ mod auth;
 mod classes;
 mod cli;
 mod cursors;
+mod database;
 mod embedded;
 mod errors;
 mod events;

@@ -628,7 +628,14 @@ async fn several_workers_deliver_each_event_once_and_in_order() {
     // Two more replicas' workers on the same database.
     let others: Vec<_> = (0..2)
         .map(|_| {
-            let pool = salesfunnel::db::pool(&app.db.url, 2).unwrap();
+            let pool = salesfunnel::db::pool(
+                &app.db.url,
+                &salesfunnel::config::DatabaseSettings {
+                    pool_size: 2,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             salesfunnel::webhooks::worker::spawn(pool, settings).unwrap()
         })
         .collect();
