@@ -50,6 +50,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     pub bind: SocketAddr,
     pub database: DatabaseSettings,
+    /// `RATE_LIMIT_PER_MINUTE`: requests per minute and caller on each replica; 0 turns it off.
+    pub rate_limit_per_minute: u32,
     pub jwt: JwtSettings,
     pub data_dir: PathBuf,
     pub cors_allowed_origins: Vec<String>,
@@ -212,6 +214,8 @@ impl Settings {
             database_url,
             bind,
             database,
+            rate_limit_per_minute: u32::try_from(number(&lookup, "RATE_LIMIT_PER_MINUTE", (0, 1_000_000), 1200)?)
+                .unwrap_or(1200),
             jwt: JwtSettings {
                 key,
                 issuer: lookup("JWT_ISSUER").unwrap_or_else(|| "salesfunnel".to_owned()),
@@ -259,6 +263,11 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "DATABASE_POOL_SIZE",
         help: "connections in the pool, 1-1000; replicas x pool + reserve <= max_connections [default: 20]",
+    },
+    Variable {
+        name: "RATE_LIMIT_PER_MINUTE",
+        help: "requests per minute and caller (token sub, else address) on each replica; 0 turns it off \
+               [default: 1200]",
     },
     Variable {
         name: "DATABASE_TIMEOUT_MS",

@@ -86,6 +86,14 @@ pub mod responses {
         "type": "urn:salesfunnel:problem:service-unavailable", "title": "Service Unavailable", "status": 503,
         "detail": "the database is unavailable; try again shortly"}))]
     pub struct Unavailable(pub ProblemDetails);
+
+    /// The caller's requests per minute on this replica are used up; retry after `Retry-After`
+    /// seconds. `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` come with every answer.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:too-many-requests", "title": "Too Many Requests", "status": 429,
+        "detail": "more than 1200 requests a minute; try again in 1 s"}))]
+    pub struct TooManyRequests(pub ProblemDetails);
 }
 
 use responses::*;
@@ -123,7 +131,7 @@ Creating POSTs accept an `Idempotency-Key`.",
     components(
         schemas(ProblemDetails, FieldError),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
-            PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable)
+            PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, TooManyRequests)
     ),
     modifiers(&BearerScheme)
 )]
@@ -169,6 +177,7 @@ pub fn add_shared_responses(spec: &mut Spec) {
                 add("422", "ValidationFailed");
             }
             if in_api {
+                add("429", "TooManyRequests");
                 add("503", "Unavailable");
             }
         }

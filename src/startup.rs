@@ -4,11 +4,12 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::dev::{Server, Service};
-use actix_web::http::header::{self, HeaderName};
+use actix_web::body::BoxBody;
+use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{Condition, Logger};
 use actix_web::web::{self, Data};
-use actix_web::{App, HttpResponse, HttpServer};
+use actix_web::{App, HttpResponse, HttpServer, ResponseError};
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Spec;
 use utoipa_actix_web::AppExt;
@@ -19,6 +20,7 @@ use crate::auth::Verifier;
 use crate::config::{DatabaseSettings, WebhookSettings};
 use crate::db::DbPool;
 use crate::error::AppError;
+use crate::http::limits::Limiter;
 use crate::http::pagination::CursorKey;
 use crate::http::{header_value, idempotency, path_error, query_error};
 use crate::openapi::{ApiDoc, add_shared_responses};
@@ -72,6 +74,8 @@ pub struct AppConfig {
     pub cursor_key: CursorKey,
     /// The request time budget on the database and the idle time of pooled connections.
     pub database: DatabaseSettings,
+    /// Requests per minute and caller on this replica; 0: no limit.
+    pub rate_limit_per_minute: u32,
 }
 
 /// A bound, not yet running server.
@@ -96,6 +100,10 @@ impl Application {
         let cursor_key = Data::new(config.cursor_key);
         let webhook_settings = Data::new(config.webhooks);
         let origins = config.cors_allowed_origins;
+        let limiter = Limiter::new(config.rate_limit_per_minute);
+        if let Some(limiter) = &limiter {
+            tokio::spawn(limiter.clone().forget_idle());
+        }
         // The pool gives up waiting for a connection after `timeout`; a request whose query does
         // not come back (a frozen or partitioned database) is cut a little later.
         let budget = config.database.timeout + Duration::from_millis(500);
@@ -116,20 +124,6 @@ impl Application {
                 .route("/swagger-ui", web::get().to(to_swagger_ui))
                 .route("/", web::get().to(to_swagger_ui))
                 .default_service(web::to(fallback))
-                .wrap_fn(|req, srv| {
-                    let id = req
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .filter(|v| !v.is_empty() && v.len() <= 128)
-                        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
-                    let call = srv.call(req);
-                    async move {
-                        let mut response = call.await?;
-                        response.headers_mut().insert(REQUEST_ID, header_value(&id));
-                        Ok(response)
-                    }
-                })
                 .wrap_fn(move |req, srv| {
                     let call = srv.call(req);
                     async move {
@@ -142,6 +136,10 @@ impl Application {
                             .into())
                         })
                     }
+                })
+                .wrap_fn({
+                    let limiter = limiter.clone();
+                    move |req, srv| envelope(&limiter, req, srv)
                 })
                 .wrap(prometheus.clone())
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms request_id=%{x-request-id}o"))
@@ -213,5 +211,60 @@ async fn sweep_idempotency_keys(pool: DbPool) {
             Ok(_) => {}
             Err(e) => log::warn!("could not purge idempotency keys: {e}"),
         }
+    }
+}
+
+/// What every answer gets, around the app: the caller's rate limit (429 when exhausted), the
+/// request id, `nosniff`, `no-store` on authenticated answers, and no framing of Swagger UI.
+fn envelope<S>(
+    limiter: &Option<Limiter>,
+    req: ServiceRequest,
+    srv: &S,
+) -> impl Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>> + use<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
+{
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    let swagger = req.path().starts_with("/swagger-ui");
+    let decision = limiter.as_ref().and_then(|limiter| limiter.check(&req));
+    let refused = decision.as_ref().filter(|d| !d.allowed).map(|d| {
+        AppError::TooManyRequests(format!(
+            "more than {} requests a minute; try again in {} s",
+            limiter.as_ref().map_or(0, Limiter::per_minute),
+            d.retry_after
+        ))
+    });
+    let call = match refused {
+        Some(error) => Err(req.into_response(error.error_response())),
+        None => Ok(srv.call(req)),
+    };
+    async move {
+        let mut response = match call {
+            Ok(call) => call.await?,
+            Err(refused) => refused,
+        };
+        let headers = response.headers_mut();
+        headers.insert(REQUEST_ID, header_value(&id));
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        if authenticated {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if swagger {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("frame-ancestors 'none'"),
+            );
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
+        if let Some(decision) = decision {
+            decision.write(headers);
+        }
+        Ok(response)
     }
 }

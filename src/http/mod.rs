@@ -3,6 +3,7 @@
 
 pub mod idempotency;
 pub mod json;
+pub mod limits;
 pub mod pagination;
 pub mod patch;
 

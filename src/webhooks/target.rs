@@ -9,6 +9,9 @@ use std::sync::Arc;
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+/// How long a name may take to resolve before it counts as unresolvable.
+const DNS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Why a target is refused; the text is the 422 message and the delivery log's error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -115,8 +118,10 @@ pub async fn check(raw: &str, allow_private: bool) -> Result<(), Refusal> {
 
 /// The addresses of `name`, all of them allowed, or why not.
 async fn resolve(name: &str, allow_private: bool) -> Result<Vec<SocketAddr>, Refusal> {
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((name, 0))
+    let lookup = tokio::time::timeout(DNS_TIMEOUT, tokio::net::lookup_host((name, 0)));
+    let addresses: Vec<SocketAddr> = lookup
         .await
+        .map_err(|_| Refusal::Unresolvable)?
         .map_err(|_| Refusal::Unresolvable)?
         .collect();
     if addresses.is_empty() {

@@ -181,17 +181,17 @@ pub async fn spawn_app_with_key(key: JwtKey) -> TestApp {
 pub async fn spawn_app_with_webhooks(webhooks: WebhookSettings) -> TestApp {
     let db = TestDatabase::new();
     let url = db.url.clone();
-    start(db, &url, JwtKey::Secret(SECRET.to_vec()), webhooks).await
+    start(db, &url, JwtKey::Secret(SECRET.to_vec()), webhooks, 0).await
 }
 
 /// Starts the app on `db` (whose URL may point through a proxy).
 pub async fn spawn_on_url(db: TestDatabase, url: &str) -> TestApp {
-    start(db, url, JwtKey::Secret(SECRET.to_vec()), idle_webhooks()).await
+    start(db, url, JwtKey::Secret(SECRET.to_vec()), idle_webhooks(), 0).await
 }
 
 async fn spawn_on(db: TestDatabase, key: JwtKey) -> TestApp {
     let url = db.url.clone();
-    start(db, &url, key, idle_webhooks()).await
+    start(db, &url, key, idle_webhooks(), 0).await
 }
 
 /// The webhook worker of tests that do not deliver: it polls, but rarely.
@@ -203,7 +203,14 @@ fn idle_webhooks() -> WebhookSettings {
     }
 }
 
-async fn start(db: TestDatabase, url: &str, key: JwtKey, webhooks: WebhookSettings) -> TestApp {
+/// Starts the app with a rate limit of `per_minute` requests per caller.
+pub async fn spawn_app_with_rate_limit(per_minute: u32) -> TestApp {
+    let db = TestDatabase::new();
+    let url = db.url.clone();
+    start(db, &url, JwtKey::Secret(SECRET.to_vec()), idle_webhooks(), per_minute).await
+}
+
+async fn start(db: TestDatabase, url: &str, key: JwtKey, webhooks: WebhookSettings, rate_limit: u32) -> TestApp {
     let verifier = Verifier::new(&jwt_settings(), &key).expect("verifier");
     let pool = db::pool(
         url,
@@ -222,6 +229,8 @@ async fn start(db: TestDatabase, url: &str, key: JwtKey, webhooks: WebhookSettin
         webhooks,
         cursor_key: CursorKey::derive(SECRET),
         database: DatabaseSettings::default(),
+        // Off but in tests/api/limits.rs: tests send bursts.
+        rate_limit_per_minute: rate_limit,
     };
     let app = Application::build(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -18,6 +18,7 @@ mod events;
 mod funnels;
 mod helpers;
 mod idempotency;
+mod limits;
 mod lost_reasons;
 mod migrations;
 mod openapi;
