@@ -8,6 +8,9 @@
 #                                   the server (pool 32 and 8) and the diesel-async + deadpool
 #                                   probe (pool 32 and 8), interleaved run by run
 #   bench/run.sh --compare-only     only the access-path comparison
+#   bench/run.sh --compare-rate-limit  only the rate limiter's cost: scenario (a) against two
+#                                   servers, RATE_LIMIT_PER_MINUTE=0 (off) and a limit too high to
+#                                   be reached (on), interleaved run by run
 #   bench/run.sh --opportunities    the opportunity benchmark instead of (a, b, c): seeds
 #                                   BENCH_OPPORTUNITIES (1000000) opportunities and measures GET by
 #                                   id, a rep's open list, health=red of one funnel, POST and a
@@ -31,16 +34,18 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
 
-usage() { sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 RUN_MAIN=1
 RUN_COMPARE=0
+RUN_RATE=0
 OPPORTUNITY_MODE=0
 for arg in "$@"; do
     case "$arg" in
         --opportunities) OPPORTUNITY_MODE=1 ;;
         --compare-async) RUN_COMPARE=1 ;;
         --compare-only) RUN_COMPARE=1; RUN_MAIN=0 ;;
+        --compare-rate-limit) RUN_RATE=1; RUN_MAIN=0 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown argument: $arg" >&2; usage >&2; exit 2 ;;
     esac
@@ -248,8 +253,9 @@ start_server() {
     local name=$1 port=$2 pool=$3 bin=$4
     shift 4
     port_free "$port" || { echo "port $port is in use; set BENCH_PORT" >&2; exit 1; }
+    # One token makes all the load: the rate limit is off unless a caller sets it.
     env DATABASE_URL="$DB_URL" JWT_SECRET="$JWT_SECRET" BIND="127.0.0.1:$port" RUST_LOG=warn \
-        DATABASE_POOL_SIZE="$pool" "$bin" "$@" >"$WORK/$name.log" 2>&1 &
+        DATABASE_POOL_SIZE="$pool" RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-0}" "$bin" "$@" >"$WORK/$name.log" 2>&1 &
     STARTED_PID=$!
     SERVER_PIDS+=("$STARTED_PID")
     local deadline=$((SECONDS + 60))
@@ -592,6 +598,29 @@ if ((RUN_COMPARE)); then
         done
     done
     for i in "${!names[@]}"; do stop_pid "${pids[$i]}"; done
+fi
+
+# ============================================================================================
+if ((RUN_RATE)); then
+    log "rate limiter: scenario get with the limiter off and on, runs interleaved"
+    quiet_check
+    check_connections $((2 * POOL_SIZE))
+    RATE_LIMIT_PER_MINUTE=0 start_server limit-off $((PORT + 1)) "$POOL_SIZE" "$BIN" serve
+    off_pid=$STARTED_PID
+    RATE_LIMIT_PER_MINUTE=1000000000 start_server limit-on $((PORT + 2)) "$POOL_SIZE" "$BIN" serve
+    on_pid=$STARTED_PID
+    check_200 limit-on $((PORT + 2)) get "/api/v1/business-partners/$FIRST_ID"
+    curl -sS -D - -o /dev/null -H "Authorization: Bearer $TOKEN" \
+        "http://127.0.0.1:$((PORT + 2))/api/v1/business-partners/$FIRST_ID" | grep -i '^ratelimit-limit' \
+        || { echo "limit-on sends no RateLimit-Limit" >&2; exit 1; }
+    warm_up "limiter off" get $((PORT + 1))
+    warm_up "limiter on" get $((PORT + 2))
+    for run in $(seq 1 "$RUNS"); do
+        measure "limiter off" get "$run" $((PORT + 1)) "$off_pid" "$WORK/limit-off.log"
+        measure "limiter on" get "$run" $((PORT + 2)) "$on_pid" "$WORK/limit-on.log"
+    done
+    stop_pid "$off_pid"
+    stop_pid "$on_pid"
 fi
 
 # ============================================================================================
