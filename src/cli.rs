@@ -125,7 +125,7 @@ fn seed(partners: Option<u32>, opportunities: Option<u32>) -> Result<(), String>
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let (url, embedded) = database(&settings)?;
     let result = (|| {
-        db::run_migrations(&mut db::sync_connection(&url)?)?;
+        db::run_migrations(&mut connect(&settings, &url)?)?;
         crate::seed::demo(&url).map_err(|e| e.to_string())?;
         println!("demo data loaded");
         if let Some(count) = partners {
@@ -173,9 +173,17 @@ fn signer(settings: &Settings) -> Result<Signer, String> {
 fn with_database(f: impl FnOnce(&mut db::SyncConn) -> Result<(), String>) -> Result<(), String> {
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let (url, embedded) = database(&settings)?;
-    let result = db::sync_connection(&url).and_then(|mut conn| f(&mut conn));
+    let result = connect(&settings, &url).and_then(|mut conn| f(&mut conn));
     drop(embedded);
     result
+}
+
+/// A blocking connection; its error names `DATABASE_URL` when that is where the URL came from.
+fn connect(settings: &Settings, url: &str) -> Result<db::SyncConn, String> {
+    db::sync_connection(url).map_err(|e| match settings.database_url {
+        Some(_) => format!("DATABASE_URL: {e}"),
+        None => e,
+    })
 }
 
 fn database(settings: &Settings) -> Result<(String, Option<EmbeddedPostgres>), String> {
@@ -203,7 +211,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
         (None, JwtKey::PublicKey { .. }) => CursorKey::derive(&db::embedded::jwt_secret(&settings.data_dir)?),
     };
     let (url, embedded) = database(&settings)?;
-    let mut conn = db::sync_connection(&url)?;
+    let mut conn = connect(&settings, &url)?;
     let applied = db::run_migrations(&mut conn)?;
     log::info!("database ready ({} migration(s) applied)", applied.len());
     if embedded.is_some() && !no_demo && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())? {
@@ -228,6 +236,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config, listener).map_err(|e| e.to_string())?;
+        tokio::spawn(crate::startup::drain_on_signal(app.handle()));
         println!("salesfunnel is listening on {base}");
         println!("Swagger UI: {base}/swagger-ui/");
         // Only on the embedded default (a developer's machine): with DATABASE_URL the output

@@ -206,9 +206,10 @@ impl Settings {
                 v.split(',')
                     .map(str::trim)
                     .filter(|o| !o.is_empty())
-                    .map(str::to_owned)
-                    .collect()
+                    .map(origin)
+                    .collect::<Result<Vec<_>, _>>()
             })
+            .transpose()?
             .unwrap_or_default();
         Ok(Self {
             database_url,
@@ -409,6 +410,26 @@ fn database_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<Databas
             d.pool_idle.as_secs(),
         )?),
     })
+}
+
+/// One browser origin as browsers send it (`https://crm.example.com`, `http://localhost:3000`):
+/// scheme, host and optional port, nothing else; `*` is refused, as tokens must not be usable
+/// from any page.
+fn origin(entry: &str) -> Result<String, ConfigError> {
+    let refuse = |why: &str| config_error("CORS_ALLOWED_ORIGINS", format!("'{entry}' {why}"));
+    if entry == "*" {
+        return Err(refuse(
+            "would let every web page call the API with its users' tokens; list the origins",
+        ));
+    }
+    let url = url::Url::parse(entry).map_err(|_| refuse("is not an origin such as https://crm.example.com"))?;
+    let serialised = url.origin().ascii_serialization();
+    if !matches!(url.scheme(), "http" | "https") || serialised != entry.trim_end_matches('/') {
+        return Err(refuse(
+            "is not an origin: scheme, host and port only, such as https://crm.example.com",
+        ));
+    }
+    Ok(serialised)
 }
 
 fn webhook_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, ConfigError> {
@@ -619,6 +640,35 @@ mod tests {
         assert_eq!(
             settings(&[("CURSOR_SECRET", "short")]).err().map(|e| e.variable),
             Some("CURSOR_SECRET")
+        );
+    }
+
+    #[test]
+    fn cors_origins_must_be_origins() {
+        for bad in [
+            "*",
+            "crm.example.com",
+            "https://crm.example.com/app",
+            "ftp://x.example",
+            "https://a b",
+        ] {
+            assert_eq!(
+                settings(&[("CORS_ALLOWED_ORIGINS", bad)]).err().map(|e| e.variable),
+                Some("CORS_ALLOWED_ORIGINS"),
+                "{bad}"
+            );
+        }
+        let s = settings(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://crm.example.com/, http://localhost:3000",
+        )])
+        .ok();
+        assert_eq!(
+            s.map(|s| s.cors_allowed_origins),
+            Some(vec![
+                "https://crm.example.com".to_owned(),
+                "http://localhost:3000".to_owned()
+            ])
         );
     }
 

@@ -146,6 +146,8 @@ impl Application {
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
         })
         .shutdown_timeout(30)
+        // actix stops at once on SIGINT; here Ctrl-C drains in-flight requests like SIGTERM.
+        .disable_signals()
         .listen(listener)?;
         if let Some(workers) = config.workers {
             server = server.workers(workers);
@@ -163,6 +165,11 @@ impl Application {
             port,
             webhook_worker,
         })
+    }
+
+    /// Stops the server from outside (see [`drain_on_signal`]).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn port(&self) -> u16 {
@@ -267,4 +274,20 @@ where
         }
         Ok(response)
     }
+}
+
+/// Waits for SIGINT or SIGTERM, then stops accepting and lets in-flight requests finish (up to
+/// the shutdown timeout).
+pub async fn drain_on_signal(server: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
+        log::warn!("cannot listen for SIGINT/SIGTERM; stop the server with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => log::info!("SIGINT: draining in-flight requests"),
+        _ = terminate.recv() => log::info!("SIGTERM: draining in-flight requests"),
+    }
+    server.stop(true).await;
 }

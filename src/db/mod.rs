@@ -100,7 +100,30 @@ pub async fn connection(pool: &DbPool) -> Result<Object<AsyncPgConnection>, AppE
 
 /// Opens a blocking connection; call it outside the async runtime (e.g. on its own thread).
 pub fn sync_connection(database_url: &str) -> Result<SyncConn, String> {
-    <SyncConn as Connection>::establish(database_url).map_err(|e| format!("cannot connect to the database: {e}"))
+    <SyncConn as Connection>::establish(database_url)
+        .map_err(|e| format!("cannot connect to the database {}: {e}", describe_target(database_url)))
+}
+
+/// `user@host:port/database` of a URL, for messages: never its password.
+fn describe_target(database_url: &str) -> String {
+    match database_url.parse::<tokio_postgres::Config>() {
+        Ok(config) => {
+            let host = config.get_hosts().first().map_or_else(
+                || "localhost".to_owned(),
+                |host| match host {
+                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                    tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+                },
+            );
+            let port = config.get_ports().first().copied().unwrap_or(5432);
+            format!(
+                "{}@{host}:{port}/{}",
+                config.get_user().unwrap_or("?"),
+                config.get_dbname().unwrap_or("?")
+            )
+        }
+        Err(e) => format!("(the URL does not parse: {e})"),
+    }
 }
 
 /// The advisory lock key that serialises migrations of one database (an arbitrary constant).

@@ -66,6 +66,21 @@ fn help_lists_every_configuration_variable_and_flags_override_it() {
     }
 }
 
+#[test]
+fn database_url_errors_name_the_variable_and_the_target_but_never_the_password() {
+    let secret = std::str::from_utf8(SECRET).unwrap();
+    for (url, sign) in [
+        ("postgres://bob:hunter2-secret@127.0.0.1:1/crm", "bob@127.0.0.1:1/crm"),
+        ("not a url hunter2-secret", "does not parse"),
+    ] {
+        let output = salesfunnel(&["migrate"], &[("DATABASE_URL", url), ("JWT_SECRET", secret)]);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("DATABASE_URL: ") && stderr.contains(sign), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+}
+
 #[tokio::test]
 async fn token_prints_a_token_the_service_accepts() {
     let app = spawn_app().await;
@@ -196,4 +211,61 @@ async fn serve_with_a_database_url_prints_no_token() {
     assert!(printed.contains("listening"), "{printed}");
     assert!(!printed.contains("Admin token"), "{printed}");
     assert!(!printed.contains("eyJ"), "no JWT anywhere in the output: {printed}");
+}
+
+#[tokio::test]
+async fn sigint_drains_a_request_in_flight_like_sigterm() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDatabase::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let secret = std::str::from_utf8(SECRET).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_salesfunnel"))
+        .arg("serve")
+        .env("RUST_LOG", "error")
+        .env("DATABASE_URL", &db.url)
+        .env("JWT_SECRET", secret)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env_remove("JWT_PUBLIC_KEY_FILE")
+        .env_remove("JWT_ALGORITHM")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    for _ in 0..300 {
+        if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let token = salesfunnel::auth::Signer::new(&crate::helpers::jwt_settings(), SECRET)
+        .sign(salesfunnel::auth::Role::Admin, "admin", 600)
+        .unwrap();
+    // A create whose body is still arriving when Ctrl-C comes.
+    let body = br#"{"kind": "lead", "name": "Noch unterwegs GmbH"}"#;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = format!(
+        "POST /api/v1/business-partners HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..10]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stream.write_all(&body[10..]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
 }

@@ -157,7 +157,7 @@ pub struct TestApp {
     signer: Signer,
 }
 
-fn jwt_settings() -> JwtSettings {
+pub fn jwt_settings() -> JwtSettings {
     JwtSettings {
         key: None,
         issuer: ISSUER.to_owned(),
