@@ -25,5 +25,7 @@ ENV BIND=0.0.0.0:8080 \
     RUST_LOG=info
 EXPOSE 8080
 STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/salesfunnel", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/salesfunnel"]
 CMD ["serve"]

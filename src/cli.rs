@@ -53,6 +53,9 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Exit 0 when the server on BIND answers GET /healthz with 200 within 2 s (for container
+    /// health checks: the image has no curl).
+    Healthcheck,
 }
 
 impl Cli {
@@ -84,6 +87,7 @@ impl Cli {
 /// Runs the command; an error is printed by `main`.
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve { no_demo: false }) {
+        Command::Healthcheck => healthcheck(),
         Command::Openapi => {
             let spec = crate::startup::spec();
             let json = spec.to_pretty_json().map_err(|e| e.to_string())?;
@@ -176,6 +180,34 @@ fn with_database(f: impl FnOnce(&mut db::SyncConn) -> Result<(), String>) -> Res
     let result = connect(&settings, &url).and_then(|mut conn| f(&mut conn));
     drop(embedded);
     result
+}
+
+/// GET /healthz on the configured BIND (its loopback address when it listens on all).
+fn healthcheck() -> Result<(), String> {
+    use std::io::{Read, Write};
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let mut address = settings.bind;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let timeout = std::time::Duration::from_secs(2);
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)
+        .map_err(|e| format!("healthcheck: cannot connect to {address}: {e}"))?;
+    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("healthcheck: {e}"))?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| format!("healthcheck: no answer from {address}: {e}"))?;
+    match answer.lines().next() {
+        Some(status) if status.starts_with("HTTP/1.1 200") => Ok(()),
+        other => Err(format!(
+            "healthcheck: {address} answered {}",
+            other.unwrap_or("nothing")
+        )),
+    }
 }
 
 /// A blocking connection; its error names `DATABASE_URL` when that is where the URL came from.

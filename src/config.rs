@@ -320,6 +320,10 @@ pub const VARIABLES: &[Variable] = &[
                [default: derived from the JWT secret]",
     },
     Variable {
+        name: "LOG_FORMAT",
+        help: "text, or json for one JSON object per line (access log fields as keys) [default: text]",
+    },
+    Variable {
         name: "SALESFUNNEL_DATA_DIR",
         help: "folder of the embedded default [default: ./.data]",
     },
@@ -349,6 +353,19 @@ pub const VARIABLES: &[Variable] = &[
         help: "attempts before a delivery is given up as failed [default: 10]",
     },
 ];
+
+/// `LOG_FORMAT`: `true` for `json`, `false` for `text` (the default).
+pub fn log_format_json() -> Result<bool, ConfigError> {
+    let value = match RESOLVED.get() {
+        Some(values) => values.get("LOG_FORMAT").cloned(),
+        None => std::env::var("LOG_FORMAT").ok(),
+    };
+    match value.as_deref() {
+        None | Some("" | "text") => Ok(false),
+        Some("json") => Ok(true),
+        Some(other) => Err(config_error("LOG_FORMAT", format!("'{other}' is not text or json"))),
+    }
+}
 
 /// The values the command line resolved for [`VARIABLES`] (a flag, else the variable); set once
 /// at start, before any [`Settings::from_env`].

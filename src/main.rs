@@ -1,8 +1,11 @@
 //! Entry point: parse the command line, set up logging, run.
 
 fn main() -> std::process::ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = salesfunnel::cli::Cli::parse_with_environment();
+    if let Err(message) = salesfunnel::logging::init() {
+        eprintln!("salesfunnel: {message}");
+        return std::process::ExitCode::FAILURE;
+    }
     match salesfunnel::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {

@@ -142,7 +142,13 @@ impl Application {
                     move |req, srv| envelope(&limiter, req, srv)
                 })
                 .wrap(prometheus.clone())
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms request_id=%{x-request-id}o"))
+                .wrap(
+                    Logger::new(crate::logging::ACCESS_LOG_FORMAT)
+                        .custom_request_replace("method", |req| req.method().to_string())
+                        .custom_request_replace("route", |req| {
+                            req.match_pattern().unwrap_or_else(|| "unmatched".to_owned())
+                        }),
+                )
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
         })
         .shutdown_timeout(30)
@@ -240,13 +246,23 @@ where
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let swagger = req.path().starts_with("/swagger-ui");
     let decision = limiter.as_ref().and_then(|limiter| limiter.check(&req));
-    let refused = decision.as_ref().filter(|d| !d.allowed).map(|d| {
-        AppError::TooManyRequests(format!(
-            "more than {} requests a minute; try again in {} s",
-            limiter.as_ref().map_or(0, Limiter::per_minute),
-            d.retry_after
-        ))
-    });
+    let refused = decision
+        .as_ref()
+        .filter(|d| !d.allowed)
+        .map(|d| {
+            AppError::TooManyRequests(format!(
+                "more than {} requests a minute; try again in {} s",
+                limiter.as_ref().map_or(0, Limiter::per_minute),
+                d.retry_after
+            ))
+        })
+        .or_else(|| {
+            // Decoded lossily further on (U+FFFD), so `q=%FF` would silently search for "�".
+            percent_encoding::percent_decode_str(req.query_string())
+                .decode_utf8()
+                .is_err()
+                .then(|| AppError::BadRequest("the query string is not UTF-8 once percent-decoded".to_owned()))
+        });
     let call = match refused {
         Some(error) => Err(req.into_response(error.error_response())),
         None => Ok(srv.call(req)),

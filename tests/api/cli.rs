@@ -183,6 +183,7 @@ async fn serve_with_a_database_url_prints_no_token() {
     let child = command
         .arg("serve")
         .env("RUST_LOG", "info")
+        .env("LOG_FORMAT", "json")
         .env("DATABASE_URL", &db.url)
         .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
         .env("BIND", format!("127.0.0.1:{port}"))
@@ -200,8 +201,12 @@ async fn serve_with_a_database_url_prints_no_token() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    let healthy = salesfunnel(&["healthcheck"], &[("BIND", &format!("0.0.0.0:{port}"))]);
+    assert!(healthy.status.success(), "{}", String::from_utf8_lossy(&healthy.stderr));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let out = child.wait_with_output().unwrap();
+    let unhealthy = salesfunnel(&["healthcheck"], &[("BIND", &format!("127.0.0.1:{port}"))]);
+    assert!(!unhealthy.status.success(), "nothing listens any more");
     let printed = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -211,6 +216,17 @@ async fn serve_with_a_database_url_prints_no_token() {
     assert!(printed.contains("listening"), "{printed}");
     assert!(!printed.contains("Admin token"), "{printed}");
     assert!(!printed.contains("eyJ"), "no JWT anywhere in the output: {printed}");
+    // LOG_FORMAT=json: every log line is one JSON object; the access log's fields are keys.
+    let logged: Vec<Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        logged
+            .iter()
+            .any(|l| l["route"] == "/readyz" && l["status"] == 200 && l["request_id"].is_string()),
+        "{logged:#?}"
+    );
 }
 
 #[tokio::test]

@@ -101,6 +101,8 @@ async fn malformed_query_strings_and_paths_are_400() {
         "/api/v1/business-partners?kind=alien",
         "/api/v1/business-partners?sort=colour",
         "/api/v1/business-partners?cursor=garbage",
+        "/api/v1/business-partners?q=%FF%FE",
+        "/api/v1/opportunities?q=caf%E9",
         "/api/v1/business-partners?updated_after=yesterday",
         "/api/v1/business-partners/not-a-uuid",
         "/api/v1/users/123",
