@@ -607,7 +607,7 @@ if ((RUN_RATE)); then
     check_connections $((2 * POOL_SIZE))
     RATE_LIMIT_PER_MINUTE=0 start_server limit-off $((PORT + 1)) "$POOL_SIZE" "$BIN" serve
     off_pid=$STARTED_PID
-    RATE_LIMIT_PER_MINUTE=1000000000 start_server limit-on $((PORT + 2)) "$POOL_SIZE" "$BIN" serve
+    RATE_LIMIT_PER_MINUTE=1000000 start_server limit-on $((PORT + 2)) "$POOL_SIZE" "$BIN" serve
     on_pid=$STARTED_PID
     check_200 limit-on $((PORT + 2)) get "/api/v1/business-partners/$FIRST_ID"
     curl -sS -D - -o /dev/null -H "Authorization: Bearer $TOKEN" \
