@@ -6,7 +6,8 @@ use clap::{Arg, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::auth::{Role, Signer, Verifier};
 use crate::config::{self, JwtKey, Settings};
-use crate::db::{self, embedded::EmbeddedPostgres};
+use crate::db::embedded::{EmbeddedPostgres, Sharing};
+use crate::db::{self};
 use crate::http::pagination::CursorKey;
 use crate::startup::{AppConfig, Application};
 
@@ -127,7 +128,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
 /// Migrates, loads the demo data set (always: bulk data refers to it), then the bulk data asked for.
 fn seed(partners: Option<u32>, opportunities: Option<u32>) -> Result<(), String> {
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
-    let (url, embedded) = database(&settings)?;
+    let (url, embedded) = database(&settings, Sharing::Attach)?;
     let result = (|| {
         db::run_migrations(&mut connect(&settings, &url)?)?;
         crate::seed::demo(&url).map_err(|e| e.to_string())?;
@@ -176,7 +177,7 @@ fn signer(settings: &Settings) -> Result<Signer, String> {
 /// Runs `f` with a connection to `DATABASE_URL`, or to the embedded server, which is stopped after.
 fn with_database(f: impl FnOnce(&mut db::SyncConn) -> Result<(), String>) -> Result<(), String> {
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
-    let (url, embedded) = database(&settings)?;
+    let (url, embedded) = database(&settings, Sharing::Attach)?;
     let result = connect(&settings, &url).and_then(|mut conn| f(&mut conn));
     drop(embedded);
     result
@@ -218,11 +219,11 @@ fn connect(settings: &Settings, url: &str) -> Result<db::SyncConn, String> {
     })
 }
 
-fn database(settings: &Settings) -> Result<(String, Option<EmbeddedPostgres>), String> {
+fn database(settings: &Settings, sharing: Sharing) -> Result<(String, Option<EmbeddedPostgres>), String> {
     match &settings.database_url {
         Some(url) => Ok((url.clone(), None)),
         None => {
-            let server = EmbeddedPostgres::start(&settings.data_dir)?;
+            let server = EmbeddedPostgres::start(&settings.data_dir, sharing)?;
             Ok((server.url().to_owned(), Some(server)))
         }
     }
@@ -242,7 +243,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
         // Only the embedded default gets here (the configuration requires CURSOR_SECRET otherwise).
         (None, JwtKey::PublicKey { .. }) => CursorKey::derive(&db::embedded::jwt_secret(&settings.data_dir)?),
     };
-    let (url, embedded) = database(&settings)?;
+    let (url, embedded) = database(&settings, Sharing::Exclusive)?;
     let mut conn = connect(&settings, &url)?;
     let applied = db::run_migrations(&mut conn)?;
     log::info!("database ready ({} migration(s) applied)", applied.len());

@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
+use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::{Gid, Uid, User};
 use rand::Rng;
 use rand::distr::Alphanumeric;
@@ -19,18 +20,32 @@ use rand::distr::Alphanumeric;
 const SUPERUSER: &str = "salesfunnel";
 const DATABASE: &str = "salesfunnel";
 
-/// A running private PostgreSQL; stopped on [`EmbeddedPostgres::stop`] or drop.
+/// A running private PostgreSQL; stopped on [`EmbeddedPostgres::stop`] or drop by the process
+/// that started it, never by one that only attached to it.
 pub struct EmbeddedPostgres {
     bin_dir: PathBuf,
     data_dir: PathBuf,
     run_as: Option<(Uid, Gid)>,
     url: String,
     running: bool,
+    /// The exclusive lock on `salesfunnel.lock` of the process that runs the cluster; released
+    /// (by the kernel, also when it crashes) when that process ends.
+    _owner: Option<Flock<fs::File>>,
+}
+
+/// What to do when another process already runs the cluster of the data folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// Refuse (`serve`: two servers on one embedded database would stop it under each other).
+    Exclusive,
+    /// Use the running cluster and leave it running (`migrate`, `seed`).
+    Attach,
 }
 
 impl EmbeddedPostgres {
-    /// Initialises (first time) and starts the cluster under `base`, and creates the database.
-    pub fn start(base: &Path) -> Result<Self, String> {
+    /// Initialises (first time) and starts the cluster under `base`, and creates the database;
+    /// or, when another process runs it, attaches to it or refuses as `sharing` says.
+    pub fn start(base: &Path, sharing: Sharing) -> Result<Self, String> {
         let bin_dir = find_bin_dir()?;
         let run_as = unprivileged_user()?;
         fs::create_dir_all(base).map_err(|e| format!("cannot create data folder {}: {e}", base.display()))?;
@@ -38,19 +53,62 @@ impl EmbeddedPostgres {
             .canonicalize()
             .map_err(|e| format!("cannot resolve {}: {e}", base.display()))?;
         let data_dir = base.join("postgres");
+        let lock_path = base.join("salesfunnel.lock");
+        let lock_file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .read(true)
+            .open(&lock_path)
+            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+        let owner = match Flock::lock(lock_file, FlockArg::LockExclusiveNonblock) {
+            Ok(owner) => Some(owner),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => None,
+            Err((_, e)) => return Err(format!("cannot lock {}: {e}", lock_path.display())),
+        };
+        let password = secret_file(&base.join("postgres.password"), 32)?;
+        let Some(mut owner) = owner else {
+            let holder = fs::read_to_string(&lock_path).unwrap_or_default();
+            let holder = holder.trim();
+            if sharing == Sharing::Exclusive {
+                return Err(format!(
+                    "another salesfunnel process ({holder}) runs the embedded database in {}; stop it \
+                     first, or give this one its own SALESFUNNEL_DATA_DIR",
+                    base.display()
+                ));
+            }
+            let port = fs::read_to_string(base.join("postgres.port"))
+                .ok()
+                .and_then(|p| p.trim().parse::<u16>().ok())
+                .ok_or_else(|| format!("the embedded database in {} has no port file", base.display()))?;
+            log::info!("using the embedded PostgreSQL that {holder} runs, on port {port}");
+            return Ok(Self {
+                bin_dir,
+                data_dir,
+                run_as,
+                url: format!("postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/{DATABASE}"),
+                running: false,
+                _owner: None,
+            });
+        };
         let mut server = Self {
             bin_dir,
             data_dir,
             run_as,
             url: String::new(),
             running: false,
+            _owner: None,
         };
-        let password = secret_file(&base.join("postgres.password"), 32)?;
         if !server.data_dir.join("PG_VERSION").exists() {
             server.init(&base, &password)?;
         }
         let port = server.start_server(&base)?;
         server.running = true;
+        owner
+            .set_len(0)
+            .and_then(|()| write!(&mut *owner, "pid {} on port {port}", std::process::id()))
+            .map_err(|e| format!("cannot write {}: {e}", lock_path.display()))?;
+        server._owner = Some(owner);
         let admin_url = format!("postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/postgres");
         create_database(&admin_url)?;
         server.url = format!("postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/{DATABASE}");

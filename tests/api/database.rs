@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use reqwest::StatusCode;
-use salesfunnel::db::{self, embedded::EmbeddedPostgres};
+use salesfunnel::db::embedded::{EmbeddedPostgres, Sharing};
+use salesfunnel::db::{self};
 
 use crate::helpers::{TestDatabase, spawn_on_url};
 
@@ -44,7 +45,7 @@ async fn a_frozen_database_gives_quick_503s_and_the_service_recovers() {
     let data_dir = std::env::temp_dir().join(format!("salesfunnel-freeze-{}", uuid::Uuid::now_v7().simple()));
     let dir = data_dir.clone();
     let (server, url) = std::thread::spawn(move || {
-        let server = EmbeddedPostgres::start(&dir).unwrap();
+        let server = EmbeddedPostgres::start(&dir, Sharing::Exclusive).unwrap();
         let url = server.url().to_owned();
         db::run_migrations(&mut db::sync_connection(&url).unwrap()).unwrap();
         (server, url)

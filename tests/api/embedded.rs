@@ -99,6 +99,41 @@ async fn the_binary_runs_its_own_postgres_and_stops_it() {
         demo_partners,
         "the second start reuses the data"
     );
+    // A second process on the same folder: migrate and seed use the running cluster and leave
+    // it running; another serve is refused; the first server keeps answering.
+    let other = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_salesfunnel"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("JWT_SECRET")
+            .env_remove("JWT_PUBLIC_KEY_FILE")
+            .env_remove("JWT_ALGORITHM")
+            .env("SALESFUNNEL_DATA_DIR", &data_dir)
+            .env("BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    for args in [&["migrate"][..], &["seed", "--demo"][..]] {
+        let output = other(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let refused = other(&["serve"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("another salesfunnel process"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(
+        partner_count(&second).await,
+        demo_partners,
+        "the running server's database is still up"
+    );
     stop(second, Signal::SIGINT);
     assert!(
         !data_dir.join("postgres/postmaster.pid").exists(),
