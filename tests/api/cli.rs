@@ -168,9 +168,9 @@ fn token_refuses_a_lifetime_above_the_maximum() {
     ));
 }
 
-#[tokio::test]
-async fn serve_with_a_database_url_prints_no_token() {
-    let db = TestDatabase::new();
+/// Starts `serve` on `db` with `JWT_SECRET` on a free port, output piped; waits up to 30 s for
+/// `/readyz`. Returns the process, its port, and whether it came up.
+async fn serve_on(db: &TestDatabase, env: &[(&str, &str)]) -> (std::process::Child, u16, bool) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -182,25 +182,29 @@ async fn serve_with_a_database_url_prints_no_token() {
     }
     let child = command
         .arg("serve")
-        .env("RUST_LOG", "info")
-        .env("LOG_FORMAT", "json")
         .env("DATABASE_URL", &db.url)
         .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
         .env("BIND", format!("127.0.0.1:{port}"))
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let ready = format!("http://127.0.0.1:{port}/readyz");
-    let mut up = false;
     for _ in 0..300 {
         if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
-            up = true;
-            break;
+            return (child, port, true);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    (child, port, false)
+}
+
+#[tokio::test]
+async fn serve_with_a_database_url_prints_no_token() {
+    let db = TestDatabase::new();
+    let (child, port, up) = serve_on(&db, &[("RUST_LOG", "info"), ("LOG_FORMAT", "json")]).await;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let healthy = salesfunnel(&["healthcheck"], &[("BIND", &format!("0.0.0.0:{port}"))]);
     assert!(healthy.status.success(), "{}", String::from_utf8_lossy(&healthy.stderr));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -233,31 +237,8 @@ async fn serve_with_a_database_url_prints_no_token() {
 async fn sigint_drains_a_request_in_flight_like_sigterm() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let db = TestDatabase::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let secret = std::str::from_utf8(SECRET).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_salesfunnel"))
-        .arg("serve")
-        .env("RUST_LOG", "error")
-        .env("DATABASE_URL", &db.url)
-        .env("JWT_SECRET", secret)
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .env_remove("JWT_PUBLIC_KEY_FILE")
-        .env_remove("JWT_ALGORITHM")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let ready = format!("http://127.0.0.1:{port}/readyz");
-    for _ in 0..300 {
-        if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let (mut child, port, up) = serve_on(&db, &[("RUST_LOG", "error")]).await;
+    assert!(up, "the server came up");
     let token = salesfunnel::auth::Signer::new(&crate::helpers::jwt_settings(), SECRET)
         .sign(salesfunnel::auth::Role::Admin, "admin", 600)
         .unwrap();
