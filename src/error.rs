@@ -263,6 +263,19 @@ impl From<validator::ValidationErrors> for AppError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn too_many_clients_and_timeouts_are_503s_that_say_so() {
+        let detail = |cause: &str| AppError::Unavailable(cause.to_owned()).problem().detail;
+        assert!(detail("FATAL: sorry, too many clients already").contains("too many clients"));
+        assert!(detail("no answer from the database within 4500 ms").contains("did not answer in time"));
+        assert!(detail("canceling statement due to statement timeout").contains("did not answer in time"));
+        assert_eq!(
+            detail("connection refused"),
+            "the database is unavailable; try again shortly"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -120,3 +120,56 @@ async fn a_frozen_database_gives_quick_503s_and_the_service_recovers() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[derive(diesel::QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+#[tokio::test]
+async fn pooled_connections_carry_their_limits_and_idle_ones_are_closed() {
+    use diesel_async::RunQueryDsl;
+    let db = TestDatabase::new();
+    let settings = salesfunnel::config::DatabaseSettings {
+        pool_size: 3,
+        statement_timeout: Duration::from_millis(1500),
+        pool_idle: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let pool = db::pool(&db.url, &settings).unwrap();
+    {
+        let mut conn = db::connection(&pool).await.unwrap();
+        for (sql, expected) in [
+            ("SELECT current_setting('statement_timeout') AS value", "1500ms"),
+            ("SELECT current_setting('application_name') AS value", "salesfunnel"),
+            ("SELECT current_setting('jit') AS value", "off"),
+        ] {
+            let row: Setting = diesel::sql_query(sql).get_result(&mut *conn).await.unwrap();
+            assert_eq!(row.value, expected, "{sql}");
+        }
+        // A statement over the timeout is cancelled by PostgreSQL: a 503, not a 500.
+        let slow = diesel::sql_query("SELECT pg_sleep(3)")
+            .execute(&mut *conn)
+            .await
+            .unwrap_err();
+        let error = salesfunnel::error::AppError::from(slow);
+        assert!(
+            matches!(error, salesfunnel::error::AppError::Unavailable(_)),
+            "{error:?}"
+        );
+    }
+    let held: Vec<_> = futures_util::future::join_all((0..3).map(|_| db::connection(&pool))).await;
+    drop(held);
+    assert_eq!(pool.status().size, 3);
+    tokio::spawn(db::close_idle(pool.clone(), settings.pool_idle));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pool.status().size > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "idle connections stay open: {:?}",
+            pool.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
