@@ -83,6 +83,9 @@ pub enum AppError {
     TooManyRequests(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The database did not answer within a time limit (503 as well; the cause is logged).
+    #[error("{0}")]
+    TimedOut(String),
     /// Something on our side; the cause is logged, never sent.
     #[error("{0}")]
     Internal(String),
@@ -120,7 +123,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Validation(_) => "validation-failed",
             Self::TooManyRequests(_) => "too-many-requests",
-            Self::Unavailable(_) => "service-unavailable",
+            Self::Unavailable(_) | Self::TimedOut(_) => "service-unavailable",
             Self::Internal(_) => "internal-error",
         }
     }
@@ -133,9 +136,7 @@ impl AppError {
             Self::Unavailable(cause) if cause.contains("too many clients") => {
                 "the database has no free connection (too many clients); try again shortly".to_owned()
             }
-            Self::Unavailable(cause) if cause.contains("within") || cause.contains("statement timeout") => {
-                "the database did not answer in time; try again shortly".to_owned()
-            }
+            Self::TimedOut(_) => "the database did not answer in time; try again shortly".to_owned(),
             Self::Unavailable(_) => "the database is unavailable; try again shortly".to_owned(),
             other => other.to_string(),
         };
@@ -166,7 +167,7 @@ impl ResponseError for AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,7 +175,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Internal(cause) => log::error!("internal error: {cause}"),
-            Self::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
+            Self::Unavailable(cause) | Self::TimedOut(cause) => log::warn!("database unavailable: {cause}"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -183,7 +184,7 @@ impl ResponseError for AppError {
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::TimedOut(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("2")));
             }
             _ => {}
@@ -211,7 +212,7 @@ impl From<DieselError> for AppError {
                 )]),
                 _ if is_connection_failure(info.message()) => Self::Unavailable(info.message().to_owned()),
                 // statement_timeout (DATABASE_STATEMENT_TIMEOUT_MS) cancelled it.
-                _ if info.message().contains("statement timeout") => Self::Unavailable(info.message().to_owned()),
+                _ if info.message().contains("statement timeout") => Self::TimedOut(info.message().to_owned()),
                 _ if info.message().contains("out of range") || info.message().contains("numeric field overflow") => {
                     Self::Validation(vec![FieldError::new(
                         "",
@@ -263,20 +264,20 @@ impl From<validator::ValidationErrors> for AppError {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn too_many_clients_and_timeouts_are_503s_that_say_so() {
         let detail = |cause: &str| AppError::Unavailable(cause.to_owned()).problem().detail;
         assert!(detail("FATAL: sorry, too many clients already").contains("too many clients"));
-        assert!(detail("no answer from the database within 4500 ms").contains("did not answer in time"));
-        assert!(detail("canceling statement due to statement timeout").contains("did not answer in time"));
         assert_eq!(
             detail("connection refused"),
             "the database is unavailable; try again shortly"
         );
+        let timed_out = AppError::TimedOut("no answer within 4500 ms".to_owned());
+        assert_eq!(timed_out.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(timed_out.problem().detail.contains("did not answer in time"));
     }
-
-    use super::*;
 
     #[test]
     fn a_unique_violation_names_the_field_after_the_table() {

@@ -129,7 +129,7 @@ impl Application {
                     async move {
                         // An error here is answered by actix with its problem+json response.
                         tokio::time::timeout(budget, call).await.unwrap_or_else(|_| {
-                            Err(AppError::Unavailable(format!(
+                            Err(AppError::TimedOut(format!(
                                 "no answer from the database within {} ms",
                                 budget.as_millis()
                             ))

@@ -47,7 +47,7 @@ async fn readyz(pool: Data<DbPool>) -> Result<HttpResponse, AppError> {
     };
     tokio::time::timeout(READY_WITHIN, check)
         .await
-        .map_err(|_| AppError::Unavailable(format!("no answer from the database within {READY_WITHIN:?}")))??;
+        .map_err(|_| AppError::TimedOut(format!("no answer from the database within {READY_WITHIN:?}")))??;
     Ok(HttpResponse::Ok().json(Health {
         status: "ok".to_owned(),
     }))

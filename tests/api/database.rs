@@ -154,10 +154,7 @@ async fn pooled_connections_carry_their_limits_and_idle_ones_are_closed() {
             .await
             .unwrap_err();
         let error = salesfunnel::error::AppError::from(slow);
-        assert!(
-            matches!(error, salesfunnel::error::AppError::Unavailable(_)),
-            "{error:?}"
-        );
+        assert!(matches!(error, salesfunnel::error::AppError::TimedOut(_)), "{error:?}");
     }
     let held: Vec<_> = futures_util::future::join_all((0..3).map(|_| db::connection(&pool))).await;
     drop(held);
