@@ -336,7 +336,10 @@ async fn principal_of(req: &HttpRequest) -> Result<Principal, AppError> {
         Some(claimed) => claimed,
         None => verifier.verify(bearer_token(req)?)?,
     };
-    verifier.authenticate(pool, claimed).await
+    let principal = verifier.authenticate(pool, claimed).await?;
+    req.extensions_mut()
+        .insert(crate::logging::LoggedUser(principal.subject.clone()));
+    Ok(principal)
 }
 
 /// The token of the `Authorization: Bearer <token>` header, or 401.

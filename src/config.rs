@@ -52,6 +52,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// `RATE_LIMIT_PER_MINUTE`: requests per minute and caller on each replica; 0 turns it off.
     pub rate_limit_per_minute: u32,
+    /// `BODY_TIMEOUT_MS`: how long a request body may take to arrive before it is a 408
+    /// (default 10 s).
+    pub body_timeout: Duration,
     pub jwt: JwtSettings,
     pub data_dir: PathBuf,
     pub cors_allowed_origins: Vec<String>,
@@ -217,6 +220,7 @@ impl Settings {
             database,
             rate_limit_per_minute: u32::try_from(number(&lookup, "RATE_LIMIT_PER_MINUTE", (0, 1_000_000), 1200)?)
                 .unwrap_or(1200),
+            body_timeout: Duration::from_millis(number(&lookup, "BODY_TIMEOUT_MS", (100, 600_000), 10_000)?),
             jwt: JwtSettings {
                 key,
                 issuer: lookup("JWT_ISSUER").unwrap_or_else(|| "salesfunnel".to_owned()),
@@ -269,6 +273,10 @@ pub const VARIABLES: &[Variable] = &[
         name: "RATE_LIMIT_PER_MINUTE",
         help: "requests per minute and caller (token sub, else address) on each replica; 0 turns it off \
                [default: 1200]",
+    },
+    Variable {
+        name: "BODY_TIMEOUT_MS",
+        help: "how long a request body may take to arrive before it is a 408 [default: 10000]",
     },
     Variable {
         name: "DATABASE_TIMEOUT_MS",

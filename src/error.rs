@@ -11,6 +11,19 @@ use utoipa::ToSchema;
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+impl ProblemDetails {
+    /// A problem of kind `urn:salesfunnel:problem:{slug}`, titled with the status's reason.
+    pub fn new(status: StatusCode, slug: &str, detail: impl Into<String>) -> Self {
+        Self {
+            problem_type: format!("urn:salesfunnel:problem:{slug}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: None,
+        }
+    }
+}
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"field": "email", "code": "email", "message": "must be an e-mail address"}))]
@@ -77,8 +90,13 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{0}")]
+    UriTooLong(String),
     #[error("the request is invalid")]
     Validation(Vec<FieldError>),
+    /// The request body did not arrive in time (`BODY_TIMEOUT_MS`).
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     TooManyRequests(String),
     #[error("{0}")]
@@ -121,7 +139,9 @@ impl AppError {
             Self::PreconditionFailed(_) => "precondition-failed",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::UriTooLong(_) => "uri-too-long",
             Self::Validation(_) => "validation-failed",
+            Self::RequestTimeout(_) => "request-timeout",
             Self::TooManyRequests(_) => "too-many-requests",
             Self::Unavailable(_) | Self::TimedOut(_) => "service-unavailable",
             Self::Internal(_) => "internal-error",
@@ -141,14 +161,11 @@ impl AppError {
             other => other.to_string(),
         };
         ProblemDetails {
-            problem_type: format!("urn:salesfunnel:problem:{}", self.slug()),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail,
             errors: match self {
                 Self::Validation(errors) => Some(errors.clone()),
                 _ => None,
             },
+            ..ProblemDetails::new(status, self.slug(), detail)
         }
     }
 }
@@ -165,7 +182,9 @@ impl ResponseError for AppError {
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

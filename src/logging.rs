@@ -3,12 +3,27 @@
 
 use std::io::Write;
 
+use actix_web::HttpMessage;
+
 use serde_json::{Map, Value, json};
 
 use crate::config::{self, ConfigError};
 
 /// The access log line: JSON, so that the JSON format can take its fields apart.
-pub const ACCESS_LOG_FORMAT: &str = r#"{"remote": "%a", "method": "%{method}xi", "route": "%{route}xi", "path": "%U", "status": %s, "bytes": %b, "duration_ms": %D, "request_id": "%{x-request-id}o"}"#;
+pub const ACCESS_LOG_FORMAT: &str = r#"{"remote": "%a", "method": "%{method}xi", "route": "%{route}xi", "path": "%U", "status": %s, "bytes": %b, "duration_ms": %D, "request_id": "%{x-request-id}i", "user": %{user}xo}"#;
+
+/// The authenticated caller of a request (the token's `sub`), for the access log's `user`.
+#[derive(Debug, Clone)]
+pub struct LoggedUser(pub String);
+
+/// The access log's `user`: the authenticated caller as a JSON string, or `null`.
+pub fn user_of(response: &actix_web::dev::ServiceResponse) -> String {
+    response
+        .request()
+        .extensions()
+        .get::<LoggedUser>()
+        .map_or_else(|| "null".to_owned(), |user| Value::String(user.0.clone()).to_string())
+}
 
 /// Starts the logger as `LOG_FORMAT` (`text`, the default, or `json`) says.
 pub fn init() -> Result<(), ConfigError> {

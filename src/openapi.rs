@@ -62,6 +62,13 @@ pub mod responses {
         "detail": "the request body exceeds 1048576 bytes"}))]
     pub struct PayloadTooLarge(pub ProblemDetails);
 
+    /// The body did not arrive within `BODY_TIMEOUT_MS` (default 10 s).
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json", example = json!({
+        "type": "urn:salesfunnel:problem:request-timeout", "title": "Request Timeout", "status": 408,
+        "detail": "the request body did not arrive within 10000 ms"}))]
+    pub struct RequestTimeout(pub ProblemDetails);
+
     /// The body is not `application/json`.
     #[derive(ToResponse)]
     #[response(content_type = "application/problem+json", example = json!({
@@ -131,7 +138,7 @@ Creating POSTs accept an `Idempotency-Key`.",
     components(
         schemas(ProblemDetails, FieldError),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
-            PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, TooManyRequests)
+            RequestTimeout, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, TooManyRequests)
     ),
     modifiers(&BearerScheme)
 )]
@@ -172,6 +179,7 @@ pub fn add_shared_responses(spec: &mut Spec) {
                 add("401", "Unauthorized");
             }
             if has_body {
+                add("408", "RequestTimeout");
                 add("413", "PayloadTooLarge");
                 add("415", "UnsupportedMediaType");
                 add("422", "ValidationFailed");

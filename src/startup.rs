@@ -4,25 +4,31 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::body::BoxBody;
+use actix_http::HttpService;
+use actix_http::KeepAlive;
+use actix_http::error::DispatchError;
+use actix_service::{IntoServiceFactory, ServiceFactory, ServiceFactoryExt, apply_fn_factory, fn_service, map_config};
+use actix_web::body::MessageBody;
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName};
 use actix_web::middleware::{Condition, Logger};
 use actix_web::web::{self, Data};
-use actix_web::{App, HttpResponse, HttpServer, ResponseError};
+use actix_web::{App, HttpResponse};
+use tokio::net::TcpStream;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Spec;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
-use uuid::Uuid;
 
 use crate::auth::Verifier;
 use crate::config::{DatabaseSettings, WebhookSettings};
 use crate::db::DbPool;
-use crate::error::AppError;
+use crate::http::budget::Budget;
+use crate::http::envelope::{self, REQUEST_ID};
 use crate::http::limits::Limiter;
 use crate::http::pagination::CursorKey;
-use crate::http::{header_value, idempotency, path_error, query_error};
+use crate::http::wire::ProblemIo;
+use crate::http::{idempotency, path_error, query_error};
 use crate::openapi::{ApiDoc, add_shared_responses};
 use crate::ops::fallback::{RouteTable, fallback};
 use crate::webhooks::worker::Worker;
@@ -76,6 +82,8 @@ pub struct AppConfig {
     pub database: DatabaseSettings,
     /// Requests per minute and caller on this replica; 0: no limit.
     pub rate_limit_per_minute: u32,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 /// A bound, not yet running server.
@@ -84,8 +92,6 @@ pub struct Application {
     port: u16,
     webhook_worker: Worker,
 }
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 impl Application {
     pub fn build(config: AppConfig, listener: TcpListener) -> std::io::Result<Self> {
@@ -106,8 +112,11 @@ impl Application {
         }
         // The pool gives up waiting for a connection after `timeout`; a request whose query does
         // not come back (a frozen or partitioned database) is cut a little later.
-        let budget = config.database.timeout + Duration::from_millis(500);
-        let mut server = HttpServer::new(move || {
+        let budget = Budget {
+            body: config.body_timeout,
+            database: config.database.timeout + Duration::from_millis(500),
+        };
+        let app = move || {
             App::new()
                 .into_utoipa_app()
                 .configure(routes)
@@ -125,21 +134,14 @@ impl Application {
                 .route("/", web::get().to(to_swagger_ui))
                 .default_service(web::to(fallback))
                 .wrap_fn(move |req, srv| {
-                    let call = srv.call(req);
-                    async move {
-                        // An error here is answered by actix with its problem+json response.
-                        tokio::time::timeout(budget, call).await.unwrap_or_else(|_| {
-                            Err(AppError::TimedOut(format!(
-                                "no answer from the database within {} ms",
-                                budget.as_millis()
-                            ))
-                            .into())
-                        })
-                    }
+                    let timer = budget.start(&req);
+                    let call = timer.run(srv.call(req));
+                    // An error here is answered by actix with its problem+json response.
+                    async move { call.await.unwrap_or_else(|timed_out| Err(timed_out.into())) }
                 })
                 .wrap_fn({
                     let limiter = limiter.clone();
-                    move |req, srv| envelope(&limiter, req, srv)
+                    move |req, srv| crate::http::limits::limit(&limiter, req, srv)
                 })
                 .wrap(prometheus.clone())
                 .wrap(
@@ -147,17 +149,12 @@ impl Application {
                         .custom_request_replace("method", |req| req.method().to_string())
                         .custom_request_replace("route", |req| {
                             req.match_pattern().unwrap_or_else(|| "unmatched".to_owned())
-                        }),
+                        })
+                        .custom_response_replace("user", crate::logging::user_of),
                 )
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
-        })
-        .shutdown_timeout(30)
-        // actix stops at once on SIGINT; here Ctrl-C drains in-flight requests like SIGTERM.
-        .disable_signals()
-        .listen(listener)?;
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
-        }
+        };
+        let server = serve(app, listener, config.workers)?;
         tokio::spawn(crate::reports::store::keep_compact(background_pool.clone()));
         tokio::spawn(sweep_idempotency_keys(background_pool.clone()));
         tokio::spawn(crate::db::close_idle(
@@ -167,7 +164,7 @@ impl Application {
         let webhook_worker =
             crate::webhooks::worker::spawn(background_pool, config.webhooks).map_err(std::io::Error::other)?;
         Ok(Self {
-            server: server.run(),
+            server,
             port,
             webhook_worker,
         })
@@ -214,6 +211,53 @@ fn cors(origins: &[String]) -> Cors {
         .max_age(3600)
 }
 
+/// Serves `app` on `listener` as actix-web's `HttpServer` would (HTTP/1.1, its timeouts, 30 s
+/// to drain on stop), with two layers it has no hooks for: [`envelope::around`] around the app,
+/// and [`ProblemIo`] under the HTTP/1 dispatcher for the errors it answers itself.
+fn serve<F, A, B>(app: F, listener: TcpListener, workers: Option<usize>) -> std::io::Result<Server>
+where
+    F: Fn() -> App<A> + Send + Clone + 'static,
+    A: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let address = listener.local_addr()?;
+    let mut builder = actix_server::Server::build()
+        .shutdown_timeout(30)
+        // actix stops at once on SIGINT; here Ctrl-C drains in-flight requests like SIGTERM.
+        .disable_signals();
+    if let Some(workers) = workers {
+        builder = builder.workers(workers);
+    }
+    let draining = builder.graceful_shutdown_signal();
+    Ok(builder
+        .listen("salesfunnel", listener, move || {
+            let draining = draining.clone();
+            let app = map_config(app().into_factory(), |()| actix_web::dev::AppConfig::default());
+            let http = HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let draining = draining.clone();
+                    async move { draining.notified().await }
+                })
+                .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(address)
+                .h1(apply_fn_factory(app, envelope::around));
+            fn_service(|io: TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok::<_, DispatchError>((ProblemIo::new(io), peer))
+            })
+            .and_then(http)
+        })?
+        .run())
+}
+
 /// Deletes expired idempotency keys once an hour.
 async fn sweep_idempotency_keys(pool: DbPool) {
     let mut interval = tokio::time::interval(Duration::from_secs(3600));
@@ -224,71 +268,6 @@ async fn sweep_idempotency_keys(pool: DbPool) {
             Ok(_) => {}
             Err(e) => log::warn!("could not purge idempotency keys: {e}"),
         }
-    }
-}
-
-/// What every answer gets, around the app: the caller's rate limit (429 when exhausted), the
-/// request id, `nosniff`, `no-store` on authenticated answers, and no framing of Swagger UI.
-fn envelope<S>(
-    limiter: &Option<Limiter>,
-    req: ServiceRequest,
-    srv: &S,
-) -> impl Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>> + use<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
-{
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
-    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
-    let swagger = req.path().starts_with("/swagger-ui");
-    let decision = limiter.as_ref().and_then(|limiter| limiter.check(&req));
-    let refused = decision
-        .as_ref()
-        .filter(|d| !d.allowed)
-        .map(|d| {
-            AppError::TooManyRequests(format!(
-                "more than {} requests a minute; try again in {} s",
-                limiter.as_ref().map_or(0, Limiter::per_minute),
-                d.retry_after
-            ))
-        })
-        .or_else(|| {
-            // Decoded lossily further on (U+FFFD), so `q=%FF` would silently search for "�".
-            percent_encoding::percent_decode_str(req.query_string())
-                .decode_utf8()
-                .is_err()
-                .then(|| AppError::BadRequest("the query string is not UTF-8 once percent-decoded".to_owned()))
-        });
-    let call = match refused {
-        Some(error) => Err(req.into_response(error.error_response())),
-        None => Ok(srv.call(req)),
-    };
-    async move {
-        let mut response = match call {
-            Ok(call) => call.await?,
-            Err(refused) => refused,
-        };
-        let headers = response.headers_mut();
-        headers.insert(REQUEST_ID, header_value(&id));
-        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        if authenticated {
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
-        if swagger {
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("frame-ancestors 'none'"),
-            );
-            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        }
-        if let Some(decision) = decision {
-            decision.write(headers);
-        }
-        Ok(response)
     }
 }
 

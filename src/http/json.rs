@@ -18,6 +18,7 @@ use utoipa::openapi::{RefOr, Schema};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::error::{AppError, FieldError};
+use crate::http::budget::BodyClock;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -50,17 +51,24 @@ where
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let checked = check_headers(req);
+        let clock = BodyClock::of(req);
         let mut payload = payload.take();
         Box::pin(async move {
             checked?;
-            let mut bytes = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| AppError::BadRequest(format!("cannot read the request body: {e}")))?;
-                if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(too_large());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = clock
+                .read(async {
+                    let mut bytes = BytesMut::new();
+                    while let Some(chunk) = payload.next().await {
+                        let chunk =
+                            chunk.map_err(|e| AppError::BadRequest(format!("cannot read the request body: {e}")))?;
+                        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                            return Err(too_large());
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    Ok(bytes)
+                })
+                .await?;
             let raw: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| AppError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
             Ok(Self {

@@ -7,16 +7,18 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::HttpMessage;
-use actix_web::dev::ServiceRequest;
+use actix_web::body::BoxBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::web::Data;
+use actix_web::{HttpMessage, ResponseError};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::auth::{Verifier, bearer_token};
+use crate::error::AppError;
 
 const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
@@ -114,11 +116,6 @@ impl Limiter {
         })
     }
 
-    /// The configured requests per minute.
-    pub fn per_minute(&self) -> u32 {
-        self.per_minute
-    }
-
     /// Forgets callers whose buckets are full again, every minute, so the map stays small.
     pub async fn forget_idle(self) {
         let mut interval = tokio::time::interval(Duration::from_secs(60));
@@ -127,6 +124,38 @@ impl Limiter {
             self.buckets.retain_recent();
             self.buckets.shrink_to_fit();
         }
+    }
+}
+
+/// The app's rate limit: a 429 for an exhausted caller, `RateLimit-*` headers on every answer.
+pub fn limit<S>(
+    limiter: &Option<Limiter>,
+    req: ServiceRequest,
+    srv: &S,
+) -> impl Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>> + use<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
+{
+    let decision = limiter.as_ref().and_then(|limiter| limiter.check(&req));
+    let call = match &decision {
+        Some(refused) if !refused.allowed => Err(req.into_response(
+            AppError::TooManyRequests(format!(
+                "more than {} requests a minute; try again in {} s",
+                refused.limit, refused.retry_after
+            ))
+            .error_response(),
+        )),
+        _ => Ok(srv.call(req)),
+    };
+    async move {
+        let mut response = match call {
+            Ok(call) => call.await?,
+            Err(refused) => refused,
+        };
+        if let Some(decision) = decision {
+            decision.write(response.headers_mut());
+        }
+        Ok(response)
     }
 }
 

@@ -1,11 +1,14 @@
 //! What every resource shares: JSON bodies, pagination, ETag/If-Match, Idempotency-Key,
 //! merge-patch fields, extractor error handlers and response helpers.
 
+pub mod budget;
+pub mod envelope;
 pub mod idempotency;
 pub mod json;
 pub mod limits;
 pub mod pagination;
 pub mod patch;
+pub mod wire;
 
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};

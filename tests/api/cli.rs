@@ -207,6 +207,16 @@ async fn serve_with_a_database_url_prints_no_token() {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let healthy = salesfunnel(&["healthcheck"], &[("BIND", &format!("0.0.0.0:{port}"))]);
     assert!(healthy.status.success(), "{}", String::from_utf8_lossy(&healthy.stderr));
+    let token = salesfunnel::auth::Signer::new(&crate::helpers::jwt_settings(), SECRET)
+        .sign(salesfunnel::auth::Role::Viewer, "log-reader", 600)
+        .unwrap();
+    let stages = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/stages"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stages.status(), 200);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let out = child.wait_with_output().unwrap();
     let unhealthy = salesfunnel(&["healthcheck"], &[("BIND", &format!("127.0.0.1:{port}"))]);
@@ -226,9 +236,17 @@ async fn serve_with_a_database_url_prints_no_token() {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
         .collect();
     assert!(
+        logged.iter().any(|l| l["route"] == "/readyz"
+            && l["status"] == 200
+            && l["request_id"].is_string()
+            && l["user"].is_null()),
+        "{logged:#?}"
+    );
+    // The authenticated caller is the access log's `user`.
+    assert!(
         logged
             .iter()
-            .any(|l| l["route"] == "/readyz" && l["status"] == 200 && l["request_id"].is_string()),
+            .any(|l| l["route"] == "/api/v1/stages" && l["status"] == 200 && l["user"] == "log-reader"),
         "{logged:#?}"
     );
 }

@@ -84,7 +84,8 @@ async fn a_frozen_database_gives_quick_503s_and_the_service_recovers() {
                 .headers()
                 .get("content-type")
                 .map(|v| v.to_str().unwrap_or("").to_owned());
-            (status, content_type, started.elapsed())
+            let request_id = response.headers().contains_key("x-request-id");
+            (status, content_type, request_id, started.elapsed())
         }));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -92,12 +93,13 @@ async fn a_frozen_database_gives_quick_503s_and_the_service_recovers() {
     let mut slowest = Duration::ZERO;
     let total = requests.len();
     for request in requests {
-        let (status, content_type, took) = request.await.unwrap();
+        let (status, content_type, request_id, took) = request.await.unwrap();
         slowest = slowest.max(took);
         assert!(took < Duration::from_secs(5), "a request took {took:?}");
         if status == StatusCode::SERVICE_UNAVAILABLE {
             unavailable += 1;
             assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+            assert!(request_id, "a 503 of the time budget carries X-Request-Id too");
         } else {
             assert_eq!(status, StatusCode::OK);
         }

@@ -2,6 +2,7 @@
 //! advisory lock, so parallel test processes do not race), and the app on a random port.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
@@ -181,17 +182,33 @@ pub async fn spawn_app_with_key(key: JwtKey) -> TestApp {
 pub async fn spawn_app_with_webhooks(webhooks: WebhookSettings) -> TestApp {
     let db = TestDatabase::new();
     let url = db.url.clone();
-    start(db, &url, JwtKey::Secret(SECRET.to_vec()), webhooks, 0).await
+    start(
+        db,
+        &url,
+        Options {
+            webhooks,
+            ..Options::default()
+        },
+    )
+    .await
 }
 
 /// Starts the app on `db` (whose URL may point through a proxy).
 pub async fn spawn_on_url(db: TestDatabase, url: &str) -> TestApp {
-    start(db, url, JwtKey::Secret(SECRET.to_vec()), idle_webhooks(), 0).await
+    start(db, url, Options::default()).await
 }
 
 async fn spawn_on(db: TestDatabase, key: JwtKey) -> TestApp {
     let url = db.url.clone();
-    start(db, &url, key, idle_webhooks(), 0).await
+    start(
+        db,
+        &url,
+        Options {
+            key,
+            ..Options::default()
+        },
+    )
+    .await
 }
 
 /// The webhook worker of tests that do not deliver: it polls, but rarely.
@@ -207,11 +224,57 @@ fn idle_webhooks() -> WebhookSettings {
 pub async fn spawn_app_with_rate_limit(per_minute: u32) -> TestApp {
     let db = TestDatabase::new();
     let url = db.url.clone();
-    start(db, &url, JwtKey::Secret(SECRET.to_vec()), idle_webhooks(), per_minute).await
+    start(
+        db,
+        &url,
+        Options {
+            rate_limit: per_minute,
+            ..Options::default()
+        },
+    )
+    .await
 }
 
-async fn start(db: TestDatabase, url: &str, key: JwtKey, webhooks: WebhookSettings, rate_limit: u32) -> TestApp {
-    let verifier = Verifier::new(&jwt_settings(), &key).expect("verifier");
+/// Starts the app with its own limits on reading bodies and waiting on the database.
+pub async fn spawn_app_with_budget(body_timeout: Duration, database_timeout: Duration) -> TestApp {
+    let db = TestDatabase::new();
+    let url = db.url.clone();
+    start(
+        db,
+        &url,
+        Options {
+            body_timeout,
+            database_timeout,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
+/// What the tests vary about the app they start.
+struct Options {
+    key: JwtKey,
+    webhooks: WebhookSettings,
+    /// Off but in tests/api/limits.rs: tests send bursts.
+    rate_limit: u32,
+    body_timeout: Duration,
+    database_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            key: JwtKey::Secret(SECRET.to_vec()),
+            webhooks: idle_webhooks(),
+            rate_limit: 0,
+            body_timeout: Duration::from_secs(10),
+            database_timeout: DatabaseSettings::default().timeout,
+        }
+    }
+}
+
+async fn start(db: TestDatabase, url: &str, options: Options) -> TestApp {
+    let verifier = Verifier::new(&jwt_settings(), &options.key).expect("verifier");
     let pool = db::pool(
         url,
         &DatabaseSettings {
@@ -226,11 +289,14 @@ async fn start(db: TestDatabase, url: &str, key: JwtKey, webhooks: WebhookSettin
         verifier,
         cors_allowed_origins: vec!["https://crm.example".to_owned()],
         workers: Some(1),
-        webhooks,
+        webhooks: options.webhooks,
         cursor_key: CursorKey::derive(SECRET),
-        database: DatabaseSettings::default(),
-        // Off but in tests/api/limits.rs: tests send bursts.
-        rate_limit_per_minute: rate_limit,
+        database: DatabaseSettings {
+            timeout: options.database_timeout,
+            ..DatabaseSettings::default()
+        },
+        rate_limit_per_minute: options.rate_limit,
+        body_timeout: options.body_timeout,
     };
     let app = Application::build(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -17,6 +17,7 @@ mod errors;
 mod events;
 mod funnels;
 mod helpers;
+mod http_layer;
 mod idempotency;
 mod limits;
 mod lost_reasons;
