@@ -223,6 +223,26 @@ pub async fn covers(conn: &mut Conn, scope: Visibility, funnel: Uuid, owner: Uui
     })
 }
 
+/// Who changes something: the token's subject, recorded in the history.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub who: Visibility,
+    pub subject: String,
+    pub user_id: Option<Uuid>,
+}
+
+impl Actor {
+    /// The actor of a write by `who`: what it may change and who it is; 403 when it may change
+    /// nothing.
+    pub fn of(who: &Principal) -> Result<Self, AppError> {
+        Ok(Self {
+            who: who.write_scope()?,
+            subject: who.subject.clone(),
+            user_id: who.user_id(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, ActivityChanges, ActivityFilter, ActivityKind, ActivityRow, ActivityStatus, NewActivity};
+use crate::access::Actor;
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
@@ -18,7 +19,6 @@ use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-use crate::opportunities::routes::actor;
 
 /// A call, e-mail, meeting, appointment, ticket, task or note with a business partner,
 /// optionally on one of its opportunities.
@@ -372,7 +372,7 @@ async fn create_activity(
         due_at: r.due_at,
         occurred_at: r.occurred_at,
     };
-    let actor = actor(&who)?;
+    let actor = Actor::of(&who)?;
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::insert(conn, &actor, new).await.map(Activity::from) })
     })
@@ -416,7 +416,7 @@ async fn update_activity(
     };
     let row = store::update(
         &mut *db::connection(&pool).await?,
-        &actor(&who)?,
+        &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
         changes,
@@ -447,7 +447,7 @@ async fn delete_activity(
     who.require(Role::can_write_opportunities)?;
     store::delete(
         &mut *db::connection(&pool).await?,
-        &actor(&who)?,
+        &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
     )

@@ -13,14 +13,15 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::routes::Activity;
+use crate::access::Actor;
 use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::error::{AppError, FieldError};
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::opportunities::changes as opportunities;
 use crate::opportunities::derive;
-use crate::opportunities::store::{self as opportunities, Actor};
 use crate::schema::{activities as act, business_partners};
 
 crate::db::text_enum! {

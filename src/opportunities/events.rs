@@ -6,8 +6,9 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::routes::Opportunity;
-use super::store::{Actor, OpportunityRecord, find};
+use super::store::{OpportunityRecord, find};
+use super::view::Opportunity;
+use crate::access::Actor;
 use crate::access::Visibility;
 use crate::db::Conn;
 use crate::domain::pipeline::Outcome;

@@ -1,7 +1,10 @@
 //! Opportunities: the sales process from first contact to won or lost.
 
+pub mod changes;
 pub mod derive;
 pub mod events;
+pub mod moves;
 pub mod routes;
 pub mod store;
 pub mod transitions;
+pub mod view;

@@ -1,5 +1,5 @@
-//! Opportunities in PostgreSQL: reads with the traffic light, and the writes that
-//! keep the derived columns right (see `derive`).
+//! Opportunities in PostgreSQL: rows and read queries with the traffic light, the lookups
+//! the writes validate against, and the stage history.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -7,24 +7,22 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamptz};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{derive, events};
 use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent};
-use crate::domain::opportunity::{self, Entry};
+use crate::domain::opportunity::Entry;
 use crate::domain::pipeline::Outcome;
-use crate::error::{AppError, FieldError};
-use crate::http::IfMatch;
+use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::schema::{
-    activities, business_partners, classes, funnel_stages, funnels, lost_reasons, opportunities as opp,
-    opportunity_stage_changes as changes, stages, users,
+    activities, business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes,
+    stages, users,
 };
 
 crate::db::text_enum! {
@@ -47,12 +45,6 @@ diesel::define_sql_function! {
     /// The instant before which a last contact turns an open opportunity yellow (warn days) or
     /// red (critical days): the stage's threshold, else the funnel's.
     fn health_cutoff(stage_days: Nullable<Integer>, funnel_days: Integer) -> Timestamptz;
-}
-
-diesel::define_sql_function! {
-    /// The time now, not the transaction's start (`now()`): taken after a row lock, it orders
-    /// the changes serialised by that lock as they happened.
-    fn clock_timestamp() -> Timestamptz;
 }
 
 diesel::define_sql_function! {
@@ -119,7 +111,7 @@ pub async fn check_visible(conn: &mut Conn, who: Visibility, id: Uuid) -> Result
     }
 }
 
-const WHAT: &str = "opportunity";
+pub(super) const WHAT: &str = "opportunity";
 
 /// List filters (all optional, combined with AND).
 #[derive(Debug, Default)]
@@ -267,40 +259,7 @@ async fn complete(
         .collect())
 }
 
-/// Who changes something: the token's subject, recorded in the history.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub who: Visibility,
-    pub subject: String,
-    pub user_id: Option<Uuid>,
-}
-
-/// A new opportunity as the caller asked for it; the store fills in the defaults.
-#[derive(Debug, Clone)]
-pub struct NewOpportunity {
-    pub subject: String,
-    pub description: Option<String>,
-    pub business_partner_id: Uuid,
-    pub class_id: String,
-    pub stage_id: Uuid,
-    pub funnel_id: Option<Uuid>,
-    pub owner_id: Option<Uuid>,
-    pub currency: Option<String>,
-    pub target_value: Option<Money>,
-    pub probability_override: Option<Percent>,
-    pub expected_close_date: Option<NaiveDate>,
-}
-
-/// 422 with `errors` unless there are none.
-fn validation(errors: Vec<FieldError>) -> Result<(), AppError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Validation(errors))
-    }
-}
-
-async fn active_user(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError> {
+pub(super) async fn active_user(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError> {
     Ok(users::table
         .find(id)
         .select(users::active)
@@ -309,28 +268,14 @@ async fn active_user(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError
         .optional()?)
 }
 
-/// Errors of a reference to a user, a partner, a class, a funnel or a lost reason: it must
-/// exist and (where it can be switched off) be active.
-fn reference(field: &str, what: &str, id: &(dyn std::fmt::Display + Sync), active: Option<bool>) -> Option<FieldError> {
-    match active {
-        None => Some(FieldError::new(
-            field,
-            "not_found",
-            format!("{what} {id} does not exist"),
-        )),
-        Some(false) => Some(FieldError::new(field, "inactive", format!("{what} {id} is not active"))),
-        Some(true) => None,
-    }
-}
-
-async fn partner_exists(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError> {
+pub(super) async fn partner_exists(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError> {
     let found: bool = diesel::select(diesel::dsl::exists(business_partners::table.find(id)))
         .get_result(conn)
         .await?;
     Ok(found.then_some(true))
 }
 
-async fn funnel_active(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError> {
+pub(super) async fn funnel_active(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError> {
     Ok(funnels::table
         .find(id)
         .select(funnels::active)
@@ -340,7 +285,7 @@ async fn funnel_active(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppErr
 }
 
 /// The stage `id` as funnel `funnel` sees it; `None` when there is no such stage.
-async fn entry(conn: &mut Conn, funnel: Uuid, id: Uuid) -> Result<Option<Entry>, AppError> {
+pub(super) async fn entry(conn: &mut Conn, funnel: Uuid, id: Uuid) -> Result<Option<Entry>, AppError> {
     let stage: Option<(Outcome, bool, bool)> = stages::table
         .find(id)
         .select((stages::outcome, stages::requires_lines, stages::active))
@@ -361,372 +306,8 @@ async fn entry(conn: &mut Conn, funnel: Uuid, id: Uuid) -> Result<Option<Entry>,
     }))
 }
 
-/// Creates an opportunity in an open stage: funnel and owner default from the class (the
-/// owner then to the creating user), the currency from the settings.
-pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Result<OpportunityRecord, AppError> {
-    conn.transaction(async |conn| {
-        let mut errors = Vec::new();
-        let class: Option<(bool, Option<Uuid>, Option<Uuid>)> = classes::table
-            .find(&new.class_id)
-            .select((classes::active, classes::default_funnel_id, classes::default_owner_id))
-            .first(conn)
-            .await
-            .optional()?;
-        errors.extend(reference("class_id", "class", &new.class_id, class.map(|c| c.0)));
-        let (class_funnel, class_owner) = class.map_or((None, None), |c| (c.1, c.2));
-        errors.extend(reference(
-            "business_partner_id",
-            "business partner",
-            &new.business_partner_id,
-            partner_exists(conn, new.business_partner_id).await?,
-        ));
-        let funnel = new.funnel_id.or(class_funnel);
-        let owner = new.owner_id.or(class_owner).or(actor.user_id);
-        match funnel {
-            None if class.is_some() => errors.push(FieldError::new(
-                "funnel_id",
-                "required",
-                "the class has no default funnel: give funnel_id",
-            )),
-            None => {}
-            Some(funnel) => {
-                let funnel_error = reference("funnel_id", "funnel", &funnel, funnel_active(conn, funnel).await?);
-                if funnel_error.is_none() {
-                    let stage = entry(conn, funnel, new.stage_id).await?;
-                    errors.extend(opportunity::check_open_entry(
-                        stage,
-                        0,
-                        "a new opportunity starts in an open stage; win or lose it afterwards",
-                    ));
-                }
-                errors.extend(funnel_error);
-            }
-        }
-        match owner {
-            None => errors.push(FieldError::new(
-                "owner_id",
-                "required",
-                "the class has no default owner and the caller is no user: give owner_id",
-            )),
-            Some(owner) => errors.extend(reference("owner_id", "user", &owner, active_user(conn, owner).await?)),
-        }
-        validation(errors)?;
-        let (Some(funnel), Some(owner)) = (funnel, owner) else {
-            return Err(AppError::Validation(vec![]));
-        };
-        if !access::covers(conn, actor.who, funnel, owner).await? {
-            return Err(AppError::Forbidden(
-                "reps create opportunities they own or in funnels of their team".to_owned(),
-            ));
-        }
-        let currency = match new.currency {
-            Some(currency) => currency,
-            None => crate::settings::store::default_currency(conn).await?,
-        };
-        let id = Uuid::now_v7();
-        diesel::insert_into(opp::table)
-            .values((
-                opp::id.eq(id),
-                opp::subject.eq(&new.subject),
-                opp::description.eq(&new.description),
-                opp::business_partner_id.eq(new.business_partner_id),
-                opp::class_id.eq(&new.class_id),
-                opp::funnel_id.eq(funnel),
-                opp::stage_id.eq(new.stage_id),
-                opp::owner_id.eq(owner),
-                opp::currency.eq(currency),
-                opp::status.eq(Outcome::Open),
-                opp::probability_override.eq(new.probability_override),
-                opp::probability.eq(Percent::ZERO),
-                opp::target_value.eq(new.target_value.unwrap_or_default()),
-                opp::expected_close_date.eq(new.expected_close_date),
-                opp::created_by.eq(&actor.subject),
-            ))
-            .execute(conn)
-            .await?;
-        record_stage(conn, id, None, new.stage_id, actor, None, None).await?;
-        let record = find(conn, Visibility::All, id).await?;
-        events::created(conn, actor, &record).await?;
-        Ok(record)
-    })
-    .await
-}
-
-/// Adds a history entry for opportunity `id` entering `to`, with the values it now has.
-async fn record_stage(
-    conn: &mut Conn,
-    id: Uuid,
-    from: Option<Uuid>,
-    to: Uuid,
-    actor: &Actor,
-    lost_reason: Option<Uuid>,
-    note: Option<&str>,
-) -> Result<(), AppError> {
-    // Probability and value as they are after the move: refresh first. The change happened when
-    // the opportunity entered the stage: under its row lock (`clock_timestamp()`, not the
-    // transaction's start), so concurrent moves are recorded in the order they were made.
-    derive::refresh(conn, &[id]).await?;
-    let (probability, target, entered_at): (Percent, Money, DateTime<Utc>) = opp::table
-        .find(id)
-        .select((opp::probability, opp::target_value, opp::stage_entered_at))
-        .first(conn)
-        .await?;
-    diesel::insert_into(changes::table)
-        .values((
-            changes::id.eq(Uuid::now_v7()),
-            changes::opportunity_id.eq(id),
-            changes::from_stage_id.eq(from),
-            changes::to_stage_id.eq(to),
-            changes::probability.eq(probability),
-            changes::target_value.eq(target),
-            changes::lost_reason_id.eq(lost_reason),
-            changes::note.eq(note),
-            changes::changed_by.eq(&actor.subject),
-            changes::changed_at.eq(entered_at),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Locks a visible opportunity for the rest of the transaction and checks `If-Match`.
-pub async fn lock(conn: &mut Conn, who: Visibility, id: Uuid, if_match: &IfMatch) -> Result<OpportunityRow, AppError> {
-    let condition = access::opportunities_in(conn, who).await?;
-    let row: OpportunityRow = opp::table
-        .find(id)
-        .filter(condition)
-        .select(OpportunityRow::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found(WHAT, id))?;
-    if_match.check(row.version)?;
-    Ok(row)
-}
-
-/// 409 unless the opportunity is open: closed ones are read-only until reopened.
-pub fn ensure_open(row: &OpportunityRow) -> Result<(), AppError> {
-    if row.status == Outcome::Open {
-        Ok(())
-    } else {
-        Err(AppError::Conflict(format!(
-            "opportunity {} is {}: it is read-only until reopened",
-            row.number, row.status
-        )))
-    }
-}
-
-/// Locks an open, visible opportunity the caller may change (lines, activities).
-pub async fn lock_open(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<OpportunityRow, AppError> {
-    let row = lock(conn, who, id, &IfMatch::default()).await?;
-    ensure_open(&row)?;
-    Ok(row)
-}
-
-/// Bumps the version of an opportunity whose lines changed and refreshes what derives from
-/// them, with an `opportunity.updated` event naming the values before (`target_value`, …);
-/// the caller holds the row lock.
-pub async fn touch(conn: &mut Conn, actor: &Actor, id: Uuid) -> Result<(), AppError> {
-    let before = events::snapshot(conn, id).await?;
-    touch_since(conn, actor, id, &before).await
-}
-
-/// [`touch`] for a change that began before its caller could call it (a new primary quote is
-/// already in place): `before` is the opportunity as it was.
-pub async fn touch_since(conn: &mut Conn, actor: &Actor, id: Uuid, before: &serde_json::Value) -> Result<(), AppError> {
-    diesel::update(opp::table.find(id))
-        .set((opp::updated_at.eq(diesel::dsl::now), opp::version.eq(opp::version + 1)))
-        .execute(conn)
-        .await?;
-    derive::refresh(conn, &[id]).await?;
-    let after = find(conn, Visibility::All, id).await?;
-    events::updated(conn, &actor.subject, before, &after).await
-}
-
-/// A merge patch of the writable fields; `Some(None)` clears an optional one.
-#[derive(Debug, Default)]
-pub struct OpportunityChanges {
-    pub subject: Option<String>,
-    pub description: Option<Option<String>>,
-    pub business_partner_id: Option<Uuid>,
-    pub class_id: Option<String>,
-    pub funnel_id: Option<Uuid>,
-    pub stage_id: Option<Uuid>,
-    pub owner_id: Option<Uuid>,
-    pub currency: Option<String>,
-    pub target_value: Option<Money>,
-    pub probability_override: Option<Option<Percent>>,
-    pub expected_close_date: Option<Option<NaiveDate>>,
-}
-
-#[derive(Debug, AsChangeset)]
-#[diesel(table_name = opp)]
-struct Columns<'a> {
-    subject: Option<&'a str>,
-    description: Option<Option<&'a str>>,
-    business_partner_id: Option<Uuid>,
-    class_id: Option<&'a str>,
-    funnel_id: Option<Uuid>,
-    stage_id: Option<Uuid>,
-    owner_id: Option<Uuid>,
-    currency: Option<&'a str>,
-    target_value: Option<Money>,
-    probability_override: Option<Option<Percent>>,
-    expected_close_date: Option<Option<NaiveDate>>,
-}
-
-/// Checks the references a patch changes; one 422 naming every bad field.
-async fn check_changes(conn: &mut Conn, current: &OpportunityRow, c: &OpportunityChanges) -> Result<(), AppError> {
-    let mut errors = Vec::new();
-    if let Some(partner) = c.business_partner_id {
-        errors.extend(reference(
-            "business_partner_id",
-            "business partner",
-            &partner,
-            partner_exists(conn, partner).await?,
-        ));
-    }
-    if let Some(class) = &c.class_id {
-        let active: Option<bool> = classes::table
-            .find(class)
-            .select(classes::active)
-            .first(conn)
-            .await
-            .optional()?;
-        errors.extend(reference("class_id", "class", class, active));
-    }
-    if let Some(owner) = c.owner_id {
-        errors.extend(reference("owner_id", "user", &owner, active_user(conn, owner).await?));
-    }
-    let funnel = c.funnel_id.unwrap_or(current.funnel_id);
-    let funnel_error = match c.funnel_id {
-        Some(new_funnel) => reference(
-            "funnel_id",
-            "funnel",
-            &new_funnel,
-            funnel_active(conn, new_funnel).await?,
-        ),
-        None => None,
-    };
-    let stage = c.stage_id.unwrap_or(current.stage_id);
-    // A funnel that is not there has no stages to check against.
-    if funnel_error.is_none() && (c.stage_id.is_some() || c.funnel_id.is_some()) {
-        let entered = entry(conn, funnel, stage).await?;
-        errors.extend(opportunity::check_open_entry(
-            entered,
-            current.line_count,
-            "close an opportunity with win, lose or stage",
-        ));
-    }
-    errors.extend(funnel_error);
-    validation(errors)?;
-    if c.target_value.is_some() && current.line_count > 0 {
-        return Err(AppError::Conflict(
-            "target_value is the sum of the lines while the opportunity has lines".to_owned(),
-        ));
-    }
-    if c.currency.as_ref().is_some_and(|cur| *cur != current.currency) && current.line_count > 0 {
-        return Err(AppError::Conflict(
-            "the lines are priced in the current currency: remove them before changing it".to_owned(),
-        ));
-    }
-    Ok(())
-}
-
-/// Applies a merge patch to an open opportunity; a changed stage is recorded as a move.
-pub async fn update(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: Uuid,
-    if_match: &IfMatch,
-    c: OpportunityChanges,
-) -> Result<OpportunityRecord, AppError> {
-    conn.transaction(async |conn| {
-        let current = lock(conn, actor.who, id, if_match).await?;
-        ensure_open(&current)?;
-        check_changes(conn, &current, &c).await?;
-        let before = events::snapshot(conn, id).await?;
-        // The rule of creation holds for handing over: a rep gives opportunities to others
-        // only in funnels of their team.
-        let (funnel, owner) = (
-            c.funnel_id.unwrap_or(current.funnel_id),
-            c.owner_id.unwrap_or(current.owner_id),
-        );
-        if (c.funnel_id.is_some() || c.owner_id.is_some()) && !access::covers(conn, actor.who, funnel, owner).await? {
-            return Err(AppError::Forbidden(
-                "reps give opportunities to others only in funnels of their team".to_owned(),
-            ));
-        }
-        if let Some(partner) = c.business_partner_id.filter(|p| *p != current.business_partner_id) {
-            // Its activities are contacts with the opportunity's partner: they move along.
-            diesel::update(activities::table.filter(activities::opportunity_id.eq(id)))
-                .set(activities::business_partner_id.eq(partner))
-                .execute(conn)
-                .await?;
-        }
-        let moved = c.stage_id.filter(|stage| *stage != current.stage_id);
-        let columns = Columns {
-            subject: c.subject.as_deref(),
-            description: c.description.as_ref().map(Option::as_deref),
-            business_partner_id: c.business_partner_id,
-            class_id: c.class_id.as_deref(),
-            funnel_id: c.funnel_id,
-            stage_id: c.stage_id,
-            owner_id: c.owner_id,
-            currency: c.currency.as_deref(),
-            target_value: c.target_value,
-            probability_override: c.probability_override,
-            expected_close_date: c.expected_close_date,
-        };
-        diesel::update(opp::table.find(id))
-            .set((
-                columns,
-                opp::updated_at.eq(diesel::dsl::now),
-                opp::version.eq(opp::version + 1),
-            ))
-            .execute(conn)
-            .await?;
-        if let Some(stage) = moved {
-            diesel::update(opp::table.find(id))
-                .set(opp::stage_entered_at.eq(clock_timestamp()))
-                .execute(conn)
-                .await?;
-            record_stage(conn, id, Some(current.stage_id), stage, actor, None, None).await?;
-        } else {
-            derive::refresh(conn, &[id]).await?;
-        }
-        let after = find(conn, Visibility::All, id).await?;
-        events::updated(conn, &actor.subject, &before, &after).await?;
-        if moved.is_some() {
-            events::moved(conn, actor, &before, &after, current.stage_id, false).await?;
-        }
-        Ok(after)
-    })
-    .await
-}
-
-/// Where a move goes.
-#[derive(Debug, Clone, Copy)]
-pub enum Destination {
-    /// A stage of the funnel, by id.
-    Stage(Uuid),
-    /// The funnel's won stage.
-    Won,
-    /// The funnel's first lost stage.
-    Lost,
-}
-
-/// A stage move with its lost reason and note.
-#[derive(Debug, Clone)]
-pub struct Move {
-    pub to: Destination,
-    pub lost_reason_id: Option<Uuid>,
-    pub note: Option<String>,
-}
-
 /// The funnel's stage with `outcome` that comes first in its order.
-async fn funnel_stage(conn: &mut Conn, funnel: Uuid, outcome: Outcome) -> Result<Uuid, AppError> {
+pub(super) async fn funnel_stage(conn: &mut Conn, funnel: Uuid, outcome: Outcome) -> Result<Uuid, AppError> {
     funnel_stages::table
         .inner_join(stages::table)
         .filter(funnel_stages::funnel_id.eq(funnel))
@@ -737,174 +318,6 @@ async fn funnel_stage(conn: &mut Conn, funnel: Uuid, outcome: Outcome) -> Result
         .await
         .optional()?
         .ok_or_else(|| AppError::Conflict(format!("the funnel has no {outcome} stage")))
-}
-
-/// Moves an open opportunity to another stage of its funnel, closing it when the stage is won
-/// or lost. Moving to the stage it is in changes nothing.
-pub async fn move_to(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: Uuid,
-    if_match: &IfMatch,
-    m: Move,
-) -> Result<OpportunityRecord, AppError> {
-    conn.transaction(async |conn| {
-        let current = lock(conn, actor.who, id, if_match).await?;
-        ensure_open(&current)?;
-        let stage = match m.to {
-            Destination::Stage(stage) => stage,
-            Destination::Won => funnel_stage(conn, current.funnel_id, Outcome::Won).await?,
-            Destination::Lost => funnel_stage(conn, current.funnel_id, Outcome::Lost).await?,
-        };
-        if stage == current.stage_id {
-            return find(conn, Visibility::All, id).await;
-        }
-        let entered = entry(conn, current.funnel_id, stage).await?;
-        let mut errors = opportunity::check_entry(entered, current.line_count, m.lost_reason_id.is_some());
-        if let Some(reason) = m.lost_reason_id {
-            let active: Option<bool> = lost_reasons::table
-                .find(reason)
-                .select(lost_reasons::active)
-                .first(conn)
-                .await
-                .optional()?;
-            errors.extend(reference("lost_reason_id", "lost reason", &reason, active));
-        }
-        validation(errors)?;
-        let before = events::snapshot(conn, id).await?;
-        let outcome = entered.map_or(Outcome::Open, |e| e.outcome);
-        let closed = outcome != Outcome::Open;
-        diesel::update(opp::table.find(id))
-            .set((
-                opp::stage_id.eq(stage),
-                opp::status.eq(outcome),
-                opp::stage_entered_at.eq(clock_timestamp()),
-                opp::closed_at.eq(closed.then(Utc::now)),
-                opp::lost_reason_id.eq(m.lost_reason_id),
-                opp::lost_note.eq(m.note.as_deref().filter(|_| outcome == Outcome::Lost)),
-                opp::updated_at.eq(diesel::dsl::now),
-                opp::version.eq(opp::version + 1),
-            ))
-            .execute(conn)
-            .await?;
-        record_stage(
-            conn,
-            id,
-            Some(current.stage_id),
-            stage,
-            actor,
-            m.lost_reason_id,
-            m.note.as_deref(),
-        )
-        .await?;
-        let after = find(conn, Visibility::All, id).await?;
-        events::moved(conn, actor, &before, &after, current.stage_id, false).await?;
-        Ok(after)
-    })
-    .await
-}
-
-/// Reopens a won or lost opportunity into an open stage of its funnel; 409 when it is open or
-/// already handed to the ERP.
-pub async fn reopen(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: Uuid,
-    if_match: &IfMatch,
-    stage: Uuid,
-    note: Option<String>,
-) -> Result<OpportunityRecord, AppError> {
-    conn.transaction(async |conn| {
-        let current = lock(conn, actor.who, id, if_match).await?;
-        if current.status == Outcome::Open {
-            return Err(AppError::Conflict(format!("opportunity {} is open", current.number)));
-        }
-        if let Some(reference) = &current.erp_reference {
-            return Err(AppError::Conflict(format!(
-                "opportunity {} was handed to the ERP as {reference}; it stays won",
-                current.number
-            )));
-        }
-        let entered = entry(conn, current.funnel_id, stage).await?;
-        validation(opportunity::check_open_entry(
-            entered,
-            current.line_count,
-            "reopen into an open stage",
-        ))?;
-        let before = events::snapshot(conn, id).await?;
-        diesel::update(opp::table.find(id))
-            .set((
-                opp::stage_id.eq(stage),
-                opp::status.eq(Outcome::Open),
-                opp::stage_entered_at.eq(clock_timestamp()),
-                opp::closed_at.eq(None::<DateTime<Utc>>),
-                opp::lost_reason_id.eq(None::<Uuid>),
-                opp::lost_note.eq(None::<String>),
-                opp::updated_at.eq(diesel::dsl::now),
-                opp::version.eq(opp::version + 1),
-            ))
-            .execute(conn)
-            .await?;
-        record_stage(conn, id, Some(current.stage_id), stage, actor, None, note.as_deref()).await?;
-        let after = find(conn, Visibility::All, id).await?;
-        events::moved(conn, actor, &before, &after, current.stage_id, true).await?;
-        Ok(after)
-    })
-    .await
-}
-
-/// Records the ERP order of a won opportunity. The same reference again changes nothing;
-/// another one is a 409.
-pub async fn hand_off(
-    conn: &mut Conn,
-    id: Uuid,
-    if_match: &IfMatch,
-    reference: String,
-) -> Result<OpportunityRecord, AppError> {
-    conn.transaction(async |conn| {
-        let current = lock(conn, Visibility::All, id, if_match).await?;
-        match &current.erp_reference {
-            Some(existing) if *existing == reference => return find(conn, Visibility::All, id).await,
-            Some(existing) => {
-                return Err(AppError::Conflict(format!(
-                    "opportunity {} was already handed off as {existing}",
-                    current.number
-                )));
-            }
-            None if current.status != Outcome::Won => {
-                return Err(AppError::Conflict(format!(
-                    "opportunity {} is {}: only won opportunities go to the ERP",
-                    current.number, current.status
-                )));
-            }
-            None => {}
-        }
-        diesel::update(opp::table.find(id))
-            .set((
-                opp::erp_reference.eq(&reference),
-                opp::erp_handed_off_at.eq(diesel::dsl::now),
-                opp::updated_at.eq(diesel::dsl::now),
-                opp::version.eq(opp::version + 1),
-            ))
-            .execute(conn)
-            .await?;
-        find(conn, Visibility::All, id).await
-    })
-    .await
-}
-
-/// Deletes an open opportunity with its lines and history; 409 when it is closed or has
-/// activities.
-pub async fn delete(conn: &mut Conn, who: Visibility, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
-    conn.transaction(async |conn| {
-        let current = lock(conn, who, id, if_match).await?;
-        ensure_open(&current)?;
-        diesel::delete(opp::table.find(id)).execute(conn).await.map_err(|e| {
-            AppError::from(e).or_conflict("the opportunity has activities or quotes; delete those first")
-        })?;
-        Ok(())
-    })
-    .await
 }
 
 /// One entry of an opportunity's stage history.

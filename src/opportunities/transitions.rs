@@ -8,8 +8,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::routes::{Opportunity, actor};
-use super::store::{self, Destination, Move, StageChangeRow};
+use super::moves::{self, Destination, Move};
+use super::store::{self, StageChangeRow};
+use super::view::Opportunity;
+use crate::access::Actor;
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::money::{Money, Percent};
@@ -123,7 +125,7 @@ async fn run_move(
     m: Move,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let record = store::move_to(&mut *db::connection(pool).await?, &actor(who)?, id, if_match, m).await?;
+    let record = moves::move_to(&mut *db::connection(pool).await?, &Actor::of(who)?, id, if_match, m).await?;
     Ok(ok(&Opportunity::from(record)))
 }
 
@@ -252,9 +254,9 @@ async fn reopen(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let r = body.parse()?;
-    let record = store::reopen(
+    let record = moves::reopen(
         &mut *db::connection(&pool).await?,
-        &actor(&who)?,
+        &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
         r.stage_id,
@@ -307,7 +309,7 @@ async fn erp_handoff(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_hand_off)?;
     let r = body.parse()?;
-    let record = store::hand_off(
+    let record = moves::hand_off(
         &mut *db::connection(&pool).await?,
         id.into_inner(),
         &if_match,

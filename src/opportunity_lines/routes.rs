@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, LineChanges, LineRow, NewLine};
+use crate::access::Actor;
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::money::{self, Money, Percent, Quantity};
@@ -20,7 +21,6 @@ use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-use crate::opportunities::routes::actor;
 
 /// One line of an opportunity.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -252,7 +252,7 @@ async fn create_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let new = NewLine::from(body.parse()?);
-    let (by, opportunity) = (actor(&who)?, id.into_inner());
+    let (by, opportunity) = (Actor::of(&who)?, id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::insert(conn, &by, opportunity, new).await.map(Line::from) })
     })
@@ -287,7 +287,7 @@ async fn update_line(
     let (opportunity, line) = path.into_inner();
     let row = store::update(
         &mut *db::connection(&pool).await?,
-        &actor(&who)?,
+        &Actor::of(&who)?,
         opportunity,
         line,
         &if_match,
@@ -321,7 +321,7 @@ async fn delete_line(
     let (opportunity, line) = path.into_inner();
     store::delete(
         &mut *db::connection(&pool).await?,
-        &actor(&who)?,
+        &Actor::of(&who)?,
         opportunity,
         line,
         &if_match,

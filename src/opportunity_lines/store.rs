@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::access::Actor;
 use crate::access::Visibility;
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
@@ -14,7 +15,7 @@ use crate::domain::opportunity::line_total;
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
-use crate::opportunities::store::{self as opportunities, Actor};
+use crate::opportunities::changes as opportunities;
 use crate::schema::{articles, opportunity_lines as lines};
 
 /// Lines one opportunity may have.
@@ -203,7 +204,7 @@ const DEFAULT_UNIT: &str = "Stk";
 
 /// The lines of a visible opportunity, by position.
 pub async fn list(conn: &mut Conn, who: Visibility, opportunity: Uuid, page: &Page) -> Result<Vec<LineRow>, AppError> {
-    opportunities::check_visible(conn, who, opportunity).await?;
+    crate::opportunities::store::check_visible(conn, who, opportunity).await?;
     Ok(lines::table
         .filter(lines::opportunity_id.eq(opportunity))
         .filter(page.after())
@@ -215,7 +216,7 @@ pub async fn list(conn: &mut Conn, who: Visibility, opportunity: Uuid, page: &Pa
 }
 
 pub async fn find(conn: &mut Conn, who: Visibility, opportunity: Uuid, id: Uuid) -> Result<LineRow, AppError> {
-    opportunities::check_visible(conn, who, opportunity).await?;
+    crate::opportunities::store::check_visible(conn, who, opportunity).await?;
     lines::table
         .filter(lines::opportunity_id.eq(opportunity))
         .filter(lines::id.eq(id))

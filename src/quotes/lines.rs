@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::store::{self, QuoteLineRow};
+use crate::access::Actor;
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::money::{Money, Percent, Quantity};
@@ -18,7 +19,6 @@ use crate::http::json::JsonBody;
 use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::http::{IfMatch, Resource, ok};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-use crate::opportunities::routes::actor;
 use crate::opportunity_lines::routes::{BY_POSITION, LinePatch, NewLineRequest};
 use crate::opportunity_lines::store::{LineChanges, NewLine};
 
@@ -164,7 +164,7 @@ async fn create_quote_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let new = NewLine::from(body.parse()?);
-    let (by, quote) = (actor(&who)?, id.into_inner());
+    let (by, quote) = (Actor::of(&who)?, id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::add_line(conn, &by, quote, new).await.map(QuoteLine::from) })
     })
@@ -199,7 +199,7 @@ async fn update_quote_line(
     let (id, line) = path.into_inner();
     let row = store::update_line(
         &mut *db::connection(&pool).await?,
-        &actor(&who)?,
+        &Actor::of(&who)?,
         id,
         line,
         &if_match,
@@ -231,7 +231,14 @@ async fn delete_quote_line(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let (id, line) = path.into_inner();
-    store::delete_line(&mut *db::connection(&pool).await?, &actor(&who)?, id, line, &if_match).await?;
+    store::delete_line(
+        &mut *db::connection(&pool).await?,
+        &Actor::of(&who)?,
+        id,
+        line,
+        &if_match,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

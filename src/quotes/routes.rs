@@ -12,6 +12,7 @@ use validator::Validate;
 
 use super::lines::QuoteLine;
 use super::store::{self, NewQuote, QuoteChanges, QuoteFilter, QuoteRecord, Transition};
+use crate::access::Actor;
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::money::{Money, Percent};
@@ -22,7 +23,6 @@ use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-use crate::opportunities::routes::actor;
 
 /// The tax of one rate.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -304,7 +304,7 @@ async fn create_quote(
         footer_text: r.footer_text,
         customer_text: r.customer_text,
     };
-    let (actor, opportunity) = (actor(&who)?, id.into_inner());
+    let (actor, opportunity) = (Actor::of(&who)?, id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { store::create(conn, &actor, opportunity, new).await.map(Quote::from) })
     })
@@ -364,7 +364,7 @@ async fn update_quote(
     };
     let record = store::update(
         &mut *db::connection(&pool).await?,
-        &actor(&who)?,
+        &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
         changes,
@@ -396,7 +396,7 @@ async fn make_primary(
     who.require(Role::can_write_opportunities)?;
     let record = store::make_primary(
         &mut *db::connection(&pool).await?,
-        &actor(&who)?,
+        &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
     )
@@ -412,7 +412,7 @@ async fn run_transition(
     to: Transition,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let record = store::transition(&mut *db::connection(pool).await?, &actor(who)?, id, if_match, to).await?;
+    let record = store::transition(&mut *db::connection(pool).await?, &Actor::of(who)?, id, if_match, to).await?;
     Ok(ok(&Quote::from(record)))
 }
 

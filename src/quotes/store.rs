@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::pdf::{DocumentLine, PartnerAddress, QuoteDocument};
 use super::routes::Quote;
+use crate::access::Actor;
 use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
@@ -20,7 +21,8 @@ use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
-use crate::opportunities::store::{self as opportunities, Actor, OpportunityRow};
+use crate::opportunities::changes as opportunities;
+use crate::opportunities::store::OpportunityRow;
 use crate::opportunity_lines::store::{self as opportunity_lines, LineChanges, LineContent, NewLine};
 use crate::schema::{opportunities as opp, quote_lines as ql, quotes};
 
@@ -278,7 +280,7 @@ async fn lines_of(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<QuoteLineRow>, Ap
 /// A quote of an opportunity the caller sees; 404 otherwise.
 pub async fn find(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<QuoteRecord, AppError> {
     let record = load(conn, id).await?;
-    opportunities::check_visible(conn, who, record.row.opportunity_id)
+    crate::opportunities::store::check_visible(conn, who, record.row.opportunity_id)
         .await
         .map_err(hidden_as_quote(id))?;
     Ok(record)

@@ -630,9 +630,9 @@ pub(super) async fn load_demo(conn: &mut Conn) -> Result<usize, AppError> {
 /// Quotes of the first three open demo opportunities with lines, made through the API's own
 /// store: the first is sent, the second gets a second (draft) revision with a customer text.
 async fn demo_quotes(conn: &mut Conn, added: &[Uuid]) -> Result<(), AppError> {
+    use crate::access::Actor;
     use crate::access::Visibility;
     use crate::http::IfMatch;
-    use crate::opportunities::store::Actor;
     use crate::quotes::store::{self as quotes, NewQuote, Transition};
 
     let quoted: Vec<Uuid> = opportunities::table

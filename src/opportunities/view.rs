@@ -1,0 +1,132 @@
+//! An opportunity as the API shows it: in answers, and in the events of the feed and webhooks.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::store::{Health, OpportunityRecord};
+use crate::domain::money::{Money, Percent};
+use crate::domain::pipeline::Outcome;
+use crate::http::Resource;
+
+/// A sales opportunity (Vertriebschance).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "number": "OPP-000042",
+    "subject": "Fleet renewal 2027: 12 estate cars", "description": "Leasing preferred",
+    "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10", "class_id": "FLOTTE",
+    "funnel_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f30", "stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f31",
+    "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "status": "open", "currency": "EUR",
+    "target_value": "100000.00", "probability": 75.0, "probability_override": null,
+    "weighted_value": "75000.00", "metric": "75000.00", "line_count": 0,
+    "expected_close_date": "2027-03-31", "last_contact_at": "2026-11-20T14:05:00Z", "health": "green",
+    "activity_counts": {"call": 2, "meeting": 1}, "stage_entered_at": "2026-11-18T10:00:00Z",
+    "closed_at": null, "lost_reason_id": null, "lost_note": null, "erp_reference": null,
+    "erp_handed_off_at": null, "primary_quote_id": null, "created_by": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
+    "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-20T14:05:00Z", "version": 4
+}))]
+pub struct Opportunity {
+    pub id: Uuid,
+    /// Human number from a sequence, `OPP-000001`.
+    pub number: String,
+    pub subject: String,
+    pub description: Option<String>,
+    pub business_partner_id: Uuid,
+    /// The class (KlassenID) it was created in.
+    pub class_id: String,
+    pub funnel_id: Uuid,
+    pub stage_id: Uuid,
+    pub owner_id: Uuid,
+    /// The outcome of its stage.
+    pub status: Outcome,
+    /// ISO 4217 code of all its amounts.
+    pub currency: String,
+    /// The sum of the line totals once it has lines; else as set.
+    pub target_value: Money,
+    /// The override if set, else the stage's; 100 when won and 0 when lost, always.
+    pub probability: Percent,
+    /// A probability that replaces the stage's until set back to `null`.
+    pub probability_override: Option<Percent>,
+    /// target_value × probability / 100, rounded half away from zero.
+    pub weighted_value: Money,
+    /// The funnel's metric formula for this opportunity, as of its last change; `null` without
+    /// a formula or when it has no value (division by zero).
+    #[schema(value_type = Option<String>, example = "75000.00")]
+    pub metric: Option<Decimal>,
+    pub line_count: i32,
+    pub expected_close_date: Option<NaiveDate>,
+    /// The latest done call, email, meeting, appointment or ticket; else the creation.
+    pub last_contact_at: DateTime<Utc>,
+    /// The traffic light, current at read time; `null` when closed.
+    pub health: Option<Health>,
+    /// Its activities by kind.
+    pub activity_counts: BTreeMap<String, i64>,
+    pub stage_entered_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub lost_reason_id: Option<Uuid>,
+    pub lost_note: Option<String>,
+    /// The ERP order it was handed off as.
+    pub erp_reference: Option<String>,
+    pub erp_handed_off_at: Option<DateTime<Utc>>,
+    /// The primary quote; `null` while it has none.
+    pub primary_quote_id: Option<Uuid>,
+    /// The subject of the token that created it.
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the ETag.
+    pub version: i32,
+}
+
+impl From<OpportunityRecord> for Opportunity {
+    fn from(record: OpportunityRecord) -> Self {
+        let row = record.row;
+        Self {
+            id: row.id,
+            number: row.number,
+            subject: row.subject,
+            description: row.description,
+            business_partner_id: row.business_partner_id,
+            class_id: row.class_id,
+            funnel_id: row.funnel_id,
+            stage_id: row.stage_id,
+            owner_id: row.owner_id,
+            status: row.status,
+            currency: row.currency,
+            target_value: row.target_value,
+            probability: row.probability,
+            probability_override: row.probability_override,
+            weighted_value: row.weighted_value,
+            metric: row.metric,
+            line_count: row.line_count,
+            expected_close_date: row.expected_close_date,
+            last_contact_at: row.last_contact_at,
+            health: record.health,
+            activity_counts: record.activity_counts,
+            stage_entered_at: row.stage_entered_at,
+            closed_at: row.closed_at,
+            lost_reason_id: row.lost_reason_id,
+            lost_note: row.lost_note,
+            erp_reference: row.erp_reference,
+            erp_handed_off_at: row.erp_handed_off_at,
+            primary_quote_id: record.primary_quote_id,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for Opportunity {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/opportunities/{}", self.id)
+    }
+}
