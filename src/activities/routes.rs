@@ -4,12 +4,14 @@
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::store::{self, ActivityChanges, ActivityFilter, ActivityKind, ActivityRow, ActivityStatus, NewActivity};
+use super::changes::{self, ActivityChanges, NewActivity};
+use super::store::{self, ActivityFilter, ActivityKind, ActivityRow, ActivityStatus};
+use super::view::Activity;
 use crate::access::Actor;
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
@@ -17,71 +19,8 @@ use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
-use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::http::{IfMatch, ok, patch as merge};
 use crate::openapi::responses::{Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-
-/// A call, e-mail, meeting, appointment, ticket, task or note with a business partner,
-/// optionally on one of its opportunities.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "kind": "call", "subject": "Discussed the leasing offer",
-    "body": "Wants a second quote with 48 months", "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
-    "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
-    "status": "done", "due_at": null, "occurred_at": "2026-11-20T14:05:00Z", "timeline_at": "2026-11-20T14:05:00Z",
-    "created_at": "2026-11-20T14:20:00Z", "updated_at": "2026-11-20T14:20:00Z", "version": 1
-}))]
-pub struct Activity {
-    pub id: Uuid,
-    pub kind: ActivityKind,
-    pub subject: String,
-    pub body: Option<String>,
-    /// The partner; the opportunity's when it has one.
-    pub business_partner_id: Uuid,
-    pub opportunity_id: Option<Uuid>,
-    /// The user responsible for it.
-    pub owner_id: Option<Uuid>,
-    pub status: ActivityStatus,
-    /// When a planned activity is due.
-    pub due_at: Option<DateTime<Utc>>,
-    /// When a done activity happened; `null` while planned.
-    pub occurred_at: Option<DateTime<Utc>>,
-    /// Its place in timelines: `occurred_at`, else `due_at`, else `created_at`.
-    pub timeline_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Increases with every change; the ETag.
-    pub version: i32,
-}
-
-impl From<ActivityRow> for Activity {
-    fn from(row: ActivityRow) -> Self {
-        Self {
-            id: row.id,
-            kind: row.kind,
-            subject: row.subject,
-            body: row.body,
-            business_partner_id: row.business_partner_id,
-            opportunity_id: row.opportunity_id,
-            owner_id: row.owner_id,
-            status: row.status,
-            due_at: row.due_at,
-            occurred_at: row.occurred_at,
-            timeline_at: row.timeline_at,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            version: row.version,
-        }
-    }
-}
-
-impl Resource for Activity {
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn location(&self) -> String {
-        format!("/api/v1/activities/{}", self.id)
-    }
-}
 
 /// A new activity. With `opportunity_id` the partner is the opportunity's; without it,
 /// `business_partner_id` is required. A done contact (call, email, meeting, appointment,
@@ -374,7 +313,7 @@ async fn create_activity(
     };
     let actor = Actor::of(&who)?;
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &actor, new).await.map(Activity::from) })
+        Box::pin(async move { changes::insert(conn, &actor, new).await.map(Activity::from) })
     })
     .await
 }
@@ -414,7 +353,7 @@ async fn update_activity(
         due_at: p.due_at,
         occurred_at: p.occurred_at,
     };
-    let row = store::update(
+    let row = changes::update(
         &mut *db::connection(&pool).await?,
         &Actor::of(&who)?,
         id.into_inner(),
@@ -445,7 +384,7 @@ async fn delete_activity(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    store::delete(
+    changes::delete(
         &mut *db::connection(&pool).await?,
         &Actor::of(&who)?,
         id.into_inner(),

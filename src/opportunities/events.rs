@@ -15,8 +15,8 @@ use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::events::{self, EventType, store::record};
 use crate::opportunity_lines::routes::Line;
-use crate::partners::routes::Partner;
-use crate::quotes::routes::Quote;
+use crate::partners::view::Partner;
+use crate::quotes::view::Quote;
 use crate::schema::stages;
 
 /// The opportunity as the API shows it now, as JSON.

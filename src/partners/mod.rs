@@ -1,4 +1,6 @@
 //! Business partners: leads and customers.
 
+pub mod changes;
 pub mod routes;
 pub mod store;
+pub mod view;

@@ -4,12 +4,14 @@
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::store::{self, NewPartner, PartnerChanges, PartnerFilter, PartnerKind, PartnerRow};
+use super::changes::{self, NewPartner, PartnerChanges};
+use super::store::{self, PartnerFilter, PartnerKind, PartnerRow};
+use super::view::Partner;
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::contact;
@@ -17,75 +19,8 @@ use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
-use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::http::{IfMatch, ok, patch as merge};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-
-/// A business partner: a lead or a customer.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10", "number": "BP-000042", "kind": "lead",
-    "name": "Autohaus Müller GmbH", "email": "info@autohaus-mueller.example", "phone": "+49 89 1234567",
-    "website": "https://autohaus-mueller.example", "street": "Leopoldstraße 12", "postal_code": "80802",
-    "city": "München", "country": "DE", "vat_id": "DE123456789",
-    "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "notes": "Fleet of 40 cars, renewal in spring",
-    "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
-}))]
-pub struct Partner {
-    pub id: Uuid,
-    /// Human number from a sequence, `BP-000001`.
-    pub number: String,
-    pub kind: PartnerKind,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub website: Option<String>,
-    pub street: Option<String>,
-    pub postal_code: Option<String>,
-    pub city: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    pub country: Option<String>,
-    pub vat_id: Option<String>,
-    /// The user responsible for this partner.
-    pub owner_id: Option<Uuid>,
-    pub notes: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Increases with every change; the ETag.
-    pub version: i32,
-}
-
-impl From<PartnerRow> for Partner {
-    fn from(row: PartnerRow) -> Self {
-        Self {
-            id: row.id,
-            number: row.number,
-            kind: row.kind,
-            name: row.name,
-            email: row.email,
-            phone: row.phone,
-            website: row.website,
-            street: row.street,
-            postal_code: row.postal_code,
-            city: row.city,
-            country: row.country,
-            vat_id: row.vat_id,
-            owner_id: row.owner_id,
-            notes: row.notes,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            version: row.version,
-        }
-    }
-}
-
-impl Resource for Partner {
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn location(&self) -> String {
-        format!("/api/v1/business-partners/{}", self.id)
-    }
-}
 
 /// A new business partner.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -352,7 +287,7 @@ async fn create_partner(
             if let (None, Some(id)) = (explicit_owner, caller) {
                 new.owner_id = crate::users::store::exists(conn, id).await?.then_some(id);
             }
-            store::insert(conn, &subject, &new).await.map(Partner::from)
+            changes::insert(conn, &subject, &new).await.map(Partner::from)
         })
     })
     .await
@@ -397,7 +332,7 @@ async fn update_partner(
         owner_id: p.owner_id,
         notes: p.notes,
     };
-    let row = store::update(&mut *db::connection(&pool).await?, id, &if_match, &changes).await?;
+    let row = changes::update(&mut *db::connection(&pool).await?, id, &if_match, &changes).await?;
     Ok(ok(&Partner::from(row)))
 }
 
@@ -423,7 +358,7 @@ async fn convert_partner(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_partners)?;
     let id = id.into_inner();
-    let row = store::convert(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
+    let row = changes::convert(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
     Ok(ok(&Partner::from(row)))
 }
 
@@ -449,7 +384,7 @@ async fn delete_partner(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_delete_partners)?;
     let id = id.into_inner();
-    store::delete(&mut *db::connection(&pool).await?, id, &if_match).await?;
+    changes::delete(&mut *db::connection(&pool).await?, id, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

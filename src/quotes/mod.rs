@@ -4,3 +4,4 @@ pub mod lines;
 pub mod pdf;
 pub mod routes;
 pub mod store;
+pub mod view;

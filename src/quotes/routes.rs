@@ -4,141 +4,24 @@
 use actix_web::http::header;
 use actix_web::web::{self, Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post};
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::NaiveDate;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::lines::QuoteLine;
-use super::store::{self, NewQuote, QuoteChanges, QuoteFilter, QuoteRecord, Transition};
+use super::store::{self, NewQuote, QuoteChanges, QuoteFilter, Transition};
+use super::view::Quote;
 use crate::access::Actor;
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
-use crate::domain::money::{Money, Percent};
-use crate::domain::quote::{self, QuoteStatus};
+use crate::domain::quote::QuoteStatus;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
-use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::http::{IfMatch, ok, patch as merge};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-
-/// The tax of one rate.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"tax_rate": 19.0, "amount": "19000.00"}))]
-pub struct TaxAmount {
-    pub tax_rate: Percent,
-    /// The rate applied to the net of the lines at this rate, rounded once.
-    pub amount: Money,
-}
-
-/// A quote (Angebot): a numbered revision of an opportunity's lines with texts and totals.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f70", "number": "QT-000007",
-    "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20",
-    "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10", "revision": 1, "status": "draft",
-    "is_primary": true, "currency": "EUR", "quote_date": "2026-11-22", "valid_until": "2026-12-22",
-    "header_text": "Vielen Dank für Ihre Anfrage.", "customer_text": "Wie besprochen mit Winterrädern.",
-    "footer_text": "Es gelten unsere AGB.",
-    "lines": [{"id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f71", "quote_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f70",
-        "position": 1, "article_id": null, "sku": "VW-ID4", "description": "VW ID.4 Pro", "quantity": "2",
-        "unit": "Stk", "unit_price": "50000.00", "discount_percent": 0.0, "tax_rate": 19.0,
-        "line_total": "100000.00", "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
-        "version": 1}],
-    "net_total": "100000.00", "taxes": [{"tax_rate": 19.0, "amount": "19000.00"}], "tax_total": "19000.00",
-    "gross_total": "119000.00", "sent_at": null, "decided_at": null, "created_by": "admin",
-    "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z", "version": 1
-}))]
-pub struct Quote {
-    pub id: Uuid,
-    /// Human number from a sequence, `QT-000001`.
-    pub number: String,
-    pub opportunity_id: Uuid,
-    /// The addressee: the opportunity's partner when the quote was made.
-    pub business_partner_id: Uuid,
-    /// 1, 2, … per opportunity.
-    pub revision: i32,
-    /// `expired` is a draft whose `valid_until` has passed.
-    pub status: QuoteStatus,
-    /// The primary quote's line edits flow back to the opportunity.
-    pub is_primary: bool,
-    pub currency: String,
-    pub quote_date: NaiveDate,
-    pub valid_until: NaiveDate,
-    pub header_text: String,
-    pub customer_text: Option<String>,
-    pub footer_text: String,
-    /// Its own copy of the lines, by position.
-    pub lines: Vec<QuoteLine>,
-    /// The sum of the line totals.
-    pub net_total: Money,
-    /// Tax per rate.
-    pub taxes: Vec<TaxAmount>,
-    pub tax_total: Money,
-    /// net_total + tax_total.
-    pub gross_total: Money,
-    pub sent_at: Option<DateTime<Utc>>,
-    /// When it was accepted or rejected.
-    pub decided_at: Option<DateTime<Utc>>,
-    pub created_by: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Increases with every change; the ETag.
-    pub version: i32,
-}
-
-impl From<QuoteRecord> for Quote {
-    fn from(record: QuoteRecord) -> Self {
-        let row = record.row;
-        let totals = quote::totals(record.lines.iter().map(|l| (l.line_total.amount(), l.tax_rate.value())));
-        Self {
-            id: row.id,
-            number: row.number,
-            opportunity_id: row.opportunity_id,
-            business_partner_id: row.business_partner_id,
-            revision: row.revision,
-            status: quote::shown_status(row.status, row.valid_until, store::today()),
-            is_primary: row.is_primary,
-            currency: row.currency,
-            quote_date: row.quote_date,
-            valid_until: row.valid_until,
-            header_text: row.header_text,
-            customer_text: row.customer_text,
-            footer_text: row.footer_text,
-            lines: record.lines.into_iter().map(QuoteLine::from).collect(),
-            net_total: row.net_total,
-            taxes: totals
-                .taxes
-                .into_iter()
-                .filter_map(|(rate, amount)| {
-                    Percent::new(rate).map(|tax_rate| TaxAmount {
-                        tax_rate,
-                        amount: Money::rounded(amount),
-                    })
-                })
-                .collect(),
-            tax_total: row.tax_total,
-            gross_total: row.gross_total,
-            sent_at: row.sent_at,
-            decided_at: row.decided_at,
-            created_by: row.created_by,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            version: row.version,
-        }
-    }
-}
-
-impl Resource for Quote {
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn location(&self) -> String {
-        format!("/api/v1/quotes/{}", self.id)
-    }
-}
 
 /// A new quote of the opportunity's lines: only `valid_until` is required; the texts default
 /// from the settings.

@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::pdf::{DocumentLine, PartnerAddress, QuoteDocument};
-use super::routes::Quote;
+use super::view::Quote;
 use crate::access::Actor;
 use crate::access::{self, Visibility};
 use crate::db::Conn;

@@ -21,7 +21,8 @@ use super::plan::{self, Plan};
 use super::rows::{Batch, Counts, Existing};
 use crate::db::Conn;
 use crate::error::AppError;
-use crate::partners::store::{NewPartner, PartnerKind};
+use crate::partners::changes::NewPartner;
+use crate::partners::store::PartnerKind;
 use crate::schema::business_partners;
 
 const PARTNER_BATCH: usize = 4000;

@@ -13,7 +13,8 @@ pub use self::rows::Counts;
 use crate::auth::Role;
 use crate::db::{self, Conn, SyncConn};
 use crate::error::AppError;
-use crate::partners::store::{NewPartner, PartnerKind};
+use crate::partners::changes::NewPartner;
+use crate::partners::store::PartnerKind;
 use crate::schema::{business_partners, users};
 use crate::users::store::NewUser;
 

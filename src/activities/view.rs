@@ -1,0 +1,72 @@
+//! An activity as the API shows it: in answers and in the events of the feed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::store::{ActivityKind, ActivityRow, ActivityStatus};
+use crate::http::Resource;
+
+/// A call, e-mail, meeting, appointment, ticket, task or note with a business partner,
+/// optionally on one of its opportunities.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "kind": "call", "subject": "Discussed the leasing offer",
+    "body": "Wants a second quote with 48 months", "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
+    "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
+    "status": "done", "due_at": null, "occurred_at": "2026-11-20T14:05:00Z", "timeline_at": "2026-11-20T14:05:00Z",
+    "created_at": "2026-11-20T14:20:00Z", "updated_at": "2026-11-20T14:20:00Z", "version": 1
+}))]
+pub struct Activity {
+    pub id: Uuid,
+    pub kind: ActivityKind,
+    pub subject: String,
+    pub body: Option<String>,
+    /// The partner; the opportunity's when it has one.
+    pub business_partner_id: Uuid,
+    pub opportunity_id: Option<Uuid>,
+    /// The user responsible for it.
+    pub owner_id: Option<Uuid>,
+    pub status: ActivityStatus,
+    /// When a planned activity is due.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When a done activity happened; `null` while planned.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// Its place in timelines: `occurred_at`, else `due_at`, else `created_at`.
+    pub timeline_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the ETag.
+    pub version: i32,
+}
+
+impl From<ActivityRow> for Activity {
+    fn from(row: ActivityRow) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind,
+            subject: row.subject,
+            body: row.body,
+            business_partner_id: row.business_partner_id,
+            opportunity_id: row.opportunity_id,
+            owner_id: row.owner_id,
+            status: row.status,
+            due_at: row.due_at,
+            occurred_at: row.occurred_at,
+            timeline_at: row.timeline_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for Activity {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/activities/{}", self.id)
+    }
+}

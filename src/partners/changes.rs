@@ -1,0 +1,149 @@
+//! The transactional commands on business partners: create, change, convert a lead to a
+//! customer, delete; each checks against the database and writes its event in its transaction.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::store::{PartnerKind, PartnerRow, WHAT, find};
+use crate::db::{Conn, lock_version};
+use crate::error::AppError;
+use crate::events::{self, EventType};
+use crate::http::IfMatch;
+use crate::partners::view::Partner;
+use crate::schema::business_partners as bp;
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = bp)]
+pub struct NewPartner {
+    pub id: Uuid,
+    pub kind: PartnerKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub vat_id: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub notes: Option<String>,
+}
+
+/// `None` leaves a column alone; `Some(None)` clears it.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = bp)]
+pub struct PartnerChanges {
+    pub kind: Option<PartnerKind>,
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub website: Option<Option<String>>,
+    pub street: Option<Option<String>>,
+    pub postal_code: Option<Option<String>>,
+    pub city: Option<Option<String>>,
+    pub country: Option<Option<String>>,
+    pub vat_id: Option<Option<String>>,
+    pub owner_id: Option<Option<Uuid>>,
+    pub notes: Option<Option<String>>,
+}
+
+/// Inserts a partner with its `business_partner.created` event; the owner must exist (422
+/// otherwise).
+pub async fn insert(conn: &mut Conn, actor: &str, new: &NewPartner) -> Result<PartnerRow, AppError> {
+    conn.transaction(async |conn| {
+        check_owner(conn, new.owner_id).await?;
+        let row = diesel::insert_into(bp::table)
+            .values(new)
+            .returning(PartnerRow::as_returning())
+            .get_result(conn)
+            .await?;
+        let data = json!({ "business_partner": events::shown(&Partner::from(row.clone()))? });
+        events::store::record(conn, EventType::BusinessPartnerCreated, row.id, actor, data).await?;
+        Ok(row)
+    })
+    .await
+}
+
+pub async fn update(
+    conn: &mut Conn,
+    id: Uuid,
+    if_match: &IfMatch,
+    changes: &PartnerChanges,
+) -> Result<PartnerRow, AppError> {
+    conn.transaction(async |conn| {
+        lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
+        apply(conn, id, changes).await
+    })
+    .await
+}
+
+async fn apply(conn: &mut Conn, id: Uuid, changes: &PartnerChanges) -> Result<PartnerRow, AppError> {
+    check_owner(conn, changes.owner_id.flatten()).await?;
+    Ok(diesel::update(bp::table.find(id))
+        .set((
+            changes,
+            bp::updated_at.eq(diesel::dsl::now),
+            bp::version.eq(bp::version + 1),
+        ))
+        .returning(PartnerRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Turns a lead into a customer, with its `business_partner.converted` event; 409 when it
+/// already is one.
+pub async fn convert(conn: &mut Conn, actor: &str, id: Uuid, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
+    conn.transaction(async |conn| {
+        lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
+        let current = find(conn, id).await?;
+        if current.kind == PartnerKind::Customer {
+            return Err(AppError::Conflict(format!(
+                "business partner {} is already a customer",
+                current.number
+            )));
+        }
+        let before = events::shown(&Partner::from(current))?;
+        let row = apply(
+            conn,
+            id,
+            &PartnerChanges {
+                kind: Some(PartnerKind::Customer),
+                ..PartnerChanges::default()
+            },
+        )
+        .await?;
+        let after = events::shown(&Partner::from(row.clone()))?;
+        let data = json!({ "previous": events::previous(&before, &after), "business_partner": after });
+        events::store::record(conn, EventType::BusinessPartnerConverted, id, actor, data).await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Deletes a partner nothing refers to; 409 otherwise.
+pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+    conn.transaction(async |conn| {
+        lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
+        diesel::delete(bp::table.find(id)).execute(conn).await.map_err(|e| {
+            AppError::from(e).or_conflict(format!(
+                "business partner {id} is still referenced by opportunities, activities or quotes"
+            ))
+        })?;
+        Ok(())
+    })
+    .await
+}
+
+async fn check_owner(conn: &mut Conn, owner: Option<Uuid>) -> Result<(), AppError> {
+    match owner {
+        Some(id) if !crate::users::store::exists(conn, id).await? => Err(AppError::invalid(
+            "owner_id",
+            "not_found",
+            format!("user {id} does not exist"),
+        )),
+        _ => Ok(()),
+    }
+}
