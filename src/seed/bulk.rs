@@ -7,6 +7,7 @@
 //! own definitions at its end: one index build from all rows and one join per reference cost a
 //! fraction of updating twenty indexes and firing fifteen reference triggers for every row.
 
+use super::copy::Batch;
 use std::time::Instant;
 
 use diesel::prelude::*;
@@ -17,8 +18,9 @@ use rand::seq::IndexedRandom;
 use uuid::Uuid;
 
 use super::demo_id;
-use super::plan::{self, Plan};
-use super::rows::{Batch, Counts, Existing};
+use super::draft;
+use super::plan::Plan;
+use super::rows::{Counts, Existing};
 use crate::db::Conn;
 use crate::error::AppError;
 use crate::partners::changes::NewPartner;
@@ -219,7 +221,7 @@ pub async fn load_opportunities(
     let started = Instant::now();
     let plan = Plan::load(conn).await?;
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Batch>(AHEAD);
-    let drafting = std::thread::spawn(move || plan::draft_all(plan, count, BATCH, &sender));
+    let drafting = std::thread::spawn(move || draft::draft_all(plan, count, BATCH, &sender));
     let loaded = conn
         .transaction(async |conn| {
             let deferred = match indexes {

@@ -1,7 +1,11 @@
 //! Demo data (idempotent) and bulk data for benchmarks.
 
 pub mod bulk;
+mod catalogue;
 mod configuration;
+mod copy;
+mod demo_data;
+mod draft;
 mod opportunities;
 mod plan;
 mod rows;

@@ -1,4 +1,5 @@
 use super::*;
+use rand::SeedableRng;
 
 #[test]
 fn snapping_keeps_the_day_and_a_distance_from_its_ends() {

@@ -1,5 +1,7 @@
 use chrono::Duration;
+use diesel::pg::Pg;
 
+use super::super::copy::{ACTIVITIES, OPPORTUNITIES, statement};
 use super::*;
 
 fn step(stage: u128, probability: i64, at: DateTime<Utc>) -> Step {
