@@ -14,7 +14,7 @@ use crate::db::Conn;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::events::{self, EventType, store::record};
-use crate::opportunity_lines::routes::Line;
+use crate::opportunity_lines::view::Line;
 use crate::partners::view::Partner;
 use crate::quotes::view::Quote;
 use crate::schema::stages;

@@ -10,17 +10,21 @@ use uuid::Uuid;
 
 use super::store::{self, QuoteLineRow};
 use crate::access::Actor;
-use crate::auth::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::access::Visibility;
+use crate::auth::Principal;
+use crate::db::Conn;
+use crate::db::DbPool;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::error::AppError;
-use crate::http::idempotency::{self, IdempotencyKey, Scope};
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::JsonBody;
 use crate::http::pagination::{Page, PageParams, PageRequest};
-use crate::http::{IfMatch, Resource, ok};
+use crate::http::{IfMatch, Resource};
+use crate::lines::handlers;
+use crate::lines::{LinePatch, NewLineRequest};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-use crate::opportunity_lines::routes::{BY_POSITION, LinePatch, NewLineRequest};
 use crate::opportunity_lines::store::{LineChanges, NewLine};
+use futures_util::future::BoxFuture;
 
 /// One line of a quote: its own copy, independent of the opportunity's lines (except that
 /// the primary quote's edits flow back).
@@ -101,19 +105,7 @@ async fn list_quote_lines(
     id: Path<Uuid>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
-    who.require(Role::can_read)?;
-    let page = Page::new(&page, BY_POSITION)?;
-    let rows = store::page_of_lines(
-        &mut *db::connection(&pool).await?,
-        who.read_scope(),
-        id.into_inner(),
-        &page,
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(
-        page.finish(rows, |r| (r.position.to_string(), r.id))
-            .map(QuoteLine::from),
-    ))
+    handlers::list::<Quote>(&pool, &who, id.into_inner(), &page).await
 }
 
 /// Gets one line of a quote.
@@ -132,10 +124,7 @@ async fn get_quote_line(
     who: Principal,
     path: Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
-    who.require(Role::can_read)?;
-    let (id, line) = path.into_inner();
-    let row = store::find_line(&mut *db::connection(&pool).await?, who.read_scope(), id, line).await?;
-    Ok(ok(&QuoteLine::from(row)))
+    handlers::get::<Quote>(&pool, &who, path.into_inner()).await
 }
 
 /// Adds a line to a draft quote (an article fills it, as on opportunities).
@@ -162,13 +151,7 @@ async fn create_quote_line(
     id: Path<Uuid>,
     body: JsonBody<NewLineRequest>,
 ) -> Result<HttpResponse, AppError> {
-    who.require(Role::can_write_opportunities)?;
-    let new = NewLine::from(body.parse()?);
-    let (by, quote) = (Actor::of(&who)?, id.into_inner());
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::add_line(conn, &by, quote, new).await.map(QuoteLine::from) })
-    })
-    .await
+    handlers::create::<Quote>(&pool, &who, &req, key, id.into_inner(), body).await
 }
 
 /// Changes a line of a draft quote (JSON merge patch); honours `If-Match` on the line.
@@ -194,19 +177,7 @@ async fn update_quote_line(
     if_match: IfMatch,
     body: JsonBody<LinePatch>,
 ) -> Result<HttpResponse, AppError> {
-    who.require(Role::can_write_opportunities)?;
-    let changes = LineChanges::from(body.parse()?);
-    let (id, line) = path.into_inner();
-    let row = store::update_line(
-        &mut *db::connection(&pool).await?,
-        &Actor::of(&who)?,
-        id,
-        line,
-        &if_match,
-        changes,
-    )
-    .await?;
-    Ok(ok(&QuoteLine::from(row)))
+    handlers::update::<Quote>(&pool, &who, path.into_inner(), if_match, body).await
 }
 
 /// Deletes a line of a draft quote; its last line stays (409).
@@ -229,17 +200,7 @@ async fn delete_quote_line(
     path: Path<(Uuid, Uuid)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
-    who.require(Role::can_write_opportunities)?;
-    let (id, line) = path.into_inner();
-    store::delete_line(
-        &mut *db::connection(&pool).await?,
-        &Actor::of(&who)?,
-        id,
-        line,
-        &if_match,
-    )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    handlers::delete::<Quote>(&pool, &who, path.into_inner(), if_match).await
 }
 
 /// Registers the quote line routes.
@@ -249,4 +210,57 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create_quote_line)
         .service(update_quote_line)
         .service(delete_quote_line);
+}
+
+/// Quote lines, as the shared handlers read and write them.
+pub enum Quote {}
+
+impl handlers::Parent for Quote {
+    type Row = QuoteLineRow;
+    type Line = QuoteLine;
+
+    fn page<'c>(
+        conn: &'c mut Conn,
+        who: Visibility,
+        parent: Uuid,
+        page: &'c Page,
+    ) -> BoxFuture<'c, Result<Vec<QuoteLineRow>, AppError>> {
+        Box::pin(store::page_of_lines(conn, who, parent, page))
+    }
+    fn position(row: &QuoteLineRow) -> (String, Uuid) {
+        (row.position.to_string(), row.id)
+    }
+    fn find(
+        conn: &mut Conn,
+        who: Visibility,
+        parent: Uuid,
+        line: Uuid,
+    ) -> BoxFuture<'_, Result<QuoteLineRow, AppError>> {
+        Box::pin(store::find_line(conn, who, parent, line))
+    }
+    fn add<'c>(
+        conn: &'c mut Conn,
+        actor: &'c Actor,
+        parent: Uuid,
+        new: NewLine,
+    ) -> BoxFuture<'c, Result<QuoteLineRow, AppError>> {
+        Box::pin(store::add_line(conn, actor, parent, new))
+    }
+    fn update<'c>(
+        conn: &'c mut Conn,
+        actor: &'c Actor,
+        (parent, line): (Uuid, Uuid),
+        if_match: &'c IfMatch,
+        changes: LineChanges,
+    ) -> BoxFuture<'c, Result<QuoteLineRow, AppError>> {
+        Box::pin(store::update_line(conn, actor, parent, line, if_match, changes))
+    }
+    fn delete<'c>(
+        conn: &'c mut Conn,
+        actor: &'c Actor,
+        (parent, line): (Uuid, Uuid),
+        if_match: &'c IfMatch,
+    ) -> BoxFuture<'c, Result<(), AppError>> {
+        Box::pin(store::delete_line(conn, actor, parent, line, if_match))
+    }
 }
