@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::changes;
 use super::store::{self, QuoteLineRow};
 use crate::access::Actor;
 use crate::access::Visibility;
@@ -244,7 +245,7 @@ impl handlers::Parent for Quote {
         parent: Uuid,
         new: NewLine,
     ) -> BoxFuture<'c, Result<QuoteLineRow, AppError>> {
-        Box::pin(store::add_line(conn, actor, parent, new))
+        Box::pin(changes::add_line(conn, actor, parent, new))
     }
     fn update<'c>(
         conn: &'c mut Conn,
@@ -253,7 +254,7 @@ impl handlers::Parent for Quote {
         if_match: &'c IfMatch,
         changes: LineChanges,
     ) -> BoxFuture<'c, Result<QuoteLineRow, AppError>> {
-        Box::pin(store::update_line(conn, actor, parent, line, if_match, changes))
+        Box::pin(changes::update_line(conn, actor, parent, line, if_match, changes))
     }
     fn delete<'c>(
         conn: &'c mut Conn,
@@ -261,6 +262,6 @@ impl handlers::Parent for Quote {
         (parent, line): (Uuid, Uuid),
         if_match: &'c IfMatch,
     ) -> BoxFuture<'c, Result<(), AppError>> {
-        Box::pin(store::delete_line(conn, actor, parent, line, if_match))
+        Box::pin(changes::delete_line(conn, actor, parent, line, if_match))
     }
 }

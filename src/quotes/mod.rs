@@ -1,5 +1,6 @@
 //! Quotes (Angebote): offers made from an opportunity's lines, and their PDF.
 
+pub mod changes;
 pub mod lines;
 pub mod pdf;
 pub mod routes;

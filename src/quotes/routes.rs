@@ -10,7 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::store::{self, NewQuote, QuoteChanges, QuoteFilter, Transition};
+use super::changes::{self, NewQuote, QuoteChanges, Transition};
+use super::store::{self, QuoteFilter};
 use super::view::Quote;
 use crate::access::Actor;
 use crate::auth::{Principal, Role};
@@ -189,7 +190,7 @@ async fn create_quote(
     };
     let (actor, opportunity) = (Actor::of(&who)?, id.into_inner());
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::create(conn, &actor, opportunity, new).await.map(Quote::from) })
+        Box::pin(async move { changes::create(conn, &actor, opportunity, new).await.map(Quote::from) })
     })
     .await
 }
@@ -245,7 +246,7 @@ async fn update_quote(
         footer_text: p.footer_text,
         customer_text: p.customer_text,
     };
-    let record = store::update(
+    let record = changes::update(
         &mut *db::connection(&pool).await?,
         &Actor::of(&who)?,
         id.into_inner(),
@@ -277,7 +278,7 @@ async fn make_primary(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let record = store::make_primary(
+    let record = changes::make_primary(
         &mut *db::connection(&pool).await?,
         &Actor::of(&who)?,
         id.into_inner(),
@@ -295,7 +296,7 @@ async fn run_transition(
     to: Transition,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let record = store::transition(&mut *db::connection(pool).await?, &Actor::of(who)?, id, if_match, to).await?;
+    let record = changes::transition(&mut *db::connection(pool).await?, &Actor::of(who)?, id, if_match, to).await?;
     Ok(ok(&Quote::from(record)))
 }
 

@@ -6,24 +6,17 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde_json::json;
+use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::pdf::{DocumentLine, PartnerAddress, QuoteDocument};
-use super::view::Quote;
-use crate::access::Actor;
 use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
-use crate::events::{self, EventType};
-use crate::http::IfMatch;
 use crate::http::pagination::Page;
-use crate::opportunities::changes as opportunities;
-use crate::opportunities::store::OpportunityRow;
-use crate::opportunity_lines::store::{self as opportunity_lines, LineChanges, LineContent, NewLine};
+use crate::opportunity_lines::store::LineContent;
 use crate::schema::{opportunities as opp, quote_lines as ql, quotes};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -89,40 +82,6 @@ impl From<&QuoteLineRow> for LineContent {
     }
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = ql)]
-struct NewQuoteLineRow {
-    id: Uuid,
-    quote_id: Uuid,
-    position: i32,
-    article_id: Option<Uuid>,
-    sku: Option<String>,
-    description: String,
-    quantity: Quantity,
-    unit: String,
-    unit_price: Money,
-    discount_percent: Percent,
-    tax_rate: Percent,
-    line_total: Money,
-}
-
-fn quote_line(content: LineContent, quote_id: Uuid, position: i32) -> NewQuoteLineRow {
-    NewQuoteLineRow {
-        id: Uuid::now_v7(),
-        quote_id,
-        position,
-        article_id: content.article_id,
-        sku: content.sku,
-        description: content.description,
-        quantity: content.quantity,
-        unit: content.unit,
-        unit_price: content.unit_price,
-        discount_percent: content.discount_percent,
-        tax_rate: content.tax_rate,
-        line_total: content.line_total,
-    }
-}
-
 /// A quote with its lines.
 #[derive(Debug, Clone)]
 pub struct QuoteRecord {
@@ -130,125 +89,14 @@ pub struct QuoteRecord {
     pub lines: Vec<QuoteLineRow>,
 }
 
-const WHAT: &str = "quote";
+pub(super) const WHAT: &str = "quote";
+
 /// Lines one quote may have: as many as an opportunity, whose lines a primary quote's become.
-const MAX_LINES: i64 = 500;
-
-/// What a new quote may say; the rest comes from the settings and the opportunity.
-#[derive(Debug, Clone)]
-pub struct NewQuote {
-    pub valid_until: NaiveDate,
-    pub header_text: Option<String>,
-    pub footer_text: Option<String>,
-    pub customer_text: Option<String>,
-}
-
-/// The date quotes are judged by (validity, expiry): today in UTC.
-pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
-/// Writes a quote's totals from its lines.
-async fn total_up(conn: &mut Conn, id: Uuid) -> Result<(), AppError> {
-    let lines: Vec<(Money, Percent)> = ql::table
-        .filter(ql::quote_id.eq(id))
-        .select((ql::line_total, ql::tax_rate))
-        .load(conn)
-        .await?;
-    let t = quote::totals(lines.into_iter().map(|(total, rate)| (total.amount(), rate.value())));
-    diesel::update(quotes::table.find(id))
-        .set((
-            quotes::net_total.eq(Money::rounded(t.net)),
-            quotes::tax_total.eq(Money::rounded(t.tax)),
-            quotes::gross_total.eq(Money::rounded(t.gross)),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Makes a quote of an open opportunity's lines: the next revision, primary when it is the
-/// first, texts from the settings unless given.
-pub async fn create(
-    conn: &mut Conn,
-    actor: &Actor,
-    opportunity_id: Uuid,
-    new: NewQuote,
-) -> Result<QuoteRecord, AppError> {
-    conn.transaction(async |conn| {
-        let opportunity = opportunities::lock_open(conn, actor.who, opportunity_id).await?;
-        let lines = opportunity_lines::of(conn, opportunity_id).await?;
-        if lines.is_empty() {
-            return Err(AppError::invalid(
-                "opportunity_id",
-                "no_lines",
-                format!(
-                    "opportunity {} has no lines to quote; add lines first",
-                    opportunity.number
-                ),
-            ));
-        }
-        let settings = crate::settings::store::get(conn).await?;
-        let (last, has_primary): (Option<i32>, bool) = (
-            quotes::table
-                .filter(quotes::opportunity_id.eq(opportunity_id))
-                .select(diesel::dsl::max(quotes::revision))
-                .first(conn)
-                .await?,
-            diesel::select(diesel::dsl::exists(
-                quotes::table
-                    .filter(quotes::opportunity_id.eq(opportunity_id))
-                    .filter(quotes::is_primary),
-            ))
-            .get_result(conn)
-            .await?,
-        );
-        // The first quote becomes the primary one: the opportunity as it was, for its event.
-        let before = if has_primary {
-            None
-        } else {
-            Some(crate::opportunities::events::snapshot(conn, opportunity_id).await?)
-        };
-        let id = Uuid::now_v7();
-        diesel::insert_into(quotes::table)
-            .values((
-                quotes::id.eq(id),
-                quotes::opportunity_id.eq(opportunity_id),
-                quotes::business_partner_id.eq(opportunity.business_partner_id),
-                quotes::revision.eq(last.unwrap_or(0) + 1),
-                quotes::status.eq(StoredStatus::Draft),
-                quotes::is_primary.eq(!has_primary),
-                quotes::currency.eq(&opportunity.currency),
-                quotes::quote_date.eq(today()),
-                quotes::valid_until.eq(new.valid_until),
-                quotes::header_text.eq(new.header_text.unwrap_or(settings.quote_header_text)),
-                quotes::customer_text.eq(new.customer_text),
-                quotes::footer_text.eq(new.footer_text.unwrap_or(settings.quote_footer_text)),
-                quotes::created_by.eq(&actor.subject),
-            ))
-            .execute(conn)
-            .await?;
-        let copies: Vec<NewQuoteLineRow> = lines
-            .iter()
-            .map(|line| quote_line(LineContent::from(line), id, line.position))
-            .collect();
-        diesel::insert_into(ql::table).values(copies).execute(conn).await?;
-        total_up(conn, id).await?;
-        if let Some(before) = &before {
-            // Its primary_quote_id changed: a new version, so ETags and `updated_after` see it.
-            opportunities::touch_since(conn, actor, opportunity_id, before).await?;
-        }
-        let record = load(conn, id).await?;
-        let data = json!({ "quote": events::shown(&Quote::from(record.clone()))? });
-        events::store::record(conn, EventType::QuoteCreated, id, &actor.subject, data).await?;
-        Ok(record)
-    })
-    .await
-}
+pub(super) const MAX_LINES: i64 = 500;
 
 /// Names the quote in a 404 about its (invisible) opportunity; other errors (a database
 /// outage) pass unchanged.
-fn hidden_as_quote(id: Uuid) -> impl FnOnce(AppError) -> AppError {
+pub(super) fn hidden_as_quote(id: Uuid) -> impl FnOnce(AppError) -> AppError {
     move |error| match error {
         AppError::NotFound(_) => AppError::not_found(WHAT, id),
         other => other,
@@ -256,7 +104,7 @@ fn hidden_as_quote(id: Uuid) -> impl FnOnce(AppError) -> AppError {
 }
 
 /// A quote with its lines, whoever asks.
-async fn load(conn: &mut Conn, id: Uuid) -> Result<QuoteRecord, AppError> {
+pub(super) async fn load(conn: &mut Conn, id: Uuid) -> Result<QuoteRecord, AppError> {
     let row = quotes::table
         .find(id)
         .select(QuoteRow::as_select())
@@ -268,7 +116,7 @@ async fn load(conn: &mut Conn, id: Uuid) -> Result<QuoteRecord, AppError> {
     Ok(QuoteRecord { row, lines })
 }
 
-async fn lines_of(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<QuoteLineRow>, AppError> {
+pub(super) async fn lines_of(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<QuoteLineRow>, AppError> {
     Ok(ql::table
         .filter(ql::quote_id.eq_any(ids))
         .order((ql::quote_id, ql::position))
@@ -356,324 +204,6 @@ pub async fn list(
         .collect())
 }
 
-/// Locks a quote for a change: its opportunity first (visible to the caller), then the quote,
-/// whose version `If-Match` is checked against.
-async fn lock(
-    conn: &mut Conn,
-    who: Visibility,
-    id: Uuid,
-    if_match: &IfMatch,
-) -> Result<(OpportunityRow, QuoteRow), AppError> {
-    let opportunity_id: Uuid = quotes::table
-        .find(id)
-        .select(quotes::opportunity_id)
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found(WHAT, id))?;
-    let opportunity = opportunities::lock(conn, who, opportunity_id, &IfMatch::default())
-        .await
-        .map_err(hidden_as_quote(id))?;
-    let row: QuoteRow = quotes::table
-        .find(id)
-        .select(QuoteRow::as_select())
-        .for_update()
-        .first(conn)
-        .await?;
-    if_match.check(row.version)?;
-    Ok((opportunity, row))
-}
-
-/// Locks a draft quote of an open opportunity for editing; 409 otherwise.
-async fn lock_draft(
-    conn: &mut Conn,
-    who: Visibility,
-    id: Uuid,
-    if_match: &IfMatch,
-) -> Result<(OpportunityRow, QuoteRow), AppError> {
-    let (opportunity, row) = lock(conn, who, id, if_match).await?;
-    if row.status != StoredStatus::Draft {
-        return Err(AppError::Conflict(format!(
-            "quote {} is {}: only drafts change",
-            row.number, row.status
-        )));
-    }
-    opportunities::ensure_open(&opportunity)?;
-    Ok((opportunity, row))
-}
-
-/// A new version of a quote; with `lines_changed`, its totals recomputed and, for the primary
-/// quote, its lines copied to the opportunity.
-async fn changed(conn: &mut Conn, actor: &Actor, row: &QuoteRow, lines_changed: bool) -> Result<QuoteRecord, AppError> {
-    diesel::update(quotes::table.find(row.id))
-        .set((
-            quotes::updated_at.eq(diesel::dsl::now),
-            quotes::version.eq(quotes::version + 1),
-        ))
-        .execute(conn)
-        .await?;
-    if lines_changed {
-        total_up(conn, row.id).await?;
-        if row.is_primary {
-            flow_back(conn, actor, row).await?;
-        }
-    }
-    load(conn, row.id).await
-}
-
-/// Makes the opportunity's lines a copy of the primary quote's.
-async fn flow_back(conn: &mut Conn, actor: &Actor, row: &QuoteRow) -> Result<(), AppError> {
-    let lines = lines_of(conn, &[row.id]).await?;
-    let contents = lines.iter().map(LineContent::from).collect();
-    opportunity_lines::replace(conn, actor, row.opportunity_id, contents).await
-}
-
-/// Texts and validity of a draft.
-#[derive(Debug, Default)]
-pub struct QuoteChanges {
-    pub valid_until: Option<NaiveDate>,
-    pub header_text: Option<String>,
-    pub footer_text: Option<String>,
-    pub customer_text: Option<Option<String>>,
-}
-
-/// Changes the texts or validity of a draft (also an expired one, to extend it).
-pub async fn update(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: Uuid,
-    if_match: &IfMatch,
-    c: QuoteChanges,
-) -> Result<QuoteRecord, AppError> {
-    conn.transaction(async |conn| {
-        let (_, row) = lock_draft(conn, actor.who, id, if_match).await?;
-        diesel::update(quotes::table.find(id))
-            .set((
-                quotes::valid_until.eq(c.valid_until.unwrap_or(row.valid_until)),
-                quotes::header_text.eq(c.header_text.unwrap_or_else(|| row.header_text.clone())),
-                quotes::footer_text.eq(c.footer_text.unwrap_or_else(|| row.footer_text.clone())),
-                quotes::customer_text.eq(c.customer_text.unwrap_or_else(|| row.customer_text.clone())),
-            ))
-            .execute(conn)
-            .await?;
-        changed(conn, actor, &row, false).await
-    })
-    .await
-}
-
-/// Makes a quote the opportunity's primary one: its lines become the opportunity's.
-pub async fn make_primary(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: Uuid,
-    if_match: &IfMatch,
-) -> Result<QuoteRecord, AppError> {
-    conn.transaction(async |conn| {
-        let (opportunity, row) = lock(conn, actor.who, id, if_match).await?;
-        if row.is_primary {
-            return load(conn, id).await;
-        }
-        opportunities::ensure_open(&opportunity)?;
-        diesel::update(
-            quotes::table
-                .filter(quotes::opportunity_id.eq(row.opportunity_id))
-                .filter(quotes::is_primary),
-        )
-        .set((
-            quotes::is_primary.eq(false),
-            quotes::updated_at.eq(diesel::dsl::now),
-            quotes::version.eq(quotes::version + 1),
-        ))
-        .execute(conn)
-        .await?;
-        diesel::update(quotes::table.find(id))
-            .set(quotes::is_primary.eq(true))
-            .execute(conn)
-            .await?;
-        let primary = QuoteRow {
-            is_primary: true,
-            ..row
-        };
-        flow_back(conn, actor, &primary).await?;
-        changed(conn, actor, &primary, false).await
-    })
-    .await
-}
-
-/// A status transition of a quote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transition {
-    /// draft → sent (not once expired).
-    Send,
-    /// sent → accepted.
-    Accept,
-    /// sent → rejected.
-    Reject,
-}
-
-/// Sends, accepts or rejects a quote; 409 when its status does not allow it.
-pub async fn transition(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: Uuid,
-    if_match: &IfMatch,
-    to: Transition,
-) -> Result<QuoteRecord, AppError> {
-    conn.transaction(async |conn| {
-        let (_, row) = lock(conn, actor.who, id, if_match).await?;
-        let before = events::shown(&Quote::from(load(conn, id).await?))?;
-        let shown = quote::shown_status(row.status, row.valid_until, today());
-        let (from, target) = match to {
-            Transition::Send => (quote::QuoteStatus::Draft, StoredStatus::Sent),
-            Transition::Accept => (quote::QuoteStatus::Sent, StoredStatus::Accepted),
-            Transition::Reject => (quote::QuoteStatus::Sent, StoredStatus::Rejected),
-        };
-        if shown != from {
-            let status = serde_json::to_value(shown)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned));
-            return Err(AppError::Conflict(format!(
-                "quote {} is {}: only a {} quote can be {}",
-                row.number,
-                status.unwrap_or_default(),
-                serde_json::to_value(from)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                target
-            )));
-        }
-        let now = Utc::now();
-        let (sent_at, decided_at) = match to {
-            Transition::Send => (Some(now), None),
-            Transition::Accept | Transition::Reject => (row.sent_at, Some(now)),
-        };
-        diesel::update(quotes::table.find(id))
-            .set((
-                quotes::status.eq(target),
-                quotes::sent_at.eq(sent_at),
-                quotes::decided_at.eq(decided_at),
-            ))
-            .execute(conn)
-            .await?;
-        let record = changed(conn, actor, &row, false).await?;
-        let after = events::shown(&Quote::from(record.clone()))?;
-        let event_type = match to {
-            Transition::Send => EventType::QuoteSent,
-            Transition::Accept => EventType::QuoteAccepted,
-            Transition::Reject => EventType::QuoteRejected,
-        };
-        let data = json!({ "previous": events::previous(&before, &after), "quote": after });
-        events::store::record(conn, event_type, id, &actor.subject, data).await?;
-        Ok(record)
-    })
-    .await
-}
-
-/// Adds a line to a draft quote.
-pub async fn add_line(conn: &mut Conn, actor: &Actor, id: Uuid, new: NewLine) -> Result<QuoteLineRow, AppError> {
-    conn.transaction(async |conn| {
-        let (_, row) = lock_draft(conn, actor.who, id, &IfMatch::default()).await?;
-        let content = LineContent::from(opportunity_lines::complete(conn, &row.currency, new).await?);
-        let (count, last): (i64, Option<i32>) = ql::table
-            .filter(ql::quote_id.eq(id))
-            .select((diesel::dsl::count_star(), diesel::dsl::max(ql::position)))
-            .first(conn)
-            .await?;
-        if count >= MAX_LINES {
-            return Err(AppError::Conflict(format!("a quote has at most {MAX_LINES} lines")));
-        }
-        let added = diesel::insert_into(ql::table)
-            .values(quote_line(content, id, last.unwrap_or(0) + 1))
-            .returning(QuoteLineRow::as_returning())
-            .get_result(conn)
-            .await?;
-        changed(conn, actor, &row, true).await?;
-        Ok(added)
-    })
-    .await
-}
-
-/// Locks line `line` of draft quote `id` and checks `If-Match` against the line.
-async fn lock_line(
-    conn: &mut Conn,
-    who: Visibility,
-    id: Uuid,
-    line: Uuid,
-    if_match: &IfMatch,
-) -> Result<(QuoteRow, QuoteLineRow), AppError> {
-    let (_, row) = lock_draft(conn, who, id, &IfMatch::default()).await?;
-    let current: QuoteLineRow = ql::table
-        .filter(ql::quote_id.eq(id))
-        .filter(ql::id.eq(line))
-        .select(QuoteLineRow::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("quote line", line))?;
-    if_match.check(current.version)?;
-    Ok((row, current))
-}
-
-/// Changes a line of a draft quote.
-pub async fn update_line(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: Uuid,
-    line: Uuid,
-    if_match: &IfMatch,
-    c: LineChanges,
-) -> Result<QuoteLineRow, AppError> {
-    conn.transaction(async |conn| {
-        let (row, current) = lock_line(conn, actor.who, id, line, if_match).await?;
-        let c = LineContent::from(&current).patched(c);
-        let updated = diesel::update(ql::table.find(line))
-            .set((
-                ql::sku.eq(c.sku),
-                ql::description.eq(c.description),
-                ql::quantity.eq(c.quantity),
-                ql::unit.eq(c.unit),
-                ql::unit_price.eq(c.unit_price),
-                ql::discount_percent.eq(c.discount_percent),
-                ql::tax_rate.eq(c.tax_rate),
-                ql::line_total.eq(c.line_total),
-                ql::updated_at.eq(diesel::dsl::now),
-                ql::version.eq(ql::version + 1),
-            ))
-            .returning(QuoteLineRow::as_returning())
-            .get_result(conn)
-            .await?;
-        changed(conn, actor, &row, true).await?;
-        Ok(updated)
-    })
-    .await
-}
-
-/// Deletes a line of a draft quote; its last line cannot go (409).
-pub async fn delete_line(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: Uuid,
-    line: Uuid,
-    if_match: &IfMatch,
-) -> Result<(), AppError> {
-    conn.transaction(async |conn| {
-        let (row, _) = lock_line(conn, actor.who, id, line, if_match).await?;
-        let count: i64 = ql::table.filter(ql::quote_id.eq(id)).count().get_result(conn).await?;
-        if count <= 1 {
-            return Err(AppError::Conflict(format!(
-                "quote {} keeps at least one line",
-                row.number
-            )));
-        }
-        diesel::delete(ql::table.find(line)).execute(conn).await?;
-        changed(conn, actor, &row, true).await?;
-        Ok(())
-    })
-    .await
-}
-
 /// The primary quote of each of `opportunities` that has one.
 pub async fn primaries(conn: &mut Conn, opportunity_ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, AppError> {
     Ok(quotes::table
@@ -752,4 +282,9 @@ pub async fn page_of_lines(
         .select(QuoteLineRow::as_select())
         .load(conn)
         .await?)
+}
+
+/// The date quotes are judged by (validity, expiry): today in UTC.
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
 }

@@ -260,7 +260,8 @@ async fn demo_quotes(conn: &mut Conn, added: &[Uuid]) -> Result<(), AppError> {
     use crate::access::Actor;
     use crate::access::Visibility;
     use crate::http::IfMatch;
-    use crate::quotes::store::{self as quotes, NewQuote, Transition};
+    use crate::quotes::changes::{self as quotes, NewQuote, Transition};
+    use crate::quotes::store::today;
 
     let quoted: Vec<Uuid> = opportunities::table
         .filter(opportunities::id.eq_any(added))
@@ -276,7 +277,7 @@ async fn demo_quotes(conn: &mut Conn, added: &[Uuid]) -> Result<(), AppError> {
         subject: "seed".to_owned(),
         user_id: None,
     };
-    let valid_until = quotes::today() + chrono::Days::new(30);
+    let valid_until = today() + chrono::Days::new(30);
     for (i, id) in quoted.into_iter().enumerate() {
         let new = NewQuote {
             valid_until,
