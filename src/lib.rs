@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod funnels;
 pub mod http;
+pub mod ids;
 pub mod lines;
 pub mod logging;
 pub mod lost_reasons;

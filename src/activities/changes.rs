@@ -16,6 +16,7 @@ use crate::db::Conn;
 use crate::error::{AppError, FieldError};
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
+use crate::ids::{ActivityId, OpportunityId, PartnerId};
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::derive;
 use crate::schema::{activities as act, business_partners};
@@ -26,8 +27,8 @@ pub struct NewActivity {
     pub kind: ActivityKind,
     pub subject: String,
     pub body: Option<String>,
-    pub business_partner_id: Option<Uuid>,
-    pub opportunity_id: Option<Uuid>,
+    pub business_partner_id: Option<PartnerId>,
+    pub opportunity_id: Option<OpportunityId>,
     pub owner_id: Option<Uuid>,
     /// `None`: done when `occurred_at` is given, else planned.
     pub status: Option<ActivityStatus>,
@@ -41,8 +42,8 @@ pub struct ActivityChanges {
     pub kind: Option<ActivityKind>,
     pub subject: Option<String>,
     pub body: Option<Option<String>>,
-    pub business_partner_id: Option<Uuid>,
-    pub opportunity_id: Option<Option<Uuid>>,
+    pub business_partner_id: Option<PartnerId>,
+    pub opportunity_id: Option<Option<OpportunityId>>,
     pub owner_id: Option<Option<Uuid>>,
     pub status: Option<ActivityStatus>,
     pub due_at: Option<Option<DateTime<Utc>>>,
@@ -52,7 +53,7 @@ pub struct ActivityChanges {
 /// Locks an activity the caller sees for the rest of the transaction and checks `If-Match`.
 /// `FOR NO KEY UPDATE` lets a concurrent opportunity deletion check its foreign key (and fail)
 /// instead of deadlocking with the opportunity lock taken next.
-async fn lock(conn: &mut Conn, who: Visibility, id: Uuid, if_match: &IfMatch) -> Result<ActivityRow, AppError> {
+async fn lock(conn: &mut Conn, who: Visibility, id: ActivityId, if_match: &IfMatch) -> Result<ActivityRow, AppError> {
     let condition = visible(conn, who).await?;
     let row = act::table
         .find(id)
@@ -129,7 +130,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
 pub async fn update(
     conn: &mut Conn,
     actor: &Actor,
-    id: Uuid,
+    id: ActivityId,
     if_match: &IfMatch,
     changes: ActivityChanges,
 ) -> Result<ActivityRow, AppError> {
@@ -192,7 +193,7 @@ pub async fn update(
 }
 
 /// Deletes an activity the caller sees and refreshes its opportunity's last contact.
-pub async fn delete(conn: &mut Conn, actor: &Actor, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, actor: &Actor, id: ActivityId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         let row = lock(conn, actor.who, id, if_match).await?;
         if let Some(opportunity) = row.opportunity_id {
@@ -208,10 +209,10 @@ pub async fn delete(conn: &mut Conn, actor: &Actor, id: Uuid, if_match: &IfMatch
 /// Where an activity goes: the opportunity it joins (or stays on) and the one it leaves, the
 /// partner the request names and the one it has.
 struct Place {
-    joins: Option<Uuid>,
-    leaves: Option<Uuid>,
-    given_partner: Option<Uuid>,
-    kept_partner: Option<Uuid>,
+    joins: Option<OpportunityId>,
+    leaves: Option<OpportunityId>,
+    given_partner: Option<PartnerId>,
+    kept_partner: Option<PartnerId>,
 }
 
 /// Locks the opportunities an activity leaves and joins, in id order so that concurrent moves
@@ -222,7 +223,7 @@ async fn place(
     who: Visibility,
     place: Place,
     errors: &mut Vec<FieldError>,
-) -> Result<Option<Uuid>, AppError> {
+) -> Result<Option<PartnerId>, AppError> {
     let mut joined = None;
     for id in affected(place.leaves, place.joins) {
         match opportunities::lock(conn, who, id, &IfMatch::default()).await {
@@ -291,7 +292,7 @@ async fn check_owner(conn: &mut Conn, owner: Uuid, errors: &mut Vec<FieldError>)
 }
 
 /// The partner once the request has no problems: 422 with every problem otherwise.
-fn settled(errors: Vec<FieldError>, partner: Option<Uuid>) -> Result<Uuid, AppError> {
+fn settled(errors: Vec<FieldError>, partner: Option<PartnerId>) -> Result<PartnerId, AppError> {
     match partner {
         Some(partner) if errors.is_empty() => Ok(partner),
         _ if !errors.is_empty() => Err(AppError::Validation(errors)),
@@ -304,8 +305,8 @@ fn settled(errors: Vec<FieldError>, partner: Option<Uuid>) -> Result<Uuid, AppEr
 }
 
 /// The distinct opportunities of `a` and `b`, sorted (the lock order).
-fn affected(a: Option<Uuid>, b: Option<Uuid>) -> Vec<Uuid> {
-    let mut ids: Vec<Uuid> = a.into_iter().chain(b).collect();
+fn affected(a: Option<OpportunityId>, b: Option<OpportunityId>) -> Vec<OpportunityId> {
+    let mut ids: Vec<OpportunityId> = a.into_iter().chain(b).collect();
     ids.sort_unstable();
     ids.dedup();
     ids
@@ -318,8 +319,8 @@ struct ActivityValues {
     kind: ActivityKind,
     subject: String,
     body: Option<String>,
-    business_partner_id: Uuid,
-    opportunity_id: Option<Uuid>,
+    business_partner_id: PartnerId,
+    opportunity_id: Option<OpportunityId>,
     owner_id: Option<Uuid>,
     status: ActivityStatus,
     due_at: Option<DateTime<Utc>>,
@@ -331,10 +332,11 @@ mod tests {
     use uuid::Uuid;
 
     use super::affected;
+    use crate::ids::OpportunityId;
 
     #[test]
     fn affected_opportunities_are_distinct_and_sorted() {
-        let (a, b) = (Uuid::from_u128(2), Uuid::from_u128(1));
+        let (a, b) = (OpportunityId(Uuid::from_u128(2)), OpportunityId(Uuid::from_u128(1)));
         assert_eq!(affected(Some(a), Some(b)), vec![b, a]);
         assert_eq!(affected(Some(a), Some(a)), vec![a]);
         assert!(affected(None, None).is_empty());

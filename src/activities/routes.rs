@@ -20,6 +20,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
+use crate::ids::{ActivityId, OpportunityId, PartnerId};
 use crate::openapi::responses::{Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new activity. With `opportunity_id` the partner is the opportunity's; without it,
@@ -41,9 +42,11 @@ pub struct NewActivityRequest {
     #[schema(max_length = 10000)]
     pub body: Option<String>,
     /// Required without `opportunity_id`; with it, left out or equal to the opportunity's.
-    pub business_partner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub business_partner_id: Option<PartnerId>,
     /// An opportunity the caller sees.
-    pub opportunity_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub opportunity_id: Option<OpportunityId>,
     /// Defaults to the calling user, when the caller is a user.
     pub owner_id: Option<Uuid>,
     /// Default: `done` when `occurred_at` is given, else `planned`.
@@ -74,10 +77,12 @@ pub struct ActivityPatch {
     /// Only without an opportunity, or equal to the opportunity's partner.
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
-    pub business_partner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub business_partner_id: Option<PartnerId>,
     /// Moves the activity to another opportunity (its partner follows) or, with `null`, off it.
     #[serde(default, deserialize_with = "merge::nullable")]
-    pub opportunity_id: Option<Option<Uuid>>,
+    #[schema(value_type = Option<Option<Uuid>>)]
+    pub opportunity_id: Option<Option<OpportunityId>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     pub owner_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "merge::present")]
@@ -127,8 +132,10 @@ pub struct ActivityQuery {
     pub kind: Option<ActivityKind>,
     pub status: Option<ActivityStatus>,
     pub owner_id: Option<Uuid>,
-    pub opportunity_id: Option<Uuid>,
-    pub business_partner_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub opportunity_id: Option<OpportunityId>,
+    #[param(value_type = Option<Uuid>)]
+    pub business_partner_id: Option<PartnerId>,
     /// Only those due before this instant.
     pub due_before: Option<DateTime<Utc>>,
     /// Only those due after this instant.
@@ -202,7 +209,7 @@ async fn list_activities(
 async fn list_opportunity_activities(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     query: Query<TimelineQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -239,7 +246,7 @@ async fn list_opportunity_activities(
 async fn list_partner_activities(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<PartnerId>,
     query: Query<TimelineQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -271,7 +278,7 @@ async fn list_partner_activities(
     security(("bearer" = []))
 )]
 #[get("/activities/{id}")]
-async fn get_activity(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_activity(pool: Data<DbPool>, who: Principal, id: Path<ActivityId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let row = store::find(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     Ok(ok(&Activity::from(row)))
@@ -336,7 +343,7 @@ async fn create_activity(
 async fn update_activity(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<ActivityId>,
     if_match: IfMatch,
     body: JsonBody<ActivityPatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -380,7 +387,7 @@ async fn update_activity(
 async fn delete_activity(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<ActivityId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;

@@ -15,6 +15,7 @@ use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::error::{AppError, FieldError};
 use crate::http::pagination::Page;
+use crate::ids::{ActivityId, OpportunityId, PartnerId};
 use crate::schema::activities as act;
 
 crate::db::text_enum! {
@@ -54,12 +55,12 @@ crate::db::text_enum! {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = act, check_for_backend(Pg))]
 pub struct ActivityRow {
-    pub id: Uuid,
+    pub id: ActivityId,
     pub kind: ActivityKind,
     pub subject: String,
     pub body: Option<String>,
-    pub business_partner_id: Uuid,
-    pub opportunity_id: Option<Uuid>,
+    pub business_partner_id: PartnerId,
+    pub opportunity_id: Option<OpportunityId>,
     pub owner_id: Option<Uuid>,
     pub status: ActivityStatus,
     pub due_at: Option<DateTime<Utc>>,
@@ -76,8 +77,8 @@ pub struct ActivityFilter {
     pub kind: Option<ActivityKind>,
     pub status: Option<ActivityStatus>,
     pub owner_id: Option<Uuid>,
-    pub opportunity_id: Option<Uuid>,
-    pub business_partner_id: Option<Uuid>,
+    pub opportunity_id: Option<OpportunityId>,
+    pub business_partner_id: Option<PartnerId>,
     pub due_before: Option<DateTime<Utc>>,
     pub due_after: Option<DateTime<Utc>>,
 }
@@ -144,7 +145,7 @@ pub(super) async fn visible(
 }
 
 /// One activity the caller sees; 404 otherwise.
-pub async fn find(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<ActivityRow, AppError> {
+pub async fn find(conn: &mut Conn, who: Visibility, id: ActivityId) -> Result<ActivityRow, AppError> {
     let condition = visible(conn, who).await?;
     act::table
         .find(id)

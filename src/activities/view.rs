@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::store::{ActivityKind, ActivityRow, ActivityStatus};
 use crate::http::Resource;
+use crate::ids::{ActivityId, OpportunityId, PartnerId};
 
 /// A call, e-mail, meeting, appointment, ticket, task or note with a business partner,
 /// optionally on one of its opportunities.
@@ -19,13 +20,16 @@ use crate::http::Resource;
     "created_at": "2026-11-20T14:20:00Z", "updated_at": "2026-11-20T14:20:00Z", "version": 1
 }))]
 pub struct Activity {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: ActivityId,
     pub kind: ActivityKind,
     pub subject: String,
     pub body: Option<String>,
     /// The partner; the opportunity's when it has one.
-    pub business_partner_id: Uuid,
-    pub opportunity_id: Option<Uuid>,
+    #[schema(value_type = Uuid)]
+    pub business_partner_id: PartnerId,
+    #[schema(value_type = Option<Uuid>)]
+    pub opportunity_id: Option<OpportunityId>,
     /// The user responsible for it.
     pub owner_id: Option<Uuid>,
     pub status: ActivityStatus,

@@ -33,7 +33,7 @@ pub struct EventRow {
 pub async fn record(
     conn: &mut Conn,
     event_type: EventType,
-    subject_id: Uuid,
+    subject_id: impl Into<Uuid>,
     actor: &str,
     data: Value,
 ) -> Result<(), AppError> {
@@ -41,7 +41,7 @@ pub async fn record(
         .values((
             events::id.eq(Uuid::now_v7()),
             events::type_.eq(event_type),
-            events::subject_id.eq(subject_id),
+            events::subject_id.eq(subject_id.into()),
             events::actor.eq(actor),
             events::data.eq(data),
         ))

@@ -213,7 +213,7 @@ impl Page {
     }
 
     /// Cuts the extra row off and makes the next cursor from the last item.
-    pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> (String, Uuid)) -> Paged<T> {
+    pub fn finish<T, Id: Into<Uuid>>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> (String, Id)) -> Paged<T> {
         let more = rows.len() > self.limit as usize;
         rows.truncate(self.limit as usize);
         let next_cursor = match rows.last() {
@@ -224,7 +224,7 @@ impl Page {
                     &CursorData {
                         s: self.sort.name.to_owned(),
                         v,
-                        id,
+                        id: id.into(),
                     },
                 ))
             }

@@ -20,6 +20,9 @@ use crate::opportunity_lines::store::{LineChanges, NewLine};
 
 /// What has lines, and how they are read and written (in its store).
 pub trait Parent {
+    /// The parent's id and the id of its lines (typed, from the path).
+    type Id: Copy + Send + 'static;
+    type LineId: Copy + Send + Into<Uuid> + 'static;
     type Row: Send + 'static;
     /// The line as the API shows it.
     type Line: From<Self::Row> + Resource + Serialize + Send + 'static;
@@ -27,29 +30,34 @@ pub trait Parent {
     fn page<'c>(
         conn: &'c mut Conn,
         who: Visibility,
-        parent: Uuid,
+        parent: Self::Id,
         page: &'c Page,
     ) -> BoxFuture<'c, Result<Vec<Self::Row>, AppError>>;
     /// The row's position and id, for the page's cursor.
-    fn position(row: &Self::Row) -> (String, Uuid);
-    fn find(conn: &mut Conn, who: Visibility, parent: Uuid, line: Uuid) -> BoxFuture<'_, Result<Self::Row, AppError>>;
+    fn position(row: &Self::Row) -> (String, Self::LineId);
+    fn find(
+        conn: &mut Conn,
+        who: Visibility,
+        parent: Self::Id,
+        line: Self::LineId,
+    ) -> BoxFuture<'_, Result<Self::Row, AppError>>;
     fn add<'c>(
         conn: &'c mut Conn,
         actor: &'c Actor,
-        parent: Uuid,
+        parent: Self::Id,
         new: NewLine,
     ) -> BoxFuture<'c, Result<Self::Row, AppError>>;
     fn update<'c>(
         conn: &'c mut Conn,
         actor: &'c Actor,
-        ids: (Uuid, Uuid),
+        ids: (Self::Id, Self::LineId),
         if_match: &'c IfMatch,
         changes: LineChanges,
     ) -> BoxFuture<'c, Result<Self::Row, AppError>>;
     fn delete<'c>(
         conn: &'c mut Conn,
         actor: &'c Actor,
-        ids: (Uuid, Uuid),
+        ids: (Self::Id, Self::LineId),
         if_match: &'c IfMatch,
     ) -> BoxFuture<'c, Result<(), AppError>>;
 }
@@ -58,7 +66,7 @@ pub trait Parent {
 pub async fn list<P: Parent>(
     pool: &DbPool,
     who: &Principal,
-    parent: Uuid,
+    parent: P::Id,
     page: &PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
@@ -71,7 +79,7 @@ pub async fn list<P: Parent>(
 pub async fn get<P: Parent>(
     pool: &DbPool,
     who: &Principal,
-    (parent, line): (Uuid, Uuid),
+    (parent, line): (P::Id, P::LineId),
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let row = P::find(&mut *db::connection(pool).await?, who.read_scope(), parent, line).await?;
@@ -84,7 +92,7 @@ pub async fn create<P: Parent>(
     who: &Principal,
     req: &HttpRequest,
     key: IdempotencyKey,
-    parent: Uuid,
+    parent: P::Id,
     body: JsonBody<NewLineRequest>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
@@ -100,7 +108,7 @@ pub async fn create<P: Parent>(
 pub async fn update<P: Parent>(
     pool: &DbPool,
     who: &Principal,
-    ids: (Uuid, Uuid),
+    ids: (P::Id, P::LineId),
     if_match: IfMatch,
     body: JsonBody<LinePatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -121,7 +129,7 @@ pub async fn update<P: Parent>(
 pub async fn delete<P: Parent>(
     pool: &DbPool,
     who: &Principal,
-    ids: (Uuid, Uuid),
+    ids: (P::Id, P::LineId),
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;

@@ -18,6 +18,7 @@ use crate::domain::opportunity::{self};
 use crate::domain::pipeline::Outcome;
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
+use crate::ids::{OpportunityId, PartnerId};
 use crate::schema::{activities, classes, opportunities as opp, opportunity_stage_changes as changes};
 
 diesel::define_sql_function! {
@@ -31,7 +32,7 @@ diesel::define_sql_function! {
 pub struct NewOpportunity {
     pub subject: String,
     pub description: Option<String>,
-    pub business_partner_id: Uuid,
+    pub business_partner_id: PartnerId,
     pub class_id: String,
     pub stage_id: Uuid,
     pub funnel_id: Option<Uuid>,
@@ -132,7 +133,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             Some(currency) => currency,
             None => crate::settings::store::default_currency(conn).await?,
         };
-        let id = Uuid::now_v7();
+        let id = OpportunityId::generate();
         diesel::insert_into(opp::table)
             .values((
                 opp::id.eq(id),
@@ -164,7 +165,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
 /// Adds a history entry for opportunity `id` entering `to`, with the values it now has.
 pub(super) async fn record_stage(
     conn: &mut Conn,
-    id: Uuid,
+    id: OpportunityId,
     from: Option<Uuid>,
     to: Uuid,
     actor: &Actor,
@@ -199,7 +200,12 @@ pub(super) async fn record_stage(
 }
 
 /// Locks a visible opportunity for the rest of the transaction and checks `If-Match`.
-pub async fn lock(conn: &mut Conn, who: Visibility, id: Uuid, if_match: &IfMatch) -> Result<OpportunityRow, AppError> {
+pub async fn lock(
+    conn: &mut Conn,
+    who: Visibility,
+    id: OpportunityId,
+    if_match: &IfMatch,
+) -> Result<OpportunityRow, AppError> {
     let condition = access::opportunities_in(conn, who).await?;
     let row: OpportunityRow = opp::table
         .find(id)
@@ -227,7 +233,7 @@ pub fn ensure_open(row: &OpportunityRow) -> Result<(), AppError> {
 }
 
 /// Locks an open, visible opportunity the caller may change (lines, activities).
-pub async fn lock_open(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<OpportunityRow, AppError> {
+pub async fn lock_open(conn: &mut Conn, who: Visibility, id: OpportunityId) -> Result<OpportunityRow, AppError> {
     let row = lock(conn, who, id, &IfMatch::default()).await?;
     ensure_open(&row)?;
     Ok(row)
@@ -236,14 +242,19 @@ pub async fn lock_open(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<Opp
 /// Bumps the version of an opportunity whose lines changed and refreshes what derives from
 /// them, with an `opportunity.updated` event naming the values before (`target_value`, …);
 /// the caller holds the row lock.
-pub async fn touch(conn: &mut Conn, actor: &Actor, id: Uuid) -> Result<(), AppError> {
+pub async fn touch(conn: &mut Conn, actor: &Actor, id: OpportunityId) -> Result<(), AppError> {
     let before = events::snapshot(conn, id).await?;
     touch_since(conn, actor, id, &before).await
 }
 
 /// [`touch`] for a change that began before its caller could call it (a new primary quote is
 /// already in place): `before` is the opportunity as it was.
-pub async fn touch_since(conn: &mut Conn, actor: &Actor, id: Uuid, before: &serde_json::Value) -> Result<(), AppError> {
+pub async fn touch_since(
+    conn: &mut Conn,
+    actor: &Actor,
+    id: OpportunityId,
+    before: &serde_json::Value,
+) -> Result<(), AppError> {
     diesel::update(opp::table.find(id))
         .set((opp::updated_at.eq(diesel::dsl::now), opp::version.eq(opp::version + 1)))
         .execute(conn)
@@ -258,7 +269,7 @@ pub async fn touch_since(conn: &mut Conn, actor: &Actor, id: Uuid, before: &serd
 pub struct OpportunityChanges {
     pub subject: Option<String>,
     pub description: Option<Option<String>>,
-    pub business_partner_id: Option<Uuid>,
+    pub business_partner_id: Option<PartnerId>,
     pub class_id: Option<String>,
     pub funnel_id: Option<Uuid>,
     pub stage_id: Option<Uuid>,
@@ -274,7 +285,7 @@ pub struct OpportunityChanges {
 struct Columns<'a> {
     subject: Option<&'a str>,
     description: Option<Option<&'a str>>,
-    business_partner_id: Option<Uuid>,
+    business_partner_id: Option<PartnerId>,
     class_id: Option<&'a str>,
     funnel_id: Option<Uuid>,
     stage_id: Option<Uuid>,
@@ -347,7 +358,7 @@ async fn check_changes(conn: &mut Conn, current: &OpportunityRow, c: &Opportunit
 pub async fn update(
     conn: &mut Conn,
     actor: &Actor,
-    id: Uuid,
+    id: OpportunityId,
     if_match: &IfMatch,
     c: OpportunityChanges,
 ) -> Result<OpportunityRecord, AppError> {
@@ -417,7 +428,7 @@ pub async fn update(
 
 /// Deletes an open opportunity with its lines and history; 409 when it is closed or has
 /// activities.
-pub async fn delete(conn: &mut Conn, who: Visibility, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, who: Visibility, id: OpportunityId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         let current = lock(conn, who, id, if_match).await?;
         ensure_open(&current)?;

@@ -19,6 +19,7 @@ use crate::domain::money::round2;
 use crate::domain::opportunity::Facts;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
+use crate::ids::OpportunityId;
 use crate::schema::opportunities;
 
 /// Opportunities refreshed per statement when a stage or funnel change touches many.
@@ -70,7 +71,7 @@ WHERE o.id = v.id";
 #[derive(Debug, QueryableByName)]
 struct Refreshed {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
+    id: OpportunityId,
     #[diesel(sql_type = Numeric)]
     target_value: Decimal,
     #[diesel(sql_type = Numeric)]
@@ -110,7 +111,7 @@ impl Refreshed {
 
 /// Recomputes every derived column of the opportunities `ids`, metric included; answers the
 /// ids whose metric changed.
-pub async fn refresh(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<Uuid>, AppError> {
+pub async fn refresh(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<OpportunityId>, AppError> {
     let rows: Vec<Refreshed> = diesel::sql_query(REFRESH)
         .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
         .load(conn)
@@ -155,7 +156,7 @@ pub enum Affected {
 /// transaction. Those whose probability or metric changes get a new version and `updated_at`,
 /// so that ETags and `updated_after` syncs see the change.
 pub async fn refresh_all(conn: &mut Conn, affected: Affected) -> Result<(), AppError> {
-    let mut after = Uuid::nil();
+    let mut after = OpportunityId(Uuid::nil());
     loop {
         let mut query = opportunities::table
             .select(opportunities::id)
@@ -171,7 +172,7 @@ pub async fn refresh_all(conn: &mut Conn, affected: Affected) -> Result<(), AppE
                 .filter(opportunities::probability_override.is_null()),
             Affected::Funnel(funnel) => query.filter(opportunities::funnel_id.eq(funnel)),
         };
-        let ids: Vec<Uuid> = query.load(conn).await?;
+        let ids: Vec<OpportunityId> = query.load(conn).await?;
         let Some(last) = ids.last() else {
             return Ok(());
         };

@@ -14,13 +14,14 @@ use crate::db::Conn;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::events::{self, EventType, store::record};
+use crate::ids::OpportunityId;
 use crate::opportunity_lines::view::Line;
 use crate::partners::view::Partner;
 use crate::quotes::view::Quote;
 use crate::schema::stages;
 
 /// The opportunity as the API shows it now, as JSON.
-pub async fn snapshot(conn: &mut Conn, id: Uuid) -> Result<Value, AppError> {
+pub async fn snapshot(conn: &mut Conn, id: OpportunityId) -> Result<Value, AppError> {
     events::shown(&Opportunity::from(find(conn, Visibility::All, id).await?))
 }
 
@@ -103,7 +104,7 @@ async fn stage(conn: &mut Conn, id: Uuid) -> Result<Value, AppError> {
 async fn record_event(
     conn: &mut Conn,
     event_type: EventType,
-    id: Uuid,
+    id: OpportunityId,
     actor: &Actor,
     data: Value,
 ) -> Result<(), AppError> {

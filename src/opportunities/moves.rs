@@ -16,6 +16,7 @@ use crate::domain::opportunity::{self};
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::http::IfMatch;
+use crate::ids::OpportunityId;
 use crate::schema::{lost_reasons, opportunities as opp};
 
 /// Where a move goes.
@@ -42,7 +43,7 @@ pub struct Move {
 pub async fn move_to(
     conn: &mut Conn,
     actor: &Actor,
-    id: Uuid,
+    id: OpportunityId,
     if_match: &IfMatch,
     m: Move,
 ) -> Result<OpportunityRecord, AppError> {
@@ -107,7 +108,7 @@ pub async fn move_to(
 pub async fn reopen(
     conn: &mut Conn,
     actor: &Actor,
-    id: Uuid,
+    id: OpportunityId,
     if_match: &IfMatch,
     stage: Uuid,
     note: Option<String>,
@@ -155,7 +156,7 @@ pub async fn reopen(
 /// another one is a 409.
 pub async fn hand_off(
     conn: &mut Conn,
-    id: Uuid,
+    id: OpportunityId,
     if_match: &IfMatch,
     reference: String,
 ) -> Result<OpportunityRecord, AppError> {

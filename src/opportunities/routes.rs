@@ -22,6 +22,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
+use crate::ids::{OpportunityId, PartnerId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new opportunity: partner, class and stage are required; funnel and owner come from the
@@ -40,7 +41,8 @@ pub struct NewOpportunityRequest {
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
     pub description: Option<String>,
-    pub business_partner_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub business_partner_id: PartnerId,
     /// KlassenID; routes the opportunity to the class's funnel and owner.
     #[schema(example = "FLOTTE")]
     pub class_id: String,
@@ -78,7 +80,8 @@ pub struct OpportunityPatch {
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
-    pub business_partner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub business_partner_id: Option<PartnerId>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     pub class_id: Option<String>,
@@ -173,7 +176,8 @@ pub struct OpportunityQuery {
     pub stage_id: Option<Uuid>,
     #[param(example = "FLOTTE")]
     pub class_id: Option<String>,
-    pub business_partner_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub business_partner_id: Option<PartnerId>,
     /// The traffic light as of now (open opportunities only).
     pub health: Option<Health>,
     /// Expected close on or after this date.
@@ -240,7 +244,11 @@ async fn list_opportunities(
     security(("bearer" = []))
 )]
 #[get("/opportunities/{id}")]
-async fn get_opportunity(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_opportunity(
+    pool: Data<DbPool>,
+    who: Principal,
+    id: Path<OpportunityId>,
+) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let record = store::find(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     Ok(ok(&Opportunity::from(record)))
@@ -308,7 +316,7 @@ async fn create_opportunity(
 async fn update_opportunity(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     if_match: IfMatch,
     body: JsonBody<OpportunityPatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -356,7 +364,7 @@ async fn update_opportunity(
 async fn delete_opportunity(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;

@@ -20,6 +20,7 @@ use crate::domain::opportunity::Entry;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::http::pagination::Page;
+use crate::ids::{OpportunityId, PartnerId, QuoteId};
 use crate::schema::{
     activities, business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes,
     stages, users,
@@ -56,11 +57,11 @@ diesel::define_sql_function! {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = opp, check_for_backend(Pg))]
 pub struct OpportunityRow {
-    pub id: Uuid,
+    pub id: OpportunityId,
     pub number: String,
     pub subject: String,
     pub description: Option<String>,
-    pub business_partner_id: Uuid,
+    pub business_partner_id: PartnerId,
     pub class_id: String,
     pub funnel_id: Uuid,
     pub stage_id: Uuid,
@@ -94,12 +95,12 @@ pub struct OpportunityRecord {
     pub row: OpportunityRow,
     pub health: Option<Health>,
     pub activity_counts: BTreeMap<String, i64>,
-    pub primary_quote_id: Option<Uuid>,
+    pub primary_quote_id: Option<QuoteId>,
 }
 
 /// Whether the caller sees opportunity `id` (404 otherwise: others' opportunities do not exist
 /// for a rep).
-pub async fn check_visible(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<(), AppError> {
+pub async fn check_visible(conn: &mut Conn, who: Visibility, id: OpportunityId) -> Result<(), AppError> {
     let condition = access::opportunities_in(conn, who).await?;
     let seen: bool = diesel::select(diesel::dsl::exists(opp::table.find(id).filter(condition)))
         .get_result(conn)
@@ -121,7 +122,7 @@ pub struct OpportunityFilter {
     pub funnel_id: Option<Uuid>,
     pub stage_id: Option<Uuid>,
     pub class_id: Option<String>,
-    pub business_partner_id: Option<Uuid>,
+    pub business_partner_id: Option<PartnerId>,
     pub health: Option<Health>,
     pub close_from: Option<NaiveDate>,
     pub close_to: Option<NaiveDate>,
@@ -144,7 +145,7 @@ macro_rules! reading {
     };
 }
 
-pub async fn find(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<OpportunityRecord, AppError> {
+pub async fn find(conn: &mut Conn, who: Visibility, id: OpportunityId) -> Result<OpportunityRecord, AppError> {
     let condition = access::opportunities_in(conn, who).await?;
     let row = reading!()
         .filter(opp::id.eq(id))
@@ -234,20 +235,21 @@ async fn complete(
     conn: &mut Conn,
     rows: Vec<(OpportunityRow, Option<String>)>,
 ) -> Result<Vec<OpportunityRecord>, AppError> {
-    let ids: Vec<Uuid> = rows.iter().map(|(row, _)| row.id).collect();
-    let mut counts: HashMap<Uuid, BTreeMap<String, i64>> = HashMap::new();
+    let ids: Vec<OpportunityId> = rows.iter().map(|(row, _)| row.id).collect();
+    let mut counts: HashMap<OpportunityId, BTreeMap<String, i64>> = HashMap::new();
     for (id, kind, n) in activities::table
         .filter(activities::opportunity_id.eq_any(&ids))
         .group_by((activities::opportunity_id, activities::kind))
         .select((activities::opportunity_id, activities::kind, diesel::dsl::count_star()))
-        .load::<(Option<Uuid>, String, i64)>(conn)
+        .load::<(Option<OpportunityId>, String, i64)>(conn)
         .await?
     {
         if let Some(id) = id {
             counts.entry(id).or_default().insert(kind, n);
         }
     }
-    let primaries: HashMap<Uuid, Uuid> = crate::quotes::store::primaries(conn, &ids).await?.into_iter().collect();
+    let primaries: HashMap<OpportunityId, QuoteId> =
+        crate::quotes::store::primaries(conn, &ids).await?.into_iter().collect();
     Ok(rows
         .into_iter()
         .map(|(row, health)| OpportunityRecord {
@@ -268,7 +270,7 @@ pub(super) async fn active_user(conn: &mut Conn, id: Uuid) -> Result<Option<bool
         .optional()?)
 }
 
-pub(super) async fn partner_exists(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError> {
+pub(super) async fn partner_exists(conn: &mut Conn, id: PartnerId) -> Result<Option<bool>, AppError> {
     let found: bool = diesel::select(diesel::dsl::exists(business_partners::table.find(id)))
         .get_result(conn)
         .await?;
@@ -324,7 +326,7 @@ pub(super) async fn funnel_stage(conn: &mut Conn, funnel: Uuid, outcome: Outcome
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = changes, check_for_backend(Pg))]
 pub struct StageChangeRow {
-    pub id: Uuid,
+    pub id: OpportunityId,
     pub from_stage_id: Option<Uuid>,
     pub to_stage_id: Uuid,
     pub probability: Percent,
@@ -336,7 +338,7 @@ pub struct StageChangeRow {
 }
 
 /// The stage history of a visible opportunity, oldest first.
-pub async fn history(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<Vec<StageChangeRow>, AppError> {
+pub async fn history(conn: &mut Conn, who: Visibility, id: OpportunityId) -> Result<Vec<StageChangeRow>, AppError> {
     check_visible(conn, who, id).await?;
     Ok(changes::table
         .filter(changes::opportunity_id.eq(id))

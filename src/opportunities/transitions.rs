@@ -18,6 +18,7 @@ use crate::domain::money::{Money, Percent};
 use crate::error::AppError;
 use crate::http::json::{JsonBody, OptionalJsonBody};
 use crate::http::{IfMatch, ok};
+use crate::ids::OpportunityId;
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A move to another stage of the funnel; a lost stage needs `lost_reason_id`.
@@ -85,7 +86,8 @@ pub struct HandoffRequest {
     "changed_at": "2026-11-18T10:00:00Z"
 }))]
 pub struct StageChange {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: OpportunityId,
     /// `null` for the stage it was created in.
     pub from_stage_id: Option<Uuid>,
     pub to_stage_id: Uuid,
@@ -120,7 +122,7 @@ impl From<StageChangeRow> for StageChange {
 async fn run_move(
     pool: &DbPool,
     who: &Principal,
-    id: Uuid,
+    id: OpportunityId,
     if_match: &IfMatch,
     m: Move,
 ) -> Result<HttpResponse, AppError> {
@@ -149,7 +151,7 @@ async fn run_move(
 async fn move_stage(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     if_match: IfMatch,
     body: JsonBody<StageMoveRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -182,7 +184,7 @@ async fn move_stage(
 async fn win(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     if_match: IfMatch,
     body: OptionalJsonBody<WinRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -215,7 +217,7 @@ async fn win(
 async fn lose(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     if_match: IfMatch,
     body: JsonBody<LoseRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -248,7 +250,7 @@ async fn lose(
 async fn reopen(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     if_match: IfMatch,
     body: JsonBody<ReopenRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -277,7 +279,7 @@ async fn reopen(
     security(("bearer" = []))
 )]
 #[get("/opportunities/{id}/history")]
-async fn history(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn history(pool: Data<DbPool>, who: Principal, id: Path<OpportunityId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let rows = store::history(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(StageChange::from).collect::<Vec<_>>()))
@@ -303,7 +305,7 @@ async fn history(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<H
 async fn erp_handoff(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     if_match: IfMatch,
     body: JsonBody<HandoffRequest>,
 ) -> Result<HttpResponse, AppError> {

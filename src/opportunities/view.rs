@@ -12,6 +12,7 @@ use super::store::{Health, OpportunityRecord};
 use crate::domain::money::{Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::http::Resource;
+use crate::ids::{OpportunityId, PartnerId, QuoteId};
 
 /// A sales opportunity (Vertriebschance).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -30,12 +31,14 @@ use crate::http::Resource;
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-20T14:05:00Z", "version": 4
 }))]
 pub struct Opportunity {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: OpportunityId,
     /// Human number from a sequence, `OPP-000001`.
     pub number: String,
     pub subject: String,
     pub description: Option<String>,
-    pub business_partner_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub business_partner_id: PartnerId,
     /// The class (KlassenID) it was created in.
     pub class_id: String,
     pub funnel_id: Uuid,
@@ -73,7 +76,8 @@ pub struct Opportunity {
     pub erp_reference: Option<String>,
     pub erp_handed_off_at: Option<DateTime<Utc>>,
     /// The primary quote; `null` while it has none.
-    pub primary_quote_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub primary_quote_id: Option<QuoteId>,
     /// The subject of the token that created it.
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,

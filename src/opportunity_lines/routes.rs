@@ -5,12 +5,12 @@
 use super::view::Line;
 use crate::access::Visibility;
 use crate::db::Conn;
+use crate::ids::{OpportunityId, OpportunityLineId};
 use crate::lines::handlers;
 use crate::lines::{LinePatch, NewLineRequest};
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use futures_util::future::BoxFuture;
-use uuid::Uuid;
 
 use super::store::{self, LineChanges, LineRow, NewLine};
 use crate::access::Actor;
@@ -37,7 +37,7 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
 async fn list_lines(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     handlers::list::<Opportunity>(&pool, &who, id.into_inner(), &page).await
@@ -54,7 +54,11 @@ async fn list_lines(
     security(("bearer" = []))
 )]
 #[get("/opportunities/{id}/lines/{line_id}")]
-async fn get_line(pool: Data<DbPool>, who: Principal, path: Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
+async fn get_line(
+    pool: Data<DbPool>,
+    who: Principal,
+    path: Path<(OpportunityId, OpportunityLineId)>,
+) -> Result<HttpResponse, AppError> {
     handlers::get::<Opportunity>(&pool, &who, path.into_inner()).await
 }
 
@@ -79,7 +83,7 @@ async fn create_line(
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     body: JsonBody<NewLineRequest>,
 ) -> Result<HttpResponse, AppError> {
     handlers::create::<Opportunity>(&pool, &who, &req, key, id.into_inner(), body).await
@@ -104,7 +108,7 @@ async fn create_line(
 async fn update_line(
     pool: Data<DbPool>,
     who: Principal,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(OpportunityId, OpportunityLineId)>,
     if_match: IfMatch,
     body: JsonBody<LinePatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -128,7 +132,7 @@ async fn update_line(
 async fn delete_line(
     pool: Data<DbPool>,
     who: Principal,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(OpportunityId, OpportunityLineId)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     handlers::delete::<Opportunity>(&pool, &who, path.into_inner(), if_match).await
@@ -147,27 +151,34 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub enum Opportunity {}
 
 impl handlers::Parent for Opportunity {
+    type Id = OpportunityId;
+    type LineId = OpportunityLineId;
     type Row = LineRow;
     type Line = Line;
 
     fn page<'c>(
         conn: &'c mut Conn,
         who: Visibility,
-        parent: Uuid,
+        parent: OpportunityId,
         page: &'c Page,
     ) -> BoxFuture<'c, Result<Vec<LineRow>, AppError>> {
         Box::pin(store::list(conn, who, parent, page))
     }
-    fn position(row: &LineRow) -> (String, Uuid) {
+    fn position(row: &LineRow) -> (String, Self::LineId) {
         (row.position.to_string(), row.id)
     }
-    fn find(conn: &mut Conn, who: Visibility, parent: Uuid, line: Uuid) -> BoxFuture<'_, Result<LineRow, AppError>> {
+    fn find(
+        conn: &mut Conn,
+        who: Visibility,
+        parent: OpportunityId,
+        line: OpportunityLineId,
+    ) -> BoxFuture<'_, Result<LineRow, AppError>> {
         Box::pin(store::find(conn, who, parent, line))
     }
     fn add<'c>(
         conn: &'c mut Conn,
         actor: &'c Actor,
-        parent: Uuid,
+        parent: OpportunityId,
         new: NewLine,
     ) -> BoxFuture<'c, Result<LineRow, AppError>> {
         Box::pin(store::insert(conn, actor, parent, new))
@@ -175,7 +186,7 @@ impl handlers::Parent for Opportunity {
     fn update<'c>(
         conn: &'c mut Conn,
         actor: &'c Actor,
-        (parent, line): (Uuid, Uuid),
+        (parent, line): (OpportunityId, OpportunityLineId),
         if_match: &'c IfMatch,
         changes: LineChanges,
     ) -> BoxFuture<'c, Result<LineRow, AppError>> {
@@ -184,7 +195,7 @@ impl handlers::Parent for Opportunity {
     fn delete<'c>(
         conn: &'c mut Conn,
         actor: &'c Actor,
-        (parent, line): (Uuid, Uuid),
+        (parent, line): (OpportunityId, OpportunityLineId),
         if_match: &'c IfMatch,
     ) -> BoxFuture<'c, Result<(), AppError>> {
         Box::pin(store::delete(conn, actor, parent, line, if_match))

@@ -15,6 +15,7 @@ use crate::domain::opportunity::line_total;
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::ids::{OpportunityId, OpportunityLineId};
 use crate::opportunities::changes as opportunities;
 use crate::schema::{articles, opportunity_lines as lines};
 
@@ -24,8 +25,8 @@ const MAX_LINES: i64 = 500;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = lines, check_for_backend(diesel::pg::Pg))]
 pub struct LineRow {
-    pub id: Uuid,
-    pub opportunity_id: Uuid,
+    pub id: OpportunityLineId,
+    pub opportunity_id: OpportunityId,
     pub position: i32,
     pub article_id: Option<Uuid>,
     pub sku: Option<String>,
@@ -127,8 +128,8 @@ impl LineContent {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = lines)]
 pub struct NewLineRow {
-    id: Uuid,
-    opportunity_id: Uuid,
+    id: OpportunityLineId,
+    opportunity_id: OpportunityId,
     position: i32,
     article_id: Option<Uuid>,
     sku: Option<String>,
@@ -143,9 +144,9 @@ pub struct NewLineRow {
 
 impl LineContent {
     /// The row of this content as line `position` of an opportunity.
-    pub fn into_line(self, opportunity_id: Uuid, position: i32) -> NewLineRow {
+    pub fn into_line(self, opportunity_id: OpportunityId, position: i32) -> NewLineRow {
         NewLineRow {
-            id: Uuid::now_v7(),
+            id: OpportunityLineId::generate(),
             opportunity_id,
             position,
             article_id: self.article_id,
@@ -163,7 +164,12 @@ impl LineContent {
 
 /// Replaces the lines of opportunity `id` (locked by the caller) with `contents`, in order,
 /// and refreshes its target value.
-pub async fn replace(conn: &mut Conn, actor: &Actor, id: Uuid, contents: Vec<LineContent>) -> Result<(), AppError> {
+pub async fn replace(
+    conn: &mut Conn,
+    actor: &Actor,
+    id: OpportunityId,
+    contents: Vec<LineContent>,
+) -> Result<(), AppError> {
     diesel::delete(lines::table.filter(lines::opportunity_id.eq(id)))
         .execute(conn)
         .await?;
@@ -177,7 +183,7 @@ pub async fn replace(conn: &mut Conn, actor: &Actor, id: Uuid, contents: Vec<Lin
 }
 
 /// The lines of opportunity `id`, by position.
-pub async fn of(conn: &mut Conn, id: Uuid) -> Result<Vec<LineRow>, AppError> {
+pub async fn of(conn: &mut Conn, id: OpportunityId) -> Result<Vec<LineRow>, AppError> {
     Ok(lines::table
         .filter(lines::opportunity_id.eq(id))
         .order(lines::position)
@@ -203,7 +209,12 @@ const WHAT: &str = "line";
 const DEFAULT_UNIT: &str = "Stk";
 
 /// The lines of a visible opportunity, by position.
-pub async fn list(conn: &mut Conn, who: Visibility, opportunity: Uuid, page: &Page) -> Result<Vec<LineRow>, AppError> {
+pub async fn list(
+    conn: &mut Conn,
+    who: Visibility,
+    opportunity: OpportunityId,
+    page: &Page,
+) -> Result<Vec<LineRow>, AppError> {
     crate::opportunities::store::check_visible(conn, who, opportunity).await?;
     Ok(lines::table
         .filter(lines::opportunity_id.eq(opportunity))
@@ -215,7 +226,12 @@ pub async fn list(conn: &mut Conn, who: Visibility, opportunity: Uuid, page: &Pa
         .await?)
 }
 
-pub async fn find(conn: &mut Conn, who: Visibility, opportunity: Uuid, id: Uuid) -> Result<LineRow, AppError> {
+pub async fn find(
+    conn: &mut Conn,
+    who: Visibility,
+    opportunity: OpportunityId,
+    id: OpportunityLineId,
+) -> Result<LineRow, AppError> {
     crate::opportunities::store::check_visible(conn, who, opportunity).await?;
     lines::table
         .filter(lines::opportunity_id.eq(opportunity))
@@ -303,7 +319,12 @@ pub fn total(quantity: Quantity, unit_price: Money, discount: Percent) -> Money 
 }
 
 /// Adds a line at the end of an open opportunity's lines.
-pub async fn insert(conn: &mut Conn, actor: &Actor, opportunity_id: Uuid, new: NewLine) -> Result<LineRow, AppError> {
+pub async fn insert(
+    conn: &mut Conn,
+    actor: &Actor,
+    opportunity_id: OpportunityId,
+    new: NewLine,
+) -> Result<LineRow, AppError> {
     conn.transaction(async |conn| {
         let opportunity = opportunities::lock_open(conn, actor.who, opportunity_id).await?;
         let new = complete(conn, &opportunity.currency, new).await?;
@@ -332,8 +353,8 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, opportunity_id: Uuid, new: N
 async fn lock(
     conn: &mut Conn,
     who: Visibility,
-    opportunity: Uuid,
-    id: Uuid,
+    opportunity: OpportunityId,
+    id: OpportunityLineId,
     if_match: &IfMatch,
 ) -> Result<LineRow, AppError> {
     opportunities::lock_open(conn, who, opportunity).await?;
@@ -354,8 +375,8 @@ async fn lock(
 pub async fn update(
     conn: &mut Conn,
     actor: &Actor,
-    opportunity: Uuid,
-    id: Uuid,
+    opportunity: OpportunityId,
+    id: OpportunityLineId,
     if_match: &IfMatch,
     c: LineChanges,
 ) -> Result<LineRow, AppError> {
@@ -388,8 +409,8 @@ pub async fn update(
 pub async fn delete(
     conn: &mut Conn,
     actor: &Actor,
-    opportunity: Uuid,
-    id: Uuid,
+    opportunity: OpportunityId,
+    id: OpportunityLineId,
     if_match: &IfMatch,
 ) -> Result<(), AppError> {
     conn.transaction(async |conn| {

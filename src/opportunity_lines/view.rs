@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::store::LineRow;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::http::Resource;
+use crate::ids::{OpportunityId, OpportunityLineId};
 
 /// One line of an opportunity.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -19,8 +20,10 @@ use crate::http::Resource;
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct Line {
-    pub id: Uuid,
-    pub opportunity_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: OpportunityLineId,
+    #[schema(value_type = Uuid)]
+    pub opportunity_id: OpportunityId,
     /// 1, 2, … in the order the lines were added.
     pub position: i32,
     pub article_id: Option<Uuid>,

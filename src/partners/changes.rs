@@ -11,13 +11,14 @@ use crate::db::{Conn, lock_version};
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
+use crate::ids::PartnerId;
 use crate::partners::view::Partner;
 use crate::schema::business_partners as bp;
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = bp)]
 pub struct NewPartner {
-    pub id: Uuid,
+    pub id: PartnerId,
     pub kind: PartnerKind,
     pub name: String,
     pub email: Option<String>,
@@ -69,7 +70,7 @@ pub async fn insert(conn: &mut Conn, actor: &str, new: &NewPartner) -> Result<Pa
 
 pub async fn update(
     conn: &mut Conn,
-    id: Uuid,
+    id: PartnerId,
     if_match: &IfMatch,
     changes: &PartnerChanges,
 ) -> Result<PartnerRow, AppError> {
@@ -80,7 +81,7 @@ pub async fn update(
     .await
 }
 
-async fn apply(conn: &mut Conn, id: Uuid, changes: &PartnerChanges) -> Result<PartnerRow, AppError> {
+async fn apply(conn: &mut Conn, id: PartnerId, changes: &PartnerChanges) -> Result<PartnerRow, AppError> {
     check_owner(conn, changes.owner_id.flatten()).await?;
     Ok(diesel::update(bp::table.find(id))
         .set((
@@ -95,7 +96,7 @@ async fn apply(conn: &mut Conn, id: Uuid, changes: &PartnerChanges) -> Result<Pa
 
 /// Turns a lead into a customer, with its `business_partner.converted` event; 409 when it
 /// already is one.
-pub async fn convert(conn: &mut Conn, actor: &str, id: Uuid, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
+pub async fn convert(conn: &mut Conn, actor: &str, id: PartnerId, if_match: &IfMatch) -> Result<PartnerRow, AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
         let current = find(conn, id).await?;
@@ -124,7 +125,7 @@ pub async fn convert(conn: &mut Conn, actor: &str, id: Uuid, if_match: &IfMatch)
 }
 
 /// Deletes a partner nothing refers to; 409 otherwise.
-pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, id: PartnerId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
         diesel::delete(bp::table.find(id)).execute(conn).await.map_err(|e| {

@@ -20,6 +20,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
+use crate::ids::PartnerId;
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new business partner.
@@ -234,7 +235,7 @@ async fn list_partners(
     security(("bearer" = []))
 )]
 #[get("/business-partners/{id}")]
-async fn get_partner(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_partner(pool: Data<DbPool>, who: Principal, id: Path<PartnerId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
     let row = store::find(&mut *db::connection(&pool).await?, id).await?;
@@ -268,7 +269,7 @@ async fn create_partner(
     let caller = who.user_id();
     let subject = who.subject.clone();
     let mut new = NewPartner {
-        id: Uuid::now_v7(),
+        id: PartnerId::generate(),
         kind: r.kind,
         name: r.name.trim().to_owned(),
         email: r.email,
@@ -311,7 +312,7 @@ async fn create_partner(
 async fn update_partner(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<PartnerId>,
     if_match: IfMatch,
     body: JsonBody<PartnerPatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -353,7 +354,7 @@ async fn update_partner(
 async fn convert_partner(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<PartnerId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_partners)?;
@@ -379,7 +380,7 @@ async fn convert_partner(
 async fn delete_partner(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<PartnerId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_delete_partners)?;

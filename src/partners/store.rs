@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::db::Conn;
 use crate::error::AppError;
 use crate::http::pagination::Page;
+use crate::ids::PartnerId;
 use crate::schema::business_partners as bp;
 
 crate::db::text_enum! {
@@ -27,7 +28,7 @@ crate::db::text_enum! {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = bp, check_for_backend(diesel::pg::Pg))]
 pub struct PartnerRow {
-    pub id: Uuid,
+    pub id: PartnerId,
     pub number: String,
     pub kind: PartnerKind,
     pub name: String,
@@ -57,7 +58,7 @@ pub struct PartnerFilter {
 
 pub(super) const WHAT: &str = "business partner";
 
-pub async fn find(conn: &mut Conn, id: Uuid) -> Result<PartnerRow, AppError> {
+pub async fn find(conn: &mut Conn, id: PartnerId) -> Result<PartnerRow, AppError> {
     bp::table
         .find(id)
         .select(PartnerRow::as_select())

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::store::{PartnerKind, PartnerRow};
 use crate::http::Resource;
+use crate::ids::PartnerId;
 
 /// A business partner: a lead or a customer.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -19,7 +20,8 @@ use crate::http::Resource;
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct Partner {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: PartnerId,
     /// Human number from a sequence, `BP-000001`.
     pub number: String,
     pub kind: PartnerKind,

@@ -19,6 +19,7 @@ use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
+use crate::ids::{OpportunityId, QuoteId, QuoteLineId};
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::store::OpportunityRow;
 use crate::opportunity_lines::store::{self as opportunity_lines, LineChanges, LineContent, NewLine};
@@ -27,8 +28,8 @@ use crate::schema::{quote_lines as ql, quotes};
 #[derive(Debug, Insertable)]
 #[diesel(table_name = ql)]
 struct NewQuoteLineRow {
-    id: Uuid,
-    quote_id: Uuid,
+    id: QuoteLineId,
+    quote_id: QuoteId,
     position: i32,
     article_id: Option<Uuid>,
     sku: Option<String>,
@@ -41,9 +42,9 @@ struct NewQuoteLineRow {
     line_total: Money,
 }
 
-fn quote_line(content: LineContent, quote_id: Uuid, position: i32) -> NewQuoteLineRow {
+fn quote_line(content: LineContent, quote_id: QuoteId, position: i32) -> NewQuoteLineRow {
     NewQuoteLineRow {
-        id: Uuid::now_v7(),
+        id: QuoteLineId::generate(),
         quote_id,
         position,
         article_id: content.article_id,
@@ -68,7 +69,7 @@ pub struct NewQuote {
 }
 
 /// Writes a quote's totals from its lines.
-async fn total_up(conn: &mut Conn, id: Uuid) -> Result<(), AppError> {
+async fn total_up(conn: &mut Conn, id: QuoteId) -> Result<(), AppError> {
     let lines: Vec<(Money, Percent)> = ql::table
         .filter(ql::quote_id.eq(id))
         .select((ql::line_total, ql::tax_rate))
@@ -91,7 +92,7 @@ async fn total_up(conn: &mut Conn, id: Uuid) -> Result<(), AppError> {
 pub async fn create(
     conn: &mut Conn,
     actor: &Actor,
-    opportunity_id: Uuid,
+    opportunity_id: OpportunityId,
     new: NewQuote,
 ) -> Result<QuoteRecord, AppError> {
     conn.transaction(async |conn| {
@@ -128,7 +129,7 @@ pub async fn create(
         } else {
             Some(crate::opportunities::events::snapshot(conn, opportunity_id).await?)
         };
-        let id = Uuid::now_v7();
+        let id = QuoteId::generate();
         diesel::insert_into(quotes::table)
             .values((
                 quotes::id.eq(id),
@@ -170,10 +171,10 @@ pub async fn create(
 async fn lock(
     conn: &mut Conn,
     who: Visibility,
-    id: Uuid,
+    id: QuoteId,
     if_match: &IfMatch,
 ) -> Result<(OpportunityRow, QuoteRow), AppError> {
-    let opportunity_id: Uuid = quotes::table
+    let opportunity_id: OpportunityId = quotes::table
         .find(id)
         .select(quotes::opportunity_id)
         .first(conn)
@@ -197,7 +198,7 @@ async fn lock(
 async fn lock_draft(
     conn: &mut Conn,
     who: Visibility,
-    id: Uuid,
+    id: QuoteId,
     if_match: &IfMatch,
 ) -> Result<(OpportunityRow, QuoteRow), AppError> {
     let (opportunity, row) = lock(conn, who, id, if_match).await?;
@@ -250,7 +251,7 @@ pub struct QuoteChanges {
 pub async fn update(
     conn: &mut Conn,
     actor: &Actor,
-    id: Uuid,
+    id: QuoteId,
     if_match: &IfMatch,
     c: QuoteChanges,
 ) -> Result<QuoteRecord, AppError> {
@@ -274,7 +275,7 @@ pub async fn update(
 pub async fn make_primary(
     conn: &mut Conn,
     actor: &Actor,
-    id: Uuid,
+    id: QuoteId,
     if_match: &IfMatch,
 ) -> Result<QuoteRecord, AppError> {
     conn.transaction(async |conn| {
@@ -324,7 +325,7 @@ pub enum Transition {
 pub async fn transition(
     conn: &mut Conn,
     actor: &Actor,
-    id: Uuid,
+    id: QuoteId,
     if_match: &IfMatch,
     to: Transition,
 ) -> Result<QuoteRecord, AppError> {
@@ -380,7 +381,7 @@ pub async fn transition(
 }
 
 /// Adds a line to a draft quote.
-pub async fn add_line(conn: &mut Conn, actor: &Actor, id: Uuid, new: NewLine) -> Result<QuoteLineRow, AppError> {
+pub async fn add_line(conn: &mut Conn, actor: &Actor, id: QuoteId, new: NewLine) -> Result<QuoteLineRow, AppError> {
     conn.transaction(async |conn| {
         let (_, row) = lock_draft(conn, actor.who, id, &IfMatch::default()).await?;
         let content = LineContent::from(opportunity_lines::complete(conn, &row.currency, new).await?);
@@ -407,8 +408,8 @@ pub async fn add_line(conn: &mut Conn, actor: &Actor, id: Uuid, new: NewLine) ->
 async fn lock_line(
     conn: &mut Conn,
     who: Visibility,
-    id: Uuid,
-    line: Uuid,
+    id: QuoteId,
+    line: QuoteLineId,
     if_match: &IfMatch,
 ) -> Result<(QuoteRow, QuoteLineRow), AppError> {
     let (_, row) = lock_draft(conn, who, id, &IfMatch::default()).await?;
@@ -429,8 +430,8 @@ async fn lock_line(
 pub async fn update_line(
     conn: &mut Conn,
     actor: &Actor,
-    id: Uuid,
-    line: Uuid,
+    id: QuoteId,
+    line: QuoteLineId,
     if_match: &IfMatch,
     c: LineChanges,
 ) -> Result<QuoteLineRow, AppError> {
@@ -463,8 +464,8 @@ pub async fn update_line(
 pub async fn delete_line(
     conn: &mut Conn,
     actor: &Actor,
-    id: Uuid,
-    line: Uuid,
+    id: QuoteId,
+    line: QuoteLineId,
     if_match: &IfMatch,
 ) -> Result<(), AppError> {
     conn.transaction(async |conn| {

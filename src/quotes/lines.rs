@@ -21,6 +21,7 @@ use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::JsonBody;
 use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::http::{IfMatch, Resource};
+use crate::ids::{QuoteId, QuoteLineId};
 use crate::lines::handlers;
 use crate::lines::{LinePatch, NewLineRequest};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -38,8 +39,10 @@ use futures_util::future::BoxFuture;
     "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z", "version": 1
 }))]
 pub struct QuoteLine {
-    pub id: Uuid,
-    pub quote_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: QuoteLineId,
+    #[schema(value_type = Uuid)]
+    pub quote_id: QuoteId,
     pub position: i32,
     pub article_id: Option<Uuid>,
     pub sku: Option<String>,
@@ -103,7 +106,7 @@ impl Resource for QuoteLine {
 async fn list_quote_lines(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<QuoteId>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     handlers::list::<Quote>(&pool, &who, id.into_inner(), &page).await
@@ -123,7 +126,7 @@ async fn list_quote_lines(
 async fn get_quote_line(
     pool: Data<DbPool>,
     who: Principal,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(QuoteId, QuoteLineId)>,
 ) -> Result<HttpResponse, AppError> {
     handlers::get::<Quote>(&pool, &who, path.into_inner()).await
 }
@@ -149,7 +152,7 @@ async fn create_quote_line(
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
-    id: Path<Uuid>,
+    id: Path<QuoteId>,
     body: JsonBody<NewLineRequest>,
 ) -> Result<HttpResponse, AppError> {
     handlers::create::<Quote>(&pool, &who, &req, key, id.into_inner(), body).await
@@ -174,7 +177,7 @@ async fn create_quote_line(
 async fn update_quote_line(
     pool: Data<DbPool>,
     who: Principal,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(QuoteId, QuoteLineId)>,
     if_match: IfMatch,
     body: JsonBody<LinePatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -198,7 +201,7 @@ async fn update_quote_line(
 async fn delete_quote_line(
     pool: Data<DbPool>,
     who: Principal,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(QuoteId, QuoteLineId)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     handlers::delete::<Quote>(&pool, &who, path.into_inner(), if_match).await
@@ -217,32 +220,34 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub enum Quote {}
 
 impl handlers::Parent for Quote {
+    type Id = QuoteId;
+    type LineId = QuoteLineId;
     type Row = QuoteLineRow;
     type Line = QuoteLine;
 
     fn page<'c>(
         conn: &'c mut Conn,
         who: Visibility,
-        parent: Uuid,
+        parent: QuoteId,
         page: &'c Page,
     ) -> BoxFuture<'c, Result<Vec<QuoteLineRow>, AppError>> {
         Box::pin(store::page_of_lines(conn, who, parent, page))
     }
-    fn position(row: &QuoteLineRow) -> (String, Uuid) {
+    fn position(row: &QuoteLineRow) -> (String, Self::LineId) {
         (row.position.to_string(), row.id)
     }
     fn find(
         conn: &mut Conn,
         who: Visibility,
-        parent: Uuid,
-        line: Uuid,
+        parent: QuoteId,
+        line: QuoteLineId,
     ) -> BoxFuture<'_, Result<QuoteLineRow, AppError>> {
         Box::pin(store::find_line(conn, who, parent, line))
     }
     fn add<'c>(
         conn: &'c mut Conn,
         actor: &'c Actor,
-        parent: Uuid,
+        parent: QuoteId,
         new: NewLine,
     ) -> BoxFuture<'c, Result<QuoteLineRow, AppError>> {
         Box::pin(changes::add_line(conn, actor, parent, new))
@@ -250,7 +255,7 @@ impl handlers::Parent for Quote {
     fn update<'c>(
         conn: &'c mut Conn,
         actor: &'c Actor,
-        (parent, line): (Uuid, Uuid),
+        (parent, line): (QuoteId, QuoteLineId),
         if_match: &'c IfMatch,
         changes: LineChanges,
     ) -> BoxFuture<'c, Result<QuoteLineRow, AppError>> {
@@ -259,7 +264,7 @@ impl handlers::Parent for Quote {
     fn delete<'c>(
         conn: &'c mut Conn,
         actor: &'c Actor,
-        (parent, line): (Uuid, Uuid),
+        (parent, line): (QuoteId, QuoteLineId),
         if_match: &'c IfMatch,
     ) -> BoxFuture<'c, Result<(), AppError>> {
         Box::pin(changes::delete_line(conn, actor, parent, line, if_match))

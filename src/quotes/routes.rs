@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::changes::{self, NewQuote, QuoteChanges, Transition};
@@ -22,6 +21,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
+use crate::ids::{OpportunityId, PartnerId, QuoteId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new quote of the opportunity's lines: only `valid_until` is required; the texts default
@@ -79,8 +79,10 @@ fn not_past(date: NaiveDate) -> Result<(), AppError> {
 #[into_params(parameter_in = Query)]
 pub struct QuoteQuery {
     pub status: Option<QuoteStatus>,
-    pub opportunity_id: Option<Uuid>,
-    pub business_partner_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub opportunity_id: Option<OpportunityId>,
+    #[param(value_type = Option<Uuid>)]
+    pub business_partner_id: Option<PartnerId>,
 }
 
 const NEWEST_FIRST: SortKey = SortKey {
@@ -142,7 +144,7 @@ async fn list_quotes(
 async fn opportunity_quotes(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
@@ -176,7 +178,7 @@ async fn create_quote(
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
-    id: Path<Uuid>,
+    id: Path<OpportunityId>,
     body: JsonBody<NewQuoteRequest>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
@@ -206,7 +208,7 @@ async fn create_quote(
     security(("bearer" = []))
 )]
 #[get("/quotes/{id}")]
-async fn get_quote(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_quote(pool: Data<DbPool>, who: Principal, id: Path<QuoteId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let record = store::find(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     Ok(ok(&Quote::from(record)))
@@ -231,7 +233,7 @@ async fn get_quote(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result
 async fn update_quote(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<QuoteId>,
     if_match: IfMatch,
     body: JsonBody<QuotePatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -274,7 +276,7 @@ async fn update_quote(
 async fn make_primary(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<QuoteId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
@@ -291,7 +293,7 @@ async fn make_primary(
 async fn run_transition(
     pool: &DbPool,
     who: &Principal,
-    id: Uuid,
+    id: QuoteId,
     if_match: &IfMatch,
     to: Transition,
 ) -> Result<HttpResponse, AppError> {
@@ -317,7 +319,7 @@ async fn run_transition(
 async fn send_quote(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<QuoteId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     run_transition(&pool, &who, id.into_inner(), &if_match, Transition::Send).await
@@ -340,7 +342,7 @@ async fn send_quote(
 async fn accept_quote(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<QuoteId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     run_transition(&pool, &who, id.into_inner(), &if_match, Transition::Accept).await
@@ -363,7 +365,7 @@ async fn accept_quote(
 async fn reject_quote(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<QuoteId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     run_transition(&pool, &who, id.into_inner(), &if_match, Transition::Reject).await
@@ -386,7 +388,7 @@ pub struct PdfDocument(pub Vec<u8>);
     security(("bearer" = []))
 )]
 #[get("/quotes/{id}/pdf")]
-async fn quote_pdf(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn quote_pdf(pool: Data<DbPool>, who: Principal, id: Path<QuoteId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let document = store::document(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
     let filename = format!("{}.pdf", document.number);

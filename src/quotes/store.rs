@@ -16,16 +16,17 @@ use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
 use crate::http::pagination::Page;
+use crate::ids::{OpportunityId, PartnerId, QuoteId, QuoteLineId};
 use crate::opportunity_lines::store::LineContent;
 use crate::schema::{opportunities as opp, quote_lines as ql, quotes};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = quotes, check_for_backend(diesel::pg::Pg))]
 pub struct QuoteRow {
-    pub id: Uuid,
+    pub id: QuoteId,
     pub number: String,
-    pub opportunity_id: Uuid,
-    pub business_partner_id: Uuid,
+    pub opportunity_id: OpportunityId,
+    pub business_partner_id: PartnerId,
     pub revision: i32,
     pub status: StoredStatus,
     pub is_primary: bool,
@@ -49,8 +50,8 @@ pub struct QuoteRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ql, check_for_backend(diesel::pg::Pg))]
 pub struct QuoteLineRow {
-    pub id: Uuid,
-    pub quote_id: Uuid,
+    pub id: QuoteLineId,
+    pub quote_id: QuoteId,
     pub position: i32,
     pub article_id: Option<Uuid>,
     pub sku: Option<String>,
@@ -96,7 +97,7 @@ pub(super) const MAX_LINES: i64 = 500;
 
 /// Names the quote in a 404 about its (invisible) opportunity; other errors (a database
 /// outage) pass unchanged.
-pub(super) fn hidden_as_quote(id: Uuid) -> impl FnOnce(AppError) -> AppError {
+pub(super) fn hidden_as_quote(id: QuoteId) -> impl FnOnce(AppError) -> AppError {
     move |error| match error {
         AppError::NotFound(_) => AppError::not_found(WHAT, id),
         other => other,
@@ -104,7 +105,7 @@ pub(super) fn hidden_as_quote(id: Uuid) -> impl FnOnce(AppError) -> AppError {
 }
 
 /// A quote with its lines, whoever asks.
-pub(super) async fn load(conn: &mut Conn, id: Uuid) -> Result<QuoteRecord, AppError> {
+pub(super) async fn load(conn: &mut Conn, id: QuoteId) -> Result<QuoteRecord, AppError> {
     let row = quotes::table
         .find(id)
         .select(QuoteRow::as_select())
@@ -116,7 +117,7 @@ pub(super) async fn load(conn: &mut Conn, id: Uuid) -> Result<QuoteRecord, AppEr
     Ok(QuoteRecord { row, lines })
 }
 
-pub(super) async fn lines_of(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<QuoteLineRow>, AppError> {
+pub(super) async fn lines_of(conn: &mut Conn, ids: &[QuoteId]) -> Result<Vec<QuoteLineRow>, AppError> {
     Ok(ql::table
         .filter(ql::quote_id.eq_any(ids))
         .order((ql::quote_id, ql::position))
@@ -126,7 +127,7 @@ pub(super) async fn lines_of(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<QuoteL
 }
 
 /// A quote of an opportunity the caller sees; 404 otherwise.
-pub async fn find(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<QuoteRecord, AppError> {
+pub async fn find(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<QuoteRecord, AppError> {
     let record = load(conn, id).await?;
     crate::opportunities::store::check_visible(conn, who, record.row.opportunity_id)
         .await
@@ -135,7 +136,12 @@ pub async fn find(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<QuoteRec
 }
 
 /// Line `line` of a quote the caller sees; 404 otherwise.
-pub async fn find_line(conn: &mut Conn, who: Visibility, id: Uuid, line: Uuid) -> Result<QuoteLineRow, AppError> {
+pub async fn find_line(
+    conn: &mut Conn,
+    who: Visibility,
+    id: QuoteId,
+    line: QuoteLineId,
+) -> Result<QuoteLineRow, AppError> {
     find(conn, who, id).await?;
     ql::table
         .filter(ql::quote_id.eq(id))
@@ -151,8 +157,8 @@ pub async fn find_line(conn: &mut Conn, who: Visibility, id: Uuid, line: Uuid) -
 #[derive(Debug, Default)]
 pub struct QuoteFilter {
     pub status: Option<quote::QuoteStatus>,
-    pub opportunity_id: Option<Uuid>,
-    pub business_partner_id: Option<Uuid>,
+    pub opportunity_id: Option<OpportunityId>,
+    pub business_partner_id: Option<PartnerId>,
 }
 
 /// Quotes of the opportunities the caller sees, with their lines.
@@ -190,8 +196,8 @@ pub async fn list(
         .limit(page.fetch())
         .load(conn)
         .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut by_quote: HashMap<Uuid, Vec<QuoteLineRow>> = HashMap::new();
+    let ids: Vec<QuoteId> = rows.iter().map(|r| r.id).collect();
+    let mut by_quote: HashMap<QuoteId, Vec<QuoteLineRow>> = HashMap::new();
     for line in lines_of(conn, &ids).await? {
         by_quote.entry(line.quote_id).or_default().push(line);
     }
@@ -205,7 +211,10 @@ pub async fn list(
 }
 
 /// The primary quote of each of `opportunities` that has one.
-pub async fn primaries(conn: &mut Conn, opportunity_ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, AppError> {
+pub async fn primaries(
+    conn: &mut Conn,
+    opportunity_ids: &[OpportunityId],
+) -> Result<Vec<(OpportunityId, QuoteId)>, AppError> {
     Ok(quotes::table
         .filter(quotes::opportunity_id.eq_any(opportunity_ids))
         .filter(quotes::is_primary)
@@ -215,7 +224,7 @@ pub async fn primaries(conn: &mut Conn, opportunity_ids: &[Uuid]) -> Result<Vec<
 }
 
 /// Everything the PDF of a visible quote shows.
-pub async fn document(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<QuoteDocument, AppError> {
+pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<QuoteDocument, AppError> {
     let record = find(conn, who, id).await?;
     let settings = crate::settings::store::get(conn).await?;
     let partner = crate::partners::store::find(conn, record.row.business_partner_id).await?;
@@ -270,7 +279,7 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: Uuid) -> Result<Quot
 pub async fn page_of_lines(
     conn: &mut Conn,
     who: Visibility,
-    id: Uuid,
+    id: QuoteId,
     page: &Page,
 ) -> Result<Vec<QuoteLineRow>, AppError> {
     find(conn, who, id).await?;

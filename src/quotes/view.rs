@@ -3,13 +3,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::lines::QuoteLine;
 use super::store::{self, QuoteRecord};
 use crate::domain::money::{Money, Percent};
 use crate::domain::quote::{self, QuoteStatus};
 use crate::http::Resource;
+use crate::ids::{OpportunityId, PartnerId, QuoteId};
 
 /// The tax of one rate.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -39,12 +39,15 @@ pub struct TaxAmount {
     "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z", "version": 1
 }))]
 pub struct Quote {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: QuoteId,
     /// Human number from a sequence, `QT-000001`.
     pub number: String,
-    pub opportunity_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub opportunity_id: OpportunityId,
     /// The addressee: the opportunity's partner when the quote was made.
-    pub business_partner_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub business_partner_id: PartnerId,
     /// 1, 2, … per opportunity.
     pub revision: i32,
     /// `expired` is a draft whose `valid_until` has passed.

@@ -15,7 +15,6 @@ use diesel::sql_types::{Array, Text};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use rand::Rng;
 use rand::seq::IndexedRandom;
-use uuid::Uuid;
 
 use super::demo_id;
 use super::draft;
@@ -23,6 +22,7 @@ use super::plan::Plan;
 use super::rows::{Counts, Existing};
 use crate::db::Conn;
 use crate::error::AppError;
+use crate::ids::PartnerId;
 use crate::partners::changes::NewPartner;
 use crate::partners::store::PartnerKind;
 use crate::schema::business_partners;
@@ -121,7 +121,7 @@ pub async fn insert_partners(conn: &mut Conn, count: u32) -> Result<(), AppError
                         rng.random_range(1..100_000)
                     );
                     NewPartner {
-                        id: Uuid::now_v7(),
+                        id: PartnerId::generate(),
                         kind: if rng.random_bool(0.4) {
                             PartnerKind::Customer
                         } else {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::Conn;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
+use crate::ids::{ActivityId, OpportunityId, OpportunityLineId, PartnerId};
 
 /// A table and its columns with their types (`name type, …`), in the order of the bound arrays.
 type Columns = (&'static str, &'static str);
@@ -52,10 +53,10 @@ pub(super) const ACTIVITIES: Columns = (
 
 #[derive(Default)]
 struct OpportunityColumns {
-    id: Vec<Uuid>,
+    id: Vec<OpportunityId>,
     subject: Vec<String>,
     description: Vec<Option<String>>,
-    business_partner_id: Vec<Uuid>,
+    business_partner_id: Vec<PartnerId>,
     class_id: Vec<String>,
     funnel_id: Vec<Uuid>,
     stage_id: Vec<Uuid>,
@@ -84,8 +85,8 @@ struct OpportunityColumns {
 
 #[derive(Default)]
 struct LineColumns {
-    id: Vec<Uuid>,
-    opportunity_id: Vec<Uuid>,
+    id: Vec<OpportunityLineId>,
+    opportunity_id: Vec<OpportunityId>,
     position: Vec<i32>,
     article_id: Vec<Option<Uuid>>,
     sku: Vec<Option<String>>,
@@ -102,7 +103,7 @@ struct LineColumns {
 #[derive(Default)]
 struct StageChangeColumns {
     id: Vec<Uuid>,
-    opportunity_id: Vec<Uuid>,
+    opportunity_id: Vec<OpportunityId>,
     from_stage_id: Vec<Option<Uuid>>,
     to_stage_id: Vec<Uuid>,
     probability: Vec<Decimal>,
@@ -115,12 +116,12 @@ struct StageChangeColumns {
 
 #[derive(Default)]
 struct ActivityColumns {
-    id: Vec<Uuid>,
+    id: Vec<ActivityId>,
     kind: Vec<&'static str>,
     subject: Vec<String>,
     body: Vec<Option<String>>,
-    business_partner_id: Vec<Uuid>,
-    opportunity_id: Vec<Uuid>,
+    business_partner_id: Vec<PartnerId>,
+    opportunity_id: Vec<OpportunityId>,
     owner_id: Vec<Uuid>,
     status: Vec<&'static str>,
     due_at: Vec<Option<DateTime<Utc>>>,

@@ -262,10 +262,10 @@ fn assemble(
         .first()
         .map_or_else(|| dice.pick(&TOPICS).to_owned(), |l| l.description.clone());
     Draft {
-        id: dice.id(created_at),
+        id: dice.id(created_at).into(),
         subject: format!("{topic} – {partner_name}"),
         description: dice.chance(0.2).then(|| dice.pick(&DESCRIPTIONS).to_owned()),
-        business_partner_id: *partner,
+        business_partner_id: (*partner).into(),
         class_id: class.id.clone(),
         funnel_id: plan.funnels[class.funnel].id,
         owner_id: owner,
@@ -340,7 +340,7 @@ fn activities(dice: &mut Dice, status: Outcome, times: &Times, closed: i64) -> V
             dice.at(planned)
         };
         activities.push(Activity {
-            id: dice.id(created_at),
+            id: dice.id(created_at).into(),
             kind,
             subject: dice.pick(&subjects).to_owned(),
             body: dice.chance(0.25).then(|| dice.pick(&DESCRIPTIONS).to_owned()),

@@ -171,7 +171,7 @@ fn people(conn: &mut SyncConn) -> Result<(), AppError> {
     let partners: Vec<NewPartner> = DEMO_PARTNERS
         .iter()
         .map(|(n, kind, name, street, postal_code, city, owner)| NewPartner {
-            id: demo_id(*n),
+            id: demo_id(*n).into(),
             kind: *kind,
             name: (*name).to_owned(),
             email: Some(format!("info@{}.example", slug(name))),

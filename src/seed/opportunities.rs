@@ -17,6 +17,7 @@ use crate::articles::store::ArticleRow;
 use crate::db::Conn;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
+use crate::ids::OpportunityId;
 use crate::opportunities::derive;
 use crate::schema::{articles, opportunities, stages};
 
@@ -112,7 +113,7 @@ impl Demo {
                     Line::of(id, article, quantity, discount, at)
                 }
                 None => Line {
-                    id,
+                    id: id.into(),
                     article_id: None,
                     sku: None,
                     description: description.to_owned(),
@@ -150,7 +151,7 @@ impl Demo {
             .map(|&(kind, subject, done, hours)| {
                 let at = now - Duration::hours(hours);
                 Activity {
-                    id: DemoIds::next(&mut ids.activity),
+                    id: DemoIds::next(&mut ids.activity).into(),
                     kind,
                     subject: subject.to_owned(),
                     body: None,
@@ -171,10 +172,10 @@ impl Demo {
             .chain(erp.as_ref().map(|(_, at)| *at))
             .fold(last_step_at, DateTime::max);
         Ok(Draft {
-            id: demo_id(self.n),
+            id: demo_id(self.n).into(),
             subject: self.subject.to_owned(),
             description: None,
-            business_partner_id: demo_id(self.partner),
+            business_partner_id: demo_id(self.partner).into(),
             class_id: self.class.to_owned(),
             funnel_id: demo_id(self.funnel),
             owner_id: demo_id(self.owner),
@@ -200,7 +201,7 @@ impl Demo {
 pub(super) async fn load_demo(conn: &mut Conn) -> Result<usize, AppError> {
     conn.transaction(async |conn| {
         let ids: Vec<Uuid> = DEMO.iter().map(|d| demo_id(d.n)).collect();
-        let existing: Vec<Uuid> = opportunities::table
+        let existing: Vec<OpportunityId> = opportunities::table
             .filter(opportunities::id.eq_any(&ids))
             .select(opportunities::id)
             .load(conn)
@@ -256,14 +257,14 @@ pub(super) async fn load_demo(conn: &mut Conn) -> Result<usize, AppError> {
 
 /// Quotes of the first three open demo opportunities with lines, made through the API's own
 /// store: the first is sent, the second gets a second (draft) revision with a customer text.
-async fn demo_quotes(conn: &mut Conn, added: &[Uuid]) -> Result<(), AppError> {
+async fn demo_quotes(conn: &mut Conn, added: &[OpportunityId]) -> Result<(), AppError> {
     use crate::access::Actor;
     use crate::access::Visibility;
     use crate::http::IfMatch;
     use crate::quotes::changes::{self as quotes, NewQuote, Transition};
     use crate::quotes::store::today;
 
-    let quoted: Vec<Uuid> = opportunities::table
+    let quoted: Vec<OpportunityId> = opportunities::table
         .filter(opportunities::id.eq_any(added))
         .filter(opportunities::status.eq(Outcome::Open))
         .filter(opportunities::line_count.gt(0))

@@ -16,13 +16,14 @@ use crate::domain::formula::Formula;
 use crate::domain::money::round2;
 use crate::domain::opportunity::{Facts, line_total};
 use crate::domain::pipeline::Outcome;
+use crate::ids::{ActivityId, OpportunityId, OpportunityLineId, PartnerId};
 
 /// The activity kinds that are contacts: done, they move `last_contact_at`.
 pub(super) const CONTACT_KINDS: [&str; 5] = ["call", "email", "meeting", "appointment", "ticket"];
 
 /// An article line.
 pub(super) struct Line {
-    pub id: Uuid,
+    pub id: OpportunityLineId,
     pub article_id: Option<Uuid>,
     pub sku: Option<String>,
     pub description: String,
@@ -38,7 +39,7 @@ impl Line {
     /// A line of `quantity` of `article` at its catalogue price.
     pub fn of(id: Uuid, article: &ArticleRow, quantity: Decimal, discount_percent: Decimal, at: DateTime<Utc>) -> Self {
         Line {
-            id,
+            id: id.into(),
             article_id: Some(article.id),
             sku: Some(article.sku.clone()),
             description: article.name.clone(),
@@ -69,7 +70,7 @@ pub(super) struct Step {
 
 /// An activity of the opportunity (with its partner and owner).
 pub(super) struct Activity {
-    pub id: Uuid,
+    pub id: ActivityId,
     pub kind: &'static str,
     pub subject: String,
     pub body: Option<String>,
@@ -87,10 +88,10 @@ impl Activity {
 
 /// An opportunity to insert, with everything that hangs off it.
 pub(super) struct Draft {
-    pub id: Uuid,
+    pub id: OpportunityId,
     pub subject: String,
     pub description: Option<String>,
-    pub business_partner_id: Uuid,
+    pub business_partner_id: PartnerId,
     pub class_id: String,
     pub funnel_id: Uuid,
     pub owner_id: Uuid,

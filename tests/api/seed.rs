@@ -255,7 +255,7 @@ async fn bulk_opportunities_have_the_derived_columns_the_api_computes() {
 
     let before = snapshot(&mut conn).await;
     assert_eq!(before.len(), 18 + 200 + 300);
-    let ids: Vec<Uuid> = before.iter().map(|row| row.0).collect();
+    let ids: Vec<salesfunnel::ids::OpportunityId> = before.iter().map(|row| row.0.into()).collect();
     salesfunnel::opportunities::derive::refresh(&mut conn, &ids)
         .await
         .unwrap();

@@ -3,6 +3,7 @@ use diesel::pg::Pg;
 
 use super::super::copy::{ACTIVITIES, OPPORTUNITIES, statement};
 use super::*;
+use crate::ids::{ActivityId, OpportunityId, OpportunityLineId, PartnerId};
 
 fn step(stage: u128, probability: i64, at: DateTime<Utc>) -> Step {
     Step {
@@ -17,7 +18,7 @@ fn step(stage: u128, probability: i64, at: DateTime<Utc>) -> Step {
 
 fn activity(kind: &'static str, done: bool, at: DateTime<Utc>) -> Activity {
     Activity {
-        id: Uuid::now_v7(),
+        id: ActivityId::generate(),
         kind,
         subject: kind.to_owned(),
         body: None,
@@ -29,7 +30,7 @@ fn activity(kind: &'static str, done: bool, at: DateTime<Utc>) -> Activity {
 
 fn line(quantity: i64, cents: i64, discount: i64, at: DateTime<Utc>) -> Line {
     Line {
-        id: Uuid::now_v7(),
+        id: OpportunityLineId::generate(),
         article_id: None,
         sku: None,
         description: "Werkstattstunde".to_owned(),
@@ -45,10 +46,10 @@ fn line(quantity: i64, cents: i64, discount: i64, at: DateTime<Utc>) -> Line {
 fn draft(now: DateTime<Utc>) -> Draft {
     let created_at = now - Duration::days(30);
     Draft {
-        id: Uuid::now_v7(),
+        id: OpportunityId::generate(),
         subject: "Umbau".to_owned(),
         description: None,
-        business_partner_id: Uuid::now_v7(),
+        business_partner_id: PartnerId::generate(),
         class_id: "SERVICE".to_owned(),
         funnel_id: Uuid::now_v7(),
         owner_id: Uuid::now_v7(),
