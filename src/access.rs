@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::auth::{Principal, Role};
 use crate::db::Conn;
 use crate::error::AppError;
+use crate::ids::{FunnelId, UserId};
 use crate::schema::{funnel_members, opportunities as opp};
 
 impl Role {
@@ -102,7 +103,7 @@ pub enum Visibility {
     /// Every opportunity.
     All,
     /// Inside a rep's fence: those they own and those of funnels whose team includes them.
-    Rep(Uuid),
+    Rep(UserId),
     /// None: a fenced role whose subject is not a user id.
     Nothing,
 }
@@ -149,7 +150,7 @@ impl Principal {
 }
 
 /// The funnels whose team includes `user`.
-pub async fn team_funnels(conn: &mut Conn, user: Uuid) -> Result<Vec<Uuid>, AppError> {
+pub async fn team_funnels(conn: &mut Conn, user: UserId) -> Result<Vec<FunnelId>, AppError> {
     Ok(funnel_members::table
         .filter(funnel_members::user_id.eq(user))
         .select(funnel_members::funnel_id)
@@ -159,13 +160,13 @@ pub async fn team_funnels(conn: &mut Conn, user: Uuid) -> Result<Vec<Uuid>, AppE
 
 /// The fence of a rep: the opportunities they own and those of their team funnels.
 #[diesel::dsl::auto_type]
-fn seen_by_rep(user: Uuid, teams: Vec<Uuid>) -> _ {
+fn seen_by_rep(user: UserId, teams: Vec<FunnelId>) -> _ {
     opp::owner_id.eq(user).or(opp::funnel_id.eq_any(teams))
 }
 
 /// The ids of the opportunities inside a rep's fence, as a subquery.
 #[diesel::dsl::auto_type]
-fn fenced_ids(user: Uuid, teams: Vec<Uuid>) -> _ {
+fn fenced_ids(user: UserId, teams: Vec<FunnelId>) -> _ {
     opp::table
         .filter(opp::owner_id.eq(user).or(opp::funnel_id.eq_any(teams)))
         .select(opp::id)
@@ -173,11 +174,11 @@ fn fenced_ids(user: Uuid, teams: Vec<Uuid>) -> _ {
 
 /// The rep and team funnels a fenced scope stands for; `None` for `All`. `Nothing` is the fence
 /// of the nil id with no teams, which no opportunity is inside.
-pub async fn fence(conn: &mut Conn, scope: Visibility) -> Result<Option<(Uuid, Vec<Uuid>)>, AppError> {
+pub async fn fence(conn: &mut Conn, scope: Visibility) -> Result<Option<(UserId, Vec<FunnelId>)>, AppError> {
     Ok(match scope {
         Visibility::All => None,
         Visibility::Rep(user) => Some((user, team_funnels(conn, user).await?)),
-        Visibility::Nothing => Some((Uuid::nil(), Vec::new())),
+        Visibility::Nothing => Some((UserId(Uuid::nil()), Vec::new())),
     })
 }
 
@@ -210,7 +211,7 @@ where
 
 /// Whether `scope` covers an opportunity of `funnel` owned by `owner` (where one may be
 /// created, or moved to).
-pub async fn covers(conn: &mut Conn, scope: Visibility, funnel: Uuid, owner: Uuid) -> Result<bool, AppError> {
+pub async fn covers(conn: &mut Conn, scope: Visibility, funnel: FunnelId, owner: UserId) -> Result<bool, AppError> {
     Ok(match scope {
         Visibility::All => true,
         Visibility::Nothing => false,
@@ -228,7 +229,7 @@ pub async fn covers(conn: &mut Conn, scope: Visibility, funnel: Uuid, owner: Uui
 pub struct Actor {
     pub who: Visibility,
     pub subject: String,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
 }
 
 impl Actor {
@@ -266,7 +267,7 @@ mod tests {
         for other in [Role::Viewer, Role::Integration] {
             let who = principal(&[Role::Rep, other]);
             assert_eq!(who.read_scope(), Visibility::All);
-            assert_eq!(who.write_scope().ok(), Some(Visibility::Rep(Uuid::nil())));
+            assert_eq!(who.write_scope().ok(), Some(Visibility::Rep(UserId(Uuid::nil()))));
         }
     }
 

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::config::{JwtKey, JwtSettings};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
+use crate::ids::UserId;
 
 crate::db::text_enum! {
     /// What a caller may do; a token carries one or more.
@@ -46,8 +47,8 @@ pub struct Principal {
 
 impl Principal {
     /// The caller's user id, when `sub` is one.
-    pub fn user_id(&self) -> Option<Uuid> {
-        Uuid::parse_str(&self.subject).ok()
+    pub fn user_id(&self) -> Option<UserId> {
+        Uuid::parse_str(&self.subject).ok().map(UserId)
     }
 }
 
@@ -215,7 +216,7 @@ impl Verifier {
     }
 
     /// Drops what this replica remembers of user `id`, after a change to it.
-    pub fn forget_user(&self, id: Uuid) {
+    pub fn forget_user(&self, id: UserId) {
         self.users.forget(id);
     }
 }
@@ -230,11 +231,11 @@ type Standing = Option<(Role, bool)>;
 /// This replica's recently read users, each kept for [`USER_CACHE_TTL`].
 #[derive(Default)]
 struct UserCache {
-    entries: Mutex<HashMap<Uuid, (Instant, Standing)>>,
+    entries: Mutex<HashMap<UserId, (Instant, Standing)>>,
 }
 
 impl UserCache {
-    fn get(&self, id: Uuid) -> Option<Standing> {
+    fn get(&self, id: UserId) -> Option<Standing> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
             .get(&id)
@@ -242,7 +243,7 @@ impl UserCache {
             .map(|(_, standing)| *standing)
     }
 
-    fn put(&self, id: Uuid, standing: Standing) {
+    fn put(&self, id: UserId, standing: Standing) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         // Stale entries are dropped now and then, so the map holds about the recent callers.
         if entries.len() >= 1024 {
@@ -251,7 +252,7 @@ impl UserCache {
         entries.insert(id, (Instant::now(), standing));
     }
 
-    fn forget(&self, id: Uuid) {
+    fn forget(&self, id: UserId) {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
     }
 }

@@ -126,6 +126,22 @@ typed_id!(
     /// A user of the API.
     UserId
 );
+typed_id!(
+    /// A funnel (a sales process).
+    FunnelId
+);
+typed_id!(
+    /// A stage of a funnel.
+    StageId
+);
+typed_id!(
+    /// A reason an opportunity was lost.
+    LostReasonId
+);
+typed_id!(
+    /// An article of the catalogue.
+    ArticleId
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::store::{ActivityKind, ActivityRow, ActivityStatus, Occurred, WHAT, occurred_at, visible};
 use super::view::Activity;
@@ -16,7 +15,7 @@ use crate::db::Conn;
 use crate::error::{AppError, FieldError};
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
-use crate::ids::{ActivityId, OpportunityId, PartnerId};
+use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::derive;
 use crate::schema::{activities as act, business_partners};
@@ -29,7 +28,7 @@ pub struct NewActivity {
     pub body: Option<String>,
     pub business_partner_id: Option<PartnerId>,
     pub opportunity_id: Option<OpportunityId>,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     /// `None`: done when `occurred_at` is given, else planned.
     pub status: Option<ActivityStatus>,
     pub due_at: Option<DateTime<Utc>>,
@@ -44,7 +43,7 @@ pub struct ActivityChanges {
     pub body: Option<Option<String>>,
     pub business_partner_id: Option<PartnerId>,
     pub opportunity_id: Option<Option<OpportunityId>>,
-    pub owner_id: Option<Option<Uuid>>,
+    pub owner_id: Option<Option<UserId>>,
     pub status: Option<ActivityStatus>,
     pub due_at: Option<Option<DateTime<Utc>>>,
     pub occurred_at: Option<Option<DateTime<Utc>>>,
@@ -113,7 +112,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
             occurred_at,
         };
         let row = diesel::insert_into(act::table)
-            .values((act::id.eq(Uuid::now_v7()), &values))
+            .values((act::id.eq(ActivityId::generate()), &values))
             .returning(ActivityRow::as_returning())
             .get_result(conn)
             .await?;
@@ -278,7 +277,7 @@ async fn place(
 }
 
 /// The owner if the user exists; else an error in `errors`.
-async fn check_owner(conn: &mut Conn, owner: Uuid, errors: &mut Vec<FieldError>) -> Result<Option<Uuid>, AppError> {
+async fn check_owner(conn: &mut Conn, owner: UserId, errors: &mut Vec<FieldError>) -> Result<Option<UserId>, AppError> {
     if crate::users::store::exists(conn, owner).await? {
         Ok(Some(owner))
     } else {
@@ -321,7 +320,7 @@ struct ActivityValues {
     body: Option<String>,
     business_partner_id: PartnerId,
     opportunity_id: Option<OpportunityId>,
-    owner_id: Option<Uuid>,
+    owner_id: Option<UserId>,
     status: ActivityStatus,
     due_at: Option<DateTime<Utc>>,
     occurred_at: Option<DateTime<Utc>>,

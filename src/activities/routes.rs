@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::changes::{self, ActivityChanges, NewActivity};
@@ -20,7 +19,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
-use crate::ids::{ActivityId, OpportunityId, PartnerId};
+use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
 use crate::openapi::responses::{Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new activity. With `opportunity_id` the partner is the opportunity's; without it,
@@ -48,7 +47,8 @@ pub struct NewActivityRequest {
     #[schema(value_type = Option<Uuid>)]
     pub opportunity_id: Option<OpportunityId>,
     /// Defaults to the calling user, when the caller is a user.
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
     /// Default: `done` when `occurred_at` is given, else `planned`.
     pub status: Option<ActivityStatus>,
     /// When a planned activity is due.
@@ -84,7 +84,8 @@ pub struct ActivityPatch {
     #[schema(value_type = Option<Option<Uuid>>)]
     pub opportunity_id: Option<Option<OpportunityId>>,
     #[serde(default, deserialize_with = "merge::nullable")]
-    pub owner_id: Option<Option<Uuid>>,
+    #[schema(value_type = Option<Option<Uuid>>)]
+    pub owner_id: Option<Option<UserId>>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     pub status: Option<ActivityStatus>,
@@ -131,7 +132,8 @@ impl ActivitySort {
 pub struct ActivityQuery {
     pub kind: Option<ActivityKind>,
     pub status: Option<ActivityStatus>,
-    pub owner_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
     #[param(value_type = Option<Uuid>)]
     pub opportunity_id: Option<OpportunityId>,
     #[param(value_type = Option<Uuid>)]

@@ -9,13 +9,12 @@ use diesel::sql_types::Bool;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::error::{AppError, FieldError};
 use crate::http::pagination::Page;
-use crate::ids::{ActivityId, OpportunityId, PartnerId};
+use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
 use crate::schema::activities as act;
 
 crate::db::text_enum! {
@@ -61,7 +60,7 @@ pub struct ActivityRow {
     pub body: Option<String>,
     pub business_partner_id: PartnerId,
     pub opportunity_id: Option<OpportunityId>,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub status: ActivityStatus,
     pub due_at: Option<DateTime<Utc>>,
     pub occurred_at: Option<DateTime<Utc>>,
@@ -76,7 +75,7 @@ pub struct ActivityRow {
 pub struct ActivityFilter {
     pub kind: Option<ActivityKind>,
     pub status: Option<ActivityStatus>,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub opportunity_id: Option<OpportunityId>,
     pub business_partner_id: Option<PartnerId>,
     pub due_before: Option<DateTime<Utc>>,

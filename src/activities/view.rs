@@ -3,11 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::store::{ActivityKind, ActivityRow, ActivityStatus};
 use crate::http::Resource;
-use crate::ids::{ActivityId, OpportunityId, PartnerId};
+use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
 
 /// A call, e-mail, meeting, appointment, ticket, task or note with a business partner,
 /// optionally on one of its opportunities.
@@ -31,7 +30,8 @@ pub struct Activity {
     #[schema(value_type = Option<Uuid>)]
     pub opportunity_id: Option<OpportunityId>,
     /// The user responsible for it.
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
     pub status: ActivityStatus,
     /// When a planned activity is due.
     pub due_at: Option<DateTime<Utc>>,

@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, ArticleChanges, ArticleFilter, ArticleRow};
@@ -19,6 +18,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::http::{IfMatch, Resource, etag, header_value, ok, patch as merge};
+use crate::ids::ArticleId;
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A catalogue article.
@@ -30,7 +30,8 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
     "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct Article {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: ArticleId,
     /// Unique article number, `[A-Za-z0-9._-]{1,64}`.
     pub sku: String,
     pub name: String,
@@ -249,7 +250,7 @@ async fn row_of(pool: &DbPool, sku: String, content: ArticleContent) -> Result<A
     };
     let now = Utc::now();
     Ok(ArticleRow {
-        id: Uuid::now_v7(),
+        id: ArticleId::generate(),
         sku,
         name: content.name.trim().to_owned(),
         description: content.description,
@@ -306,7 +307,7 @@ async fn list_articles(
     security(("bearer" = []))
 )]
 #[get("/articles/{id}")]
-async fn get_article(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_article(pool: Data<DbPool>, who: Principal, id: Path<ArticleId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let row = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
     Ok(ok(&Article::from(row)))
@@ -413,7 +414,7 @@ async fn upsert_article(
 async fn update_article(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<ArticleId>,
     if_match: IfMatch,
     body: JsonBody<ArticlePatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -450,7 +451,7 @@ async fn update_article(
 async fn delete_article(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<ArticleId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;

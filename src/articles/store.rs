@@ -3,19 +3,19 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::{Conn, lock_version};
 use crate::domain::money::{Money, Percent};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::ids::ArticleId;
 use crate::schema::articles;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
 pub struct ArticleRow {
-    pub id: Uuid,
+    pub id: ArticleId,
     pub sku: String,
     pub name: String,
     pub description: Option<String>,
@@ -79,7 +79,7 @@ pub async fn insert(conn: &mut Conn, row: &ArticleRow) -> Result<ArticleRow, App
         .map_err(|e| sku_conflict(e, &row.sku))
 }
 
-pub async fn find(conn: &mut Conn, id: Uuid) -> Result<ArticleRow, AppError> {
+pub async fn find(conn: &mut Conn, id: ArticleId) -> Result<ArticleRow, AppError> {
     articles::table
         .find(id)
         .select(ArticleRow::as_select())
@@ -128,7 +128,7 @@ async fn apply(conn: &mut Conn, current: ArticleRow, changes: &ArticleChanges) -
 
 pub async fn update(
     conn: &mut Conn,
-    id: Uuid,
+    id: ArticleId,
     if_match: &IfMatch,
     changes: &ArticleChanges,
 ) -> Result<ArticleRow, AppError> {
@@ -171,7 +171,7 @@ pub async fn upsert(
     .await
 }
 
-pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, id: ArticleId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "articles", WHAT, &id, if_match).await?;
         diesel::delete(articles::table.find(id))

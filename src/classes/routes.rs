@@ -17,6 +17,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::ids::{FunnelId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A class (KlassenID): groups opportunities and routes new ones.
@@ -31,9 +32,11 @@ pub struct Class {
     pub id: String,
     pub description: Option<String>,
     /// Funnel of a new opportunity of this class when none is given.
-    pub default_funnel_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub default_funnel_id: Option<FunnelId>,
     /// Owner of a new opportunity of this class when none is given.
-    pub default_owner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub default_owner_id: Option<UserId>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -88,8 +91,10 @@ pub struct NewClassRequest {
     #[validate(length(max = 500))]
     #[schema(max_length = 500)]
     pub description: Option<String>,
-    pub default_funnel_id: Option<Uuid>,
-    pub default_owner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub default_funnel_id: Option<FunnelId>,
+    #[schema(value_type = Option<Uuid>)]
+    pub default_owner_id: Option<UserId>,
     #[serde(default = "crate::http::default_true")]
     pub active: bool,
 }
@@ -104,9 +109,11 @@ pub struct ClassPatch {
     #[schema(max_length = 500)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
-    pub default_funnel_id: Option<Option<Uuid>>,
+    #[schema(value_type = Option<Option<Uuid>>)]
+    pub default_funnel_id: Option<Option<FunnelId>>,
     #[serde(default, deserialize_with = "merge::nullable")]
-    pub default_owner_id: Option<Option<Uuid>>,
+    #[schema(value_type = Option<Option<Uuid>>)]
+    pub default_owner_id: Option<Option<UserId>>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     pub active: Option<bool>,

@@ -3,12 +3,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::{Conn, lock_version};
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::ids::{FunnelId, UserId};
 use crate::schema::{classes, funnels};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -16,8 +16,8 @@ use crate::schema::{classes, funnels};
 pub struct ClassRow {
     pub id: String,
     pub description: Option<String>,
-    pub default_funnel_id: Option<Uuid>,
-    pub default_owner_id: Option<Uuid>,
+    pub default_funnel_id: Option<FunnelId>,
+    pub default_owner_id: Option<UserId>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -28,15 +28,15 @@ pub struct ClassRow {
 #[diesel(table_name = classes)]
 pub struct ClassChanges {
     pub description: Option<Option<String>>,
-    pub default_funnel_id: Option<Option<Uuid>>,
-    pub default_owner_id: Option<Option<Uuid>>,
+    pub default_funnel_id: Option<Option<FunnelId>>,
+    pub default_owner_id: Option<Option<UserId>>,
     pub active: Option<bool>,
 }
 
 const WHAT: &str = "class";
 
 /// The default funnel and owner must exist (422 naming the field).
-async fn check_references(conn: &mut Conn, funnel: Option<Uuid>, owner: Option<Uuid>) -> Result<(), AppError> {
+async fn check_references(conn: &mut Conn, funnel: Option<FunnelId>, owner: Option<UserId>) -> Result<(), AppError> {
     let mut errors = Vec::new();
     if let Some(id) = funnel
         && !diesel::select(diesel::dsl::exists(funnels::table.find(id)))

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, FunnelChanges, FunnelFilter, FunnelRecord, FunnelRow};
@@ -17,6 +16,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::ids::{FunnelId, StageId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A sales funnel (Vertriebstrichter).
@@ -30,14 +30,17 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct Funnel {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: FunnelId,
     /// Unique, case-insensitively.
     pub name: String,
     pub description: Option<String>,
     /// The stages in order: at least one open, exactly one won, at least one lost.
-    pub stage_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<Uuid>)]
+    pub stage_ids: Vec<StageId>,
     /// The sales team: reps in it see and work the funnel's opportunities.
-    pub team_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<Uuid>)]
+    pub team_ids: Vec<UserId>,
     /// Days without contact after which an open opportunity turns yellow.
     pub warn_after_days: i32,
     /// Days without contact after which it turns red; greater than `warn_after_days`.
@@ -109,11 +112,13 @@ pub struct NewFunnelRequest {
     pub description: Option<String>,
     #[validate(length(min = 1, max = 50))]
     #[schema(min_items = 1, max_items = 50)]
-    pub stage_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<Uuid>)]
+    pub stage_ids: Vec<StageId>,
     #[serde(default)]
     #[validate(length(max = 500))]
     #[schema(max_items = 500)]
-    pub team_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<Uuid>)]
+    pub team_ids: Vec<UserId>,
     #[serde(default = "seven")]
     #[schema(minimum = 1, maximum = 3650, default = 7)]
     pub warn_after_days: i32,
@@ -146,11 +151,13 @@ pub struct FunnelPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(length(min = 1, max = 50))]
     #[schema(nullable = false, min_items = 1, max_items = 50)]
-    pub stage_ids: Option<Vec<Uuid>>,
+    #[schema(value_type = Option<Vec<Uuid>>)]
+    pub stage_ids: Option<Vec<StageId>>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(length(max = 500))]
     #[schema(nullable = false, max_items = 500)]
-    pub team_ids: Option<Vec<Uuid>>,
+    #[schema(value_type = Option<Vec<Uuid>>)]
+    pub team_ids: Option<Vec<UserId>>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false, minimum = 1, maximum = 3650)]
     pub warn_after_days: Option<i32>,
@@ -178,7 +185,8 @@ pub struct FunnelQuery {
     /// Case-insensitive substring of the name.
     pub q: Option<String>,
     /// Only funnels whose team includes this user.
-    pub member_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub member_id: Option<UserId>,
 }
 
 const BY_NAME: SortKey = SortKey {
@@ -228,7 +236,7 @@ async fn list_funnels(
     security(("bearer" = []))
 )]
 #[get("/funnels/{id}")]
-async fn get_funnel(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_funnel(pool: Data<DbPool>, who: Principal, id: Path<FunnelId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let record = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
     Ok(ok(&Funnel::from(record)))
@@ -261,7 +269,7 @@ async fn create_funnel(
     let now = Utc::now();
     let record = FunnelRecord {
         row: FunnelRow {
-            id: Uuid::now_v7(),
+            id: FunnelId::generate(),
             name: r.name.trim().to_owned(),
             description: r.description,
             warn_after_days: r.warn_after_days,
@@ -301,7 +309,7 @@ async fn create_funnel(
 async fn update_funnel(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<FunnelId>,
     if_match: IfMatch,
     body: JsonBody<FunnelPatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -339,7 +347,7 @@ async fn update_funnel(
 async fn delete_funnel(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<FunnelId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::Conn;
 use crate::domain::formula::Formula;
@@ -13,13 +12,14 @@ use crate::domain::pipeline::{self, FunnelStage, Outcome};
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::ids::{FunnelId, StageId, UserId};
 use crate::opportunities::derive::{self, Affected};
 use crate::schema::{funnel_members, funnel_stages, funnels, opportunities, stages, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = funnels, check_for_backend(diesel::pg::Pg))]
 pub struct FunnelRow {
-    pub id: Uuid,
+    pub id: FunnelId,
     pub name: String,
     pub description: Option<String>,
     pub warn_after_days: i32,
@@ -36,8 +36,8 @@ pub struct FunnelRow {
 #[derive(Debug, Clone)]
 pub struct FunnelRecord {
     pub row: FunnelRow,
-    pub stage_ids: Vec<Uuid>,
-    pub team_ids: Vec<Uuid>,
+    pub stage_ids: Vec<StageId>,
+    pub team_ids: Vec<UserId>,
 }
 
 impl FunnelRecord {
@@ -53,8 +53,8 @@ impl FunnelRecord {
 pub struct FunnelChanges {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
-    pub stage_ids: Option<Vec<Uuid>>,
-    pub team_ids: Option<Vec<Uuid>>,
+    pub stage_ids: Option<Vec<StageId>>,
+    pub team_ids: Option<Vec<UserId>>,
     pub warn_after_days: Option<i32>,
     pub critical_after_days: Option<i32>,
     pub metric_label: Option<Option<String>>,
@@ -72,17 +72,17 @@ async fn validate(conn: &mut Conn, record: &FunnelRecord) -> Result<(), AppError
     if let Some(Err(error)) = record.row.metric_formula.as_deref().map(Formula::parse) {
         errors.push(FieldError::new("metric_formula", "formula", error.to_string()));
     }
-    let found: HashMap<Uuid, FunnelStage> = stages::table
+    let found: HashMap<StageId, FunnelStage> = stages::table
         .filter(stages::id.eq_any(stage_ids))
         .select((stages::id, stages::outcome, stages::active))
-        .load::<(Uuid, Outcome, bool)>(conn)
+        .load::<(StageId, Outcome, bool)>(conn)
         .await?
         .into_iter()
         .map(|(id, outcome, active)| (id, FunnelStage { outcome, active }))
         .collect();
     let listed: Vec<Option<FunnelStage>> = stage_ids.iter().map(|id| found.get(id).copied()).collect();
     errors.extend(pipeline::funnel_stages(stage_ids, &listed));
-    let users: Vec<Uuid> = users::table
+    let users: Vec<UserId> = users::table
         .filter(users::id.eq_any(team_ids))
         .select(users::id)
         .load(conn)
@@ -109,14 +109,14 @@ async fn validate(conn: &mut Conn, record: &FunnelRecord) -> Result<(), AppError
     }
 }
 
-async fn replace_stages(conn: &mut Conn, funnel: Uuid, stage_ids: &[Uuid]) -> Result<(), AppError> {
+async fn replace_stages(conn: &mut Conn, funnel: FunnelId, stage_ids: &[StageId]) -> Result<(), AppError> {
     diesel::delete(funnel_stages::table.filter(funnel_stages::funnel_id.eq(funnel)))
         .execute(conn)
         .await?;
     let rows: Vec<_> = stage_ids
         .iter()
         .zip(1..)
-        .map(|(id, position): (&Uuid, i32)| {
+        .map(|(id, position): (&StageId, i32)| {
             (
                 funnel_stages::funnel_id.eq(funnel),
                 funnel_stages::stage_id.eq(*id),
@@ -131,7 +131,7 @@ async fn replace_stages(conn: &mut Conn, funnel: Uuid, stage_ids: &[Uuid]) -> Re
     Ok(())
 }
 
-async fn replace_team(conn: &mut Conn, funnel: Uuid, team_ids: &[Uuid]) -> Result<(), AppError> {
+async fn replace_team(conn: &mut Conn, funnel: FunnelId, team_ids: &[UserId]) -> Result<(), AppError> {
     diesel::delete(funnel_members::table.filter(funnel_members::funnel_id.eq(funnel)))
         .execute(conn)
         .await?;
@@ -164,23 +164,23 @@ pub async fn insert(conn: &mut Conn, record: FunnelRecord) -> Result<FunnelRecor
 
 /// Adds the stage ids and team of each funnel row (two queries for a whole page).
 async fn complete(conn: &mut Conn, rows: Vec<FunnelRow>) -> Result<Vec<FunnelRecord>, AppError> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut stage_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let ids: Vec<FunnelId> = rows.iter().map(|r| r.id).collect();
+    let mut stage_map: HashMap<FunnelId, Vec<StageId>> = HashMap::new();
     for (funnel, stage) in funnel_stages::table
         .filter(funnel_stages::funnel_id.eq_any(&ids))
         .order((funnel_stages::funnel_id, funnel_stages::position))
         .select((funnel_stages::funnel_id, funnel_stages::stage_id))
-        .load::<(Uuid, Uuid)>(conn)
+        .load::<(FunnelId, _)>(conn)
         .await?
     {
         stage_map.entry(funnel).or_default().push(stage);
     }
-    let mut team_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut team_map: HashMap<FunnelId, Vec<UserId>> = HashMap::new();
     for (funnel, user) in funnel_members::table
         .filter(funnel_members::funnel_id.eq_any(&ids))
         .order((funnel_members::funnel_id, funnel_members::user_id))
         .select((funnel_members::funnel_id, funnel_members::user_id))
-        .load::<(Uuid, Uuid)>(conn)
+        .load::<(FunnelId, _)>(conn)
         .await?
     {
         team_map.entry(funnel).or_default().push(user);
@@ -195,7 +195,7 @@ async fn complete(conn: &mut Conn, rows: Vec<FunnelRow>) -> Result<Vec<FunnelRec
         .collect())
 }
 
-pub async fn find(conn: &mut Conn, id: Uuid) -> Result<FunnelRecord, AppError> {
+pub async fn find(conn: &mut Conn, id: FunnelId) -> Result<FunnelRecord, AppError> {
     let row = funnels::table
         .find(id)
         .select(FunnelRow::as_select())
@@ -214,7 +214,7 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> Result<FunnelRecord, AppError> {
 pub struct FunnelFilter {
     pub active: Option<bool>,
     pub q: Option<String>,
-    pub member_id: Option<Uuid>,
+    pub member_id: Option<UserId>,
 }
 
 pub async fn list(conn: &mut Conn, filter: &FunnelFilter, page: &Page) -> Result<Vec<FunnelRecord>, AppError> {
@@ -243,7 +243,7 @@ pub async fn list(conn: &mut Conn, filter: &FunnelFilter, page: &Page) -> Result
 /// Applies `changes`; the merged funnel must satisfy every rule (422).
 pub async fn update(
     conn: &mut Conn,
-    id: Uuid,
+    id: FunnelId,
     if_match: &IfMatch,
     changes: FunnelChanges,
 ) -> Result<FunnelRecord, AppError> {
@@ -294,7 +294,7 @@ pub async fn update(
 }
 
 /// 409 when a stage leaving the funnel still holds opportunities of it.
-async fn keeps_occupied_stages(conn: &mut Conn, id: Uuid, stage_ids: &[Uuid]) -> Result<(), AppError> {
+async fn keeps_occupied_stages(conn: &mut Conn, id: FunnelId, stage_ids: &[StageId]) -> Result<(), AppError> {
     let stranded: Option<String> = opportunities::table
         .inner_join(stages::table)
         .filter(opportunities::funnel_id.eq(id))
@@ -312,7 +312,7 @@ async fn keeps_occupied_stages(conn: &mut Conn, id: Uuid, stage_ids: &[Uuid]) ->
 }
 
 /// Deletes a funnel no class or opportunity refers to; 409 otherwise.
-pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, id: FunnelId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         crate::db::lock_version(conn, "funnels", WHAT, &id, if_match).await?;
         diesel::delete(funnels::table.find(id))

@@ -6,12 +6,12 @@ pub mod handlers;
 
 use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 use validator::Validate;
 
 use crate::domain::money::{self, Money, Percent, Quantity};
 use crate::http::pagination::{KeyKind, SortKey};
 use crate::http::patch as merge;
+use crate::ids::ArticleId;
 use crate::opportunity_lines::store::{LineChanges, NewLine};
 
 /// A new line: an article fills sku, description, unit, unit price and tax rate (each may be
@@ -20,7 +20,8 @@ use crate::opportunity_lines::store::{LineChanges, NewLine};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"article_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "quantity": 2, "discount_percent": 5}))]
 pub struct NewLineRequest {
-    pub article_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub article_id: Option<ArticleId>,
     #[validate(length(min = 1, max = 64))]
     #[schema(min_length = 1, max_length = 64)]
     pub sku: Option<String>,

@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, LostReasonChanges, LostReasonRow};
@@ -16,6 +15,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::ids::LostReasonId;
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A reason an opportunity was lost.
@@ -25,7 +25,8 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct LostReason {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: LostReasonId,
     /// Unique, case-insensitively.
     pub label: String,
     pub active: bool,
@@ -138,7 +139,7 @@ async fn list_lost_reasons(
     security(("bearer" = []))
 )]
 #[get("/lost-reasons/{id}")]
-async fn get_lost_reason(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_lost_reason(pool: Data<DbPool>, who: Principal, id: Path<LostReasonId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let row = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
     Ok(ok(&LostReason::from(row)))
@@ -170,7 +171,7 @@ async fn create_lost_reason(
     let r = body.parse()?;
     let now = Utc::now();
     let row = LostReasonRow {
-        id: Uuid::now_v7(),
+        id: LostReasonId::generate(),
         label: r.label.trim().to_owned(),
         active: r.active,
         created_at: now,
@@ -202,7 +203,7 @@ async fn create_lost_reason(
 async fn update_lost_reason(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<LostReasonId>,
     if_match: IfMatch,
     body: JsonBody<LostReasonPatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -233,7 +234,7 @@ async fn update_lost_reason(
 async fn delete_lost_reason(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<LostReasonId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;

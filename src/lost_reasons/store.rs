@@ -3,18 +3,18 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::{Conn, lock_version};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::ids::LostReasonId;
 use crate::schema::lost_reasons;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lost_reasons, check_for_backend(diesel::pg::Pg))]
 pub struct LostReasonRow {
-    pub id: Uuid,
+    pub id: LostReasonId,
     pub label: String,
     pub active: bool,
     pub created_at: DateTime<Utc>,
@@ -39,7 +39,7 @@ pub async fn insert(conn: &mut Conn, row: &LostReasonRow) -> Result<LostReasonRo
         .await?)
 }
 
-pub async fn find(conn: &mut Conn, id: Uuid) -> Result<LostReasonRow, AppError> {
+pub async fn find(conn: &mut Conn, id: LostReasonId) -> Result<LostReasonRow, AppError> {
     lost_reasons::table
         .find(id)
         .select(LostReasonRow::as_select())
@@ -72,7 +72,7 @@ pub async fn list(
 
 pub async fn update(
     conn: &mut Conn,
-    id: Uuid,
+    id: LostReasonId,
     if_match: &IfMatch,
     changes: &LostReasonChanges,
 ) -> Result<LostReasonRow, AppError> {
@@ -91,7 +91,7 @@ pub async fn update(
     .await
 }
 
-pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, id: LostReasonId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "lost_reasons", WHAT, &id, if_match).await?;
         diesel::delete(lost_reasons::table.find(id))

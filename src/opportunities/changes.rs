@@ -18,7 +18,7 @@ use crate::domain::opportunity::{self};
 use crate::domain::pipeline::Outcome;
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
-use crate::ids::{OpportunityId, PartnerId};
+use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, StageId, UserId};
 use crate::schema::{activities, classes, opportunities as opp, opportunity_stage_changes as changes};
 
 diesel::define_sql_function! {
@@ -34,9 +34,9 @@ pub struct NewOpportunity {
     pub description: Option<String>,
     pub business_partner_id: PartnerId,
     pub class_id: String,
-    pub stage_id: Uuid,
-    pub funnel_id: Option<Uuid>,
-    pub owner_id: Option<Uuid>,
+    pub stage_id: StageId,
+    pub funnel_id: Option<FunnelId>,
+    pub owner_id: Option<UserId>,
     pub currency: Option<String>,
     pub target_value: Option<Money>,
     pub probability_override: Option<Percent>,
@@ -76,7 +76,7 @@ pub(super) fn reference(
 pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Result<OpportunityRecord, AppError> {
     conn.transaction(async |conn| {
         let mut errors = Vec::new();
-        let class: Option<(bool, Option<Uuid>, Option<Uuid>)> = classes::table
+        let class: Option<(bool, Option<FunnelId>, Option<UserId>)> = classes::table
             .find(&new.class_id)
             .select((classes::active, classes::default_funnel_id, classes::default_owner_id))
             .first(conn)
@@ -166,10 +166,10 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
 pub(super) async fn record_stage(
     conn: &mut Conn,
     id: OpportunityId,
-    from: Option<Uuid>,
-    to: Uuid,
+    from: Option<StageId>,
+    to: StageId,
     actor: &Actor,
-    lost_reason: Option<Uuid>,
+    lost_reason: Option<LostReasonId>,
     note: Option<&str>,
 ) -> Result<(), AppError> {
     // Probability and value as they are after the move: refresh first. The change happened when
@@ -271,9 +271,9 @@ pub struct OpportunityChanges {
     pub description: Option<Option<String>>,
     pub business_partner_id: Option<PartnerId>,
     pub class_id: Option<String>,
-    pub funnel_id: Option<Uuid>,
-    pub stage_id: Option<Uuid>,
-    pub owner_id: Option<Uuid>,
+    pub funnel_id: Option<FunnelId>,
+    pub stage_id: Option<StageId>,
+    pub owner_id: Option<UserId>,
     pub currency: Option<String>,
     pub target_value: Option<Money>,
     pub probability_override: Option<Option<Percent>>,
@@ -287,9 +287,9 @@ struct Columns<'a> {
     description: Option<Option<&'a str>>,
     business_partner_id: Option<PartnerId>,
     class_id: Option<&'a str>,
-    funnel_id: Option<Uuid>,
-    stage_id: Option<Uuid>,
-    owner_id: Option<Uuid>,
+    funnel_id: Option<FunnelId>,
+    stage_id: Option<StageId>,
+    owner_id: Option<UserId>,
     currency: Option<&'a str>,
     target_value: Option<Money>,
     probability_override: Option<Option<Percent>>,

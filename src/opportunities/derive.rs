@@ -19,7 +19,7 @@ use crate::domain::money::round2;
 use crate::domain::opportunity::Facts;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
-use crate::ids::OpportunityId;
+use crate::ids::{FunnelId, OpportunityId, StageId};
 use crate::schema::opportunities;
 
 /// Opportunities refreshed per statement when a stage or funnel change touches many.
@@ -147,9 +147,9 @@ pub async fn refresh(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<Oppor
 #[derive(Debug, Clone, Copy)]
 pub enum Affected {
     /// Those in a stage whose probability changed.
-    Stage(Uuid),
+    Stage(StageId),
     /// Those of a funnel whose formula changed.
-    Funnel(Uuid),
+    Funnel(FunnelId),
 }
 
 /// Refreshes every opportunity `affected` names, in batches of [`BATCH`], in the caller's

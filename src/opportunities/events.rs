@@ -4,7 +4,6 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::store::{OpportunityRecord, find};
 use super::view::Opportunity;
@@ -14,7 +13,7 @@ use crate::db::Conn;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::events::{self, EventType, store::record};
-use crate::ids::OpportunityId;
+use crate::ids::{OpportunityId, StageId};
 use crate::opportunity_lines::view::Line;
 use crate::partners::view::Partner;
 use crate::quotes::view::Quote;
@@ -45,7 +44,7 @@ pub async fn moved(
     actor: &Actor,
     before: &Value,
     after: &OpportunityRecord,
-    from: Uuid,
+    from: StageId,
     reopened: bool,
 ) -> Result<(), AppError> {
     let id = after.row.id;
@@ -92,7 +91,7 @@ async fn won(conn: &mut Conn, after: &OpportunityRecord, mut data: Value) -> Res
 }
 
 /// A stage as events name it: id, code, name and outcome.
-async fn stage(conn: &mut Conn, id: Uuid) -> Result<Value, AppError> {
+async fn stage(conn: &mut Conn, id: StageId) -> Result<Value, AppError> {
     let (code, name, outcome): (String, String, Outcome) = stages::table
         .find(id)
         .select((stages::code, stages::name, stages::outcome))

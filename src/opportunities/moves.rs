@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::changes::{clock_timestamp, ensure_open, lock, record_stage, reference, validation};
 use super::events;
@@ -16,14 +15,14 @@ use crate::domain::opportunity::{self};
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::http::IfMatch;
-use crate::ids::OpportunityId;
+use crate::ids::{LostReasonId, OpportunityId, StageId};
 use crate::schema::{lost_reasons, opportunities as opp};
 
 /// Where a move goes.
 #[derive(Debug, Clone, Copy)]
 pub enum Destination {
     /// A stage of the funnel, by id.
-    Stage(Uuid),
+    Stage(StageId),
     /// The funnel's won stage.
     Won,
     /// The funnel's first lost stage.
@@ -34,7 +33,7 @@ pub enum Destination {
 #[derive(Debug, Clone)]
 pub struct Move {
     pub to: Destination,
-    pub lost_reason_id: Option<Uuid>,
+    pub lost_reason_id: Option<LostReasonId>,
     pub note: Option<String>,
 }
 
@@ -110,7 +109,7 @@ pub async fn reopen(
     actor: &Actor,
     id: OpportunityId,
     if_match: &IfMatch,
-    stage: Uuid,
+    stage: StageId,
     note: Option<String>,
 ) -> Result<OpportunityRecord, AppError> {
     conn.transaction(async |conn| {
@@ -137,7 +136,7 @@ pub async fn reopen(
                 opp::status.eq(Outcome::Open),
                 opp::stage_entered_at.eq(clock_timestamp()),
                 opp::closed_at.eq(None::<DateTime<Utc>>),
-                opp::lost_reason_id.eq(None::<Uuid>),
+                opp::lost_reason_id.eq(None::<LostReasonId>),
                 opp::lost_note.eq(None::<String>),
                 opp::updated_at.eq(diesel::dsl::now),
                 opp::version.eq(opp::version + 1),

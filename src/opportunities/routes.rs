@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::changes::{self, NewOpportunity, OpportunityChanges};
@@ -22,7 +21,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
-use crate::ids::{OpportunityId, PartnerId};
+use crate::ids::{FunnelId, OpportunityId, PartnerId, StageId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new opportunity: partner, class and stage are required; funnel and owner come from the
@@ -47,11 +46,14 @@ pub struct NewOpportunityRequest {
     #[schema(example = "FLOTTE")]
     pub class_id: String,
     /// An open stage of the funnel.
-    pub stage_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub stage_id: StageId,
     /// Default: the class's funnel.
-    pub funnel_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub funnel_id: Option<FunnelId>,
     /// Default: the class's owner, else the creating user.
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
     /// Default: the settings' currency.
     #[validate(custom(function = "money::currency"))]
     #[schema(schema_with = money::optional_currency_schema)]
@@ -87,13 +89,16 @@ pub struct OpportunityPatch {
     pub class_id: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
-    pub funnel_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub funnel_id: Option<FunnelId>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
-    pub stage_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub stage_id: Option<StageId>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "money::currency"))]
     #[schema(schema_with = money::currency_schema)]
@@ -171,9 +176,12 @@ impl OpportunitySort {
 #[into_params(parameter_in = Query)]
 pub struct OpportunityQuery {
     pub status: Option<Outcome>,
-    pub owner_id: Option<Uuid>,
-    pub funnel_id: Option<Uuid>,
-    pub stage_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
+    #[param(value_type = Option<Uuid>)]
+    pub funnel_id: Option<FunnelId>,
+    #[param(value_type = Option<Uuid>)]
+    pub stage_id: Option<StageId>,
     #[param(example = "FLOTTE")]
     pub class_id: Option<String>,
     #[param(value_type = Option<Uuid>)]

@@ -11,7 +11,6 @@ use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::access::{self, Visibility};
 use crate::db::Conn;
@@ -20,7 +19,7 @@ use crate::domain::opportunity::Entry;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::http::pagination::Page;
-use crate::ids::{OpportunityId, PartnerId, QuoteId};
+use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 use crate::schema::{
     activities, business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes,
     stages, users,
@@ -63,9 +62,9 @@ pub struct OpportunityRow {
     pub description: Option<String>,
     pub business_partner_id: PartnerId,
     pub class_id: String,
-    pub funnel_id: Uuid,
-    pub stage_id: Uuid,
-    pub owner_id: Uuid,
+    pub funnel_id: FunnelId,
+    pub stage_id: StageId,
+    pub owner_id: UserId,
     pub currency: String,
     pub status: Outcome,
     pub probability_override: Option<Percent>,
@@ -79,7 +78,7 @@ pub struct OpportunityRow {
     pub last_contact_at: DateTime<Utc>,
     pub stage_entered_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
-    pub lost_reason_id: Option<Uuid>,
+    pub lost_reason_id: Option<LostReasonId>,
     pub lost_note: Option<String>,
     pub erp_reference: Option<String>,
     pub erp_handed_off_at: Option<DateTime<Utc>>,
@@ -118,9 +117,9 @@ pub(super) const WHAT: &str = "opportunity";
 #[derive(Debug, Default)]
 pub struct OpportunityFilter {
     pub status: Option<Outcome>,
-    pub owner_id: Option<Uuid>,
-    pub funnel_id: Option<Uuid>,
-    pub stage_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
+    pub funnel_id: Option<FunnelId>,
+    pub stage_id: Option<StageId>,
     pub class_id: Option<String>,
     pub business_partner_id: Option<PartnerId>,
     pub health: Option<Health>,
@@ -261,7 +260,7 @@ async fn complete(
         .collect())
 }
 
-pub(super) async fn active_user(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError> {
+pub(super) async fn active_user(conn: &mut Conn, id: UserId) -> Result<Option<bool>, AppError> {
     Ok(users::table
         .find(id)
         .select(users::active)
@@ -277,7 +276,7 @@ pub(super) async fn partner_exists(conn: &mut Conn, id: PartnerId) -> Result<Opt
     Ok(found.then_some(true))
 }
 
-pub(super) async fn funnel_active(conn: &mut Conn, id: Uuid) -> Result<Option<bool>, AppError> {
+pub(super) async fn funnel_active(conn: &mut Conn, id: FunnelId) -> Result<Option<bool>, AppError> {
     Ok(funnels::table
         .find(id)
         .select(funnels::active)
@@ -287,7 +286,7 @@ pub(super) async fn funnel_active(conn: &mut Conn, id: Uuid) -> Result<Option<bo
 }
 
 /// The stage `id` as funnel `funnel` sees it; `None` when there is no such stage.
-pub(super) async fn entry(conn: &mut Conn, funnel: Uuid, id: Uuid) -> Result<Option<Entry>, AppError> {
+pub(super) async fn entry(conn: &mut Conn, funnel: FunnelId, id: StageId) -> Result<Option<Entry>, AppError> {
     let stage: Option<(Outcome, bool, bool)> = stages::table
         .find(id)
         .select((stages::outcome, stages::requires_lines, stages::active))
@@ -309,7 +308,7 @@ pub(super) async fn entry(conn: &mut Conn, funnel: Uuid, id: Uuid) -> Result<Opt
 }
 
 /// The funnel's stage with `outcome` that comes first in its order.
-pub(super) async fn funnel_stage(conn: &mut Conn, funnel: Uuid, outcome: Outcome) -> Result<Uuid, AppError> {
+pub(super) async fn funnel_stage(conn: &mut Conn, funnel: FunnelId, outcome: Outcome) -> Result<StageId, AppError> {
     funnel_stages::table
         .inner_join(stages::table)
         .filter(funnel_stages::funnel_id.eq(funnel))
@@ -327,11 +326,11 @@ pub(super) async fn funnel_stage(conn: &mut Conn, funnel: Uuid, outcome: Outcome
 #[diesel(table_name = changes, check_for_backend(Pg))]
 pub struct StageChangeRow {
     pub id: OpportunityId,
-    pub from_stage_id: Option<Uuid>,
-    pub to_stage_id: Uuid,
+    pub from_stage_id: Option<StageId>,
+    pub to_stage_id: StageId,
     pub probability: Percent,
     pub target_value: Money,
-    pub lost_reason_id: Option<Uuid>,
+    pub lost_reason_id: Option<LostReasonId>,
     pub note: Option<String>,
     pub changed_by: Option<String>,
     pub changed_at: DateTime<Utc>,

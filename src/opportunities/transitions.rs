@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 use validator::Validate;
 
 use super::moves::{self, Destination, Move};
@@ -18,7 +17,7 @@ use crate::domain::money::{Money, Percent};
 use crate::error::AppError;
 use crate::http::json::{JsonBody, OptionalJsonBody};
 use crate::http::{IfMatch, ok};
-use crate::ids::OpportunityId;
+use crate::ids::{LostReasonId, OpportunityId, StageId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A move to another stage of the funnel; a lost stage needs `lost_reason_id`.
@@ -26,9 +25,11 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f31", "note": "Test drive agreed"}))]
 pub struct StageMoveRequest {
-    pub stage_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub stage_id: StageId,
     /// Required for a lost stage, refused for any other.
-    pub lost_reason_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub lost_reason_id: Option<LostReasonId>,
     /// Kept in the history (and as `lost_note` when lost).
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]
@@ -50,7 +51,8 @@ pub struct WinRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"lost_reason_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f40", "note": "Competitor 8 % cheaper"}))]
 pub struct LoseRequest {
-    pub lost_reason_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub lost_reason_id: LostReasonId,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]
     pub note: Option<String>,
@@ -61,7 +63,8 @@ pub struct LoseRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f31"}))]
 pub struct ReopenRequest {
-    pub stage_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub stage_id: StageId,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]
     pub note: Option<String>,
@@ -89,13 +92,16 @@ pub struct StageChange {
     #[schema(value_type = Uuid)]
     pub id: OpportunityId,
     /// `null` for the stage it was created in.
-    pub from_stage_id: Option<Uuid>,
-    pub to_stage_id: Uuid,
+    #[schema(value_type = Option<Uuid>)]
+    pub from_stage_id: Option<StageId>,
+    #[schema(value_type = Uuid)]
+    pub to_stage_id: StageId,
     /// Probability right after the change.
     pub probability: Percent,
     /// Target value at the change.
     pub target_value: Money,
-    pub lost_reason_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub lost_reason_id: Option<LostReasonId>,
     pub note: Option<String>,
     /// The subject of the token that made the change.
     pub changed_by: Option<String>,

@@ -6,13 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::store::{Health, OpportunityRecord};
 use crate::domain::money::{Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::http::Resource;
-use crate::ids::{OpportunityId, PartnerId, QuoteId};
+use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 
 /// A sales opportunity (Vertriebschance).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -41,9 +40,12 @@ pub struct Opportunity {
     pub business_partner_id: PartnerId,
     /// The class (KlassenID) it was created in.
     pub class_id: String,
-    pub funnel_id: Uuid,
-    pub stage_id: Uuid,
-    pub owner_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub funnel_id: FunnelId,
+    #[schema(value_type = Uuid)]
+    pub stage_id: StageId,
+    #[schema(value_type = Uuid)]
+    pub owner_id: UserId,
     /// The outcome of its stage.
     pub status: Outcome,
     /// ISO 4217 code of all its amounts.
@@ -70,7 +72,8 @@ pub struct Opportunity {
     pub activity_counts: BTreeMap<String, i64>,
     pub stage_entered_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
-    pub lost_reason_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub lost_reason_id: Option<LostReasonId>,
     pub lost_note: Option<String>,
     /// The ERP order it was handed off as.
     pub erp_reference: Option<String>,

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::access::Actor;
 use crate::access::Visibility;
@@ -15,7 +14,7 @@ use crate::domain::opportunity::line_total;
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
-use crate::ids::{OpportunityId, OpportunityLineId};
+use crate::ids::{ArticleId, OpportunityId, OpportunityLineId};
 use crate::opportunities::changes as opportunities;
 use crate::schema::{articles, opportunity_lines as lines};
 
@@ -28,7 +27,7 @@ pub struct LineRow {
     pub id: OpportunityLineId,
     pub opportunity_id: OpportunityId,
     pub position: i32,
-    pub article_id: Option<Uuid>,
+    pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
     pub quantity: Quantity,
@@ -45,7 +44,7 @@ pub struct LineRow {
 /// A new line as asked for; the article, if given, fills what is not.
 #[derive(Debug, Clone)]
 pub struct NewLine {
-    pub article_id: Option<Uuid>,
+    pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: Option<String>,
     pub quantity: Quantity,
@@ -59,7 +58,7 @@ pub struct NewLine {
 /// article filled in, defaults for the rest, and its total.
 #[derive(Debug, Clone)]
 pub struct LineContent {
-    pub article_id: Option<Uuid>,
+    pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
     pub quantity: Quantity,
@@ -131,7 +130,7 @@ pub struct NewLineRow {
     id: OpportunityLineId,
     opportunity_id: OpportunityId,
     position: i32,
-    article_id: Option<Uuid>,
+    article_id: Option<ArticleId>,
     sku: Option<String>,
     description: String,
     quantity: Quantity,

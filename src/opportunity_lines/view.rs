@@ -3,12 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::store::LineRow;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::http::Resource;
-use crate::ids::{OpportunityId, OpportunityLineId};
+use crate::ids::{ArticleId, OpportunityId, OpportunityLineId};
 
 /// One line of an opportunity.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -26,7 +25,8 @@ pub struct Line {
     pub opportunity_id: OpportunityId,
     /// 1, 2, … in the order the lines were added.
     pub position: i32,
-    pub article_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
     pub quantity: Quantity,

@@ -4,14 +4,13 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::store::{PartnerKind, PartnerRow, WHAT, find};
 use crate::db::{Conn, lock_version};
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
-use crate::ids::PartnerId;
+use crate::ids::{PartnerId, UserId};
 use crate::partners::view::Partner;
 use crate::schema::business_partners as bp;
 
@@ -29,7 +28,7 @@ pub struct NewPartner {
     pub city: Option<String>,
     pub country: Option<String>,
     pub vat_id: Option<String>,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub notes: Option<String>,
 }
 
@@ -47,7 +46,7 @@ pub struct PartnerChanges {
     pub city: Option<Option<String>>,
     pub country: Option<Option<String>>,
     pub vat_id: Option<Option<String>>,
-    pub owner_id: Option<Option<Uuid>>,
+    pub owner_id: Option<Option<UserId>>,
     pub notes: Option<Option<String>>,
 }
 
@@ -138,7 +137,7 @@ pub async fn delete(conn: &mut Conn, id: PartnerId, if_match: &IfMatch) -> Resul
     .await
 }
 
-async fn check_owner(conn: &mut Conn, owner: Option<Uuid>) -> Result<(), AppError> {
+async fn check_owner(conn: &mut Conn, owner: Option<UserId>) -> Result<(), AppError> {
     match owner {
         Some(id) if !crate::users::store::exists(conn, id).await? => Err(AppError::invalid(
             "owner_id",

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::changes::{self, NewPartner, PartnerChanges};
@@ -20,7 +19,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
-use crate::ids::PartnerId;
+use crate::ids::{PartnerId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new business partner.
@@ -66,7 +65,8 @@ pub struct NewPartnerRequest {
     #[schema(pattern = "^[A-Z]{2}[A-Za-z0-9]{2,13}$", example = "DE123456789")]
     pub vat_id: Option<String>,
     /// Defaults to the calling user, when the caller is a user.
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
     pub notes: Option<String>,
@@ -123,7 +123,8 @@ pub struct PartnerPatch {
     #[schema(pattern = "^[A-Z]{2}[A-Za-z0-9]{2,13}$", example = "DE123456789")]
     pub vat_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
-    pub owner_id: Option<Option<Uuid>>,
+    #[schema(value_type = Option<Option<Uuid>>)]
+    pub owner_id: Option<Option<UserId>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
@@ -182,7 +183,8 @@ pub struct PartnerQuery {
     /// Only leads or only customers.
     pub kind: Option<PartnerKind>,
     /// Only partners of this owner.
-    pub owner_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
     /// Case-insensitive substring of name or number.
     #[param(example = "müller")]
     pub q: Option<String>,

@@ -5,12 +5,11 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::db::Conn;
 use crate::error::AppError;
 use crate::http::pagination::Page;
-use crate::ids::PartnerId;
+use crate::ids::{PartnerId, UserId};
 use crate::schema::business_partners as bp;
 
 crate::db::text_enum! {
@@ -40,7 +39,7 @@ pub struct PartnerRow {
     pub city: Option<String>,
     pub country: Option<String>,
     pub vat_id: Option<String>,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub notes: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -51,7 +50,7 @@ pub struct PartnerRow {
 #[derive(Debug, Default)]
 pub struct PartnerFilter {
     pub kind: Option<PartnerKind>,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub q: Option<String>,
     pub updated_after: Option<DateTime<Utc>>,
 }

@@ -3,11 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::store::{PartnerKind, PartnerRow};
 use crate::http::Resource;
-use crate::ids::PartnerId;
+use crate::ids::{PartnerId, UserId};
 
 /// A business partner: a lead or a customer.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -36,7 +35,8 @@ pub struct Partner {
     pub country: Option<String>,
     pub vat_id: Option<String>,
     /// The user responsible for this partner.
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
     pub notes: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -8,7 +8,6 @@ use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::view::Quote;
 use crate::access::Actor;
@@ -19,7 +18,7 @@ use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
-use crate::ids::{OpportunityId, QuoteId, QuoteLineId};
+use crate::ids::{ArticleId, OpportunityId, QuoteId, QuoteLineId};
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::store::OpportunityRow;
 use crate::opportunity_lines::store::{self as opportunity_lines, LineChanges, LineContent, NewLine};
@@ -31,7 +30,7 @@ struct NewQuoteLineRow {
     id: QuoteLineId,
     quote_id: QuoteId,
     position: i32,
-    article_id: Option<Uuid>,
+    article_id: Option<ArticleId>,
     sku: Option<String>,
     description: String,
     quantity: Quantity,

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::changes;
 use super::store::{self, QuoteLineRow};
@@ -21,7 +20,7 @@ use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::JsonBody;
 use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::http::{IfMatch, Resource};
-use crate::ids::{QuoteId, QuoteLineId};
+use crate::ids::{ArticleId, QuoteId, QuoteLineId};
 use crate::lines::handlers;
 use crate::lines::{LinePatch, NewLineRequest};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -44,7 +43,8 @@ pub struct QuoteLine {
     #[schema(value_type = Uuid)]
     pub quote_id: QuoteId,
     pub position: i32,
-    pub article_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
     pub quantity: Quantity,

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use uuid::Uuid;
 
 use super::pdf::{DocumentLine, PartnerAddress, QuoteDocument};
 use crate::access::{self, Visibility};
@@ -16,7 +15,7 @@ use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
 use crate::http::pagination::Page;
-use crate::ids::{OpportunityId, PartnerId, QuoteId, QuoteLineId};
+use crate::ids::{ArticleId, OpportunityId, PartnerId, QuoteId, QuoteLineId};
 use crate::opportunity_lines::store::LineContent;
 use crate::schema::{opportunities as opp, quote_lines as ql, quotes};
 
@@ -53,7 +52,7 @@ pub struct QuoteLineRow {
     pub id: QuoteLineId,
     pub quote_id: QuoteId,
     pub position: i32,
-    pub article_id: Option<Uuid>,
+    pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
     pub quantity: Quantity,

@@ -10,10 +10,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
-use uuid::Uuid;
 
 use super::store::{ArticleForecastRow, ForecastRow, Period};
 use crate::domain::money::Money;
+use crate::ids::{ArticleId, UserId};
 
 /// A calendar month, `YYYY-MM` in JSON and queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +124,8 @@ impl ForecastAmounts {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "name": "Anna Berger", "open_count": 2, "won_count": 1, "amounts": [{"currency": "EUR", "target_value": "130000.00", "weighted_value": "97500.00", "won_value": "42000.00"}]}))]
 pub struct OwnerForecast {
-    pub owner_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub owner_id: UserId,
     pub name: String,
     pub open_count: i64,
     pub won_count: i64,
@@ -150,7 +151,8 @@ pub struct ArticleAmounts {
 #[schema(example = json!({"article_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "sku": "KOMBI-TDI", "name": "Kombi TDI", "unit": "Stk", "quantity": "12.000", "weighted_quantity": "9.000", "won_quantity": "2.000", "amounts": [{"currency": "EUR", "value": "30000.00", "weighted_value": "22500.00", "won_value": "5000.00"}]}))]
 pub struct ArticleForecast {
     /// `null` for lines without a catalogue article, which count under their SKU.
-    pub article_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub article_id: Option<ArticleId>,
     #[schema(example = "KOMBI-TDI")]
     pub sku: Option<String>,
     pub name: Option<String>,

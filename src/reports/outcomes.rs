@@ -6,11 +6,11 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::store::{ConversionRow, WinLossRow};
 use crate::domain::money::{Money, Percent};
 use crate::domain::pipeline::Outcome;
+use crate::ids::{FunnelId, LostReasonId, StageId};
 
 /// Days as a JSON number (one decimal), or `null`.
 fn days<S: Serializer>(value: &Option<Decimal>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -39,7 +39,8 @@ pub struct WinLossAmounts {
 #[schema(example = json!({"lost_reason_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f40", "label": "Preis zu hoch", "count": 1, "amounts": [{"currency": "EUR", "value": "25000.00"}], "average_days": 12.0}))]
 pub struct LostReasonSummary {
     /// `null` for opportunities lost without a reason (none since reasons are required).
-    pub lost_reason_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub lost_reason_id: Option<LostReasonId>,
     #[schema(example = "Preis zu hoch")]
     pub label: Option<String>,
     pub count: i64,
@@ -150,7 +151,8 @@ impl WinLossReport {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f31", "code": "ERSTKONTAKT", "name": "Erstkontakt", "outcome": "open", "entered": 40, "moved_on": 30, "won_later": 8, "conversion_rate": 75.0, "win_rate": 20.0, "average_days": 6.5}))]
 pub struct ConversionStage {
-    pub stage_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub stage_id: StageId,
     #[schema(example = "ANGEBOT")]
     pub code: String,
     pub name: String,
@@ -176,7 +178,8 @@ pub struct ConversionStage {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"funnel_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f30", "name": "Neuwagen", "stages": [{"stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f31", "code": "ERSTKONTAKT", "name": "Erstkontakt", "outcome": "open", "entered": 40, "moved_on": 30, "won_later": 8, "conversion_rate": 75.0, "win_rate": 20.0, "average_days": 6.5}]}))]
 pub struct ConversionFunnel {
-    pub funnel_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub funnel_id: FunnelId,
     pub name: String,
     pub stages: Vec<ConversionStage>,
 }

@@ -4,11 +4,11 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::store::{OwnerRow, PipelineRow};
 use crate::domain::money::Money;
 use crate::domain::pipeline::Outcome;
+use crate::ids::{FunnelId, StageId, UserId};
 
 /// Sums of one currency.
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,7 +35,8 @@ impl Amounts {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f32", "code": "ANGEBOT", "name": "Angebot", "outcome": "open", "count": 2, "metric": null, "amounts": [{"currency": "EUR", "target_value": "130000.00", "weighted_value": "97500.00"}]}))]
 pub struct PipelineStage {
-    pub stage_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub stage_id: StageId,
     #[schema(example = "ANGEBOT")]
     pub code: String,
     #[schema(example = "Angebot")]
@@ -68,7 +69,8 @@ pub struct OutcomeTotals {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"funnel_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f30", "name": "Neuwagen", "metric_label": null, "stages": [{"stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f32", "code": "ANGEBOT", "name": "Angebot", "outcome": "open", "count": 2, "metric": null, "amounts": [{"currency": "EUR", "target_value": "130000.00", "weighted_value": "97500.00"}]}], "totals": [{"outcome": "open", "count": 2, "amounts": [{"currency": "EUR", "target_value": "130000.00", "weighted_value": "97500.00"}]}]}))]
 pub struct PipelineFunnel {
-    pub funnel_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub funnel_id: FunnelId,
     pub name: String,
     /// What the funnel's `metric` means, e.g. "Deckungsbeitrag".
     pub metric_label: Option<String>,
@@ -175,7 +177,8 @@ impl From<Vec<PipelineRow>> for PipelineReport {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "name": "Anna Berger", "role": "rep", "open_count": 12, "partner_count": 9, "red_count": 2, "amounts": [{"currency": "EUR", "target_value": "412000.00", "weighted_value": "161500.00"}]}))]
 pub struct OwnerSummary {
-    pub owner_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub owner_id: UserId,
     #[schema(example = "Anna Berger")]
     pub name: String,
     #[schema(example = "rep")]

@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, get};
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use super::forecast::{ForecastGrouping, ForecastReport, Month};
 use super::outcomes::{StageConversionReport, WinLossReport};
@@ -15,6 +14,7 @@ use super::store::{self, Period, Scope};
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::{AppError, FieldError};
+use crate::ids::{FunnelId, UserId};
 use crate::openapi::responses::{Forbidden, ValidationFailed};
 
 /// The filters every report takes (all optional, combined with AND).
@@ -22,9 +22,11 @@ use crate::openapi::responses::{Forbidden, ValidationFailed};
 #[into_params(parameter_in = Query)]
 pub struct ScopeQuery {
     /// Only opportunities of this funnel.
-    pub funnel_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub funnel_id: Option<FunnelId>,
     /// Only opportunities this user owns.
-    pub owner_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub owner_id: Option<UserId>,
     /// Only opportunities of this class.
     #[param(example = "FLOTTE")]
     pub class_id: Option<String>,

@@ -14,19 +14,19 @@ use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, Bool, Date, Int4, Int8, Nullable, Numeric, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
-use uuid::Uuid;
 
 use crate::access::{self, Visibility};
 use crate::db::{self, Conn, DbPool};
 use crate::domain::money::{Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
+use crate::ids::{ArticleId, FunnelId, LostReasonId, StageId, UserId};
 
 /// What a report covers: the filters every report takes, and what the caller sees.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    pub funnel_id: Option<Uuid>,
-    pub owner_id: Option<Uuid>,
+    pub funnel_id: Option<FunnelId>,
+    pub owner_id: Option<UserId>,
     pub class_id: Option<String>,
     pub viewer: Visibility,
 }
@@ -102,13 +102,13 @@ pub struct PipelineRow {
     #[diesel(sql_type = Int4)]
     pub level: i32,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub funnel_id: Option<Uuid>,
+    pub funnel_id: Option<FunnelId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub funnel_name: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub metric_label: Option<String>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub stage_id: Option<Uuid>,
+    pub stage_id: Option<StageId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub stage_code: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -142,7 +142,7 @@ pub struct ForecastRow {
     #[diesel(sql_type = Date)]
     pub month: NaiveDate,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub owner_name: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -183,7 +183,7 @@ pub struct ArticleForecastRow {
     #[diesel(sql_type = Date)]
     pub month: NaiveDate,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub article_id: Option<Uuid>,
+    pub article_id: Option<ArticleId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub sku: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -223,7 +223,7 @@ pub struct OwnerRow {
     #[diesel(sql_type = Int4)]
     pub level: i32,
     #[diesel(sql_type = SqlUuid)]
-    pub owner_id: Uuid,
+    pub owner_id: UserId,
     #[diesel(sql_type = Text)]
     pub owner_name: String,
     #[diesel(sql_type = Text)]
@@ -258,7 +258,7 @@ pub struct WinLossRow {
     #[diesel(sql_type = Nullable<Text>)]
     pub currency: Option<String>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub lost_reason_id: Option<Uuid>,
+    pub lost_reason_id: Option<LostReasonId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub lost_reason: Option<String>,
     #[diesel(sql_type = Int8)]
@@ -287,11 +287,11 @@ pub async fn win_loss(conn: &mut Conn, scope: &Scope, period: Period) -> Result<
 #[derive(Debug, QueryableByName)]
 pub struct ConversionRow {
     #[diesel(sql_type = SqlUuid)]
-    pub funnel_id: Uuid,
+    pub funnel_id: FunnelId,
     #[diesel(sql_type = Text)]
     pub funnel_name: String,
     #[diesel(sql_type = SqlUuid)]
-    pub stage_id: Uuid,
+    pub stage_id: StageId,
     #[diesel(sql_type = Text)]
     pub stage_code: String,
     #[diesel(sql_type = Text)]

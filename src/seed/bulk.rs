@@ -22,7 +22,7 @@ use super::plan::Plan;
 use super::rows::{Counts, Existing};
 use crate::db::Conn;
 use crate::error::AppError;
-use crate::ids::PartnerId;
+use crate::ids::{PartnerId, UserId};
 use crate::partners::changes::NewPartner;
 use crate::partners::store::PartnerKind;
 use crate::schema::business_partners;
@@ -104,7 +104,7 @@ pub async fn insert_partners(conn: &mut Conn, count: u32) -> Result<(), AppError
         ("60311", "Frankfurt am Main"),
         ("70173", "Stuttgart"),
     ];
-    let owners = [demo_id(2), demo_id(3), demo_id(4)];
+    let owners: [UserId; 3] = [demo_id(2).into(), demo_id(3).into(), demo_id(4).into()];
     let mut remaining = count as usize;
     while remaining > 0 {
         let batch = remaining.min(PARTNER_BATCH);

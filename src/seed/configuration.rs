@@ -83,7 +83,7 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
         .iter()
         .map(
             |&(n, code, name, icon, probability, outcome, requires_lines)| StageRow {
-                id: demo_id(n),
+                id: demo_id(n).into(),
                 code: code.to_owned(),
                 name: name.to_owned(),
                 icon: Some(icon.to_owned()),
@@ -106,7 +106,7 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
 
     let funnel =
         |n: u128, name: &str, description: &str, warn: i32, critical: i32, metric: Option<(&str, &str)>| FunnelRow {
-            id: demo_id(n),
+            id: demo_id(n).into(),
             name: name.to_owned(),
             description: Some(description.to_owned()),
             warn_after_days: warn,
@@ -165,8 +165,8 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
     let class = |code: &str, description: &str, funnel: u128, owner: u128| ClassRow {
         id: code.to_owned(),
         description: Some(description.to_owned()),
-        default_funnel_id: Some(demo_id(funnel)),
-        default_owner_id: Some(demo_id(owner)),
+        default_funnel_id: Some(demo_id(funnel).into()),
+        default_owner_id: Some(demo_id(owner).into()),
         active: true,
         created_at: now,
         updated_at: now,
@@ -185,7 +185,7 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
     let reasons: Vec<LostReasonRow> = LOST_REASONS
         .iter()
         .map(|&(n, label)| LostReasonRow {
-            id: demo_id(n),
+            id: demo_id(n).into(),
             label: label.to_owned(),
             active: true,
             created_at: now,
@@ -201,7 +201,7 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
     let article_rows: Vec<ArticleRow> = ARTICLES
         .iter()
         .map(|&(n, sku, name, unit, cents, tax)| ArticleRow {
-            id: demo_id(n),
+            id: demo_id(n).into(),
             sku: sku.to_owned(),
             name: name.to_owned(),
             description: None,

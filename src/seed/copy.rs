@@ -12,7 +12,9 @@ use uuid::Uuid;
 use crate::db::Conn;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
-use crate::ids::{ActivityId, OpportunityId, OpportunityLineId, PartnerId};
+use crate::ids::{
+    ActivityId, ArticleId, FunnelId, LostReasonId, OpportunityId, OpportunityLineId, PartnerId, StageId, UserId,
+};
 
 /// A table and its columns with their types (`name type, …`), in the order of the bound arrays.
 type Columns = (&'static str, &'static str);
@@ -58,9 +60,9 @@ struct OpportunityColumns {
     description: Vec<Option<String>>,
     business_partner_id: Vec<PartnerId>,
     class_id: Vec<String>,
-    funnel_id: Vec<Uuid>,
-    stage_id: Vec<Uuid>,
-    owner_id: Vec<Uuid>,
+    funnel_id: Vec<FunnelId>,
+    stage_id: Vec<StageId>,
+    owner_id: Vec<UserId>,
     currency: Vec<String>,
     status: Vec<&'static str>,
     probability_override: Vec<Option<Decimal>>,
@@ -74,7 +76,7 @@ struct OpportunityColumns {
     last_contact_at: Vec<DateTime<Utc>>,
     stage_entered_at: Vec<DateTime<Utc>>,
     closed_at: Vec<Option<DateTime<Utc>>>,
-    lost_reason_id: Vec<Option<Uuid>>,
+    lost_reason_id: Vec<Option<LostReasonId>>,
     lost_note: Vec<Option<String>>,
     erp_reference: Vec<Option<String>>,
     erp_handed_off_at: Vec<Option<DateTime<Utc>>>,
@@ -88,7 +90,7 @@ struct LineColumns {
     id: Vec<OpportunityLineId>,
     opportunity_id: Vec<OpportunityId>,
     position: Vec<i32>,
-    article_id: Vec<Option<Uuid>>,
+    article_id: Vec<Option<ArticleId>>,
     sku: Vec<Option<String>>,
     description: Vec<String>,
     quantity: Vec<Decimal>,
@@ -104,11 +106,11 @@ struct LineColumns {
 struct StageChangeColumns {
     id: Vec<Uuid>,
     opportunity_id: Vec<OpportunityId>,
-    from_stage_id: Vec<Option<Uuid>>,
-    to_stage_id: Vec<Uuid>,
+    from_stage_id: Vec<Option<StageId>>,
+    to_stage_id: Vec<StageId>,
     probability: Vec<Decimal>,
     target_value: Vec<Decimal>,
-    lost_reason_id: Vec<Option<Uuid>>,
+    lost_reason_id: Vec<Option<LostReasonId>>,
     note: Vec<Option<String>>,
     changed_by: Vec<String>,
     changed_at: Vec<DateTime<Utc>>,
@@ -122,7 +124,7 @@ struct ActivityColumns {
     body: Vec<Option<String>>,
     business_partner_id: Vec<PartnerId>,
     opportunity_id: Vec<OpportunityId>,
-    owner_id: Vec<Uuid>,
+    owner_id: Vec<UserId>,
     status: Vec<&'static str>,
     due_at: Vec<Option<DateTime<Utc>>>,
     occurred_at: Vec<Option<DateTime<Utc>>>,

@@ -265,7 +265,7 @@ fn assemble(
         id: dice.id(created_at).into(),
         subject: format!("{topic} – {partner_name}"),
         description: dice.chance(0.2).then(|| dice.pick(&DESCRIPTIONS).to_owned()),
-        business_partner_id: (*partner).into(),
+        business_partner_id: *partner,
         class_id: class.id.clone(),
         funnel_id: plan.funnels[class.funnel].id,
         owner_id: owner,

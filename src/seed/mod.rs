@@ -157,7 +157,7 @@ fn people(conn: &mut SyncConn) -> Result<(), AppError> {
     let new_users: Vec<NewUser> = DEMO_USERS
         .iter()
         .map(|(n, email, name, role)| NewUser {
-            id: demo_id(*n),
+            id: demo_id(*n).into(),
             email: (*email).to_owned(),
             display_name: (*name).to_owned(),
             role: *role,
@@ -182,7 +182,7 @@ fn people(conn: &mut SyncConn) -> Result<(), AppError> {
             city: Some((*city).to_owned()),
             country: Some("DE".to_owned()),
             vat_id: (*kind == PartnerKind::Customer).then(|| format!("DE{:09}", n * 1_000_003)),
-            owner_id: Some(demo_id(*owner)),
+            owner_id: Some(demo_id(*owner).into()),
             notes: None,
         })
         .collect();

@@ -17,7 +17,7 @@ use crate::articles::store::ArticleRow;
 use crate::db::Conn;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
-use crate::ids::OpportunityId;
+use crate::ids::{OpportunityId, StageId};
 use crate::opportunities::derive;
 use crate::schema::{articles, opportunities, stages};
 
@@ -52,7 +52,7 @@ pub(super) struct Demo {
 struct DemoCatalogue {
     articles: Vec<ArticleRow>,
     /// Stage id, probability and outcome.
-    stages: Vec<(Uuid, Decimal, Outcome)>,
+    stages: Vec<(StageId, Decimal, Outcome)>,
     currency: String,
 }
 
@@ -82,14 +82,14 @@ impl Demo {
             let &(stage_id, probability, outcome) = catalogue
                 .stages
                 .iter()
-                .find(|s| s.0 == demo_id(stage))
+                .find(|s| s.0 == demo_id(stage).into())
                 .ok_or_else(|| self.missing("stage"))?;
             let lost = self.lost.filter(|_| outcome == Outcome::Lost);
             steps.push(Step {
                 id: DemoIds::next(&mut ids.step),
                 stage_id,
                 probability: step_probability(outcome, self.probability_override.map(Decimal::from), probability),
-                lost_reason_id: lost.map(|(reason, _)| demo_id(reason)),
+                lost_reason_id: lost.map(|(reason, _)| demo_id(reason).into()),
                 note: lost.map(|(_, note)| note.to_owned()),
                 at: now - Duration::hours(hours),
             });
@@ -108,7 +108,7 @@ impl Demo {
                     let article = catalogue
                         .articles
                         .iter()
-                        .find(|a| a.id == demo_id(n))
+                        .find(|a| a.id == demo_id(n).into())
                         .ok_or_else(|| self.missing("article"))?;
                     Line::of(id, article, quantity, discount, at)
                 }
@@ -177,8 +177,8 @@ impl Demo {
             description: None,
             business_partner_id: demo_id(self.partner).into(),
             class_id: self.class.to_owned(),
-            funnel_id: demo_id(self.funnel),
-            owner_id: demo_id(self.owner),
+            funnel_id: demo_id(self.funnel).into(),
+            owner_id: demo_id(self.owner).into(),
             currency: catalogue.currency.clone(),
             status,
             probability_override: self.probability_override.map(Decimal::from),

@@ -12,7 +12,6 @@ use diesel_async::RunQueryDsl;
 use rand::Rng;
 use rand::rngs::SmallRng;
 use rust_decimal::Decimal;
-use uuid::Uuid;
 
 use crate::articles::store::ArticleRow;
 use crate::auth::Role;
@@ -21,6 +20,7 @@ use crate::domain::formula::Formula;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::funnels::store::FunnelRow;
+use crate::ids::{FunnelId, LostReasonId, PartnerId, StageId, UserId};
 use crate::schema::{articles, business_partners, classes, funnel_stages, funnels, lost_reasons, stages, users};
 use crate::stages::store::StageRow;
 
@@ -37,7 +37,7 @@ const MAX_PARTNERS: i64 = 2_000_000;
 
 /// A stage as drafting needs it, with the traffic-light thresholds in force there.
 pub(super) struct StagePlan {
-    pub(super) id: Uuid,
+    pub(super) id: StageId,
     pub(super) probability: Decimal,
     pub(super) requires_lines: bool,
     pub(super) warn_days: i64,
@@ -45,7 +45,7 @@ pub(super) struct StagePlan {
 }
 
 pub(super) struct FunnelPlan {
-    pub(super) id: Uuid,
+    pub(super) id: FunnelId,
     pub(super) formula: Option<Formula>,
     /// In funnel order.
     pub(super) open: Vec<StagePlan>,
@@ -57,7 +57,7 @@ pub(super) struct ClassPlan {
     pub(super) id: String,
     /// Index into `Plan::funnels`.
     pub(super) funnel: usize,
-    pub(super) owner: Option<Uuid>,
+    pub(super) owner: Option<UserId>,
 }
 
 /// What bulk opportunities are drafted from.
@@ -66,9 +66,9 @@ pub(super) struct Plan {
     pub(super) classes: Vec<ClassPlan>,
     /// Cheapest first.
     pub(super) articles: Vec<ArticleRow>,
-    pub(super) lost_reasons: Vec<Uuid>,
-    pub(super) partners: Vec<(Uuid, String)>,
-    pub(super) owners: Vec<Uuid>,
+    pub(super) lost_reasons: Vec<LostReasonId>,
+    pub(super) partners: Vec<(PartnerId, String)>,
+    pub(super) owners: Vec<UserId>,
     pub(super) currency: String,
 }
 
@@ -86,7 +86,7 @@ impl Plan {
             .select(FunnelRow::as_select())
             .load(conn)
             .await?;
-        let members: Vec<(Uuid, StageRow)> = funnel_stages::table
+        let members: Vec<(FunnelId, StageRow)> = funnel_stages::table
             .inner_join(stages::table)
             .filter(stages::active.eq(true))
             .order((funnel_stages::funnel_id, funnel_stages::position))
@@ -101,7 +101,7 @@ impl Plan {
             .filter(classes::active.eq(true))
             .order(classes::id)
             .select((classes::id, classes::default_funnel_id, classes::default_owner_id))
-            .load::<(String, Option<Uuid>, Option<Uuid>)>(conn)
+            .load::<(String, Option<FunnelId>, Option<UserId>)>(conn)
             .await?
             .into_iter()
             .filter_map(|(id, funnel, owner)| {
@@ -157,7 +157,7 @@ impl Plan {
     }
 }
 
-fn funnel_plan(funnel: &FunnelRow, members: &[(Uuid, StageRow)]) -> Option<FunnelPlan> {
+fn funnel_plan(funnel: &FunnelRow, members: &[(FunnelId, StageRow)]) -> Option<FunnelPlan> {
     let stages = members
         .iter()
         .filter(|(id, _)| *id == funnel.id)

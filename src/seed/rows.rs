@@ -16,7 +16,9 @@ use crate::domain::formula::Formula;
 use crate::domain::money::round2;
 use crate::domain::opportunity::{Facts, line_total};
 use crate::domain::pipeline::Outcome;
-use crate::ids::{ActivityId, OpportunityId, OpportunityLineId, PartnerId};
+use crate::ids::{
+    ActivityId, ArticleId, FunnelId, LostReasonId, OpportunityId, OpportunityLineId, PartnerId, StageId, UserId,
+};
 
 /// The activity kinds that are contacts: done, they move `last_contact_at`.
 pub(super) const CONTACT_KINDS: [&str; 5] = ["call", "email", "meeting", "appointment", "ticket"];
@@ -24,7 +26,7 @@ pub(super) const CONTACT_KINDS: [&str; 5] = ["call", "email", "meeting", "appoin
 /// An article line.
 pub(super) struct Line {
     pub id: OpportunityLineId,
-    pub article_id: Option<Uuid>,
+    pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
     pub quantity: Decimal,
@@ -60,10 +62,10 @@ impl Line {
 /// A stage the opportunity entered; the first one at its creation.
 pub(super) struct Step {
     pub id: Uuid,
-    pub stage_id: Uuid,
+    pub stage_id: StageId,
     /// The probability from then on, as the history records it.
     pub probability: Decimal,
-    pub lost_reason_id: Option<Uuid>,
+    pub lost_reason_id: Option<LostReasonId>,
     pub note: Option<String>,
     pub at: DateTime<Utc>,
 }
@@ -93,8 +95,8 @@ pub(super) struct Draft {
     pub description: Option<String>,
     pub business_partner_id: PartnerId,
     pub class_id: String,
-    pub funnel_id: Uuid,
-    pub owner_id: Uuid,
+    pub funnel_id: FunnelId,
+    pub owner_id: UserId,
     pub currency: String,
     /// The outcome of its current stage.
     pub status: Outcome,

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, StageChanges, StageFilter, StageRow};
@@ -19,6 +18,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::ids::StageId;
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A stage of the sales process (Vertriebsphase / Qualifikationsstufe).
@@ -30,7 +30,8 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
     "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct Stage {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: StageId,
     /// Unique, case-insensitively.
     pub code: String,
     pub name: String,
@@ -207,7 +208,7 @@ async fn list_stages(
     security(("bearer" = []))
 )]
 #[get("/stages/{id}")]
-async fn get_stage(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_stage(pool: Data<DbPool>, who: Principal, id: Path<StageId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let row = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
     Ok(ok(&Stage::from(row)))
@@ -246,7 +247,7 @@ async fn create_stage(
     };
     let now = Utc::now();
     let row = StageRow {
-        id: Uuid::now_v7(),
+        id: StageId::generate(),
         code: r.code,
         name: r.name.trim().to_owned(),
         icon: r.icon,
@@ -285,7 +286,7 @@ async fn create_stage(
 async fn update_stage(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<StageId>,
     if_match: IfMatch,
     body: JsonBody<StagePatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -323,7 +324,7 @@ async fn update_stage(
 async fn delete_stage(
     pool: Data<DbPool>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<StageId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::Conn;
 use crate::domain::money::Percent;
@@ -11,13 +10,14 @@ use crate::domain::pipeline::{self, Outcome};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::ids::StageId;
 use crate::opportunities::derive::{self, Affected};
 use crate::schema::{funnel_stages, stages};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = stages, check_for_backend(diesel::pg::Pg))]
 pub struct StageRow {
-    pub id: Uuid,
+    pub id: StageId,
     pub code: String,
     pub name: String,
     pub icon: Option<String>,
@@ -63,7 +63,7 @@ pub async fn insert(conn: &mut Conn, row: &StageRow) -> Result<StageRow, AppErro
         .await?)
 }
 
-pub async fn find(conn: &mut Conn, id: Uuid) -> Result<StageRow, AppError> {
+pub async fn find(conn: &mut Conn, id: StageId) -> Result<StageRow, AppError> {
     stages::table
         .find(id)
         .select(StageRow::as_select())
@@ -97,7 +97,7 @@ pub async fn list(conn: &mut Conn, filter: &StageFilter, page: &Page) -> Result<
 /// thresholds stay ordered, and a stage that funnels use keeps its outcome and stays active.
 pub async fn update(
     conn: &mut Conn,
-    id: Uuid,
+    id: StageId,
     if_match: &IfMatch,
     changes: StageChanges,
 ) -> Result<StageRow, AppError> {
@@ -160,7 +160,7 @@ pub async fn update(
 }
 
 /// Deletes a stage no funnel uses; 409 otherwise.
-pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, id: StageId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         crate::db::lock_version(conn, "stages", WHAT, &id, if_match).await?;
         diesel::delete(stages::table.find(id))
@@ -175,7 +175,7 @@ pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(),
     .await
 }
 
-async fn used_by_funnels(conn: &mut Conn, id: Uuid) -> Result<bool, AppError> {
+async fn used_by_funnels(conn: &mut Conn, id: StageId) -> Result<bool, AppError> {
     Ok(diesel::select(diesel::dsl::exists(
         funnel_stages::table.filter(funnel_stages::stage_id.eq(id)),
     ))

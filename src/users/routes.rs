@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, NewUser, UserChanges, UserFilter, UserRow};
@@ -16,6 +15,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::ids::UserId;
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A user of salesfunnel.
@@ -26,7 +26,8 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct User {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: UserId,
     /// Unique, case-insensitively.
     pub email: String,
     pub display_name: String,
@@ -163,7 +164,7 @@ async fn list_users(
     security(("bearer" = []))
 )]
 #[get("/users/{id}")]
-async fn get_user(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_user(pool: Data<DbPool>, who: Principal, id: Path<UserId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
     let row = store::find(&mut *db::connection(&pool).await?, id).await?;
@@ -195,7 +196,7 @@ async fn create_user(
     who.require(Role::can_configure)?;
     let request = body.parse()?;
     let new = NewUser {
-        id: Uuid::now_v7(),
+        id: UserId::generate(),
         email: request.email.trim().to_owned(),
         display_name: request.display_name.trim().to_owned(),
         role: request.role,
@@ -227,7 +228,7 @@ async fn update_user(
     pool: Data<DbPool>,
     verifier: Data<Verifier>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<UserId>,
     if_match: IfMatch,
     body: JsonBody<UserPatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -263,7 +264,7 @@ async fn delete_user(
     pool: Data<DbPool>,
     verifier: Data<Verifier>,
     who: Principal,
-    id: Path<Uuid>,
+    id: Path<UserId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;

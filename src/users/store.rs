@@ -3,19 +3,19 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::auth::Role;
 use crate::db::{Conn, lock_version};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
+use crate::ids::UserId;
 use crate::schema::users;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct UserRow {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
     pub role: Role,
@@ -28,7 +28,7 @@ pub struct UserRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
     pub role: Role,
@@ -62,7 +62,7 @@ pub async fn insert(conn: &mut Conn, new: &NewUser) -> Result<UserRow, AppError>
         .await?)
 }
 
-pub async fn find(conn: &mut Conn, id: Uuid) -> Result<UserRow, AppError> {
+pub async fn find(conn: &mut Conn, id: UserId) -> Result<UserRow, AppError> {
     users::table
         .find(id)
         .select(UserRow::as_select())
@@ -74,7 +74,7 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> Result<UserRow, AppError> {
 
 /// Whether a user with this id exists (for references from other resources).
 /// The stored role of user `id` and whether they are active; `None` when there is no such user.
-pub async fn standing(conn: &mut Conn, id: Uuid) -> Result<Option<(Role, bool)>, AppError> {
+pub async fn standing(conn: &mut Conn, id: UserId) -> Result<Option<(Role, bool)>, AppError> {
     Ok(users::table
         .find(id)
         .select((users::role, users::active))
@@ -83,7 +83,7 @@ pub async fn standing(conn: &mut Conn, id: Uuid) -> Result<Option<(Role, bool)>,
         .optional()?)
 }
 
-pub async fn exists(conn: &mut Conn, id: Uuid) -> Result<bool, AppError> {
+pub async fn exists(conn: &mut Conn, id: UserId) -> Result<bool, AppError> {
     Ok(diesel::select(diesel::dsl::exists(users::table.find(id)))
         .get_result(conn)
         .await?)
@@ -113,7 +113,12 @@ pub async fn list(conn: &mut Conn, filter: &UserFilter, page: &Page) -> Result<V
         .await?)
 }
 
-pub async fn update(conn: &mut Conn, id: Uuid, if_match: &IfMatch, changes: &UserChanges) -> Result<UserRow, AppError> {
+pub async fn update(
+    conn: &mut Conn,
+    id: UserId,
+    if_match: &IfMatch,
+    changes: &UserChanges,
+) -> Result<UserRow, AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "users", WHAT, &id, if_match).await?;
         Ok(diesel::update(users::table.find(id))
@@ -130,7 +135,7 @@ pub async fn update(conn: &mut Conn, id: Uuid, if_match: &IfMatch, changes: &Use
 }
 
 /// Deletes a user who owns nothing; 409 otherwise.
-pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, id: UserId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "users", WHAT, &id, if_match).await?;
         diesel::delete(users::table.find(id)).execute(conn).await.map_err(|e| {

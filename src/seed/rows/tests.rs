@@ -3,12 +3,12 @@ use diesel::pg::Pg;
 
 use super::super::copy::{ACTIVITIES, OPPORTUNITIES, statement};
 use super::*;
-use crate::ids::{ActivityId, OpportunityId, OpportunityLineId, PartnerId};
+use crate::ids::{ActivityId, FunnelId, OpportunityId, OpportunityLineId, PartnerId, StageId, UserId};
 
 fn step(stage: u128, probability: i64, at: DateTime<Utc>) -> Step {
     Step {
         id: Uuid::from_u128(stage),
-        stage_id: Uuid::from_u128(stage),
+        stage_id: StageId(Uuid::from_u128(stage)),
         probability: Decimal::from(probability),
         lost_reason_id: None,
         note: None,
@@ -51,8 +51,8 @@ fn draft(now: DateTime<Utc>) -> Draft {
         description: None,
         business_partner_id: PartnerId::generate(),
         class_id: "SERVICE".to_owned(),
-        funnel_id: Uuid::now_v7(),
-        owner_id: Uuid::now_v7(),
+        funnel_id: FunnelId::generate(),
+        owner_id: UserId::generate(),
         currency: "EUR".to_owned(),
         status: Outcome::Open,
         probability_override: None,
