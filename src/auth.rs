@@ -19,7 +19,7 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::ids::UserId;
 
-crate::db::text_enum! {
+crate::domain::text_enum! {
     /// What a caller may do; a token carries one or more.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
     #[serde(rename_all = "snake_case")]

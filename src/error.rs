@@ -46,6 +46,21 @@ impl FieldError {
     }
 }
 
+impl From<crate::domain::Violation> for FieldError {
+    fn from(v: crate::domain::Violation) -> Self {
+        Self {
+            field: v.field,
+            code: v.code,
+            message: v.message,
+        }
+    }
+}
+
+/// The field errors of the violations `rules` found.
+pub fn field_errors(rules: impl IntoIterator<Item = crate::domain::Violation>) -> Vec<FieldError> {
+    rules.into_iter().map(FieldError::from).collect()
+}
+
 /// RFC 9457 problem details.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({

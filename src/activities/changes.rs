@@ -7,11 +7,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::json;
 
-use super::store::{ActivityKind, ActivityRow, ActivityStatus, Occurred, WHAT, occurred_at, visible};
+use super::store::{ActivityRow, ActivityStatus, Occurred, WHAT, occurred_at, visible};
 use super::view::Activity;
 use crate::access::Actor;
 use crate::access::Visibility;
 use crate::db::Conn;
+use crate::domain::activity::ActivityKind;
 use crate::error::{AppError, FieldError};
 use crate::events::{self, EventType};
 use crate::http::IfMatch;

@@ -9,11 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::changes::{self, ActivityChanges, NewActivity};
-use super::store::{self, ActivityFilter, ActivityKind, ActivityRow, ActivityStatus};
+use super::store::{self, ActivityFilter, ActivityRow, ActivityStatus};
 use super::view::Activity;
 use crate::access::Actor;
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
+use crate::domain::activity::ActivityKind;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;

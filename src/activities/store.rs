@@ -12,34 +12,13 @@ use utoipa::ToSchema;
 
 use crate::access::{self, Visibility};
 use crate::db::Conn;
+use crate::domain::activity::ActivityKind;
 use crate::error::{AppError, FieldError};
 use crate::http::pagination::Page;
 use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
 use crate::schema::activities as act;
 
-crate::db::text_enum! {
-    /// What kind of activity it is; the first five are contacts.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum ActivityKind {
-        /// A phone call (contact).
-        Call = "call",
-        /// An e-mail (contact).
-        Email = "email",
-        /// A meeting (contact).
-        Meeting = "meeting",
-        /// An appointment (contact).
-        Appointment = "appointment",
-        /// A support or CRM ticket (contact).
-        Ticket = "ticket",
-        /// A to-do; not a contact.
-        Task = "task",
-        /// A note; not a contact.
-        Note = "note",
-    }
-}
-
-crate::db::text_enum! {
+crate::domain::text_enum! {
     /// Whether an activity is still to do or has happened.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]

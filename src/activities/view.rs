@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::store::{ActivityKind, ActivityRow, ActivityStatus};
+use super::store::{ActivityRow, ActivityStatus};
+use crate::domain::activity::ActivityKind;
 use crate::http::Resource;
 use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
 

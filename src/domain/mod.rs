@@ -1,8 +1,14 @@
 //! Pure rules with no I/O.
 
+pub mod activity;
 pub mod contact;
 pub mod formula;
 pub mod money;
 pub mod opportunity;
 pub mod pipeline;
 pub mod quote;
+mod text_enum;
+pub mod violation;
+
+pub(crate) use text_enum::text_enum;
+pub use violation::Violation;

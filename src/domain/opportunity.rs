@@ -3,14 +3,29 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::domain::Violation;
 use crate::domain::formula::Inputs;
 use crate::domain::money::round2;
 use crate::domain::pipeline::Outcome;
-use crate::error::FieldError;
 
 /// quantity × unit price × (1 − discount / 100), rounded once (half away from zero).
 pub fn line_total(quantity: Decimal, unit_price: Decimal, discount_percent: Decimal) -> Decimal {
     round2(quantity * unit_price * (Decimal::ONE_HUNDRED - discount_percent) / Decimal::ONE_HUNDRED)
+}
+
+/// The probability of an opportunity: won 100, lost 0, else its override or its stage's. (The
+/// API's refresh states it in SQL, `opportunities/derive.rs`; a seed test compares the two.)
+pub fn probability(outcome: Outcome, probability_override: Option<Decimal>, stage: Decimal) -> Decimal {
+    match outcome {
+        Outcome::Won => Decimal::ONE_HUNDRED,
+        Outcome::Lost => Decimal::ZERO,
+        Outcome::Open => probability_override.unwrap_or(stage),
+    }
+}
+
+/// Target value × probability / 100, to the cent.
+pub fn weighted_value(target_value: Decimal, probability: Decimal) -> Decimal {
+    round2(target_value * probability / Decimal::ONE_HUNDRED)
 }
 
 /// Whole days from `from` until `to`; 0 when `to` is not later.
@@ -59,34 +74,34 @@ pub struct Entry {
 /// What entering a stage asks for: the stage exists, is active and in the funnel; a
 /// `requires_lines` stage needs lines; a lost stage needs a lost reason and only a lost stage
 /// takes one. `stage` is `None` when no such stage exists.
-pub fn check_entry(stage: Option<Entry>, line_count: i32, lost_reason_given: bool) -> Vec<FieldError> {
+pub fn check_entry(stage: Option<Entry>, line_count: i32, lost_reason_given: bool) -> Vec<Violation> {
     let mut errors = Vec::new();
     let Some(stage) = stage else {
-        errors.push(FieldError::new("stage_id", "not_found", "no such stage"));
+        errors.push(Violation::new("stage_id", "not_found", "no such stage"));
         return errors;
     };
     if !stage.in_funnel {
-        errors.push(FieldError::new(
+        errors.push(Violation::new(
             "stage_id",
             "not_in_funnel",
             "the stage does not belong to the opportunity's funnel",
         ));
     } else if !stage.active {
-        errors.push(FieldError::new("stage_id", "inactive", "the stage is not active"));
+        errors.push(Violation::new("stage_id", "inactive", "the stage is not active"));
     } else if stage.requires_lines && line_count == 0 {
-        errors.push(FieldError::new(
+        errors.push(Violation::new(
             "stage_id",
             "requires_lines",
             "this stage may only be entered by an opportunity with lines",
         ));
     }
     match (stage.outcome, lost_reason_given) {
-        (Outcome::Lost, false) => errors.push(FieldError::new(
+        (Outcome::Lost, false) => errors.push(Violation::new(
             "lost_reason_id",
             "required",
             "a lost stage needs a lost reason",
         )),
-        (Outcome::Open | Outcome::Won, true) => errors.push(FieldError::new(
+        (Outcome::Open | Outcome::Won, true) => errors.push(Violation::new(
             "lost_reason_id",
             "not_lost",
             "only a lost stage takes a lost reason",
@@ -100,11 +115,11 @@ pub fn check_entry(stage: Option<Entry>, line_count: i32, lost_reason_given: boo
 /// (creating it, reopening it, a patch of `stage_id`): [`check_entry`], and a won or lost stage
 /// is refused as `not_open` with `why`, rather than asking for a lost reason the request
 /// cannot carry.
-pub fn check_open_entry(stage: Option<Entry>, line_count: i32, why: &str) -> Vec<FieldError> {
+pub fn check_open_entry(stage: Option<Entry>, line_count: i32, why: &str) -> Vec<Violation> {
     let mut errors = check_entry(stage, line_count, false);
     errors.retain(|e| e.field != "lost_reason_id");
     if stage.is_some_and(|s| s.outcome != Outcome::Open) {
-        errors.push(FieldError::new("stage_id", "not_open", why));
+        errors.push(Violation::new("stage_id", "not_open", why));
     }
     errors
 }
@@ -120,7 +135,7 @@ mod tests {
         in_funnel: true,
     };
 
-    fn codes(errors: &[FieldError]) -> Vec<(&str, &str)> {
+    fn codes(errors: &[Violation]) -> Vec<(&str, &str)> {
         errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect()
     }
 

@@ -1,10 +1,10 @@
 //! Rules of stages and funnels: outcome probabilities, traffic-light thresholds, and what a
 //! funnel's stage list must contain.
 
+use crate::domain::Violation;
 use crate::domain::money::Percent;
-use crate::error::FieldError;
 
-crate::db::text_enum! {
+crate::domain::text_enum! {
     /// What reaching a stage means for an opportunity.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
     #[serde(rename_all = "snake_case")]
@@ -20,21 +20,21 @@ crate::db::text_enum! {
 
 /// The probability a stage must have (or gets by default) for its outcome: won ⇒ 100,
 /// lost ⇒ 0; an open stage needs one given.
-pub fn stage_probability(outcome: Outcome, given: Option<Percent>) -> Result<Percent, FieldError> {
+pub fn stage_probability(outcome: Outcome, given: Option<Percent>) -> Result<Percent, Violation> {
     let fixed = match outcome {
         Outcome::Won => Some(Percent::HUNDRED),
         Outcome::Lost => Some(Percent::ZERO),
         Outcome::Open => None,
     };
     match (fixed, given) {
-        (Some(fixed), Some(given)) if fixed != given => Err(FieldError::new(
+        (Some(fixed), Some(given)) if fixed != given => Err(Violation::new(
             "probability",
             "outcome_probability",
             format!("a {outcome} stage has probability {}", fixed.value()),
         )),
         (Some(fixed), _) => Ok(fixed),
         (None, Some(given)) => Ok(given),
-        (None, None) => Err(FieldError::new(
+        (None, None) => Err(Violation::new(
             "probability",
             "required",
             "an open stage needs a probability",
@@ -43,17 +43,17 @@ pub fn stage_probability(outcome: Outcome, given: Option<Percent>) -> Result<Per
 }
 
 /// Traffic-light thresholds: each at least 1 day, critical later than warn.
-pub fn thresholds(warn: Option<i32>, critical: Option<i32>) -> Vec<FieldError> {
+pub fn thresholds(warn: Option<i32>, critical: Option<i32>) -> Vec<Violation> {
     let mut errors = Vec::new();
     for (field, days) in [("warn_after_days", warn), ("critical_after_days", critical)] {
         if days.is_some_and(|d| !(1..=3650).contains(&d)) {
-            errors.push(FieldError::new(field, "range", "must be from 1 to 3650 days"));
+            errors.push(Violation::new(field, "range", "must be from 1 to 3650 days"));
         }
     }
     if let (Some(warn), Some(critical)) = (warn, critical)
         && critical <= warn
     {
-        errors.push(FieldError::new(
+        errors.push(Violation::new(
             "critical_after_days",
             "after_warn",
             "must be greater than warn_after_days",
@@ -71,12 +71,12 @@ pub struct FunnelStage {
 
 /// A funnel's ordered stages: no duplicates, all existing and active, at least one open,
 /// exactly one won and at least one lost. `found[i]` is the stage of `ids[i]`, if it exists.
-pub fn funnel_stages<Id: PartialEq + std::fmt::Display>(ids: &[Id], found: &[Option<FunnelStage>]) -> Vec<FieldError> {
+pub fn funnel_stages<Id: PartialEq + std::fmt::Display>(ids: &[Id], found: &[Option<FunnelStage>]) -> Vec<Violation> {
     let mut errors = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let field = format!("stage_ids[{i}]");
         if ids[..i].contains(id) {
-            errors.push(FieldError::new(
+            errors.push(Violation::new(
                 field,
                 "duplicate",
                 format!("stage {id} is listed twice"),
@@ -84,34 +84,30 @@ pub fn funnel_stages<Id: PartialEq + std::fmt::Display>(ids: &[Id], found: &[Opt
             continue;
         }
         match found.get(i).copied().flatten() {
-            None => errors.push(FieldError::new(
-                field,
-                "not_found",
-                format!("stage {id} does not exist"),
-            )),
+            None => errors.push(Violation::new(field, "not_found", format!("stage {id} does not exist"))),
             Some(stage) if !stage.active => {
-                errors.push(FieldError::new(field, "inactive", format!("stage {id} is not active")))
+                errors.push(Violation::new(field, "inactive", format!("stage {id} is not active")))
             }
             Some(_) => {}
         }
     }
     let count = |outcome: Outcome| found.iter().flatten().filter(|s| s.outcome == outcome).count();
     if count(Outcome::Open) == 0 {
-        errors.push(FieldError::new(
+        errors.push(Violation::new(
             "stage_ids",
             "no_open_stage",
             "a funnel needs at least one open stage",
         ));
     }
     if count(Outcome::Won) != 1 {
-        errors.push(FieldError::new(
+        errors.push(Violation::new(
             "stage_ids",
             "won_stage",
             "a funnel needs exactly one won stage",
         ));
     }
     if count(Outcome::Lost) == 0 {
-        errors.push(FieldError::new(
+        errors.push(Violation::new(
             "stage_ids",
             "no_lost_stage",
             "a funnel needs at least one lost stage",
@@ -162,7 +158,7 @@ mod tests {
             active: true,
         });
         assert!(funnel_stages(&[1, 2, 3], &[open, won, lost]).is_empty());
-        let codes = |e: Vec<FieldError>| e.into_iter().map(|e| e.code).collect::<Vec<_>>();
+        let codes = |e: Vec<Violation>| e.into_iter().map(|e| e.code).collect::<Vec<_>>();
         assert_eq!(codes(funnel_stages(&[1, 2], &[open, lost])), vec!["won_stage"]);
         assert_eq!(
             codes(funnel_stages(&[1, 2, 3, 4], &[open, won, won, lost])),

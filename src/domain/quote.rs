@@ -38,7 +38,7 @@ pub fn totals(lines: impl IntoIterator<Item = (Decimal, Decimal)>) -> Totals {
     }
 }
 
-crate::db::text_enum! {
+crate::domain::text_enum! {
     /// The stored status of a quote.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
     #[serde(rename_all = "snake_case")]

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::error::AppError;
 
-crate::db::text_enum! {
+crate::domain::text_enum! {
     /// What happened.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
     pub enum EventType {

@@ -9,7 +9,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use crate::db::Conn;
 use crate::domain::formula::Formula;
 use crate::domain::pipeline::{self, FunnelStage, Outcome};
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, field_errors};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::{FunnelId, StageId, UserId};
@@ -68,7 +68,10 @@ const WHAT: &str = "funnel";
 /// answers one 422 naming every offending field.
 async fn validate(conn: &mut Conn, record: &FunnelRecord) -> Result<(), AppError> {
     let (stage_ids, team_ids) = (&record.stage_ids[..], &record.team_ids[..]);
-    let mut errors = pipeline::thresholds(Some(record.row.warn_after_days), Some(record.row.critical_after_days));
+    let mut errors = field_errors(pipeline::thresholds(
+        Some(record.row.warn_after_days),
+        Some(record.row.critical_after_days),
+    ));
     if let Some(Err(error)) = record.row.metric_formula.as_deref().map(Formula::parse) {
         errors.push(FieldError::new("metric_formula", "formula", error.to_string()));
     }
@@ -81,7 +84,7 @@ async fn validate(conn: &mut Conn, record: &FunnelRecord) -> Result<(), AppError
         .map(|(id, outcome, active)| (id, FunnelStage { outcome, active }))
         .collect();
     let listed: Vec<Option<FunnelStage>> = stage_ids.iter().map(|id| found.get(id).copied()).collect();
-    errors.extend(pipeline::funnel_stages(stage_ids, &listed));
+    errors.extend(field_errors(pipeline::funnel_stages(stage_ids, &listed)));
     let users: Vec<UserId> = users::table
         .filter(users::id.eq_any(team_ids))
         .select(users::id)

@@ -16,7 +16,7 @@ use crate::db::Conn;
 use crate::domain::money::{Money, Percent};
 use crate::domain::opportunity::{self};
 use crate::domain::pipeline::Outcome;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, field_errors};
 use crate::http::IfMatch;
 use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, StageId, UserId};
 use crate::schema::{activities, classes, opportunities as opp, opportunity_stage_changes as changes};
@@ -103,11 +103,11 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
                 let funnel_error = reference("funnel_id", "funnel", &funnel, funnel_active(conn, funnel).await?);
                 if funnel_error.is_none() {
                     let stage = entry(conn, funnel, new.stage_id).await?;
-                    errors.extend(opportunity::check_open_entry(
+                    errors.extend(field_errors(opportunity::check_open_entry(
                         stage,
                         0,
                         "a new opportunity starts in an open stage; win or lose it afterwards",
-                    ));
+                    )));
                 }
                 errors.extend(funnel_error);
             }
@@ -333,11 +333,11 @@ async fn check_changes(conn: &mut Conn, current: &OpportunityRow, c: &Opportunit
     // A funnel that is not there has no stages to check against.
     if funnel_error.is_none() && (c.stage_id.is_some() || c.funnel_id.is_some()) {
         let entered = entry(conn, funnel, stage).await?;
-        errors.extend(opportunity::check_open_entry(
+        errors.extend(field_errors(opportunity::check_open_entry(
             entered,
             current.line_count,
             "close an opportunity with win, lose or stage",
-        ));
+        )));
     }
     errors.extend(funnel_error);
     validation(errors)?;

@@ -5,6 +5,7 @@
 //! says how; the formula is evaluated in Rust with decimals.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -14,6 +15,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::Conn;
+use crate::domain::activity::ActivityKind;
 use crate::domain::formula::Formula;
 use crate::domain::money::round2;
 use crate::domain::opportunity::Facts;
@@ -25,7 +27,18 @@ use crate::schema::opportunities;
 /// Opportunities refreshed per statement when a stage or funnel change touches many.
 const BATCH: i64 = 5000;
 
-const REFRESH: &str = "
+/// The statement that recomputes the derived columns of the opportunities `$1`. The contact
+/// kinds are the domain's ([`ActivityKind::CONTACTS`]), written in as literals so that the
+/// partial index on contacts (whose predicate a test compares with them) serves the lookup.
+static REFRESH: LazyLock<String> = LazyLock::new(|| {
+    let contacts: Vec<String> = ActivityKind::CONTACTS
+        .iter()
+        .map(|kind| format!("'{}'", kind.as_str()))
+        .collect();
+    REFRESH_TEMPLATE.replace("{contacts}", &contacts.join(", "))
+});
+
+const REFRESH_TEMPLATE: &str = "
 UPDATE opportunities o SET
     line_count = d.line_count,
     quantity = d.quantity,
@@ -53,7 +66,7 @@ FROM (
     CROSS JOIN LATERAL (
         SELECT max(occurred_at) AS at FROM activities
         WHERE opportunity_id = x.id AND status = 'done'
-          AND kind IN ('call', 'email', 'meeting', 'appointment', 'ticket')
+          AND kind IN ({contacts})
     ) c
     WHERE x.id = ANY($1)
 ) d
@@ -112,7 +125,7 @@ impl Refreshed {
 /// Recomputes every derived column of the opportunities `ids`, metric included; answers the
 /// ids whose metric changed.
 pub async fn refresh(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<OpportunityId>, AppError> {
-    let rows: Vec<Refreshed> = diesel::sql_query(REFRESH)
+    let rows: Vec<Refreshed> = diesel::sql_query(REFRESH.as_str())
         .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
         .load(conn)
         .await?;

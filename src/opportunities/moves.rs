@@ -13,7 +13,7 @@ use crate::access::Visibility;
 use crate::db::Conn;
 use crate::domain::opportunity::{self};
 use crate::domain::pipeline::Outcome;
-use crate::error::AppError;
+use crate::error::{AppError, field_errors};
 use crate::http::IfMatch;
 use crate::ids::{LostReasonId, OpportunityId, StageId};
 use crate::schema::{lost_reasons, opportunities as opp};
@@ -58,7 +58,11 @@ pub async fn move_to(
             return find(conn, Visibility::All, id).await;
         }
         let entered = entry(conn, current.funnel_id, stage).await?;
-        let mut errors = opportunity::check_entry(entered, current.line_count, m.lost_reason_id.is_some());
+        let mut errors = field_errors(opportunity::check_entry(
+            entered,
+            current.line_count,
+            m.lost_reason_id.is_some(),
+        ));
         if let Some(reason) = m.lost_reason_id {
             let active: Option<bool> = lost_reasons::table
                 .find(reason)
@@ -124,11 +128,11 @@ pub async fn reopen(
             )));
         }
         let entered = entry(conn, current.funnel_id, stage).await?;
-        validation(opportunity::check_open_entry(
+        validation(field_errors(opportunity::check_open_entry(
             entered,
             current.line_count,
             "reopen into an open stage",
-        ))?;
+        )))?;
         let before = events::snapshot(conn, id).await?;
         diesel::update(opp::table.find(id))
             .set((

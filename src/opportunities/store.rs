@@ -25,7 +25,7 @@ use crate::schema::{
     stages, users,
 };
 
-crate::db::text_enum! {
+crate::domain::text_enum! {
     /// The traffic light of an open opportunity.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]

@@ -12,7 +12,7 @@ use crate::http::pagination::Page;
 use crate::ids::{PartnerId, UserId};
 use crate::schema::business_partners as bp;
 
-crate::db::text_enum! {
+crate::domain::text_enum! {
     /// A lead (prospect) or a customer.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]

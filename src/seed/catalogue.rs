@@ -1,6 +1,8 @@
 //! The bulk seeder's catalogue: topics, descriptions, lost notes and the activities each kind of
 //! contact plans.
 
+use crate::domain::activity::ActivityKind;
+
 pub(super) const TOPICS: [&str; 12] = [
     "Anfrage Neufahrzeug",
     "Flottenangebot",
@@ -33,12 +35,12 @@ pub(super) const LOST_NOTES: [&str; 5] = [
 ];
 
 /// An activity kind, its weight and subjects.
-pub(super) type Kind = (&'static str, u32, [&'static str; 3]);
+pub(super) type Kind = (ActivityKind, u32, [&'static str; 3]);
 
-/// The contact kinds (in the order of [`CONTACT_KINDS`]), then the others.
+/// The contact kinds ([`ActivityKind::CONTACTS`], a test checks), then the others.
 pub(super) const KINDS: [Kind; 7] = [
     (
-        "call",
+        ActivityKind::Call,
         28,
         [
             "Telefonat: Bedarf klären",
@@ -47,7 +49,7 @@ pub(super) const KINDS: [Kind; 7] = [
         ],
     ),
     (
-        "email",
+        ActivityKind::Email,
         24,
         [
             "Angebot per E-Mail versendet",
@@ -56,12 +58,12 @@ pub(super) const KINDS: [Kind; 7] = [
         ],
     ),
     (
-        "meeting",
+        ActivityKind::Meeting,
         12,
         ["Beratungstermin im Autohaus", "Termin beim Kunden", "Probefahrt"],
     ),
     (
-        "appointment",
+        ActivityKind::Appointment,
         8,
         [
             "Angebotsbesprechung",
@@ -70,7 +72,7 @@ pub(super) const KINDS: [Kind; 7] = [
         ],
     ),
     (
-        "ticket",
+        ActivityKind::Ticket,
         5,
         [
             "Serviceanfrage über das Kundenportal",
@@ -79,7 +81,7 @@ pub(super) const KINDS: [Kind; 7] = [
         ],
     ),
     (
-        "task",
+        ActivityKind::Task,
         13,
         [
             "Finanzierungsvarianten rechnen",
@@ -88,7 +90,7 @@ pub(super) const KINDS: [Kind; 7] = [
         ],
     ),
     (
-        "note",
+        ActivityKind::Note,
         10,
         [
             "Notiz zum Gespräch",
@@ -101,17 +103,17 @@ pub(super) const KINDS: [Kind; 7] = [
 /// What gets planned ahead.
 pub(super) const PLANNED: [Kind; 3] = [
     (
-        "call",
+        ActivityKind::Call,
         3,
         ["Rückruf vereinbart", "Nachfassen zum Angebot", "Termin bestätigen"],
     ),
     (
-        "appointment",
+        ActivityKind::Appointment,
         4,
         ["Angebotsbesprechung", "Probefahrt", "Fahrzeugübergabe"],
     ),
     (
-        "task",
+        ActivityKind::Task,
         3,
         [
             "Angebot überarbeiten",

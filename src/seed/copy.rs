@@ -188,7 +188,7 @@ impl Batch {
         for activity in draft.activities {
             let a = &mut self.activities;
             a.id.push(activity.id);
-            a.kind.push(activity.kind);
+            a.kind.push(activity.kind.as_str());
             a.subject.push(activity.subject);
             a.body.push(activity.body);
             a.business_partner_id.push(draft.business_partner_id);

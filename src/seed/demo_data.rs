@@ -1,13 +1,14 @@
 //! The demo opportunities: what each is, its lines, activities and path through the stages.
 
 use super::opportunities::{Demo, ago};
+use crate::domain::activity::ActivityKind;
 
 /// A demo line: an article (demo number) or a free text line, quantity, price in cents (`None`:
 /// the catalogue's), discount percent.
 pub(super) type DemoLine = (Option<u128>, &'static str, i64, Option<i64>, i64);
 
 /// A demo activity: kind, subject, done (else planned), hours ago (negative: due in the future).
-pub(super) type DemoActivity = (&'static str, &'static str, bool, i64);
+pub(super) type DemoActivity = (ActivityKind, &'static str, bool, i64);
 
 const NEUWAGEN: u128 = 301;
 
@@ -55,8 +56,8 @@ pub(super) const DEMO: [Demo; 18] = [
         path: &[(ANFRAGE, ago(1, 6))],
         target: 72_000,
         activities: &[
-            ("note", "Anfrage über das Kontaktformular", true, ago(1, 5)),
-            ("call", "Rückruf: Bedarf klären", false, -20),
+            (ActivityKind::Note, "Anfrage über das Kontaktformular", true, ago(1, 5)),
+            (ActivityKind::Call, "Rückruf: Bedarf klären", false, -20),
         ],
         ..NONE
     },
@@ -68,9 +69,14 @@ pub(super) const DEMO: [Demo; 18] = [
         path: &[(ANFRAGE, ago(20, 10)), (ERSTGESPRAECH, ago(18, 8))],
         target: 38_500,
         activities: &[
-            ("call", "Erstgespräch: Bedarf und Budget", true, ago(18, 9)),
-            ("email", "Prospekt und Preisliste gesendet", true, ago(9, 7)),
-            ("appointment", "Beratungstermin im Autohaus", false, -ago(2, 4)),
+            (ActivityKind::Call, "Erstgespräch: Bedarf und Budget", true, ago(18, 9)),
+            (ActivityKind::Email, "Prospekt und Preisliste gesendet", true, ago(9, 7)),
+            (
+                ActivityKind::Appointment,
+                "Beratungstermin im Autohaus",
+                false,
+                -ago(2, 4),
+            ),
         ],
         close_in_days: Some(45),
         ..NONE
@@ -87,9 +93,14 @@ pub(super) const DEMO: [Demo; 18] = [
         ],
         target: 33_490,
         activities: &[
-            ("call", "Erstgespräch Außendienstfahrzeug", true, ago(35, 11)),
-            ("meeting", "Probefahrt Octavia Combi", true, ago(30, 8)),
-            ("call", "Nachfassen nach der Probefahrt", true, ago(21, 14)),
+            (
+                ActivityKind::Call,
+                "Erstgespräch Außendienstfahrzeug",
+                true,
+                ago(35, 11),
+            ),
+            (ActivityKind::Meeting, "Probefahrt Octavia Combi", true, ago(30, 8)),
+            (ActivityKind::Call, "Nachfassen nach der Probefahrt", true, ago(21, 14)),
         ],
         close_in_days: Some(20),
         ..NONE
@@ -112,11 +123,11 @@ pub(super) const DEMO: [Demo; 18] = [
             (None, "Überführung und Zulassung", 2, Some(72_000), 0),
         ],
         activities: &[
-            ("meeting", "Bedarfsanalyse Fuhrpark", true, ago(22, 10)),
-            ("email", "Angebot ID.4 Pro versendet", true, ago(10, 6)),
-            ("call", "Rückfragen zur Ladeinfrastruktur", true, ago(2, 7)),
+            (ActivityKind::Meeting, "Bedarfsanalyse Fuhrpark", true, ago(22, 10)),
+            (ActivityKind::Email, "Angebot ID.4 Pro versendet", true, ago(10, 6)),
+            (ActivityKind::Call, "Rückfragen zur Ladeinfrastruktur", true, ago(2, 7)),
             (
-                "appointment",
+                ActivityKind::Appointment,
                 "Angebotsbesprechung mit der Geschäftsführung",
                 false,
                 -ago(5, 3),
@@ -138,8 +149,8 @@ pub(super) const DEMO: [Demo; 18] = [
         ],
         lines: &[(Some(502), "", 1, None, 8)],
         activities: &[
-            ("meeting", "Probefahrt Golf Life", true, ago(12, 7)),
-            ("call", "Preisverhandlung", true, ago(1, 8)),
+            (ActivityKind::Meeting, "Probefahrt Golf Life", true, ago(12, 7)),
+            (ActivityKind::Call, "Preisverhandlung", true, ago(1, 8)),
         ],
         close_in_days: Some(10),
         ..NONE
@@ -159,10 +170,15 @@ pub(super) const DEMO: [Demo; 18] = [
         ],
         lines: &[(Some(503), "", 3, None, 5), (Some(504), "", 3, None, 0)],
         activities: &[
-            ("meeting", "Erstgespräch mit dem Fuhrparkleiter", true, ago(30, 9)),
-            ("email", "Angebot mit Flottenrabatt", true, ago(16, 10)),
-            ("meeting", "Verhandlung Rahmenvertrag", true, ago(4, 10)),
-            ("task", "Finanzierungsvarianten rechnen", false, -ago(1, 2)),
+            (
+                ActivityKind::Meeting,
+                "Erstgespräch mit dem Fuhrparkleiter",
+                true,
+                ago(30, 9),
+            ),
+            (ActivityKind::Email, "Angebot mit Flottenrabatt", true, ago(16, 10)),
+            (ActivityKind::Meeting, "Verhandlung Rahmenvertrag", true, ago(4, 10)),
+            (ActivityKind::Task, "Finanzierungsvarianten rechnen", false, -ago(1, 2)),
         ],
         close_in_days: Some(14),
         ..NONE
@@ -182,9 +198,9 @@ pub(super) const DEMO: [Demo; 18] = [
         ],
         lines: &[(Some(501), "", 1, None, 3), (Some(504), "", 1, None, 0)],
         activities: &[
-            ("call", "Erstgespräch", true, ago(66, 9)),
-            ("meeting", "Probefahrt ID.4 Pro", true, ago(60, 10)),
-            ("meeting", "Vertragsunterzeichnung", true, ago(12, 10)),
+            (ActivityKind::Call, "Erstgespräch", true, ago(66, 9)),
+            (ActivityKind::Meeting, "Probefahrt ID.4 Pro", true, ago(60, 10)),
+            (ActivityKind::Meeting, "Vertragsunterzeichnung", true, ago(12, 10)),
         ],
         close_in_days: Some(-10),
         erp_reference: Some("AB-2026-004711"),
@@ -205,8 +221,8 @@ pub(super) const DEMO: [Demo; 18] = [
         ],
         lines: &[(Some(502), "", 2, None, 3)],
         activities: &[
-            ("email", "Angebot Poolfahrzeuge", true, ago(80, 10)),
-            ("call", "Zusage telefonisch", true, ago(48, 8)),
+            (ActivityKind::Email, "Angebot Poolfahrzeuge", true, ago(80, 10)),
+            (ActivityKind::Call, "Zusage telefonisch", true, ago(48, 8)),
         ],
         close_in_days: Some(-45),
         ..NONE
@@ -223,8 +239,18 @@ pub(super) const DEMO: [Demo; 18] = [
         ],
         target: 120_000,
         activities: &[
-            ("meeting", "Vorstellung bei den Stadtwerken", true, ago(58, 10)),
-            ("email", "Unterlagen zur Ausschreibung eingereicht", true, ago(44, 8)),
+            (
+                ActivityKind::Meeting,
+                "Vorstellung bei den Stadtwerken",
+                true,
+                ago(58, 10),
+            ),
+            (
+                ActivityKind::Email,
+                "Unterlagen zur Ausschreibung eingereicht",
+                true,
+                ago(44, 8),
+            ),
         ],
         close_in_days: Some(-25),
         lost: Some((
@@ -248,8 +274,8 @@ pub(super) const DEMO: [Demo; 18] = [
         ],
         lines: &[(Some(502), "", 5, None, 4)],
         activities: &[
-            ("email", "Leasingangebot versendet", true, ago(70, 7)),
-            ("call", "Absage: Leasingrate zu hoch", true, ago(52, 10)),
+            (ActivityKind::Email, "Leasingangebot versendet", true, ago(70, 7)),
+            (ActivityKind::Call, "Absage: Leasingrate zu hoch", true, ago(52, 10)),
         ],
         close_in_days: Some(-50),
         lost: Some((401, "Die Leasingrate lag 12 % über dem Angebot der Hausbank.")),
@@ -262,7 +288,7 @@ pub(super) const DEMO: [Demo; 18] = [
         partner: 104,
         path: &[(ANFRAGE, ago(16, 12))],
         target: 31_000,
-        activities: &[("task", "Interessenten zurückrufen", false, ago(14, 12))],
+        activities: &[(ActivityKind::Task, "Interessenten zurückrufen", false, ago(14, 12))],
         ..NONE
     },
     // Green, with a probability override (35 % instead of the stage's 20 %).
@@ -272,7 +298,12 @@ pub(super) const DEMO: [Demo; 18] = [
         partner: 106,
         path: &[(ANFRAGE, ago(6, 8)), (ERSTGESPRAECH, ago(4, 7))],
         target: 26_900,
-        activities: &[("call", "Erstgespräch mit der Geschäftsführung", true, ago(4, 7))],
+        activities: &[(
+            ActivityKind::Call,
+            "Erstgespräch mit der Geschäftsführung",
+            true,
+            ago(4, 7),
+        )],
         close_in_days: Some(60),
         probability_override: Some(35),
         ..NONE
@@ -287,7 +318,12 @@ pub(super) const DEMO: [Demo; 18] = [
         owner: 4,
         path: &[(ANFRAGE, ago(0, 9))],
         target: 1_400,
-        activities: &[("ticket", "Serviceanfrage über das Kundenportal", true, ago(0, 8))],
+        activities: &[(
+            ActivityKind::Ticket,
+            "Serviceanfrage über das Kundenportal",
+            true,
+            ago(0, 8),
+        )],
         close_in_days: Some(7),
         ..NONE
     },
@@ -302,8 +338,8 @@ pub(super) const DEMO: [Demo; 18] = [
         path: &[(ANFRAGE, ago(21, 9)), (ERSTGESPRAECH, ago(14, 10))],
         target: 4_800,
         activities: &[
-            ("call", "Erstgespräch Wartungsvertrag", true, ago(14, 10)),
-            ("call", "Rückfrage zu den Intervallen", true, ago(7, 9)),
+            (ActivityKind::Call, "Erstgespräch Wartungsvertrag", true, ago(14, 10)),
+            (ActivityKind::Call, "Rückfrage zu den Intervallen", true, ago(7, 9)),
         ],
         close_in_days: Some(21),
         ..NONE
@@ -323,8 +359,8 @@ pub(super) const DEMO: [Demo; 18] = [
         ],
         lines: &[(Some(506), "", 12, None, 0), (Some(507), "", 6, None, 0)],
         activities: &[
-            ("call", "Bedarf Räderwechsel", true, ago(26, 8)),
-            ("email", "Angebot Räderwechsel versendet", true, ago(12, 8)),
+            (ActivityKind::Call, "Bedarf Räderwechsel", true, ago(26, 8)),
+            (ActivityKind::Email, "Angebot Räderwechsel versendet", true, ago(12, 8)),
         ],
         close_in_days: Some(5),
         ..NONE
@@ -340,9 +376,14 @@ pub(super) const DEMO: [Demo; 18] = [
         path: &[(ANFRAGE, ago(14, 9)), (ANGEBOT, ago(10, 8)), (GEWONNEN, ago(5, 6))],
         lines: &[(Some(505), "", 1, None, 0), (Some(504), "", 1, None, 10)],
         activities: &[
-            ("email", "Kostenvoranschlag versendet", true, ago(10, 8)),
-            ("call", "Auftrag telefonisch bestätigt", true, ago(5, 6)),
-            ("note", "Termin in der Werkstatt eingeplant", true, ago(5, 5)),
+            (ActivityKind::Email, "Kostenvoranschlag versendet", true, ago(10, 8)),
+            (ActivityKind::Call, "Auftrag telefonisch bestätigt", true, ago(5, 6)),
+            (
+                ActivityKind::Note,
+                "Termin in der Werkstatt eingeplant",
+                true,
+                ago(5, 5),
+            ),
         ],
         close_in_days: Some(-4),
         ..NONE
@@ -362,8 +403,8 @@ pub(super) const DEMO: [Demo; 18] = [
         ],
         target: 9_500,
         activities: &[
-            ("call", "Erstgespräch Werkstattpaket", true, ago(45, 9)),
-            ("email", "Nachfassen", true, ago(35, 10)),
+            (ActivityKind::Call, "Erstgespräch Werkstattpaket", true, ago(45, 9)),
+            (ActivityKind::Email, "Nachfassen", true, ago(35, 10)),
         ],
         close_in_days: Some(-20),
         lost: Some((404, "Nach drei Nachfassversuchen keine Antwort.")),
@@ -379,7 +420,12 @@ pub(super) const DEMO: [Demo; 18] = [
         owner: 2,
         path: &[(ANFRAGE, ago(9, 7)), (ERSTGESPRAECH, ago(6, 9)), (ANGEBOT, ago(3, 8))],
         lines: &[(Some(507), "", 16, None, 0)],
-        activities: &[("meeting", "Fahrzeugbesichtigung in der Werkstatt", true, ago(1, 9))],
+        activities: &[(
+            ActivityKind::Meeting,
+            "Fahrzeugbesichtigung in der Werkstatt",
+            true,
+            ago(1, 9),
+        )],
         close_in_days: Some(12),
         ..NONE
     },

@@ -12,7 +12,9 @@ use rust_decimal::Decimal;
 use tokio::sync::mpsc::Sender;
 use uuid::Uuid;
 
-use super::rows::{Activity, CONTACT_KINDS, Derived, Draft, Line, Step, now_in_seconds, step_probability};
+use super::rows::{Activity, Derived, Draft, Line, Step, now_in_seconds};
+use crate::domain::activity::ActivityKind;
+use crate::domain::opportunity;
 use crate::domain::pipeline::Outcome;
 
 /// Randomness and the clock of one drafting run.
@@ -215,7 +217,7 @@ fn assemble(
         steps.push(Step {
             id: dice.id(at),
             stage_id: stage.id,
-            probability: step_probability(outcome, probability_override, stage.probability),
+            probability: opportunity::probability(outcome, probability_override, stage.probability),
             lost_reason_id,
             note,
             at,
@@ -319,8 +321,8 @@ fn lines(plan: &Plan, dice: &mut Dice, created_at: DateTime<Utc>) -> Vec<Line> {
 fn activities(dice: &mut Dice, status: Outcome, times: &Times, closed: i64) -> Vec<Activity> {
     let count = weighted(&mut dice.rng, &[6, 18, 26, 22, 16, 12]);
     let contacted = status == Outcome::Open && times.contact < times.created;
-    let contacts = &KINDS[..CONTACT_KINDS.len()];
-    let others = &KINDS[CONTACT_KINDS.len()..];
+    let contacts = &KINDS[..ActivityKind::CONTACTS.len()];
+    let others = &KINDS[ActivityKind::CONTACTS.len()..];
     let mut activities = Vec::with_capacity(count.max(1));
     for k in 0..if contacted { count.max(1) } else { count } {
         let (kinds, done, ago): (&[Kind], bool, i64) = match status {

@@ -12,9 +12,10 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::demo_id;
-use super::rows::{Activity, Draft, Existing, Line, Step, now_in_seconds, step_probability};
+use super::rows::{Activity, Draft, Existing, Line, Step, now_in_seconds};
 use crate::articles::store::ArticleRow;
 use crate::db::Conn;
+use crate::domain::opportunity;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::ids::{OpportunityId, StageId};
@@ -88,7 +89,11 @@ impl Demo {
             steps.push(Step {
                 id: DemoIds::next(&mut ids.step),
                 stage_id,
-                probability: step_probability(outcome, self.probability_override.map(Decimal::from), probability),
+                probability: opportunity::probability(
+                    outcome,
+                    self.probability_override.map(Decimal::from),
+                    probability,
+                ),
                 lost_reason_id: lost.map(|(reason, _)| demo_id(reason).into()),
                 note: lost.map(|(_, note)| note.to_owned()),
                 at: now - Duration::hours(hours),

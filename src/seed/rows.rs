@@ -12,16 +12,14 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::articles::store::ArticleRow;
+use crate::domain::activity::ActivityKind;
 use crate::domain::formula::Formula;
 use crate::domain::money::round2;
-use crate::domain::opportunity::{Facts, line_total};
+use crate::domain::opportunity::{self, Facts, line_total};
 use crate::domain::pipeline::Outcome;
 use crate::ids::{
     ActivityId, ArticleId, FunnelId, LostReasonId, OpportunityId, OpportunityLineId, PartnerId, StageId, UserId,
 };
-
-/// The activity kinds that are contacts: done, they move `last_contact_at`.
-pub(super) const CONTACT_KINDS: [&str; 5] = ["call", "email", "meeting", "appointment", "ticket"];
 
 /// An article line.
 pub(super) struct Line {
@@ -73,7 +71,7 @@ pub(super) struct Step {
 /// An activity of the opportunity (with its partner and owner).
 pub(super) struct Activity {
     pub id: ActivityId,
-    pub kind: &'static str,
+    pub kind: ActivityKind,
     pub subject: String,
     pub body: Option<String>,
     /// Done at `at`, else planned and due at `at`.
@@ -84,7 +82,7 @@ pub(super) struct Activity {
 
 impl Activity {
     fn is_contact(&self) -> bool {
-        self.done && CONTACT_KINDS.contains(&self.kind)
+        self.done && self.kind.is_contact()
     }
 }
 
@@ -149,8 +147,8 @@ impl Draft {
     /// stage's, `formula` its funnel's metric.
     pub fn derive(&self, stage_probability: Decimal, formula: Option<&Formula>, now: DateTime<Utc>) -> Derived {
         let target_value = self.target_value();
-        let probability = step_probability(self.status, self.probability_override, stage_probability);
-        let weighted_value = round2(target_value * probability / Decimal::ONE_HUNDRED);
+        let probability = opportunity::probability(self.status, self.probability_override, stage_probability);
+        let weighted_value = opportunity::weighted_value(target_value, probability);
         let line_count = i32::try_from(self.lines.len()).unwrap_or(i32::MAX);
         let quantity = self.lines.iter().map(|l| l.quantity).sum();
         let last_contact_at = self
@@ -219,15 +217,6 @@ impl std::ops::AddAssign for Counts {
 pub(super) enum Existing {
     Skip,
     Fail,
-}
-
-/// The probability a step records: won 100, lost 0, else the override or the stage's.
-pub(super) fn step_probability(outcome: Outcome, probability_override: Option<Decimal>, stage: Decimal) -> Decimal {
-    match outcome {
-        Outcome::Won => Decimal::ONE_HUNDRED,
-        Outcome::Lost => Decimal::ZERO,
-        Outcome::Open => probability_override.unwrap_or(stage),
-    }
 }
 
 /// Now, to the second: stored timestamps keep microseconds, so the day counts computed here and

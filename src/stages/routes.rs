@@ -13,7 +13,7 @@ use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::money::Percent;
 use crate::domain::pipeline::{self, Outcome};
-use crate::error::AppError;
+use crate::error::{AppError, field_errors};
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
@@ -243,7 +243,7 @@ async fn create_stage(
         .map_err(|e| errors.push(e))
         .ok();
     let Some(probability) = probability.filter(|_| errors.is_empty()) else {
-        return Err(AppError::Validation(errors));
+        return Err(AppError::Validation(field_errors(errors)));
     };
     let now = Utc::now();
     let row = StageRow {

@@ -7,7 +7,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use crate::db::Conn;
 use crate::domain::money::Percent;
 use crate::domain::pipeline::{self, Outcome};
-use crate::error::AppError;
+use crate::error::{AppError, field_errors};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::StageId;
@@ -126,12 +126,13 @@ pub async fn update(
         let given = changes
             .probability
             .or((outcome == Outcome::Open).then_some(current.probability));
-        let probability = pipeline::stage_probability(outcome, given).map_err(|e| AppError::Validation(vec![e]))?;
+        let probability =
+            pipeline::stage_probability(outcome, given).map_err(|e| AppError::Validation(field_errors([e])))?;
         let warn = changes.warn_after_days.unwrap_or(current.warn_after_days);
         let critical = changes.critical_after_days.unwrap_or(current.critical_after_days);
         let errors = pipeline::thresholds(warn, critical);
         if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
+            return Err(AppError::Validation(field_errors(errors)));
         }
         let row = diesel::update(stages::table.find(id))
             .set((

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::openapi::responses::{Forbidden, NotFound};
 
-crate::db::text_enum! {
+crate::domain::text_enum! {
     /// Where a delivery stands.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
     #[serde(rename_all = "snake_case")]

@@ -6,6 +6,7 @@
 )]
 
 mod activities;
+mod architecture;
 mod articles;
 mod auth;
 mod classes;

@@ -3,6 +3,7 @@ use diesel::pg::Pg;
 
 use super::super::copy::{ACTIVITIES, OPPORTUNITIES, statement};
 use super::*;
+use crate::domain::activity::ActivityKind;
 use crate::ids::{ActivityId, FunnelId, OpportunityId, OpportunityLineId, PartnerId, StageId, UserId};
 
 fn step(stage: u128, probability: i64, at: DateTime<Utc>) -> Step {
@@ -16,11 +17,11 @@ fn step(stage: u128, probability: i64, at: DateTime<Utc>) -> Step {
     }
 }
 
-fn activity(kind: &'static str, done: bool, at: DateTime<Utc>) -> Activity {
+fn activity(kind: ActivityKind, done: bool, at: DateTime<Utc>) -> Activity {
     Activity {
         id: ActivityId::generate(),
         kind,
-        subject: kind.to_owned(),
+        subject: kind.as_str().to_owned(),
         body: None,
         done,
         at,
@@ -65,9 +66,9 @@ fn draft(now: DateTime<Utc>) -> Draft {
         start: step(1, 5, created_at),
         moves: vec![step(2, 75, now - Duration::days(20))],
         activities: vec![
-            activity("call", true, now - Duration::days(16)),
-            activity("note", true, now - Duration::days(2)),
-            activity("appointment", false, now + Duration::days(2)),
+            activity(ActivityKind::Call, true, now - Duration::days(16)),
+            activity(ActivityKind::Note, true, now - Duration::days(2)),
+            activity(ActivityKind::Appointment, false, now + Duration::days(2)),
         ],
     }
 }
@@ -118,4 +119,11 @@ fn an_insert_binds_one_array_per_column() {
     assert!(!sql.contains("$29"));
     let sql = diesel::debug_query::<Pg, _>(&statement(ACTIVITIES, Existing::Fail)).to_string();
     assert!(sql.contains("unnest($12::timestamptz[])") && !sql.contains("$13") && !sql.contains("CONFLICT"));
+}
+
+#[test]
+fn the_catalogue_lists_the_contact_kinds_first() {
+    let n = ActivityKind::CONTACTS.len();
+    assert!(crate::seed::catalogue::KINDS[..n].iter().all(|k| k.0.is_contact()));
+    assert!(crate::seed::catalogue::KINDS[n..].iter().all(|k| !k.0.is_contact()));
 }
