@@ -16,7 +16,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{IfMatch, Resource, ok};
-use crate::opportunity_lines::store::{LineChanges, NewLine};
+use crate::lines::content::{LineChanges, NewLine};
 
 /// What has lines, and how they are read and written (in its store).
 pub trait Parent {

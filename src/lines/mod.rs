@@ -2,7 +2,10 @@
 //! order, and the handlers' implementation (`handlers`); each parent's routes file only declares
 //! its paths and documents them.
 
+pub mod content;
 pub mod handlers;
+
+pub(crate) use content::content_columns;
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -12,7 +15,7 @@ use crate::domain::money::{self, Money, Percent, Quantity};
 use crate::http::pagination::{KeyKind, SortKey};
 use crate::http::patch as merge;
 use crate::ids::ArticleId;
-use crate::opportunity_lines::store::{LineChanges, NewLine};
+use content::{LineChanges, NewLine};
 
 /// A new line: an article fills sku, description, unit, unit price and tax rate (each may be
 /// given to override it); without one, description and unit_price are required.

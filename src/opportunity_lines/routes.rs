@@ -12,7 +12,7 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use futures_util::future::BoxFuture;
 
-use super::store::{self, LineChanges, LineRow, NewLine};
+use super::store::{self, LineRow};
 use crate::access::Actor;
 use crate::auth::Principal;
 use crate::db::DbPool;
@@ -21,6 +21,7 @@ use crate::http::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::JsonBody;
 use crate::http::pagination::{Page, PageParams, PageRequest, Paged};
+use crate::lines::content::{LineChanges, NewLine};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// Lists the lines of an opportunity by position.

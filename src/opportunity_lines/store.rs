@@ -10,13 +10,13 @@ use crate::access::Actor;
 use crate::access::Visibility;
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
-use crate::domain::opportunity::line_total;
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::{ArticleId, OpportunityId, OpportunityLineId};
+use crate::lines::content::{LineChanges, LineContent, NewLine, complete};
 use crate::opportunities::changes as opportunities;
-use crate::schema::{articles, opportunity_lines as lines};
+use crate::schema::opportunity_lines as lines;
 
 /// Lines one opportunity may have.
 const MAX_LINES: i64 = 500;
@@ -41,52 +41,6 @@ pub struct LineRow {
     pub version: i32,
 }
 
-/// A new line as asked for; the article, if given, fills what is not.
-#[derive(Debug, Clone)]
-pub struct NewLine {
-    pub article_id: Option<ArticleId>,
-    pub sku: Option<String>,
-    pub description: Option<String>,
-    pub quantity: Quantity,
-    pub unit: Option<String>,
-    pub unit_price: Option<Money>,
-    pub discount_percent: Option<Percent>,
-    pub tax_rate: Option<Percent>,
-}
-
-/// A line's content as an opportunity or a quote stores it: what the request gave, what its
-/// article filled in, defaults for the rest, and its total.
-#[derive(Debug, Clone)]
-pub struct LineContent {
-    pub article_id: Option<ArticleId>,
-    pub sku: Option<String>,
-    pub description: String,
-    pub quantity: Quantity,
-    pub unit: String,
-    pub unit_price: Money,
-    pub discount_percent: Percent,
-    pub tax_rate: Percent,
-    pub line_total: Money,
-}
-
-impl From<NewLine> for LineContent {
-    fn from(new: NewLine) -> Self {
-        let unit_price = new.unit_price.unwrap_or_default();
-        let discount_percent = new.discount_percent.unwrap_or(Percent::ZERO);
-        Self {
-            article_id: new.article_id,
-            sku: new.sku,
-            description: new.description.unwrap_or_default(),
-            quantity: new.quantity,
-            unit: new.unit.unwrap_or_else(|| DEFAULT_UNIT.to_owned()),
-            unit_price,
-            discount_percent,
-            tax_rate: new.tax_rate.unwrap_or(Percent::STANDARD_VAT),
-            line_total: total(new.quantity, unit_price, discount_percent),
-        }
-    }
-}
-
 impl From<&LineRow> for LineContent {
     fn from(row: &LineRow) -> Self {
         Self {
@@ -99,26 +53,6 @@ impl From<&LineRow> for LineContent {
             discount_percent: row.discount_percent,
             tax_rate: row.tax_rate,
             line_total: row.line_total,
-        }
-    }
-}
-
-impl LineContent {
-    /// The content after a merge patch, with its total recomputed.
-    pub fn patched(self, c: LineChanges) -> Self {
-        let quantity = c.quantity.unwrap_or(self.quantity);
-        let unit_price = c.unit_price.unwrap_or(self.unit_price);
-        let discount_percent = c.discount_percent.unwrap_or(self.discount_percent);
-        Self {
-            article_id: self.article_id,
-            sku: c.sku.unwrap_or(self.sku),
-            description: c.description.unwrap_or(self.description),
-            quantity,
-            unit: c.unit.unwrap_or(self.unit),
-            unit_price,
-            discount_percent,
-            tax_rate: c.tax_rate.unwrap_or(self.tax_rate),
-            line_total: total(quantity, unit_price, discount_percent),
         }
     }
 }
@@ -191,22 +125,7 @@ pub async fn of(conn: &mut Conn, id: OpportunityId) -> Result<Vec<LineRow>, AppE
         .await?)
 }
 
-/// A merge patch of a line; `Some(None)` clears the sku.
-#[derive(Debug, Clone, Default)]
-pub struct LineChanges {
-    pub sku: Option<Option<String>>,
-    pub description: Option<String>,
-    pub quantity: Option<Quantity>,
-    pub unit: Option<String>,
-    pub unit_price: Option<Money>,
-    pub discount_percent: Option<Percent>,
-    pub tax_rate: Option<Percent>,
-}
-
 const WHAT: &str = "line";
-/// Used when neither the request nor an article gives one.
-const DEFAULT_UNIT: &str = "Stk";
-
 /// The lines of a visible opportunity, by position.
 pub async fn list(
     conn: &mut Conn,
@@ -240,81 +159,6 @@ pub async fn find(
         .await
         .optional()?
         .ok_or_else(|| AppError::not_found(WHAT, id))
-}
-
-/// Fills a new line (of an opportunity or a quote in `currency`) from its article and checks
-/// that it is complete.
-pub async fn complete(conn: &mut Conn, currency: &str, new: NewLine) -> Result<NewLine, AppError> {
-    let Some(article_id) = new.article_id else {
-        let mut errors = Vec::new();
-        if new.description.is_none() {
-            errors.push(FieldError::new(
-                "description",
-                "required",
-                "a line without article_id needs a description",
-            ));
-        }
-        if new.unit_price.is_none() {
-            errors.push(FieldError::new(
-                "unit_price",
-                "required",
-                "a line without article_id needs a unit_price",
-            ));
-        }
-        return if errors.is_empty() {
-            Ok(new)
-        } else {
-            Err(AppError::Validation(errors))
-        };
-    };
-    let article: Option<(String, String, String, Money, String, Percent, bool)> = articles::table
-        .find(article_id)
-        .select((
-            articles::sku,
-            articles::name,
-            articles::unit,
-            articles::unit_price,
-            articles::currency,
-            articles::tax_rate,
-            articles::active,
-        ))
-        .first(conn)
-        .await
-        .optional()?;
-    let Some((sku, name, unit, unit_price, article_currency, tax_rate, active)) = article else {
-        return Err(AppError::invalid(
-            "article_id",
-            "not_found",
-            format!("article {article_id} does not exist"),
-        ));
-    };
-    if !active {
-        return Err(AppError::invalid(
-            "article_id",
-            "inactive",
-            format!("article {sku} is not active"),
-        ));
-    }
-    if new.unit_price.is_none() && article_currency != currency {
-        return Err(AppError::invalid(
-            "article_id",
-            "currency",
-            format!("article {sku} is priced in {article_currency}, the lines in {currency}: give unit_price"),
-        ));
-    }
-    Ok(NewLine {
-        sku: new.sku.or(Some(sku)),
-        description: new.description.or(Some(name)),
-        unit: new.unit.or(Some(unit)),
-        unit_price: new.unit_price.or(Some(unit_price)),
-        tax_rate: new.tax_rate.or(Some(tax_rate)),
-        ..new
-    })
-}
-
-/// A line's total as stored.
-pub fn total(quantity: Quantity, unit_price: Money, discount: Percent) -> Money {
-    Money::rounded(line_total(quantity.value(), unit_price.amount(), discount.value()))
 }
 
 /// Adds a line at the end of an open opportunity's lines.
@@ -383,18 +227,7 @@ pub async fn update(
         let current = lock(conn, actor.who, opportunity, id, if_match).await?;
         let c = LineContent::from(&current).patched(c);
         let row = diesel::update(lines::table.find(id))
-            .set((
-                lines::sku.eq(c.sku),
-                lines::description.eq(c.description),
-                lines::quantity.eq(c.quantity),
-                lines::unit.eq(c.unit),
-                lines::unit_price.eq(c.unit_price),
-                lines::discount_percent.eq(c.discount_percent),
-                lines::tax_rate.eq(c.tax_rate),
-                lines::line_total.eq(c.line_total),
-                lines::updated_at.eq(diesel::dsl::now),
-                lines::version.eq(lines::version + 1),
-            ))
+            .set(crate::lines::content_columns!(lines, c))
             .returning(LineRow::as_returning())
             .get_result(conn)
             .await?;

@@ -19,9 +19,10 @@ use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::ids::{ArticleId, OpportunityId, QuoteId, QuoteLineId};
+use crate::lines::content::{LineChanges, LineContent, NewLine, complete};
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::store::OpportunityRow;
-use crate::opportunity_lines::store::{self as opportunity_lines, LineChanges, LineContent, NewLine};
+use crate::opportunity_lines::store as opportunity_lines;
 use crate::schema::{quote_lines as ql, quotes};
 
 #[derive(Debug, Insertable)]
@@ -383,7 +384,7 @@ pub async fn transition(
 pub async fn add_line(conn: &mut Conn, actor: &Actor, id: QuoteId, new: NewLine) -> Result<QuoteLineRow, AppError> {
     conn.transaction(async |conn| {
         let (_, row) = lock_draft(conn, actor.who, id, &IfMatch::default()).await?;
-        let content = LineContent::from(opportunity_lines::complete(conn, &row.currency, new).await?);
+        let content = LineContent::from(complete(conn, &row.currency, new).await?);
         let (count, last): (i64, Option<i32>) = ql::table
             .filter(ql::quote_id.eq(id))
             .select((diesel::dsl::count_star(), diesel::dsl::max(ql::position)))
@@ -438,18 +439,7 @@ pub async fn update_line(
         let (row, current) = lock_line(conn, actor.who, id, line, if_match).await?;
         let c = LineContent::from(&current).patched(c);
         let updated = diesel::update(ql::table.find(line))
-            .set((
-                ql::sku.eq(c.sku),
-                ql::description.eq(c.description),
-                ql::quantity.eq(c.quantity),
-                ql::unit.eq(c.unit),
-                ql::unit_price.eq(c.unit_price),
-                ql::discount_percent.eq(c.discount_percent),
-                ql::tax_rate.eq(c.tax_rate),
-                ql::line_total.eq(c.line_total),
-                ql::updated_at.eq(diesel::dsl::now),
-                ql::version.eq(ql::version + 1),
-            ))
+            .set(crate::lines::content_columns!(ql, c))
             .returning(QuoteLineRow::as_returning())
             .get_result(conn)
             .await?;

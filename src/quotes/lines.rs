@@ -21,10 +21,10 @@ use crate::http::json::JsonBody;
 use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::http::{IfMatch, Resource};
 use crate::ids::{ArticleId, QuoteId, QuoteLineId};
+use crate::lines::content::{LineChanges, NewLine};
 use crate::lines::handlers;
 use crate::lines::{LinePatch, NewLineRequest};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-use crate::opportunity_lines::store::{LineChanges, NewLine};
 use futures_util::future::BoxFuture;
 
 /// One line of a quote: its own copy, independent of the opportunity's lines (except that

@@ -16,7 +16,7 @@ use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::ids::{ArticleId, OpportunityId, PartnerId, QuoteId, QuoteLineId};
-use crate::opportunity_lines::store::LineContent;
+use crate::lines::content::LineContent;
 use crate::schema::{opportunities as opp, quote_lines as ql, quotes};
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -3,7 +3,8 @@
 
 use std::str::FromStr;
 
-use super::*;
+use super::{FUNCTIONS, FormulaError, MAX_ROUND_DIGITS, VARIABLES};
+
 use rust_decimal::Decimal;
 use sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectNamePart, Spanned,

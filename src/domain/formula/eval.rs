@@ -1,8 +1,8 @@
 //! Evaluating a checked formula with exact decimals; `None` where the result is undefined (a
 //! division by zero).
 
+use super::Inputs;
 use super::check::{literal, plain_args, round_digits};
-use super::*;
 use rust_decimal::{Decimal, RoundingStrategy};
 use sqlparser::ast::{BinaryOperator, Expr, Function, ObjectNamePart, UnaryOperator, Value};
 
