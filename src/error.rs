@@ -1,12 +1,15 @@
 //! One error type for everything a request can fail with, rendered as RFC 9457
 //! `application/problem+json`.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::{ValidationErrors, ValidationErrorsKind};
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -292,7 +295,50 @@ fn unique_message(constraint: Option<&str>) -> String {
 
 impl From<validator::ValidationErrors> for AppError {
     fn from(errors: validator::ValidationErrors) -> Self {
-        Self::Validation(crate::http::json::field_errors(&errors))
+        Self::Validation(validator_errors(&errors))
+    }
+}
+
+/// Flattens validator's nested errors into `field` paths.
+fn validator_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    collect(errors, "", &mut out);
+    out
+}
+
+fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    let sorted: BTreeMap<_, _> = errors.errors().iter().collect();
+    for (field, kind) in sorted {
+        let path = match (prefix.is_empty(), field.as_ref()) {
+            (_, "__all__") => prefix.to_owned(),
+            (true, f) => f.to_owned(),
+            (false, f) => format!("{prefix}.{f}"),
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|e| {
+                let message = e
+                    .message
+                    .as_ref()
+                    .map_or_else(|| default_message(&e.code), ToString::to_string);
+                FieldError::new(path.clone(), e.code.to_string(), message)
+            })),
+            ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect(inner, &format!("{path}[{index}]"), out);
+                }
+            }
+        }
+    }
+}
+
+fn default_message(code: &str) -> String {
+    match code {
+        "email" => "must be an e-mail address".to_owned(),
+        "url" => "must be a URL".to_owned(),
+        "length" => "has the wrong length".to_owned(),
+        "range" => "is out of range".to_owned(),
+        other => format!("is invalid ({other})"),
     }
 }
 

@@ -2,7 +2,6 @@
 //! problem at once (422): missing required fields and unknown fields from the request's own
 //! OpenAPI schema, wrong types from serde, rules from `validator`.
 
-use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
@@ -15,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use utoipa::PartialSchema;
 use utoipa::openapi::{RefOr, Schema};
-use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+use validator::Validate;
 
 use crate::error::{AppError, FieldError};
 use crate::http::budget::BodyClock;
@@ -266,49 +265,6 @@ fn serde_code(message: &str) -> &'static str {
 /// Drops serde's position suffix (" at line 1 column 9"), meaningless for a re-serialised value.
 fn clean_message(message: &str) -> String {
     message.split(" at line ").next().unwrap_or(message).to_owned()
-}
-
-/// Flattens validator's nested errors into `field` paths.
-pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
-    let mut out = Vec::new();
-    collect(errors, "", &mut out);
-    out
-}
-
-fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
-    let sorted: BTreeMap<_, _> = errors.errors().iter().collect();
-    for (field, kind) in sorted {
-        let path = match (prefix.is_empty(), field.as_ref()) {
-            (_, "__all__") => prefix.to_owned(),
-            (true, f) => f.to_owned(),
-            (false, f) => format!("{prefix}.{f}"),
-        };
-        match kind {
-            ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|e| {
-                let message = e
-                    .message
-                    .as_ref()
-                    .map_or_else(|| default_message(&e.code), ToString::to_string);
-                FieldError::new(path.clone(), e.code.to_string(), message)
-            })),
-            ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
-            ValidationErrorsKind::List(items) => {
-                for (index, inner) in items {
-                    collect(inner, &format!("{path}[{index}]"), out);
-                }
-            }
-        }
-    }
-}
-
-fn default_message(code: &str) -> String {
-    match code {
-        "email" => "must be an e-mail address".to_owned(),
-        "url" => "must be a URL".to_owned(),
-        "length" => "has the wrong length".to_owned(),
-        "range" => "is out of range".to_owned(),
-        other => format!("is invalid ({other})"),
-    }
 }
 
 #[cfg(test)]

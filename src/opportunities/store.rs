@@ -22,7 +22,7 @@ use crate::http::pagination::Page;
 use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 use crate::schema::{
     activities, business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes,
-    stages, users,
+    quotes, stages, users,
 };
 
 crate::domain::text_enum! {
@@ -247,8 +247,14 @@ async fn complete(
             counts.entry(id).or_default().insert(kind, n);
         }
     }
-    let primaries: HashMap<OpportunityId, QuoteId> =
-        crate::quotes::store::primaries(conn, &ids).await?.into_iter().collect();
+    let primaries: HashMap<OpportunityId, QuoteId> = quotes::table
+        .filter(quotes::opportunity_id.eq_any(&ids))
+        .filter(quotes::is_primary)
+        .select((quotes::opportunity_id, quotes::id))
+        .load::<(OpportunityId, QuoteId)>(conn)
+        .await?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
         .map(|(row, health)| OpportunityRecord {

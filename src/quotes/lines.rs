@@ -3,94 +3,26 @@
 
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::changes;
 use super::store::{self, QuoteLineRow};
+use super::view::QuoteLine;
 use crate::access::Actor;
 use crate::access::Visibility;
 use crate::auth::Principal;
 use crate::db::Conn;
 use crate::db::DbPool;
-use crate::domain::money::{Money, Percent, Quantity};
 use crate::error::AppError;
+use crate::http::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::JsonBody;
 use crate::http::pagination::{Page, PageParams, PageRequest};
-use crate::http::{IfMatch, Resource};
-use crate::ids::{ArticleId, QuoteId, QuoteLineId};
+use crate::ids::{QuoteId, QuoteLineId};
 use crate::lines::content::{LineChanges, NewLine};
 use crate::lines::handlers;
 use crate::lines::{LinePatch, NewLineRequest};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 use futures_util::future::BoxFuture;
-
-/// One line of a quote: its own copy, independent of the opportunity's lines (except that
-/// the primary quote's edits flow back).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f71", "quote_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f70",
-    "position": 1, "article_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "sku": "VW-ID4-PRO",
-    "description": "VW ID.4 Pro", "quantity": "2", "unit": "Stk", "unit_price": "50000.00",
-    "discount_percent": 0.0, "tax_rate": 19.0, "line_total": "100000.00",
-    "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z", "version": 1
-}))]
-pub struct QuoteLine {
-    #[schema(value_type = Uuid)]
-    pub id: QuoteLineId,
-    #[schema(value_type = Uuid)]
-    pub quote_id: QuoteId,
-    pub position: i32,
-    #[schema(value_type = Option<Uuid>)]
-    pub article_id: Option<ArticleId>,
-    pub sku: Option<String>,
-    pub description: String,
-    pub quantity: Quantity,
-    pub unit: String,
-    pub unit_price: Money,
-    pub discount_percent: Percent,
-    /// VAT percent.
-    pub tax_rate: Percent,
-    /// quantity × unit_price × (1 − discount_percent / 100), rounded half away from zero.
-    pub line_total: Money,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Increases with every change; the ETag.
-    pub version: i32,
-}
-
-impl From<QuoteLineRow> for QuoteLine {
-    fn from(row: QuoteLineRow) -> Self {
-        Self {
-            id: row.id,
-            quote_id: row.quote_id,
-            position: row.position,
-            article_id: row.article_id,
-            sku: row.sku,
-            description: row.description,
-            quantity: row.quantity,
-            unit: row.unit,
-            unit_price: row.unit_price,
-            discount_percent: row.discount_percent,
-            tax_rate: row.tax_rate,
-            line_total: row.line_total,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            version: row.version,
-        }
-    }
-}
-
-impl Resource for QuoteLine {
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn location(&self) -> String {
-        format!("/api/v1/quotes/{}/lines/{}", self.quote_id, self.id)
-    }
-}
 
 /// Lists a quote's lines by position.
 #[utoipa::path(

@@ -7,6 +7,7 @@
 //! included) can be searched and extracted.
 
 mod canvas;
+mod flow;
 mod format;
 mod layout;
 mod table;

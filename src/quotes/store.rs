@@ -209,19 +209,6 @@ pub async fn list(
         .collect())
 }
 
-/// The primary quote of each of `opportunities` that has one.
-pub async fn primaries(
-    conn: &mut Conn,
-    opportunity_ids: &[OpportunityId],
-) -> Result<Vec<(OpportunityId, QuoteId)>, AppError> {
-    Ok(quotes::table
-        .filter(quotes::opportunity_id.eq_any(opportunity_ids))
-        .filter(quotes::is_primary)
-        .select((quotes::opportunity_id, quotes::id))
-        .load(conn)
-        .await?)
-}
-
 /// Everything the PDF of a visible quote shows.
 pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<QuoteDocument, AppError> {
     let record = find(conn, who, id).await?;

@@ -4,12 +4,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::lines::QuoteLine;
-use super::store::{self, QuoteRecord};
-use crate::domain::money::{Money, Percent};
+use super::store::{self, QuoteLineRow, QuoteRecord};
+use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, QuoteStatus};
 use crate::http::Resource;
-use crate::ids::{OpportunityId, PartnerId, QuoteId};
+use crate::ids::{ArticleId, OpportunityId, PartnerId, QuoteId, QuoteLineId};
 
 /// The tax of one rate.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -127,5 +126,70 @@ impl Resource for Quote {
     }
     fn location(&self) -> String {
         format!("/api/v1/quotes/{}", self.id)
+    }
+}
+
+/// One line of a quote: its own copy, independent of the opportunity's lines (except that
+/// the primary quote's edits flow back).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f71", "quote_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f70",
+    "position": 1, "article_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "sku": "VW-ID4-PRO",
+    "description": "VW ID.4 Pro", "quantity": "2", "unit": "Stk", "unit_price": "50000.00",
+    "discount_percent": 0.0, "tax_rate": 19.0, "line_total": "100000.00",
+    "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z", "version": 1
+}))]
+pub struct QuoteLine {
+    #[schema(value_type = Uuid)]
+    pub id: QuoteLineId,
+    #[schema(value_type = Uuid)]
+    pub quote_id: QuoteId,
+    pub position: i32,
+    #[schema(value_type = Option<Uuid>)]
+    pub article_id: Option<ArticleId>,
+    pub sku: Option<String>,
+    pub description: String,
+    pub quantity: Quantity,
+    pub unit: String,
+    pub unit_price: Money,
+    pub discount_percent: Percent,
+    /// VAT percent.
+    pub tax_rate: Percent,
+    /// quantity × unit_price × (1 − discount_percent / 100), rounded half away from zero.
+    pub line_total: Money,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the ETag.
+    pub version: i32,
+}
+
+impl From<QuoteLineRow> for QuoteLine {
+    fn from(row: QuoteLineRow) -> Self {
+        Self {
+            id: row.id,
+            quote_id: row.quote_id,
+            position: row.position,
+            article_id: row.article_id,
+            sku: row.sku,
+            description: row.description,
+            quantity: row.quantity,
+            unit: row.unit,
+            unit_price: row.unit_price,
+            discount_percent: row.discount_percent,
+            tax_rate: row.tax_rate,
+            line_total: row.line_total,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for QuoteLine {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        format!("/api/v1/quotes/{}/lines/{}", self.quote_id, self.id)
     }
 }

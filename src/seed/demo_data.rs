@@ -1,7 +1,33 @@
 //! The demo opportunities: what each is, its lines, activities and path through the stages.
 
-use super::opportunities::{Demo, ago};
 use crate::domain::activity::ActivityKind;
+
+/// Hours before now.
+pub(super) const fn ago(days: i64, hours: i64) -> i64 {
+    days * 24 + hours
+}
+
+/// A demo opportunity. Times are hours before now, chosen away from whole days so that the
+/// metric's day counts and the traffic light stay as described for a while after seeding.
+pub(super) struct Demo {
+    pub(super) n: u128,
+    pub(super) subject: &'static str,
+    pub(super) partner: u128,
+    pub(super) class: &'static str,
+    pub(super) funnel: u128,
+    pub(super) owner: u128,
+    /// Stages entered (demo numbers) and when; the first at the creation.
+    pub(super) path: &'static [(u128, i64)],
+    /// Target value in euros while it has no lines.
+    pub(super) target: i64,
+    pub(super) lines: &'static [DemoLine],
+    pub(super) activities: &'static [DemoActivity],
+    pub(super) close_in_days: Option<i64>,
+    pub(super) probability_override: Option<i64>,
+    /// The lost reason (demo number) and note of a lost one.
+    pub(super) lost: Option<(u128, &'static str)>,
+    pub(super) erp_reference: Option<&'static str>,
+}
 
 /// A demo line: an article (demo number) or a free text line, quantity, price in cents (`None`:
 /// the catalogue's), discount percent.

@@ -9,26 +9,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::store::{self, AttemptRow, DeliveryRow};
+use super::store::{self, AttemptRow, DeliveryRow, DeliveryStatus};
 use crate::auth::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::openapi::responses::{Forbidden, NotFound};
-
-crate::domain::text_enum! {
-    /// Where a delivery stands.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum DeliveryStatus {
-        /// Not yet answered with a 2xx; `next_attempt_at` says when it is (re)tried.
-        Pending = "pending",
-        /// A 2xx answer came back.
-        Delivered = "delivered",
-        /// Every attempt failed; no more are made.
-        Failed = "failed",
-    }
-}
 
 /// One HTTP attempt.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

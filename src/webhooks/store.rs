@@ -9,12 +9,25 @@ use diesel::sql_types::{BigInt, Double, Integer, Jsonb, Nullable, Text, Timestam
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::deliveries::DeliveryStatus;
 use crate::db::{Conn, lock_version};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::schema::{events, webhook_deliveries, webhook_delivery_attempts, webhooks};
+
+crate::domain::text_enum! {
+    /// Where a delivery stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DeliveryStatus {
+        /// Not yet answered with a 2xx; `next_attempt_at` says when it is (re)tried.
+        Pending = "pending",
+        /// A 2xx answer came back.
+        Delivered = "delivered",
+        /// Every attempt failed; no more are made.
+        Failed = "failed",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhooks, check_for_backend(diesel::pg::Pg))]

@@ -4,109 +4,24 @@
 //! footer with "Seite x von n", pages after the first a running head.
 
 use super::QuoteDocument;
-use super::canvas::{ACCENT, Align, HAIRLINE, INK, MUTED, PAGE_HEIGHT, PAGE_WIDTH, Page, SHADE, Style, mm};
+use super::canvas::{ACCENT, Align, HAIRLINE, INK, MUTED, PAGE_HEIGHT, Page, SHADE, Style, mm};
+use super::flow::{Flow, LEFT, RIGHT, SMALL};
 use super::format;
 use super::table;
 use super::text::{Fonts, Shaped, Weight};
 
-/// Left edge of the text (DIN 5008: 25 mm).
-pub const LEFT: f32 = 25.0 * 72.0 / 25.4;
-/// Right edge of the text (20 mm from the paper's edge).
-pub const RIGHT: f32 = PAGE_WIDTH - 20.0 * 72.0 / 25.4;
-/// Nothing but the page footer goes below this line.
-const CONTENT_BOTTOM: f32 = PAGE_HEIGHT - 72.0;
-/// Where the flow starts on pages after the first, below the running head.
-const CONTINUED_TOP: f32 = 70.0;
-/// The height a page after the first offers to the flow.
-pub const CONTINUED_ROOM: f32 = CONTENT_BOTTOM - CONTINUED_TOP;
-
 const BODY: Style = Style::new(Weight::Regular, 9.5, INK);
 const BODY_LEADING: f32 = 13.5;
 const SUBJECT: Style = Style::new(Weight::Bold, 11.0, INK);
-const SMALL: Style = Style::new(Weight::Regular, 7.5, MUTED);
 const LABEL: Style = Style::new(Weight::Regular, 9.0, MUTED);
 const VALUE: Style = Style::new(Weight::Bold, 9.0, INK);
 const ADDRESS: Style = Style::new(Weight::Regular, 10.0, INK);
 const GROSS: Style = Style::new(Weight::Bold, 10.5, INK);
 
-/// The document being laid out: the finished pages, the current one, and how far down it
-/// is filled.
-pub struct Flow<'a> {
-    pub fonts: &'a Fonts,
-    done: Vec<Page>,
-    page: Page,
-    /// The top of the free space on the current page.
-    pub y: f32,
-    running_head: String,
-    company: String,
-}
-
-impl<'a> Flow<'a> {
-    fn new(fonts: &'a Fonts, doc: &QuoteDocument) -> Self {
-        Self {
-            fonts,
-            done: Vec::new(),
-            page: Page::default(),
-            y: 0.0,
-            running_head: format!("Angebot {} vom {}", number_with_revision(doc), format::date(doc.date)),
-            company: doc.company_name.clone(),
-        }
-    }
-
-    pub fn page(&mut self) -> &mut Page {
-        &mut self.page
-    }
-
-    /// The height left on the current page.
-    pub fn room(&self) -> f32 {
-        CONTENT_BOTTOM - self.y
-    }
-
-    /// Starts a new page unless `height` still fits on this one.
-    pub fn reserve(&mut self, height: f32) {
-        if height > self.room() {
-            self.break_page();
-        }
-    }
-
-    /// Starts a new page with the running head: which quote, from which company.
-    pub fn break_page(&mut self) {
-        let finished = std::mem::take(&mut self.page);
-        self.done.push(finished);
-        let baseline = mm(15.0);
-        self.page
-            .text(self.fonts, &self.running_head, SMALL, LEFT, baseline, Align::Left);
-        self.page
-            .text(self.fonts, &self.company, SMALL, RIGHT, baseline, Align::Right);
-        self.page
-            .line((LEFT, baseline + 5.0), (RIGHT, baseline + 5.0), 0.5, HAIRLINE);
-        self.y = CONTINUED_TOP;
-    }
-
-    /// Flows a text over the full width, line by line, breaking pages where needed.
-    fn paragraph(&mut self, text: &str, style: Style, leading: f32) {
-        for line in self.fonts.wrap(text, style.weight, style.size, RIGHT - LEFT) {
-            self.reserve(leading);
-            self.y += leading;
-            self.page.run(line, style, LEFT, self.y - leading * 0.3, Align::Left);
-        }
-    }
-
-    /// All pages, each with its footer.
-    fn finish(mut self, company_line: &str) -> Vec<Page> {
-        let last = std::mem::take(&mut self.page);
-        self.done.push(last);
-        let count = self.done.len();
-        for (index, page) in self.done.iter_mut().enumerate() {
-            page_footer(page, self.fonts, company_line, index + 1, count);
-        }
-        self.done
-    }
-}
-
 /// Lays out the whole quote.
 pub fn compose(doc: &QuoteDocument, fonts: &Fonts) -> Vec<Page> {
-    let mut flow = Flow::new(fonts, doc);
+    let running_head = format!("Angebot {} vom {}", number_with_revision(doc), format::date(doc.date));
+    let mut flow = Flow::new(fonts, running_head, doc.company_name.clone());
     let company_line = company_line(doc);
     letterhead(flow.page(), fonts, doc);
     fold_marks(flow.page());
@@ -132,7 +47,7 @@ pub fn compose(doc: &QuoteDocument, fonts: &Fonts) -> Vec<Page> {
         flow.y += BODY_LEADING * 1.5;
         flow.paragraph(&doc.footer_text, BODY, BODY_LEADING);
     }
-    flow.finish(&company_line)
+    flow.finish(|page, fonts, number, count| page_footer(page, fonts, &company_line, number, count))
 }
 
 /// `QT-000042`, or `QT-000042 (Revision 2)` once the quote was revised.

@@ -3,8 +3,8 @@
 //! never split across pages unless one is taller than a page; the header repeats on every page.
 
 use super::canvas::{Align, HAIRLINE, INK, SHADE, Style, mm};
+use super::flow::{CONTINUED_ROOM, Flow, LEFT, RIGHT};
 use super::format;
-use super::layout::{CONTINUED_ROOM, Flow, LEFT, RIGHT};
 use super::text::{Fonts, Shaped, Weight};
 use super::{DocumentLine, QuoteDocument};
 
