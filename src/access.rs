@@ -12,13 +12,47 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::{Principal, Role};
 use crate::db::Conn;
 use crate::error::AppError;
 use crate::ids::{FunnelId, UserId};
 use crate::schema::{funnel_members, opportunities as opp};
+
+crate::domain::text_enum! {
+    /// What a caller may do; a token carries one or more.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role {
+        /// Everything, including configuration.
+        Admin = "admin",
+        /// Reads all; writes partners, opportunities, lines, activities, quotes.
+        Manager = "manager",
+        /// Reads configuration and partners; writes partners and the opportunities of their teams.
+        Rep = "rep",
+        /// Reads all, writes nothing.
+        Viewer = "viewer",
+        /// ERP systems: reads all, event feed, upserts articles and partners.
+        Integration = "integration",
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The token's `sub`: a user id for reps and managers.
+    pub subject: String,
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    /// The caller's user id, when `sub` is one.
+    pub fn user_id(&self) -> Option<UserId> {
+        Uuid::parse_str(&self.subject).ok().map(UserId)
+    }
+}
 
 impl Role {
     /// Any authenticated role may read.

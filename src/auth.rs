@@ -11,46 +11,12 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use uuid::Uuid;
 
+use crate::access::{Principal, Role};
 use crate::config::{JwtKey, JwtSettings};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::ids::UserId;
-
-crate::domain::text_enum! {
-    /// What a caller may do; a token carries one or more.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
-    #[serde(rename_all = "snake_case")]
-    pub enum Role {
-        /// Everything, including configuration.
-        Admin = "admin",
-        /// Reads all; writes partners, opportunities, lines, activities, quotes.
-        Manager = "manager",
-        /// Reads configuration and partners; writes partners and the opportunities of their teams.
-        Rep = "rep",
-        /// Reads all, writes nothing.
-        Viewer = "viewer",
-        /// ERP systems: reads all, event feed, upserts articles and partners.
-        Integration = "integration",
-    }
-}
-
-/// The authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// The token's `sub`: a user id for reps and managers.
-    pub subject: String,
-    pub roles: Vec<Role>,
-}
-
-impl Principal {
-    /// The caller's user id, when `sub` is one.
-    pub fn user_id(&self) -> Option<UserId> {
-        Uuid::parse_str(&self.subject).ok().map(UserId)
-    }
-}
 
 /// The claims read from a token; `roles` is checked by hand so that a malformed claim gets
 /// a 401 in words.
@@ -122,18 +88,6 @@ struct OutgoingClaims<'a> {
     exp: u64,
 }
 
-/// Builds the decoding key for `key`, failing on a malformed PEM.
-pub fn decoding_key(key: &JwtKey) -> Result<DecodingKey, jsonwebtoken::errors::Error> {
-    match key {
-        JwtKey::Secret(secret) => Ok(DecodingKey::from_secret(secret)),
-        JwtKey::PublicKey {
-            pem,
-            algorithm: Algorithm::ES256,
-        } => DecodingKey::from_ec_pem(pem),
-        JwtKey::PublicKey { pem, .. } => DecodingKey::from_rsa_pem(pem),
-    }
-}
-
 /// Verifies bearer tokens with the configured key; the algorithm is pinned by configuration.
 /// It also checks token subjects that are user ids against the users (see [`Verifier::authenticate`]).
 pub struct Verifier {
@@ -156,7 +110,7 @@ impl Verifier {
         validation.validate_nbf = true;
         validation.leeway = 30;
         Ok(Self {
-            key: decoding_key(key)?,
+            key: key.decoding_key()?,
             validation,
             max_ttl: settings.max_ttl,
             users: UserCache::default(),

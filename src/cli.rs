@@ -4,7 +4,8 @@ use std::net::TcpListener;
 
 use clap::{Arg, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::auth::{Role, Signer, Verifier};
+use crate::access::Role;
+use crate::auth::{Signer, Verifier};
 use crate::config::{self, JwtKey, Settings};
 use crate::db::embedded::{EmbeddedPostgres, Sharing};
 use crate::db::{self};

@@ -23,6 +23,20 @@ pub enum JwtKey {
     PublicKey { pem: Vec<u8>, algorithm: Algorithm },
 }
 
+impl JwtKey {
+    /// The key that verifies tokens; fails on a malformed PEM.
+    pub fn decoding_key(&self) -> Result<jsonwebtoken::DecodingKey, jsonwebtoken::errors::Error> {
+        match self {
+            JwtKey::Secret(secret) => Ok(jsonwebtoken::DecodingKey::from_secret(secret)),
+            JwtKey::PublicKey {
+                pem,
+                algorithm: jsonwebtoken::Algorithm::ES256,
+            } => jsonwebtoken::DecodingKey::from_ec_pem(pem),
+            JwtKey::PublicKey { pem, .. } => jsonwebtoken::DecodingKey::from_rsa_pem(pem),
+        }
+    }
+}
+
 impl std::fmt::Debug for JwtKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -412,10 +426,11 @@ fn jwt_key(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<JwtKey>, C
             };
             let pem = std::fs::read(&path)
                 .map_err(|e| config_error("JWT_PUBLIC_KEY_FILE", format!("cannot read '{path}': {e}")))?;
-            crate::auth::decoding_key(&JwtKey::PublicKey {
+            JwtKey::PublicKey {
                 pem: pem.clone(),
                 algorithm,
-            })
+            }
+            .decoding_key()
             .map_err(|e| config_error("JWT_PUBLIC_KEY_FILE", format!("'{path}' is not a PEM public key: {e}")))?;
             Ok(Some(JwtKey::PublicKey { pem, algorithm }))
         }

@@ -7,14 +7,11 @@ use std::fmt;
 
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::{Pg, PgValue};
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use uuid::Uuid;
-
-use crate::db::RowKey;
 
 /// The schema utoipa gives a `Uuid` field: a string of format `uuid`.
 fn uuid_schema() -> RefOr<Schema> {
@@ -79,12 +76,6 @@ macro_rules! typed_id {
         impl FromSql<sql_types::Uuid, Pg> for $name {
             fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
                 <Uuid as FromSql<sql_types::Uuid, Pg>>::from_sql(bytes).map(Self)
-            }
-        }
-
-        impl RowKey for $name {
-            fn bind_to<'a>(&self, query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
-                self.0.bind_to(query)
             }
         }
 

@@ -12,7 +12,7 @@ use super::changes::{self, ActivityChanges, NewActivity};
 use super::store::{self, ActivityFilter, ActivityRow, ActivityStatus};
 use super::view::Activity;
 use crate::access::Actor;
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::activity::ActivityKind;
 use crate::error::AppError;

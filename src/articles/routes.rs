@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::store::{self, ArticleChanges, ArticleFilter, ArticleRow};
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::money::{self, Money, Percent};
 use crate::error::AppError;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, ClassChanges, ClassRow};
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};

@@ -167,6 +167,30 @@ impl RowKey for uuid::Uuid {
     }
 }
 
+/// The typed ids bind as the UUIDs they are.
+macro_rules! uuid_row_keys {
+    ($($id:ident),+) => {$(
+        impl RowKey for crate::ids::$id {
+            fn bind_to<'a>(&self, query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+                self.0.bind_to(query)
+            }
+        }
+    )+};
+}
+uuid_row_keys!(
+    PartnerId,
+    OpportunityId,
+    OpportunityLineId,
+    QuoteId,
+    QuoteLineId,
+    ActivityId,
+    UserId,
+    FunnelId,
+    StageId,
+    LostReasonId,
+    ArticleId
+);
+
 impl RowKey for str {
     fn bind_to<'a>(&self, query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
         query.bind::<diesel::sql_types::Text, _>(self.to_owned())

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::EventType;
 use super::store::{self, EventRow};
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::openapi::responses::{BadRequest, Forbidden};

@@ -17,7 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Resource, etag, header_value};
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::db::{self, Conn, DbPool};
 use crate::error::AppError;
 use crate::schema::idempotency_keys;

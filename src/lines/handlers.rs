@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{BY_POSITION, LinePatch, NewLineRequest};
 use crate::access::{Actor, Visibility};
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, Conn, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};

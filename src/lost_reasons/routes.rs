@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::store::{self, LostReasonChanges, LostReasonRow};
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};

@@ -12,7 +12,7 @@ use super::changes::{self, NewOpportunity, OpportunityChanges};
 use super::store::{self, Health, OpportunityFilter, OpportunityRecord};
 use super::view::Opportunity;
 use crate::access::Actor;
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::money::{self, Money, Percent};
 use crate::domain::pipeline::Outcome;

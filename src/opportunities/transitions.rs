@@ -11,7 +11,7 @@ use super::moves::{self, Destination, Move};
 use super::store::{self, StageChangeRow};
 use super::view::Opportunity;
 use crate::access::Actor;
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::money::{Money, Percent};
 use crate::error::AppError;

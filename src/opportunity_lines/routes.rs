@@ -14,7 +14,7 @@ use futures_util::future::BoxFuture;
 
 use super::store::{self, LineRow};
 use crate::access::Actor;
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::db::DbPool;
 use crate::error::AppError;
 use crate::http::IfMatch;

@@ -11,7 +11,7 @@ use validator::Validate;
 use super::changes::{self, NewPartner, PartnerChanges};
 use super::store::{self, PartnerFilter, PartnerKind, PartnerRow};
 use super::view::Partner;
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::contact;
 use crate::error::AppError;

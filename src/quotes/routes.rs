@@ -13,7 +13,7 @@ use super::changes::{self, NewQuote, QuoteChanges, Transition};
 use super::store::{self, QuoteFilter};
 use super::view::Quote;
 use crate::access::Actor;
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::domain::quote::QuoteStatus;
 use crate::error::AppError;

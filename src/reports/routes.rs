@@ -11,7 +11,7 @@ use super::forecast::{ForecastGrouping, ForecastReport, Month};
 use super::outcomes::{StageConversionReport, WinLossReport};
 use super::pipeline::{OwnersReport, PipelineReport};
 use super::store::{self, Period, Scope};
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::{AppError, FieldError};
 use crate::ids::{FunnelId, UserId};

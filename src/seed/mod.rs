@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 pub use self::rows::Counts;
-use crate::auth::Role;
+use crate::access::Role;
 use crate::db::{self, Conn, SyncConn};
 use crate::error::AppError;
 use crate::partners::changes::NewPartner;

@@ -13,8 +13,8 @@ use rand::Rng;
 use rand::rngs::SmallRng;
 use rust_decimal::Decimal;
 
+use crate::access::Role;
 use crate::articles::store::ArticleRow;
-use crate::auth::Role;
 use crate::db::Conn;
 use crate::domain::formula::Formula;
 use crate::domain::pipeline::Outcome;

@@ -8,7 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::store::{self, NewUser, UserChanges, UserFilter, UserRow};
-use crate::auth::{Principal, Role, Verifier};
+use crate::access::{Principal, Role};
+use crate::auth::Verifier;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};

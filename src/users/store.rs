@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use crate::auth::Role;
+use crate::access::Role;
 use crate::db::{Conn, lock_version};
 use crate::error::AppError;
 use crate::http::IfMatch;

@@ -13,7 +13,7 @@ use validator::{Validate, ValidationError};
 
 use super::WebhookEventType;
 use super::store::{self, WebhookChanges, WebhookRow};
-use crate::auth::{Principal, Role};
+use crate::access::{Principal, Role};
 use crate::config::WebhookSettings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;

@@ -127,3 +127,95 @@ async fn the_contact_index_covers_exactly_the_contact_kinds() {
         assert_eq!(listed, kind.is_contact(), "{kind} in {}", index.predicate);
     }
 }
+
+/// The module a file is (`opportunities/store`), and the modules its code outside tests names
+/// (`crate::a::b…` and `super::x`, resolved to the longest module that has a file).
+fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let root = src();
+    let is_module = |name: &str| root.join(format!("{name}.rs")).exists() || root.join(name).join("mod.rs").exists();
+    let mut graph = std::collections::BTreeMap::new();
+    for path in sources(&root) {
+        let relative = path.strip_prefix(&root).unwrap().with_extension("");
+        let mut parts: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        if parts.last().is_some_and(|p| p == "mod" || p == "lib" || p == "main") {
+            parts.pop();
+        }
+        let me = parts.join("/");
+        let text = fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let mut targets = std::collections::BTreeSet::new();
+        for (prefix, base) in [
+            ("crate::", Vec::new()),
+            ("super::", parts[..parts.len().saturating_sub(1)].to_vec()),
+        ] {
+            for (at, _) in code.match_indices(prefix) {
+                let rest = &code[at + prefix.len()..];
+                let path: Vec<&str> = rest
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                    .next()
+                    .unwrap_or_default()
+                    .split("::")
+                    .take_while(|s| s.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+                    .collect();
+                let mut best = None;
+                for n in 1..=path.len() {
+                    let candidate = base
+                        .iter()
+                        .map(String::as_str)
+                        .chain(path[..n].iter().copied())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    if is_module(&candidate) {
+                        best = Some(candidate);
+                    }
+                }
+                if let Some(target) = best.filter(|t| *t != me && !me.starts_with(&format!("{t}/"))) {
+                    targets.insert(target);
+                }
+            }
+        }
+        graph.insert(me, targets);
+    }
+    graph
+}
+
+/// A file may use a file that uses it only by going around the layers: such cycles make a
+/// module impossible to read (or move) on its own, so there are none.
+#[test]
+fn no_module_imports_a_module_that_imports_it_back() {
+    let graph = module_graph();
+    // Depth-first search with colours; a grey target is a cycle.
+    fn visit<'a>(
+        node: &'a str,
+        graph: &'a std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        colour: &mut std::collections::HashMap<&'a str, u8>,
+        stack: &mut Vec<&'a str>,
+        cycles: &mut Vec<String>,
+    ) {
+        colour.insert(node, 1);
+        stack.push(node);
+        for next in graph.get(node).into_iter().flatten() {
+            match colour.get(next.as_str()) {
+                Some(1) => {
+                    let from = stack.iter().position(|n| *n == next).unwrap_or(0);
+                    cycles.push(format!("{} → {next}", stack[from..].join(" → ")));
+                }
+                Some(_) => {}
+                None => visit(next, graph, colour, stack, cycles),
+            }
+        }
+        stack.pop();
+        colour.insert(node, 2);
+    }
+    let (mut colour, mut stack, mut cycles) = (std::collections::HashMap::new(), Vec::new(), Vec::new());
+    for node in graph.keys() {
+        if !colour.contains_key(node.as_str()) {
+            visit(node, &graph, &mut colour, &mut stack, &mut cycles);
+        }
+    }
+    assert!(
+        graph.len() > 100 && graph["quotes/changes"].contains("opportunities/changes"),
+        "{graph:?}"
+    );
+    assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
+}

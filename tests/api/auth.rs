@@ -2,7 +2,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use salesfunnel::config::JwtKey;
 use serde_json::{Value, json};
 

@@ -208,7 +208,7 @@ async fn serve_with_a_database_url_prints_no_token() {
     let healthy = salesfunnel(&["healthcheck"], &[("BIND", &format!("0.0.0.0:{port}"))]);
     assert!(healthy.status.success(), "{}", String::from_utf8_lossy(&healthy.stderr));
     let token = salesfunnel::auth::Signer::new(&crate::helpers::jwt_settings(), SECRET)
-        .sign(salesfunnel::auth::Role::Viewer, "log-reader", 600)
+        .sign(salesfunnel::access::Role::Viewer, "log-reader", 600)
         .unwrap();
     let stages = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/api/v1/stages"))
@@ -258,7 +258,7 @@ async fn sigint_drains_a_request_in_flight_like_sigterm() {
     let (mut child, port, up) = serve_on(&db, &[("RUST_LOG", "error")]).await;
     assert!(up, "the server came up");
     let token = salesfunnel::auth::Signer::new(&crate::helpers::jwt_settings(), SECRET)
-        .sign(salesfunnel::auth::Role::Admin, "admin", 600)
+        .sign(salesfunnel::access::Role::Admin, "admin", 600)
         .unwrap();
     // A create whose body is still arriving when Ctrl-C comes.
     let body = br#"{"kind": "lead", "name": "Noch unterwegs GmbH"}"#;

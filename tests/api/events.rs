@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -1,6 +1,6 @@
 use diesel_async::RunQueryDsl;
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, json_with, problem, spawn_app};

@@ -1,7 +1,7 @@
 //! Rate limits per caller and the headers every answer carries.
 
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 
 use crate::helpers::{header, problem, spawn_app, spawn_app_with_rate_limit};
 

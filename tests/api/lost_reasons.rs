@@ -1,5 +1,5 @@
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_fields, header, json_with, problem, spawn_app};

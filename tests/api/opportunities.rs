@@ -3,7 +3,7 @@
 
 use diesel_async::RunQueryDsl;
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_fields, header, instant, json_with, problem, spawn_app};

@@ -1,7 +1,7 @@
 //! Who sees and changes which opportunities.
 
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::json;
 
 use crate::helpers::*;

@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_fields, json_with, problem, spawn_app};

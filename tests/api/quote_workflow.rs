@@ -1,7 +1,7 @@
 //! The life of a quote: texts, send/accept/reject, expiry, lists, If-Match, roles and the PDF.
 
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::*;

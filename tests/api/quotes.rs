@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use diesel_async::RunQueryDsl;
 use reqwest::{Method, Response, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_fields, header, json_with, problem, spawn_app};

@@ -2,7 +2,7 @@
 //! the comments; access rules of every report.
 
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, json_with, spawn_app};

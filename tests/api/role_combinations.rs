@@ -2,7 +2,7 @@
 //! rights are the union of the roles', and the rep fence holds for writes only the rep grants.
 
 use reqwest::StatusCode;
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::*;

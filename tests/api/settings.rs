@@ -1,5 +1,5 @@
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use serde_json::json;
 
 use crate::helpers::{error_fields, header, instant, json_with, problem, spawn_app};

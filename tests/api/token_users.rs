@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use diesel_async::RunQueryDsl;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
-use salesfunnel::auth::{Role, USER_CACHE_TTL};
+use salesfunnel::access::Role;
+use salesfunnel::auth::USER_CACHE_TTL;
 use salesfunnel::config::DEFAULT_JWT_MAX_TTL;
 use serde_json::{Value, json};
 

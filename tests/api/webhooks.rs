@@ -12,7 +12,7 @@ use diesel::sql_types::{Jsonb, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
-use salesfunnel::auth::Role;
+use salesfunnel::access::Role;
 use salesfunnel::config::WebhookSettings;
 use serde_json::{Value, json};
 use sha2::Sha256;
