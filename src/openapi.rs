@@ -156,15 +156,13 @@ impl Modify for BearerScheme {
     }
 }
 
-/// Adds the responses every operation of a kind shares: 401 to secured operations, 400 to
-/// those with parameters or a body, 413/415/422 to those with a body, 503 to the API.
+/// Adds the responses every operation of a kind shares: 400 to all (an unknown query parameter
+/// is one), 401 to secured operations, 413/415/422 to those with a body, 503 to the API.
 pub fn add_shared_responses(spec: &mut Spec) {
     for (path, item) in spec.paths.paths.iter_mut() {
         let in_api = path.starts_with("/api/");
-        let path_params = path.contains('{');
         for operation in operations(item) {
             let has_body = operation.request_body.is_some();
-            let has_params = path_params || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
             let mut add = |status: &str, name: &str| {
                 operation
                     .responses
@@ -172,9 +170,8 @@ pub fn add_shared_responses(spec: &mut Spec) {
                     .entry(status.to_owned())
                     .or_insert_with(|| RefOr::Ref(utoipa::openapi::Ref::from_response_name(name)));
             };
-            if has_params || has_body {
-                add("400", "BadRequest");
-            }
+            // Every operation refuses unknown query parameters.
+            add("400", "BadRequest");
             if operation.security.is_some() {
                 add("401", "Unauthorized");
             }

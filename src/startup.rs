@@ -133,6 +133,7 @@ impl Application {
                 .route("/swagger-ui", web::get().to(to_swagger_ui))
                 .route("/", web::get().to(to_swagger_ui))
                 .default_service(web::to(fallback))
+                .wrap_fn(crate::ops::fallback::known_query)
                 .wrap_fn(move |req, srv| {
                     let timer = budget.start(&req);
                     let call = timer.run(srv.call(req));

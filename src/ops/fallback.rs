@@ -1,6 +1,11 @@
-//! Answers requests no route took: 405 with `Allow` when the path exists for other methods
-//! (known from the OpenAPI spec, the list of every route), else 404 — both as problem+json.
+//! The routes as the OpenAPI document lists them: requests no route took get 405 with `Allow`
+//! when the path exists for other methods, else 404; a query parameter the operation does not
+//! take gets 400 naming it — all as problem+json.
 
+use std::future::Future;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -10,8 +15,12 @@ use crate::error::AppError;
 
 /// Path templates of the spec with their methods.
 pub struct RouteTable {
-    routes: Vec<(Vec<Segment>, Vec<String>)>,
+    /// Each path's segments and its operations.
+    routes: Vec<(Vec<Segment>, Vec<Operation>)>,
 }
+
+/// An operation: its method and the query parameters it takes.
+type Operation = (String, Vec<String>);
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
@@ -37,25 +46,25 @@ impl RouteTable {
                         }
                     })
                     .collect();
-                let methods = serde_json::to_value(item)
+                let operations = serde_json::to_value(item)
                     .ok()
                     .and_then(|v| {
                         v.as_object().map(|o| {
-                            o.keys()
-                                .filter(|k| METHODS.contains(&k.as_str()))
-                                .map(|k| k.to_uppercase())
+                            o.iter()
+                                .filter(|(k, _)| METHODS.contains(&k.as_str()))
+                                .map(|(k, operation)| (k.to_uppercase(), query_parameters(operation)))
                                 .collect()
                         })
                     })
                     .unwrap_or_default();
-                (segments, methods)
+                (segments, operations)
             })
             .collect();
         Self { routes }
     }
 
-    /// The methods a path allows, if any route matches it.
-    fn allowed(&self, path: &str) -> Option<Vec<String>> {
+    /// The operations of the route that matches `path`, if any.
+    fn operations(&self, path: &str) -> Option<&[Operation]> {
         let parts: Vec<&str> = path.split('/').collect();
         self.routes
             .iter()
@@ -66,7 +75,82 @@ impl RouteTable {
                         Segment::Param => !part.is_empty(),
                     })
             })
-            .map(|(_, methods)| methods.clone())
+            .map(|(_, operations)| operations.as_slice())
+    }
+
+    /// The methods a path allows, if any route matches it.
+    fn allowed(&self, path: &str) -> Option<Vec<String>> {
+        self.operations(path)
+            .map(|operations| operations.iter().map(|(method, _)| method.clone()).collect())
+    }
+
+    /// 400 naming the query parameters of `query` that the operation `method` `path` does not
+    /// take (a mistyped filter would otherwise be ignored and return everything). Requests the
+    /// document does not describe are left to the router.
+    pub fn check_query(&self, method: &str, path: &str, query: &str) -> Result<(), AppError> {
+        let Some((_, known)) = self
+            .operations(path)
+            .and_then(|operations| operations.iter().find(|(m, _)| m == method))
+        else {
+            return Ok(());
+        };
+        let mut unknown: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+            .map(|(name, _)| name.into_owned())
+            .filter(|name| !known.contains(name))
+            .collect();
+        unknown.dedup();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let takes = if known.is_empty() {
+            "no query parameters".to_owned()
+        } else {
+            known.join(", ")
+        };
+        Err(AppError::BadRequest(format!(
+            "unknown query parameter {}; {method} {path} takes {takes}",
+            unknown
+                .iter()
+                .map(|name| format!("'{name}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
+/// The names of an operation's query parameters, as the document lists them.
+fn query_parameters(operation: &serde_json::Value) -> Vec<String> {
+    operation
+        .get("parameters")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+        .filter(|p| p.get("in").and_then(|i| i.as_str()) == Some("query"))
+        .filter_map(|p| p.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .collect()
+}
+
+/// Refuses unknown query parameters before the handler runs (see [`RouteTable::check_query`]).
+pub fn known_query<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>> + use<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
+{
+    let checked = match req.app_data::<Data<RouteTable>>() {
+        Some(table) => table.check_query(req.method().as_str(), req.path(), req.query_string()),
+        None => Ok(()),
+    };
+    let call = match checked {
+        Ok(()) => Ok(srv.call(req)),
+        Err(error) => Err(req.into_response(error.error_response())),
+    };
+    async move {
+        match call {
+            Ok(call) => call.await,
+            Err(refused) => Ok(refused),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{error_fields, problem, spawn_app};
+use crate::helpers::{error_fields, json_with, problem, spawn_app, spec_operations};
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_400() {
@@ -180,4 +180,92 @@ async fn nul_characters_are_client_errors_not_500() {
         StatusCode::BAD_REQUEST,
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_mistyped_filter_is_400_naming_it_and_what_the_operation_takes() {
+    let app = spawn_app().await;
+    let token = app.admin();
+    let body = problem(
+        app.get("/api/v1/opportunities?statuss=won&limit=5", &token).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("'statuss'"), "{detail}");
+    assert!(
+        detail.contains("status") && detail.contains("limit"),
+        "lists the known ones: {detail}"
+    );
+    assert!(
+        !detail.contains("'limit'"),
+        "a known one is not named unknown: {detail}"
+    );
+
+    // The documented spelling and an empty pair are fine.
+    let page = json_with(
+        app.get("/api/v1/opportunities?status=won&limit=5", &token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(page["items"].is_array());
+    json_with(
+        app.get("/api/v1/business-partners?kind=lead&", &token).await,
+        StatusCode::OK,
+    )
+    .await;
+    // An operation without query parameters takes none.
+    let body = problem(
+        app.get("/api/v1/settings?verbose=1", &token).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("no query parameters"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_write_with_an_unknown_query_parameter_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.admin();
+    let response = app
+        .request(Method::POST, "/api/v1/business-partners?dry_run=true", &token)
+        .json(&json!({"kind": "lead", "name": "Nicht anlegen"}))
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::BAD_REQUEST).await;
+    let page = json_with(
+        app.get("/api/v1/business-partners?q=Nicht%20anlegen", &token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 0, "{page}");
+}
+
+#[tokio::test]
+async fn every_operation_of_the_spec_refuses_an_unknown_query_parameter() {
+    let app = spawn_app().await;
+    let token = app.admin();
+    let operations = spec_operations();
+    assert!(
+        operations.len() > 80,
+        "the spec lists the operations: {}",
+        operations.len()
+    );
+    let mut wrong = Vec::new();
+    for (method, path) in operations {
+        let response = app
+            .request(method.clone(), &format!("{path}?no_such_parameter=1"), &token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        if response.status() != StatusCode::BAD_REQUEST {
+            wrong.push(format!("{method} {path}: {}", response.status()));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }

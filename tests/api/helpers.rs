@@ -480,3 +480,31 @@ pub fn header(response: &Response, name: &str) -> Option<String> {
 pub fn instant(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(value.as_str().expect("a timestamp string")).expect("an RFC 3339 timestamp")
 }
+
+/// Every operation of the committed spec, with its path parameters filled with one UUID.
+pub fn spec_operations() -> Vec<(reqwest::Method, String)> {
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap(),
+    )
+    .unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let filled: String = path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            if let Ok(method) = method.to_uppercase().parse::<reqwest::Method>() {
+                operations.push((method, filled.clone()));
+            }
+        }
+    }
+    operations
+}
