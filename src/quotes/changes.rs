@@ -62,7 +62,8 @@ fn quote_line(content: LineContent, quote_id: QuoteId, position: i32) -> NewQuot
 /// What a new quote may say; the rest comes from the settings and the opportunity.
 #[derive(Debug, Clone)]
 pub struct NewQuote {
-    pub valid_until: NaiveDate,
+    /// `None`: today + the settings' `quote_valid_days`.
+    pub valid_until: Option<NaiveDate>,
     pub header_text: Option<String>,
     pub footer_text: Option<String>,
     pub customer_text: Option<String>,
@@ -140,7 +141,9 @@ pub async fn create(
                 quotes::is_primary.eq(!has_primary),
                 quotes::currency.eq(&opportunity.currency),
                 quotes::quote_date.eq(today()),
-                quotes::valid_until.eq(new.valid_until),
+                quotes::valid_until.eq(new
+                    .valid_until
+                    .unwrap_or_else(|| today() + chrono::Days::new(settings.quote_valid_days.unsigned_abs().into()))),
                 quotes::header_text.eq(new.header_text.unwrap_or(settings.quote_header_text)),
                 quotes::customer_text.eq(new.customer_text),
                 quotes::footer_text.eq(new.footer_text.unwrap_or(settings.quote_footer_text)),

@@ -24,14 +24,14 @@ use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{OpportunityId, PartnerId, QuoteId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
-/// A new quote of the opportunity's lines: only `valid_until` is required; the texts default
-/// from the settings.
+/// A new quote of the opportunity's lines: everything is optional; `valid_until` and the texts
+/// default from the settings.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"valid_until": "2026-12-22", "customer_text": "Wie besprochen mit Winterrädern."}))]
 pub struct NewQuoteRequest {
-    /// Today or later.
-    pub valid_until: NaiveDate,
+    /// Today or later; by default today + the settings' `quote_valid_days`.
+    pub valid_until: Option<NaiveDate>,
     #[validate(length(max = 5000))]
     #[schema(max_length = 5000)]
     pub header_text: Option<String>,
@@ -183,7 +183,9 @@ async fn create_quote(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let r = body.parse()?;
-    not_past(r.valid_until)?;
+    if let Some(date) = r.valid_until {
+        not_past(date)?;
+    }
     let new = NewQuote {
         valid_until: r.valid_until,
         header_text: r.header_text,

@@ -259,7 +259,7 @@ async fn demo_quotes(conn: &mut Conn, added: &[OpportunityId]) -> Result<(), App
     let valid_until = today() + chrono::Days::new(30);
     for (i, id) in quoted.into_iter().enumerate() {
         let new = NewQuote {
-            valid_until,
+            valid_until: Some(valid_until),
             header_text: None,
             footer_text: None,
             customer_text: None,

@@ -320,8 +320,6 @@ async fn an_invalid_new_quote_is_a_422_naming_the_field() {
         }
     };
 
-    assert_eq!(rejected(json!({})).await, ["valid_until"]);
-    assert_eq!(rejected(json!({"customer_text": "x"})).await, ["valid_until"]);
     assert_eq!(rejected(json!({"valid_until": in_days(-1)})).await, ["valid_until"]);
     assert_eq!(rejected(json!({"valid_until": 20270101})).await, ["valid_until"]);
     assert_eq!(rejected(json!({"valid_until": "31.12.2027"})).await, ["valid_until"]);
@@ -468,4 +466,55 @@ async fn an_idempotent_retry_creates_one_quote() {
     let quotes = items(&app, &app.admin(), &quotes_of(&opportunity)).await;
     assert_eq!(quotes.len(), 1);
     assert_eq!(quotes[0]["number"], "QT-000001");
+}
+
+#[tokio::test]
+async fn valid_until_defaults_to_today_plus_the_settings_validity() {
+    let app = spawn_app().await;
+    let (_, opportunity) = quotable(&app, "VD").await;
+    let before = (in_days(30), in_days(14));
+    let first = json_with(
+        app.post(&quotes_of(&opportunity), &app.admin(), &json!({})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(
+        [before.0.clone(), in_days(30)].contains(&first["valid_until"].as_str().unwrap_or_default().to_owned()),
+        "30 days by default: {first}"
+    );
+
+    json_with(
+        app.patch("/api/v1/settings", &app.admin(), &json!({"quote_valid_days": 14}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let second = json_with(
+        app.post(
+            &quotes_of(&opportunity),
+            &app.admin(),
+            &json!({"customer_text": "Gilt zwei Wochen.", "valid_until": null}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(
+        [before.1, in_days(14)].contains(&second["valid_until"].as_str().unwrap_or_default().to_owned()),
+        "the settings' validity: {second}"
+    );
+    assert_eq!(second["customer_text"], "Gilt zwei Wochen.");
+
+    // A given date still wins.
+    let third = json_with(
+        app.post(
+            &quotes_of(&opportunity),
+            &app.admin(),
+            &json!({"valid_until": in_days(3)}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(third["valid_until"], in_days(3));
 }
