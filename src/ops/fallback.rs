@@ -98,6 +98,7 @@ impl RouteTable {
             .map(|(name, _)| name.into_owned())
             .filter(|name| !known.contains(name))
             .collect();
+        unknown.sort();
         unknown.dedup();
         if unknown.is_empty() {
             return Ok(());

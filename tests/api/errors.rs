@@ -214,6 +214,15 @@ async fn a_mistyped_filter_is_400_naming_it_and_what_the_operation_takes() {
         StatusCode::OK,
     )
     .await;
+    // Each unknown name is named once, however often it comes.
+    let body = problem(
+        app.get("/api/v1/opportunities?zeta=1&statuss=won&zeta=2", &token).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let detail = body["detail"].as_str().unwrap();
+    assert_eq!(detail.matches("'zeta'").count(), 1, "{detail}");
+    assert!(detail.contains("'statuss'"), "{detail}");
     // An operation without query parameters takes none.
     let body = problem(
         app.get("/api/v1/settings?verbose=1", &token).await,
