@@ -3,69 +3,23 @@
 
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
 use super::store::{self, ClassChanges, ClassRow};
+use super::view::Class;
 use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
-use crate::http::{IfMatch, Resource, ok, patch as merge};
+use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{FunnelId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
-
-/// A class (KlassenID): groups opportunities and routes new ones.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "NEUWAGEN", "description": "Neufahrzeuge", "default_funnel_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f40",
-    "default_owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "active": true,
-    "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
-}))]
-pub struct Class {
-    /// The class code, `[A-Z0-9_-]{1,30}`.
-    pub id: String,
-    pub description: Option<String>,
-    /// Funnel of a new opportunity of this class when none is given.
-    #[schema(value_type = Option<Uuid>)]
-    pub default_funnel_id: Option<FunnelId>,
-    /// Owner of a new opportunity of this class when none is given.
-    #[schema(value_type = Option<Uuid>)]
-    pub default_owner_id: Option<UserId>,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub version: i32,
-}
-
-impl From<ClassRow> for Class {
-    fn from(row: ClassRow) -> Self {
-        Self {
-            id: row.id,
-            description: row.description,
-            default_funnel_id: row.default_funnel_id,
-            default_owner_id: row.default_owner_id,
-            active: row.active,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            version: row.version,
-        }
-    }
-}
-
-impl Resource for Class {
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn location(&self) -> String {
-        format!("/api/v1/classes/{}", self.id)
-    }
-}
 
 fn class_code(value: &str) -> Result<(), validator::ValidationError> {
     let valid = (1..=30).contains(&value.len())

@@ -1,0 +1,56 @@
+//! Settings as the API shows it (answers and event payloads).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::store::SettingsRow;
+use crate::http::Resource;
+
+/// Company-wide settings: the quote letterhead and defaults.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "company_name": "Autohaus Beispiel GmbH", "company_address": "Hauptstraße 1, 80331 München, Deutschland",
+    "default_currency": "EUR", "quote_header_text": "Vielen Dank für Ihre Anfrage.",
+    "quote_footer_text": "Es gelten unsere AGB.", "quote_valid_days": 30,
+    "updated_at": "2026-11-02T09:15:00Z", "version": 3
+}))]
+pub struct Settings {
+    pub company_name: String,
+    /// Printed under the company name on quotes; lines separated by commas or newlines.
+    pub company_address: String,
+    /// ISO 4217 currency of new articles and opportunities that name none.
+    pub default_currency: String,
+    /// Default text above a quote's lines.
+    pub quote_header_text: String,
+    /// Default text below a quote's totals.
+    pub quote_footer_text: String,
+    /// Default validity of a new quote, in days.
+    pub quote_valid_days: i32,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<SettingsRow> for Settings {
+    fn from(row: SettingsRow) -> Self {
+        Self {
+            company_name: row.company_name,
+            company_address: row.company_address,
+            default_currency: row.default_currency,
+            quote_header_text: row.quote_header_text,
+            quote_footer_text: row.quote_footer_text,
+            quote_valid_days: row.quote_valid_days,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+impl Resource for Settings {
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn location(&self) -> String {
+        "/api/v1/settings".to_owned()
+    }
+}
