@@ -89,7 +89,7 @@ diesel::table! {
         seq -> Nullable<Int8>,
         #[sql_name = "type"]
         type_ -> Text,
-        subject_id -> Uuid,
+        subject_id -> Text,
         actor -> Nullable<Text>,
         data -> Jsonb,
         occurred_at -> Timestamptz,

@@ -284,8 +284,9 @@ async fn create_article(
     who.require(Role::can_configure)?;
     let (sku, content) = body.parse()?.into_parts();
     let row = row_of(&pool, sku, content).await?;
+    let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &row).await.map(Article::from) })
+        Box::pin(async move { store::insert(conn, &actor, &row).await.map(Article::from) })
     })
     .await
 }
@@ -329,7 +330,14 @@ async fn upsert_article(
         tax_rate: Some(new.tax_rate),
         active: Some(new.active),
     };
-    let (row, created) = store::upsert(&mut *db::connection(&pool).await?, new, &if_match, &replacement).await?;
+    let (row, created) = store::upsert(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        new,
+        &if_match,
+        &replacement,
+    )
+    .await?;
     let article = Article::from(row);
     if created {
         Ok(HttpResponse::Created()
@@ -376,7 +384,14 @@ async fn update_article(
         tax_rate: p.tax_rate,
         active: p.active,
     };
-    let row = store::update(&mut *db::connection(&pool).await?, id.into_inner(), &if_match, &changes).await?;
+    let row = store::update(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id.into_inner(),
+        &if_match,
+        &changes,
+    )
+    .await?;
     Ok(ok(&Article::from(row)))
 }
 
@@ -401,7 +416,13 @@ async fn delete_article(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(&mut *db::connection(&pool).await?, id.into_inner(), &if_match).await?;
+    store::delete(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id.into_inner(),
+        &if_match,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

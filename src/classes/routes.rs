@@ -167,8 +167,9 @@ async fn create_class(
         updated_at: now,
         version: 1,
     };
+    let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &row).await.map(Class::from) })
+        Box::pin(async move { store::insert(conn, &actor, &row).await.map(Class::from) })
     })
     .await
 }
@@ -203,7 +204,14 @@ async fn update_class(
         default_owner_id: p.default_owner_id,
         active: p.active,
     };
-    let row = store::update(&mut *db::connection(&pool).await?, &id, &if_match, &changes).await?;
+    let row = store::update(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        &id,
+        &if_match,
+        &changes,
+    )
+    .await?;
     Ok(ok(&Class::from(row)))
 }
 
@@ -228,7 +236,7 @@ async fn delete_class(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(&mut *db::connection(&pool).await?, &id, &if_match).await?;
+    store::delete(&mut *db::connection(&pool).await?, &who.subject, &id, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

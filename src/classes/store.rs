@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::view::Class;
 use crate::db::{Conn, lock_version};
 use crate::error::{AppError, FieldError};
+use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::{FunnelId, UserId};
@@ -33,6 +35,8 @@ pub struct ClassChanges {
     pub active: Option<bool>,
 }
 
+/// The name of a class in events.
+const KEY: &str = "class";
 const WHAT: &str = "class";
 
 /// The default funnel and owner must exist (422 naming the field).
@@ -65,14 +69,17 @@ async fn check_references(conn: &mut Conn, funnel: Option<FunnelId>, owner: Opti
     }
 }
 
-pub async fn insert(conn: &mut Conn, row: &ClassRow) -> Result<ClassRow, AppError> {
+pub async fn insert(conn: &mut Conn, actor: &str, row: &ClassRow) -> Result<ClassRow, AppError> {
     check_references(conn, row.default_funnel_id, row.default_owner_id).await?;
-    diesel::insert_into(classes::table)
+    let row: ClassRow = diesel::insert_into(classes::table)
         .values(row)
         .returning(ClassRow::as_returning())
         .get_result(conn)
         .await
-        .map_err(|e| AppError::from(e).or_conflict(format!("class {} already exists", row.id)))
+        .map_err(|e| AppError::from(e).or_conflict(format!("class {} already exists", row.id)))?;
+    let shown = Class::from(row.clone());
+    events::store::state(conn, EventType::ClassCreated, actor, (KEY, &row.id), &shown).await?;
+    Ok(row)
 }
 
 pub async fn find(conn: &mut Conn, id: &str) -> Result<ClassRow, AppError> {
@@ -113,19 +120,21 @@ pub async fn list(
 
 pub async fn update(
     conn: &mut Conn,
+    actor: &str,
     id: &str,
     if_match: &IfMatch,
     changes: &ClassChanges,
 ) -> Result<ClassRow, AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "classes", WHAT, id, if_match).await?;
+        let before = events::shown(&Class::from(find(conn, id).await?))?;
         check_references(
             conn,
             changes.default_funnel_id.flatten(),
             changes.default_owner_id.flatten(),
         )
         .await?;
-        Ok(diesel::update(classes::table.find(id))
+        let row: ClassRow = diesel::update(classes::table.find(id))
             .set((
                 changes,
                 classes::updated_at.eq(diesel::dsl::now),
@@ -133,21 +142,25 @@ pub async fn update(
             ))
             .returning(ClassRow::as_returning())
             .get_result(conn)
-            .await?)
+            .await?;
+        let after = Class::from(row.clone());
+        events::store::updated(conn, EventType::ClassUpdated, actor, (KEY, id), &before, &after).await?;
+        Ok(row)
     })
     .await
 }
 
-pub async fn delete(conn: &mut Conn, id: &str, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, actor: &str, id: &str, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "classes", WHAT, id, if_match).await?;
-        diesel::delete(classes::table.find(id))
-            .execute(conn)
+        let last: ClassRow = diesel::delete(classes::table.find(id))
+            .returning(ClassRow::as_returning())
+            .get_result(conn)
             .await
             .map_err(|e| {
                 AppError::from(e).or_conflict(format!("opportunities refer to class {id}; deactivate it instead"))
             })?;
-        Ok(())
+        events::store::state(conn, EventType::ClassDeleted, actor, (KEY, id), &Class::from(last)).await
     })
     .await
 }

@@ -198,7 +198,10 @@ impl RowKey for str {
 }
 
 /// Locks row `id` of `table` for the rest of the transaction and checks `If-Match` against its
-/// version: 404 when there is no such row (`what` names it), 412 on a mismatch.
+/// version: 404 when there is no such row (`what` names it), 412 on a mismatch. The lock is
+/// `FOR NO KEY UPDATE`: rows of other tables may still reference the row meanwhile (their
+/// foreign-key checks take `FOR KEY SHARE`), so a configuration write never waits on, or
+/// deadlocks with, an ordinary write that merely points at the row.
 pub async fn lock_version<K: RowKey + ?Sized>(
     conn: &mut Conn,
     table: &'static str,
@@ -206,7 +209,7 @@ pub async fn lock_version<K: RowKey + ?Sized>(
     id: &K,
     if_match: &crate::http::IfMatch,
 ) -> Result<i32, AppError> {
-    let query = diesel::sql_query(format!("SELECT version FROM {table} WHERE id = $1 FOR UPDATE")).into_boxed();
+    let query = diesel::sql_query(format!("SELECT version FROM {table} WHERE id = $1 FOR NO KEY UPDATE")).into_boxed();
     let row = id
         .bind_to(query)
         .get_result::<Version>(conn)

@@ -59,6 +59,87 @@ crate::domain::text_enum! {
         /// A new activity.
         #[serde(rename = "activity.created")]
         ActivityCreated = "activity.created",
+        /// The ERP recorded its order for a won opportunity (`erp_reference`).
+        #[serde(rename = "opportunity.handed_off")]
+        OpportunityHandedOff = "opportunity.handed_off",
+        /// An opportunity was deleted; `data` holds its last state.
+        #[serde(rename = "opportunity.deleted")]
+        OpportunityDeleted = "opportunity.deleted",
+        /// A quote's texts, validity, lines or primary flag changed.
+        #[serde(rename = "quote.updated")]
+        QuoteUpdated = "quote.updated",
+        /// A sent quote was replaced by an accepted sibling.
+        #[serde(rename = "quote.superseded")]
+        QuoteSuperseded = "quote.superseded",
+        /// Fields of a business partner changed.
+        #[serde(rename = "business_partner.updated")]
+        BusinessPartnerUpdated = "business_partner.updated",
+        /// A business partner was deleted; `data` holds its last state.
+        #[serde(rename = "business_partner.deleted")]
+        BusinessPartnerDeleted = "business_partner.deleted",
+        /// Fields of an activity changed.
+        #[serde(rename = "activity.updated")]
+        ActivityUpdated = "activity.updated",
+        /// An activity was deleted; `data` holds its last state.
+        #[serde(rename = "activity.deleted")]
+        ActivityDeleted = "activity.deleted",
+        /// A new article in the catalogue.
+        #[serde(rename = "article.created")]
+        ArticleCreated = "article.created",
+        /// Fields of an article changed (also by an upsert by SKU).
+        #[serde(rename = "article.updated")]
+        ArticleUpdated = "article.updated",
+        /// An article was deleted; `data` holds its last state.
+        #[serde(rename = "article.deleted")]
+        ArticleDeleted = "article.deleted",
+        /// A new stage.
+        #[serde(rename = "stage.created")]
+        StageCreated = "stage.created",
+        /// Fields of a stage changed.
+        #[serde(rename = "stage.updated")]
+        StageUpdated = "stage.updated",
+        /// A stage was deleted; `data` holds its last state.
+        #[serde(rename = "stage.deleted")]
+        StageDeleted = "stage.deleted",
+        /// A new funnel.
+        #[serde(rename = "funnel.created")]
+        FunnelCreated = "funnel.created",
+        /// Fields of a funnel changed (stages, team, thresholds, formula).
+        #[serde(rename = "funnel.updated")]
+        FunnelUpdated = "funnel.updated",
+        /// A funnel was deleted; `data` holds its last state.
+        #[serde(rename = "funnel.deleted")]
+        FunnelDeleted = "funnel.deleted",
+        /// A new opportunity class.
+        #[serde(rename = "class.created")]
+        ClassCreated = "class.created",
+        /// Fields of a class changed.
+        #[serde(rename = "class.updated")]
+        ClassUpdated = "class.updated",
+        /// A class was deleted; `data` holds its last state.
+        #[serde(rename = "class.deleted")]
+        ClassDeleted = "class.deleted",
+        /// A new lost reason.
+        #[serde(rename = "lost_reason.created")]
+        LostReasonCreated = "lost_reason.created",
+        /// Fields of a lost reason changed.
+        #[serde(rename = "lost_reason.updated")]
+        LostReasonUpdated = "lost_reason.updated",
+        /// A lost reason was deleted; `data` holds its last state.
+        #[serde(rename = "lost_reason.deleted")]
+        LostReasonDeleted = "lost_reason.deleted",
+        /// A new user.
+        #[serde(rename = "user.created")]
+        UserCreated = "user.created",
+        /// Fields of a user changed.
+        #[serde(rename = "user.updated")]
+        UserUpdated = "user.updated",
+        /// A user was deleted; `data` holds its last state.
+        #[serde(rename = "user.deleted")]
+        UserDeleted = "user.deleted",
+        /// The settings changed.
+        #[serde(rename = "settings.updated")]
+        SettingsUpdated = "settings.updated",
     }
 }
 

@@ -42,8 +42,8 @@ pub struct Event {
     pub event_type: EventType,
     /// When the change's transaction began.
     pub occurred_at: DateTime<Utc>,
-    /// The id of the resource that changed.
-    pub subject_id: Uuid,
+    /// The id of the resource that changed, as text: a UUID, or a class's code.
+    pub subject_id: String,
     /// The `sub` of the token that made the change.
     pub actor: Option<String>,
     /// The resource after the change under its name (`opportunity`, `quote`, `business_partner`,

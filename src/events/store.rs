@@ -24,7 +24,7 @@ pub struct EventRow {
     pub id: Uuid,
     pub event_type: EventType,
     pub occurred_at: DateTime<Utc>,
-    pub subject_id: Uuid,
+    pub subject_id: String,
     pub actor: Option<String>,
     pub data: Value,
 }
@@ -33,7 +33,7 @@ pub struct EventRow {
 pub async fn record(
     conn: &mut Conn,
     event_type: EventType,
-    subject_id: impl Into<Uuid>,
+    subject_id: impl std::fmt::Display,
     actor: &str,
     data: Value,
 ) -> Result<(), AppError> {
@@ -41,12 +41,37 @@ pub async fn record(
         .values((
             events::id.eq(Uuid::now_v7()),
             events::type_.eq(event_type),
-            events::subject_id.eq(subject_id.into()),
+            events::subject_id.eq(subject_id.to_string()),
             events::actor.eq(actor),
             events::data.eq(data),
         ))
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Writes several events in one statement, in the order given (see [`record`]).
+pub async fn record_many(
+    conn: &mut Conn,
+    actor: &str,
+    changes: Vec<(EventType, String, Value)>,
+) -> Result<(), AppError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = changes
+        .into_iter()
+        .map(|(event_type, subject_id, data)| {
+            (
+                events::id.eq(Uuid::now_v7()),
+                events::type_.eq(event_type),
+                events::subject_id.eq(subject_id),
+                events::actor.eq(actor),
+                events::data.eq(data),
+            )
+        })
+        .collect();
+    diesel::insert_into(events::table).values(rows).execute(conn).await?;
     Ok(())
 }
 
@@ -91,4 +116,32 @@ pub async fn list(
         query = query.filter(events::type_.eq(event_type));
     }
     Ok(query.load(conn).await?)
+}
+
+/// `<resource>.created` or `.deleted`: `data` holds the resource as shown (new, or its last
+/// state) under `name`.
+pub async fn state(
+    conn: &mut Conn,
+    event_type: EventType,
+    actor: &str,
+    (name, id): (&str, impl std::fmt::Display),
+    after: &impl serde::Serialize,
+) -> Result<(), AppError> {
+    let data = serde_json::json!({ name: super::shown(after)? });
+    record(conn, event_type, id, actor, data).await
+}
+
+/// `<resource>.updated`: `data` holds the resource after the change under `name`, and in
+/// `previous` the changed fields' values in `before` (the resource as shown before).
+pub async fn updated(
+    conn: &mut Conn,
+    event_type: EventType,
+    actor: &str,
+    (name, id): (&str, impl std::fmt::Display),
+    before: &Value,
+    after: &impl serde::Serialize,
+) -> Result<(), AppError> {
+    let after = super::shown(after)?;
+    let data = serde_json::json!({ "previous": super::previous(before, &after), name: after });
+    record(conn, event_type, id, actor, data).await
 }

@@ -217,8 +217,9 @@ async fn create_funnel(
         stage_ids: r.stage_ids,
         team_ids: r.team_ids,
     };
+    let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, record).await.map(Funnel::from) })
+        Box::pin(async move { store::insert(conn, &actor, record).await.map(Funnel::from) })
     })
     .await
 }
@@ -259,7 +260,14 @@ async fn update_funnel(
         metric_formula: p.metric_formula,
         active: p.active,
     };
-    let record = store::update(&mut *db::connection(&pool).await?, id.into_inner(), &if_match, changes).await?;
+    let record = store::update(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id.into_inner(),
+        &if_match,
+        changes,
+    )
+    .await?;
     Ok(ok(&Funnel::from(record)))
 }
 
@@ -284,7 +292,13 @@ async fn delete_funnel(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(&mut *db::connection(&pool).await?, id.into_inner(), &if_match).await?;
+    store::delete(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id.into_inner(),
+        &if_match,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

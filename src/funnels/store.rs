@@ -6,10 +6,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::view::Funnel;
 use crate::db::Conn;
 use crate::domain::formula::Formula;
 use crate::domain::pipeline::{self, FunnelStage, Outcome};
 use crate::error::{AppError, FieldError, field_errors};
+use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::{FunnelId, StageId, UserId};
@@ -150,7 +152,7 @@ async fn replace_team(conn: &mut Conn, funnel: FunnelId, team_ids: &[UserId]) ->
 }
 
 /// Inserts a funnel with its stages and team after checking them.
-pub async fn insert(conn: &mut Conn, record: FunnelRecord) -> Result<FunnelRecord, AppError> {
+pub async fn insert(conn: &mut Conn, actor: &str, record: FunnelRecord) -> Result<FunnelRecord, AppError> {
     conn.transaction(async |conn| {
         validate(conn, &record).await?;
         let row = diesel::insert_into(funnels::table)
@@ -160,7 +162,10 @@ pub async fn insert(conn: &mut Conn, record: FunnelRecord) -> Result<FunnelRecor
             .await?;
         replace_stages(conn, row.id, &record.stage_ids).await?;
         replace_team(conn, row.id, &record.team_ids).await?;
-        Ok(FunnelRecord { row, ..record }.sorted_team())
+        let created = FunnelRecord { row, ..record }.sorted_team();
+        let shown = Funnel::from(created.clone());
+        events::store::state(conn, EventType::FunnelCreated, actor, (WHAT, created.row.id), &shown).await?;
+        Ok(created)
     })
     .await
 }
@@ -246,6 +251,7 @@ pub async fn list(conn: &mut Conn, filter: &FunnelFilter, page: &Page) -> Result
 /// Applies `changes`; the merged funnel must satisfy every rule (422).
 pub async fn update(
     conn: &mut Conn,
+    actor: &str,
     id: FunnelId,
     if_match: &IfMatch,
     changes: FunnelChanges,
@@ -253,6 +259,7 @@ pub async fn update(
     conn.transaction(async |conn| {
         crate::db::lock_version(conn, "funnels", WHAT, &id, if_match).await?;
         let current = find(conn, id).await?;
+        let before = events::shown(&Funnel::from(current.clone()))?;
         let formula_before = current.row.metric_formula.clone();
         let merged = FunnelRecord {
             row: FunnelRow {
@@ -288,10 +295,14 @@ pub async fn update(
             .await?;
         replace_stages(conn, id, &merged.stage_ids).await?;
         replace_team(conn, id, &merged.team_ids).await?;
-        if row.metric_formula != formula_before {
-            derive::refresh_all(conn, Affected::Funnel(id)).await?;
+        let formula_changed = row.metric_formula != formula_before;
+        let updated = FunnelRecord { row, ..merged }.sorted_team();
+        let after = Funnel::from(updated.clone());
+        events::store::updated(conn, EventType::FunnelUpdated, actor, (WHAT, id), &before, &after).await?;
+        if formula_changed {
+            derive::refresh_all(conn, actor, Affected::Funnel(id)).await?;
         }
-        Ok(FunnelRecord { row, ..merged }.sorted_team())
+        Ok(updated)
     })
     .await
 }
@@ -315,16 +326,17 @@ async fn keeps_occupied_stages(conn: &mut Conn, id: FunnelId, stage_ids: &[Stage
 }
 
 /// Deletes a funnel no class or opportunity refers to; 409 otherwise.
-pub async fn delete(conn: &mut Conn, id: FunnelId, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, actor: &str, id: FunnelId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         crate::db::lock_version(conn, "funnels", WHAT, &id, if_match).await?;
+        let last = Funnel::from(find(conn, id).await?);
         diesel::delete(funnels::table.find(id))
             .execute(conn)
             .await
             .map_err(|e| {
                 AppError::from(e).or_conflict("classes or opportunities refer to this funnel; deactivate it instead")
             })?;
-        Ok(())
+        events::store::state(conn, EventType::FunnelDeleted, actor, (WHAT, id), &last).await
     })
     .await
 }

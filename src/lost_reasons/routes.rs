@@ -140,8 +140,9 @@ async fn create_lost_reason(
         updated_at: now,
         version: 1,
     };
+    let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &row).await.map(LostReason::from) })
+        Box::pin(async move { store::insert(conn, &actor, &row).await.map(LostReason::from) })
     })
     .await
 }
@@ -175,7 +176,14 @@ async fn update_lost_reason(
         label: p.label.map(|l| l.trim().to_owned()),
         active: p.active,
     };
-    let row = store::update(&mut *db::connection(&pool).await?, id.into_inner(), &if_match, &changes).await?;
+    let row = store::update(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id.into_inner(),
+        &if_match,
+        &changes,
+    )
+    .await?;
     Ok(ok(&LostReason::from(row)))
 }
 
@@ -200,7 +208,13 @@ async fn delete_lost_reason(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(&mut *db::connection(&pool).await?, id.into_inner(), &if_match).await?;
+    store::delete(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id.into_inner(),
+        &if_match,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::view::LostReason;
 use crate::db::{Conn, lock_version};
 use crate::error::AppError;
+use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::LostReasonId;
@@ -29,14 +31,19 @@ pub struct LostReasonChanges {
     pub active: Option<bool>,
 }
 
+/// The name of a lost reason in events.
+const KEY: &str = "lost_reason";
 const WHAT: &str = "lost reason";
 
-pub async fn insert(conn: &mut Conn, row: &LostReasonRow) -> Result<LostReasonRow, AppError> {
-    Ok(diesel::insert_into(lost_reasons::table)
+pub async fn insert(conn: &mut Conn, actor: &str, row: &LostReasonRow) -> Result<LostReasonRow, AppError> {
+    let row: LostReasonRow = diesel::insert_into(lost_reasons::table)
         .values(row)
         .returning(LostReasonRow::as_returning())
         .get_result(conn)
-        .await?)
+        .await?;
+    let shown = LostReason::from(row.clone());
+    events::store::state(conn, EventType::LostReasonCreated, actor, (KEY, row.id), &shown).await?;
+    Ok(row)
 }
 
 pub async fn find(conn: &mut Conn, id: LostReasonId) -> Result<LostReasonRow, AppError> {
@@ -72,13 +79,15 @@ pub async fn list(
 
 pub async fn update(
     conn: &mut Conn,
+    actor: &str,
     id: LostReasonId,
     if_match: &IfMatch,
     changes: &LostReasonChanges,
 ) -> Result<LostReasonRow, AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "lost_reasons", WHAT, &id, if_match).await?;
-        Ok(diesel::update(lost_reasons::table.find(id))
+        let before = events::shown(&LostReason::from(find(conn, id).await?))?;
+        let row: LostReasonRow = diesel::update(lost_reasons::table.find(id))
             .set((
                 changes,
                 lost_reasons::updated_at.eq(diesel::dsl::now),
@@ -86,21 +95,32 @@ pub async fn update(
             ))
             .returning(LostReasonRow::as_returning())
             .get_result(conn)
-            .await?)
+            .await?;
+        let after = LostReason::from(row.clone());
+        events::store::updated(conn, EventType::LostReasonUpdated, actor, (KEY, id), &before, &after).await?;
+        Ok(row)
     })
     .await
 }
 
-pub async fn delete(conn: &mut Conn, id: LostReasonId, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, actor: &str, id: LostReasonId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "lost_reasons", WHAT, &id, if_match).await?;
-        diesel::delete(lost_reasons::table.find(id))
-            .execute(conn)
+        let last: LostReasonRow = diesel::delete(lost_reasons::table.find(id))
+            .returning(LostReasonRow::as_returning())
+            .get_result(conn)
             .await
             .map_err(|e| {
                 AppError::from(e).or_conflict("lost opportunities refer to this reason; deactivate it instead")
             })?;
-        Ok(())
+        events::store::state(
+            conn,
+            EventType::LostReasonDeleted,
+            actor,
+            (KEY, id),
+            &LostReason::from(last),
+        )
+        .await
     })
     .await
 }

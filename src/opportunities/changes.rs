@@ -211,7 +211,7 @@ pub async fn lock(
         .find(id)
         .filter(condition)
         .select(OpportunityRow::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()?

@@ -14,6 +14,7 @@ use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::events;
 use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
 use crate::domain::formula::Formula;
@@ -25,7 +26,7 @@ use crate::ids::{FunnelId, OpportunityId, StageId};
 use crate::schema::opportunities;
 
 /// Opportunities refreshed per statement when a stage or funnel change touches many.
-const BATCH: i64 = 5000;
+const BATCH: i64 = 500;
 
 /// The statement that recomputes the derived columns of the opportunities `$1`. The contact
 /// kinds are the domain's ([`ActivityKind::CONTACTS`]), written in as literals so that the
@@ -165,31 +166,47 @@ pub enum Affected {
     Funnel(FunnelId),
 }
 
-/// Refreshes every opportunity `affected` names, in batches of [`BATCH`], in the caller's
-/// transaction. Those whose probability or metric changes get a new version and `updated_at`,
-/// so that ETags and `updated_after` syncs see the change.
-pub async fn refresh_all(conn: &mut Conn, affected: Affected) -> Result<(), AppError> {
+/// Refreshes every opportunity `affected` names, in the caller's transaction, in batches of
+/// [`BATCH`] locked in id order (the one order every multi-row write takes, so that ordinary
+/// writes to these opportunities wait instead of deadlocking). Those whose probability or
+/// metric changes get a new version and `updated_at`, so that ETags and `updated_after` syncs
+/// see the change, and an `opportunity.updated` event with `previous` and the `cause`.
+pub async fn refresh_all(conn: &mut Conn, actor: &str, affected: Affected) -> Result<(), AppError> {
+    let cause = match affected {
+        Affected::Stage(stage) => events::cause("stage", stage),
+        Affected::Funnel(funnel) => events::cause("funnel", funnel),
+    };
     let mut after = OpportunityId(Uuid::nil());
     loop {
-        let mut query = opportunities::table
+        let batch = opportunities::table
             .select(opportunities::id)
             .filter(opportunities::id.gt(after))
             .order(opportunities::id)
-            .limit(BATCH)
-            .into_boxed();
-        query = match affected {
+            .limit(BATCH);
+        let ids: Vec<OpportunityId> = match affected {
             // Only open ones without an override follow their stage's probability.
-            Affected::Stage(stage) => query
-                .filter(opportunities::stage_id.eq(stage))
-                .filter(opportunities::status.eq(Outcome::Open))
-                .filter(opportunities::probability_override.is_null()),
-            Affected::Funnel(funnel) => query.filter(opportunities::funnel_id.eq(funnel)),
+            Affected::Stage(stage) => {
+                batch
+                    .filter(opportunities::stage_id.eq(stage))
+                    .filter(opportunities::status.eq(Outcome::Open))
+                    .filter(opportunities::probability_override.is_null())
+                    .for_no_key_update()
+                    .load(conn)
+                    .await?
+            }
+            Affected::Funnel(funnel) => {
+                batch
+                    .filter(opportunities::funnel_id.eq(funnel))
+                    .for_no_key_update()
+                    .load(conn)
+                    .await?
+            }
         };
-        let ids: Vec<OpportunityId> = query.load(conn).await?;
         let Some(last) = ids.last() else {
             return Ok(());
         };
         after = *last;
+        let before = events::snapshots(conn, &ids).await?;
         let metric_changed = refresh(conn, &ids).await?;
         let changed = match affected {
             Affected::Stage(_) => &ids,
@@ -202,5 +219,6 @@ pub async fn refresh_all(conn: &mut Conn, affected: Affected) -> Result<(), AppE
             ))
             .execute(conn)
             .await?;
+        events::recomputed(conn, actor, &cause, &before, changed).await?;
     }
 }

@@ -1,11 +1,13 @@
 //! The events of opportunity changes, written by the store in the transaction of the change.
 //! `data` holds the opportunity as `GET` shows it after the change; see `crate::events`.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
-use super::store::{OpportunityRecord, find};
+use super::store::{OpportunityRecord, find, find_many};
 use super::view::Opportunity;
 use crate::access::Actor;
 use crate::access::Visibility;
@@ -22,6 +24,44 @@ use crate::schema::stages;
 /// The opportunity as the API shows it now, as JSON.
 pub async fn snapshot(conn: &mut Conn, id: OpportunityId) -> Result<Value, AppError> {
     events::shown(&Opportunity::from(find(conn, Visibility::All, id).await?))
+}
+
+/// The opportunities `ids` as the API shows them now, by id: the `before` of [`recomputed`].
+pub async fn snapshots(conn: &mut Conn, ids: &[OpportunityId]) -> Result<HashMap<OpportunityId, Value>, AppError> {
+    find_many(conn, ids)
+        .await?
+        .into_iter()
+        .map(|record| Ok((record.row.id, events::shown(&Opportunity::from(record))?)))
+        .collect()
+}
+
+/// What changed an opportunity's derived values without a write to it: `{"type", "id"}` of
+/// the stage, funnel or activity.
+pub fn cause(kind: &str, id: impl std::fmt::Display) -> Value {
+    json!({ "type": kind, "id": id.to_string() })
+}
+
+/// `opportunity.updated` with `previous` and `cause` for each of `ids` whose shown state now
+/// differs from its state in `before` (a recomputation, or an activity's effect).
+pub async fn recomputed(
+    conn: &mut Conn,
+    actor: &str,
+    cause: &Value,
+    before: &HashMap<OpportunityId, Value>,
+    ids: &[OpportunityId],
+) -> Result<(), AppError> {
+    let mut changes = Vec::new();
+    for record in find_many(conn, ids).await? {
+        let id = record.row.id;
+        let Some(old) = before.get(&id) else { continue };
+        let shown = events::shown(&Opportunity::from(record))?;
+        let previous = events::previous(old, &shown);
+        if previous.as_object().is_some_and(|fields| !fields.is_empty()) {
+            let data = json!({ "previous": previous, "cause": cause, "opportunity": shown });
+            changes.push((EventType::OpportunityUpdated, id.to_string(), data));
+        }
+    }
+    events::store::record_many(conn, actor, changes).await
 }
 
 /// `opportunity.created`.

@@ -159,6 +159,16 @@ pub async fn find(conn: &mut Conn, who: Visibility, id: OpportunityId) -> Result
         .ok_or_else(|| AppError::not_found(WHAT, id))
 }
 
+/// The opportunities `ids` (whoever may see them), in id order.
+pub async fn find_many(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<OpportunityRecord>, AppError> {
+    let rows = reading!()
+        .filter(opp::id.eq_any(ids))
+        .order(opp::id)
+        .load::<(OpportunityRow, Option<String>)>(conn)
+        .await?;
+    complete(conn, rows).await
+}
+
 pub async fn list(
     conn: &mut Conn,
     who: Visibility,

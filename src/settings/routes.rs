@@ -91,7 +91,7 @@ async fn update_settings(
         quote_footer_text: p.quote_footer_text,
         quote_valid_days: p.quote_valid_days,
     };
-    let row = store::update(&mut *db::connection(&pool).await?, &if_match, &changes).await?;
+    let row = store::update(&mut *db::connection(&pool).await?, &who.subject, &if_match, &changes).await?;
     Ok(ok(&Settings::from(row)))
 }
 

@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::view::Settings;
 use crate::db::Conn;
 use crate::error::AppError;
+use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::schema::settings;
 
@@ -47,15 +49,21 @@ pub async fn default_currency(conn: &mut Conn) -> Result<String, AppError> {
     Ok(get(conn).await?.default_currency)
 }
 
-pub async fn update(conn: &mut Conn, if_match: &IfMatch, changes: &SettingsChanges) -> Result<SettingsRow, AppError> {
+pub async fn update(
+    conn: &mut Conn,
+    actor: &str,
+    if_match: &IfMatch,
+    changes: &SettingsChanges,
+) -> Result<SettingsRow, AppError> {
     conn.transaction(async |conn| {
-        let version: i32 = settings::table
-            .select(settings::version)
-            .for_update()
+        let current: SettingsRow = settings::table
+            .select(SettingsRow::as_select())
+            .for_no_key_update()
             .first(conn)
             .await?;
-        if_match.check(version)?;
-        Ok(diesel::update(settings::table)
+        if_match.check(current.version)?;
+        let before = events::shown(&Settings::from(current))?;
+        let row: SettingsRow = diesel::update(settings::table)
             .set((
                 changes,
                 settings::updated_at.eq(diesel::dsl::now),
@@ -63,7 +71,18 @@ pub async fn update(conn: &mut Conn, if_match: &IfMatch, changes: &SettingsChang
             ))
             .returning(SettingsRow::as_returning())
             .get_result(conn)
-            .await?)
+            .await?;
+        let after = Settings::from(row.clone());
+        events::store::updated(
+            conn,
+            EventType::SettingsUpdated,
+            actor,
+            ("settings", "settings"),
+            &before,
+            &after,
+        )
+        .await?;
+        Ok(row)
     })
     .await
 }

@@ -201,8 +201,9 @@ async fn create_stage(
         updated_at: now,
         version: 1,
     };
+    let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &row).await.map(Stage::from) })
+        Box::pin(async move { store::insert(conn, &actor, &row).await.map(Stage::from) })
     })
     .await
 }
@@ -243,7 +244,14 @@ async fn update_stage(
         critical_after_days: p.critical_after_days,
         active: p.active,
     };
-    let row = store::update(&mut *db::connection(&pool).await?, id.into_inner(), &if_match, changes).await?;
+    let row = store::update(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id.into_inner(),
+        &if_match,
+        changes,
+    )
+    .await?;
     Ok(ok(&Stage::from(row)))
 }
 
@@ -268,7 +276,13 @@ async fn delete_stage(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(&mut *db::connection(&pool).await?, id.into_inner(), &if_match).await?;
+    store::delete(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id.into_inner(),
+        &if_match,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -4,10 +4,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::view::Stage;
 use crate::db::Conn;
 use crate::domain::money::Percent;
 use crate::domain::pipeline::{self, Outcome};
 use crate::error::{AppError, field_errors};
+use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::StageId;
@@ -55,12 +57,15 @@ pub struct StageFilter {
 
 const WHAT: &str = "stage";
 
-pub async fn insert(conn: &mut Conn, row: &StageRow) -> Result<StageRow, AppError> {
-    Ok(diesel::insert_into(stages::table)
+pub async fn insert(conn: &mut Conn, actor: &str, row: &StageRow) -> Result<StageRow, AppError> {
+    let row: StageRow = diesel::insert_into(stages::table)
         .values(row)
         .returning(StageRow::as_returning())
         .get_result(conn)
-        .await?)
+        .await?;
+    let shown = Stage::from(row.clone());
+    events::store::state(conn, EventType::StageCreated, actor, (WHAT, row.id), &shown).await?;
+    Ok(row)
 }
 
 pub async fn find(conn: &mut Conn, id: StageId) -> Result<StageRow, AppError> {
@@ -97,6 +102,7 @@ pub async fn list(conn: &mut Conn, filter: &StageFilter, page: &Page) -> Result<
 /// thresholds stay ordered, and a stage that funnels use keeps its outcome and stays active.
 pub async fn update(
     conn: &mut Conn,
+    actor: &str,
     id: StageId,
     if_match: &IfMatch,
     changes: StageChanges,
@@ -105,12 +111,13 @@ pub async fn update(
         let current: StageRow = stages::table
             .find(id)
             .select(StageRow::as_select())
-            .for_update()
+            .for_no_key_update()
             .first(conn)
             .await
             .optional()?
             .ok_or_else(|| AppError::not_found(WHAT, id))?;
         if_match.check(current.version)?;
+        let before = events::shown(&Stage::from(current.clone()))?;
         let outcome = changes.outcome.unwrap_or(current.outcome);
         let in_funnels = used_by_funnels(conn, id).await?;
         if in_funnels && outcome != current.outcome {
@@ -152,8 +159,10 @@ pub async fn update(
             .get_result::<StageRow>(conn)
             .await?;
         // Probability is live: every opportunity in the stage follows it.
+        let after = Stage::from(row.clone());
+        events::store::updated(conn, EventType::StageUpdated, actor, (WHAT, id), &before, &after).await?;
         if row.probability != current.probability {
-            derive::refresh_all(conn, Affected::Stage(id)).await?;
+            derive::refresh_all(conn, actor, Affected::Stage(id)).await?;
         }
         Ok(row)
     })
@@ -161,17 +170,18 @@ pub async fn update(
 }
 
 /// Deletes a stage no funnel uses; 409 otherwise.
-pub async fn delete(conn: &mut Conn, id: StageId, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, actor: &str, id: StageId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         crate::db::lock_version(conn, "stages", WHAT, &id, if_match).await?;
-        diesel::delete(stages::table.find(id))
-            .execute(conn)
+        let last: StageRow = diesel::delete(stages::table.find(id))
+            .returning(StageRow::as_returning())
+            .get_result(conn)
             .await
             .map_err(|e| {
                 AppError::from(e)
                     .or_conflict("the stage is used by a funnel or by opportunities; deactivate it instead")
             })?;
-        Ok(())
+        events::store::state(conn, EventType::StageDeleted, actor, (WHAT, id), &Stage::from(last)).await
     })
     .await
 }

@@ -157,8 +157,9 @@ async fn create_user(
         role: request.role,
         active: request.active,
     };
+    let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &new).await.map(User::from) })
+        Box::pin(async move { store::insert(conn, &actor, &new).await.map(User::from) })
     })
     .await
 }
@@ -196,7 +197,14 @@ async fn update_user(
         role: patch.role,
         active: patch.active,
     };
-    let row = store::update(&mut *db::connection(&pool).await?, id, &if_match, &changes).await?;
+    let row = store::update(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id,
+        &if_match,
+        &changes,
+    )
+    .await?;
     verifier.forget_user(id);
     Ok(ok(&User::from(row)))
 }
@@ -224,7 +232,7 @@ async fn delete_user(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let id = id.into_inner();
-    store::delete(&mut *db::connection(&pool).await?, id, &if_match).await?;
+    store::delete(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
     verifier.forget_user(id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::view::User;
 use crate::access::Role;
 use crate::db::{Conn, lock_version};
 use crate::error::AppError;
+use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::UserId;
@@ -52,14 +54,19 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
+/// The name of a user in events.
+const KEY: &str = "user";
 const WHAT: &str = "user";
 
-pub async fn insert(conn: &mut Conn, new: &NewUser) -> Result<UserRow, AppError> {
-    Ok(diesel::insert_into(users::table)
+pub async fn insert(conn: &mut Conn, actor: &str, new: &NewUser) -> Result<UserRow, AppError> {
+    let row: UserRow = diesel::insert_into(users::table)
         .values(new)
         .returning(UserRow::as_returning())
         .get_result(conn)
-        .await?)
+        .await?;
+    let shown = User::from(row.clone());
+    events::store::state(conn, EventType::UserCreated, actor, (KEY, row.id), &shown).await?;
+    Ok(row)
 }
 
 pub async fn find(conn: &mut Conn, id: UserId) -> Result<UserRow, AppError> {
@@ -115,13 +122,15 @@ pub async fn list(conn: &mut Conn, filter: &UserFilter, page: &Page) -> Result<V
 
 pub async fn update(
     conn: &mut Conn,
+    actor: &str,
     id: UserId,
     if_match: &IfMatch,
     changes: &UserChanges,
 ) -> Result<UserRow, AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "users", WHAT, &id, if_match).await?;
-        Ok(diesel::update(users::table.find(id))
+        let before = events::shown(&User::from(find(conn, id).await?))?;
+        let row: UserRow = diesel::update(users::table.find(id))
             .set((
                 changes,
                 users::updated_at.eq(diesel::dsl::now),
@@ -129,21 +138,28 @@ pub async fn update(
             ))
             .returning(UserRow::as_returning())
             .get_result(conn)
-            .await?)
+            .await?;
+        let after = User::from(row.clone());
+        events::store::updated(conn, EventType::UserUpdated, actor, (KEY, id), &before, &after).await?;
+        Ok(row)
     })
     .await
 }
 
 /// Deletes a user who owns nothing; 409 otherwise.
-pub async fn delete(conn: &mut Conn, id: UserId, if_match: &IfMatch) -> Result<(), AppError> {
+pub async fn delete(conn: &mut Conn, actor: &str, id: UserId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "users", WHAT, &id, if_match).await?;
-        diesel::delete(users::table.find(id)).execute(conn).await.map_err(|e| {
-            AppError::from(e).or_conflict(
-                "the user still owns business partners or other records; reassign them or deactivate the user",
-            )
-        })?;
-        Ok(())
+        let last: UserRow = diesel::delete(users::table.find(id))
+            .returning(UserRow::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|e| {
+                AppError::from(e).or_conflict(
+                    "the user still owns business partners or other records; reassign them or deactivate the user",
+                )
+            })?;
+        events::store::state(conn, EventType::UserDeleted, actor, (KEY, id), &User::from(last)).await
     })
     .await
 }

@@ -249,8 +249,8 @@ pub struct Claimed {
     pub event_type: String,
     #[diesel(sql_type = Timestamptz)]
     pub occurred_at: DateTime<Utc>,
-    #[diesel(sql_type = SqlUuid)]
-    pub subject_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub subject_id: String,
     #[diesel(sql_type = Nullable<Text>)]
     pub actor: Option<String>,
     #[diesel(sql_type = Jsonb)]

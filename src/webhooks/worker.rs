@@ -138,7 +138,7 @@ struct EventBody<'a> {
     #[serde(rename = "type")]
     event_type: &'a str,
     occurred_at: DateTime<Utc>,
-    subject_id: Uuid,
+    subject_id: &'a str,
     actor: Option<&'a str>,
     data: &'a serde_json::Value,
 }
@@ -150,7 +150,7 @@ fn body(claimed: &Claimed) -> Result<Vec<u8>, serde_json::Error> {
         id: claimed.event_id,
         event_type: &claimed.event_type,
         occurred_at: claimed.occurred_at,
-        subject_id: claimed.subject_id,
+        subject_id: &claimed.subject_id,
         actor: claimed.actor.as_deref(),
         data: &claimed.data,
     })
