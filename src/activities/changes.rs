@@ -2,10 +2,12 @@
 //! the database, the opportunity's derived values (last contact, activity counts) and the
 //! events, in one transaction.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde_json::json;
+use serde_json::Value;
 
 use super::store::{ActivityRow, ActivityStatus, Occurred, WHAT, occurred_at, visible};
 use super::view::Activity;
@@ -19,7 +21,11 @@ use crate::http::IfMatch;
 use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::derive;
+use crate::opportunities::events as opportunity_events;
 use crate::schema::{activities as act, business_partners};
+
+/// The name of an activity in events.
+const KEY: &str = "activity";
 
 /// A new activity as the caller asked for it; the store settles partner, owner and timing.
 #[derive(Debug, Clone)]
@@ -96,6 +102,8 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
             &mut errors,
         )
         .await?;
+        let touched = affected(None, new.opportunity_id);
+        let before = opportunity_events::snapshots(conn, &touched).await?;
         let owner = match (new.owner_id, actor.user_id) {
             (Some(owner), _) => check_owner(conn, owner, &mut errors).await?,
             (None, Some(caller)) => crate::users::store::exists(conn, caller).await?.then_some(caller),
@@ -117,9 +125,10 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
             .returning(ActivityRow::as_returning())
             .get_result(conn)
             .await?;
-        derive::refresh(conn, &affected(None, row.opportunity_id)).await?;
-        let data = json!({ "activity": events::shown(&Activity::from(row.clone()))? });
-        events::store::record(conn, EventType::ActivityCreated, row.id, &actor.subject, data).await?;
+        derive::refresh(conn, &touched).await?;
+        let shown = Activity::from(row.clone());
+        events::store::state(conn, EventType::ActivityCreated, &actor.subject, (KEY, row.id), &shown).await?;
+        effects(conn, actor, row.id, &before, &touched).await?;
         Ok(row)
     })
     .await
@@ -161,6 +170,9 @@ pub async fn update(
             &mut errors,
         )
         .await?;
+        let touched = affected(row.opportunity_id, joins);
+        let before_activity = events::shown(&Activity::from(row.clone()))?;
+        let before = opportunity_events::snapshots(conn, &touched).await?;
         let owner = match changes.owner_id {
             Some(Some(owner)) => check_owner(conn, owner, &mut errors).await?,
             Some(None) => None,
@@ -186,7 +198,18 @@ pub async fn update(
             .returning(ActivityRow::as_returning())
             .get_result(conn)
             .await?;
-        derive::refresh(conn, &affected(row.opportunity_id, joins)).await?;
+        derive::refresh(conn, &touched).await?;
+        let after = Activity::from(updated.clone());
+        events::store::updated(
+            conn,
+            EventType::ActivityUpdated,
+            &actor.subject,
+            (KEY, id),
+            &before_activity,
+            &after,
+        )
+        .await?;
+        effects(conn, actor, id, &before, &touched).await?;
         Ok(updated)
     })
     .await
@@ -199,11 +222,34 @@ pub async fn delete(conn: &mut Conn, actor: &Actor, id: ActivityId, if_match: &I
         if let Some(opportunity) = row.opportunity_id {
             opportunities::lock(conn, actor.who, opportunity, &IfMatch::default()).await?;
         }
+        let touched = affected(row.opportunity_id, None);
+        let before = opportunity_events::snapshots(conn, &touched).await?;
         diesel::delete(act::table.find(id)).execute(conn).await?;
-        derive::refresh(conn, &affected(row.opportunity_id, None)).await?;
-        Ok(())
+        derive::refresh(conn, &touched).await?;
+        events::store::state(
+            conn,
+            EventType::ActivityDeleted,
+            &actor.subject,
+            (KEY, id),
+            &Activity::from(row),
+        )
+        .await?;
+        effects(conn, actor, id, &before, &touched).await
     })
     .await
+}
+
+/// `opportunity.updated` with the activity as `cause` for each opportunity whose shown
+/// values (last contact, activity counts) the activity's change moved; versions stay.
+async fn effects(
+    conn: &mut Conn,
+    actor: &Actor,
+    id: ActivityId,
+    before: &HashMap<OpportunityId, Value>,
+    touched: &[OpportunityId],
+) -> Result<(), AppError> {
+    let cause = opportunity_events::cause(KEY, id);
+    opportunity_events::recomputed(conn, &actor.subject, &cause, before, touched).await
 }
 
 /// Where an activity goes: the opportunity it joins (or stays on) and the one it leaves, the

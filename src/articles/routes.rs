@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::changes;
 use super::store::{self, ArticleChanges, ArticleFilter, ArticleRow};
 use super::view::Article;
 use crate::access::{Principal, Role};
@@ -286,7 +287,7 @@ async fn create_article(
     let row = row_of(&pool, sku, content).await?;
     let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &actor, &row).await.map(Article::from) })
+        Box::pin(async move { changes::insert(conn, &actor, &row).await.map(Article::from) })
     })
     .await
 }
@@ -330,7 +331,7 @@ async fn upsert_article(
         tax_rate: Some(new.tax_rate),
         active: Some(new.active),
     };
-    let (row, created) = store::upsert(
+    let (row, created) = changes::upsert(
         &mut *db::connection(&pool).await?,
         &who.subject,
         new,
@@ -384,7 +385,7 @@ async fn update_article(
         tax_rate: p.tax_rate,
         active: p.active,
     };
-    let row = store::update(
+    let row = changes::update(
         &mut *db::connection(&pool).await?,
         &who.subject,
         id.into_inner(),
@@ -416,7 +417,7 @@ async fn delete_article(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(
+    changes::delete(
         &mut *db::connection(&pool).await?,
         &who.subject,
         id.into_inner(),

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use super::changes;
 use super::store::{self, ClassChanges, ClassRow};
 use super::view::Class;
 use crate::access::{Principal, Role};
@@ -169,7 +170,7 @@ async fn create_class(
     };
     let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &actor, &row).await.map(Class::from) })
+        Box::pin(async move { changes::insert(conn, &actor, &row).await.map(Class::from) })
     })
     .await
 }
@@ -204,7 +205,7 @@ async fn update_class(
         default_owner_id: p.default_owner_id,
         active: p.active,
     };
-    let row = store::update(
+    let row = changes::update(
         &mut *db::connection(&pool).await?,
         &who.subject,
         &id,
@@ -236,7 +237,7 @@ async fn delete_class(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(&mut *db::connection(&pool).await?, &who.subject, &id, &if_match).await?;
+    changes::delete(&mut *db::connection(&pool).await?, &who.subject, &id, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,13 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
-use super::view::Class;
-use crate::db::{Conn, lock_version};
+use crate::db::Conn;
 use crate::error::{AppError, FieldError};
-use crate::events::{self, EventType};
-use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::{FunnelId, UserId};
 use crate::schema::{classes, funnels};
@@ -35,12 +32,14 @@ pub struct ClassChanges {
     pub active: Option<bool>,
 }
 
-/// The name of a class in events.
-const KEY: &str = "class";
-const WHAT: &str = "class";
+pub(super) const WHAT: &str = "class";
 
 /// The default funnel and owner must exist (422 naming the field).
-async fn check_references(conn: &mut Conn, funnel: Option<FunnelId>, owner: Option<UserId>) -> Result<(), AppError> {
+pub(super) async fn check_references(
+    conn: &mut Conn,
+    funnel: Option<FunnelId>,
+    owner: Option<UserId>,
+) -> Result<(), AppError> {
     let mut errors = Vec::new();
     if let Some(id) = funnel
         && !diesel::select(diesel::dsl::exists(funnels::table.find(id)))
@@ -67,19 +66,6 @@ async fn check_references(conn: &mut Conn, funnel: Option<FunnelId>, owner: Opti
     } else {
         Err(AppError::Validation(errors))
     }
-}
-
-pub async fn insert(conn: &mut Conn, actor: &str, row: &ClassRow) -> Result<ClassRow, AppError> {
-    check_references(conn, row.default_funnel_id, row.default_owner_id).await?;
-    let row: ClassRow = diesel::insert_into(classes::table)
-        .values(row)
-        .returning(ClassRow::as_returning())
-        .get_result(conn)
-        .await
-        .map_err(|e| AppError::from(e).or_conflict(format!("class {} already exists", row.id)))?;
-    let shown = Class::from(row.clone());
-    events::store::state(conn, EventType::ClassCreated, actor, (KEY, &row.id), &shown).await?;
-    Ok(row)
 }
 
 pub async fn find(conn: &mut Conn, id: &str) -> Result<ClassRow, AppError> {
@@ -116,51 +102,4 @@ pub async fn list(
         .limit(page.fetch())
         .load(conn)
         .await?)
-}
-
-pub async fn update(
-    conn: &mut Conn,
-    actor: &str,
-    id: &str,
-    if_match: &IfMatch,
-    changes: &ClassChanges,
-) -> Result<ClassRow, AppError> {
-    conn.transaction(async |conn| {
-        lock_version(conn, "classes", WHAT, id, if_match).await?;
-        let before = events::shown(&Class::from(find(conn, id).await?))?;
-        check_references(
-            conn,
-            changes.default_funnel_id.flatten(),
-            changes.default_owner_id.flatten(),
-        )
-        .await?;
-        let row: ClassRow = diesel::update(classes::table.find(id))
-            .set((
-                changes,
-                classes::updated_at.eq(diesel::dsl::now),
-                classes::version.eq(classes::version + 1),
-            ))
-            .returning(ClassRow::as_returning())
-            .get_result(conn)
-            .await?;
-        let after = Class::from(row.clone());
-        events::store::updated(conn, EventType::ClassUpdated, actor, (KEY, id), &before, &after).await?;
-        Ok(row)
-    })
-    .await
-}
-
-pub async fn delete(conn: &mut Conn, actor: &str, id: &str, if_match: &IfMatch) -> Result<(), AppError> {
-    conn.transaction(async |conn| {
-        lock_version(conn, "classes", WHAT, id, if_match).await?;
-        let last: ClassRow = diesel::delete(classes::table.find(id))
-            .returning(ClassRow::as_returning())
-            .get_result(conn)
-            .await
-            .map_err(|e| {
-                AppError::from(e).or_conflict(format!("opportunities refer to class {id}; deactivate it instead"))
-            })?;
-        events::store::state(conn, EventType::ClassDeleted, actor, (KEY, id), &Class::from(last)).await
-    })
-    .await
 }

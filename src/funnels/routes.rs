@@ -8,6 +8,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::changes;
 use super::store::{self, FunnelChanges, FunnelFilter, FunnelRecord, FunnelRow};
 use super::view::Funnel;
 use crate::access::{Principal, Role};
@@ -219,7 +220,7 @@ async fn create_funnel(
     };
     let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &actor, record).await.map(Funnel::from) })
+        Box::pin(async move { changes::insert(conn, &actor, record).await.map(Funnel::from) })
     })
     .await
 }
@@ -260,7 +261,7 @@ async fn update_funnel(
         metric_formula: p.metric_formula,
         active: p.active,
     };
-    let record = store::update(
+    let record = changes::update(
         &mut *db::connection(&pool).await?,
         &who.subject,
         id.into_inner(),
@@ -292,7 +293,7 @@ async fn delete_funnel(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(
+    changes::delete(
         &mut *db::connection(&pool).await?,
         &who.subject,
         id.into_inner(),

@@ -4,19 +4,15 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
-use super::view::Funnel;
 use crate::db::Conn;
 use crate::domain::formula::Formula;
 use crate::domain::pipeline::{self, FunnelStage, Outcome};
 use crate::error::{AppError, FieldError, field_errors};
-use crate::events::{self, EventType};
-use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::{FunnelId, StageId, UserId};
-use crate::opportunities::derive::{self, Affected};
-use crate::schema::{funnel_members, funnel_stages, funnels, opportunities, stages, users};
+use crate::schema::{funnel_members, funnel_stages, funnels, stages, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = funnels, check_for_backend(diesel::pg::Pg))]
@@ -44,7 +40,7 @@ pub struct FunnelRecord {
 
 impl FunnelRecord {
     /// The team is a set: always listed by user id, as reads list it.
-    fn sorted_team(mut self) -> Self {
+    pub(super) fn sorted_team(mut self) -> Self {
         self.team_ids.sort();
         self
     }
@@ -64,11 +60,11 @@ pub struct FunnelChanges {
     pub active: Option<bool>,
 }
 
-const WHAT: &str = "funnel";
+pub(super) const WHAT: &str = "funnel";
 
 /// Checks a funnel as it would be saved — thresholds, formula, stage list and team — and
 /// answers one 422 naming every offending field.
-async fn validate(conn: &mut Conn, record: &FunnelRecord) -> Result<(), AppError> {
+pub(super) async fn validate(conn: &mut Conn, record: &FunnelRecord) -> Result<(), AppError> {
     let (stage_ids, team_ids) = (&record.stage_ids[..], &record.team_ids[..]);
     let mut errors = field_errors(pipeline::thresholds(
         Some(record.row.warn_after_days),
@@ -114,7 +110,7 @@ async fn validate(conn: &mut Conn, record: &FunnelRecord) -> Result<(), AppError
     }
 }
 
-async fn replace_stages(conn: &mut Conn, funnel: FunnelId, stage_ids: &[StageId]) -> Result<(), AppError> {
+pub(super) async fn replace_stages(conn: &mut Conn, funnel: FunnelId, stage_ids: &[StageId]) -> Result<(), AppError> {
     diesel::delete(funnel_stages::table.filter(funnel_stages::funnel_id.eq(funnel)))
         .execute(conn)
         .await?;
@@ -136,7 +132,7 @@ async fn replace_stages(conn: &mut Conn, funnel: FunnelId, stage_ids: &[StageId]
     Ok(())
 }
 
-async fn replace_team(conn: &mut Conn, funnel: FunnelId, team_ids: &[UserId]) -> Result<(), AppError> {
+pub(super) async fn replace_team(conn: &mut Conn, funnel: FunnelId, team_ids: &[UserId]) -> Result<(), AppError> {
     diesel::delete(funnel_members::table.filter(funnel_members::funnel_id.eq(funnel)))
         .execute(conn)
         .await?;
@@ -149,25 +145,6 @@ async fn replace_team(conn: &mut Conn, funnel: FunnelId, team_ids: &[UserId]) ->
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Inserts a funnel with its stages and team after checking them.
-pub async fn insert(conn: &mut Conn, actor: &str, record: FunnelRecord) -> Result<FunnelRecord, AppError> {
-    conn.transaction(async |conn| {
-        validate(conn, &record).await?;
-        let row = diesel::insert_into(funnels::table)
-            .values(&record.row)
-            .returning(FunnelRow::as_returning())
-            .get_result(conn)
-            .await?;
-        replace_stages(conn, row.id, &record.stage_ids).await?;
-        replace_team(conn, row.id, &record.team_ids).await?;
-        let created = FunnelRecord { row, ..record }.sorted_team();
-        let shown = Funnel::from(created.clone());
-        events::store::state(conn, EventType::FunnelCreated, actor, (WHAT, created.row.id), &shown).await?;
-        Ok(created)
-    })
-    .await
 }
 
 /// Adds the stage ids and team of each funnel row (two queries for a whole page).
@@ -246,97 +223,4 @@ pub async fn list(conn: &mut Conn, filter: &FunnelFilter, page: &Page) -> Result
         .load(conn)
         .await?;
     complete(conn, rows).await
-}
-
-/// Applies `changes`; the merged funnel must satisfy every rule (422).
-pub async fn update(
-    conn: &mut Conn,
-    actor: &str,
-    id: FunnelId,
-    if_match: &IfMatch,
-    changes: FunnelChanges,
-) -> Result<FunnelRecord, AppError> {
-    conn.transaction(async |conn| {
-        crate::db::lock_version(conn, "funnels", WHAT, &id, if_match).await?;
-        let current = find(conn, id).await?;
-        let before = events::shown(&Funnel::from(current.clone()))?;
-        let formula_before = current.row.metric_formula.clone();
-        let merged = FunnelRecord {
-            row: FunnelRow {
-                name: changes.name.unwrap_or(current.row.name),
-                description: changes.description.unwrap_or(current.row.description),
-                warn_after_days: changes.warn_after_days.unwrap_or(current.row.warn_after_days),
-                critical_after_days: changes.critical_after_days.unwrap_or(current.row.critical_after_days),
-                metric_label: changes.metric_label.unwrap_or(current.row.metric_label),
-                metric_formula: changes.metric_formula.unwrap_or(current.row.metric_formula),
-                active: changes.active.unwrap_or(current.row.active),
-                ..current.row
-            },
-            stage_ids: changes.stage_ids.unwrap_or(current.stage_ids),
-            team_ids: changes.team_ids.unwrap_or(current.team_ids),
-        };
-        validate(conn, &merged).await?;
-        keeps_occupied_stages(conn, id, &merged.stage_ids).await?;
-        let m = &merged.row;
-        let row = diesel::update(funnels::table.find(id))
-            .set((
-                funnels::name.eq(&m.name),
-                funnels::description.eq(&m.description),
-                funnels::warn_after_days.eq(m.warn_after_days),
-                funnels::critical_after_days.eq(m.critical_after_days),
-                funnels::metric_label.eq(&m.metric_label),
-                funnels::metric_formula.eq(&m.metric_formula),
-                funnels::active.eq(m.active),
-                funnels::updated_at.eq(diesel::dsl::now),
-                funnels::version.eq(funnels::version + 1),
-            ))
-            .returning(FunnelRow::as_returning())
-            .get_result(conn)
-            .await?;
-        replace_stages(conn, id, &merged.stage_ids).await?;
-        replace_team(conn, id, &merged.team_ids).await?;
-        let formula_changed = row.metric_formula != formula_before;
-        let updated = FunnelRecord { row, ..merged }.sorted_team();
-        let after = Funnel::from(updated.clone());
-        events::store::updated(conn, EventType::FunnelUpdated, actor, (WHAT, id), &before, &after).await?;
-        if formula_changed {
-            derive::refresh_all(conn, actor, Affected::Funnel(id)).await?;
-        }
-        Ok(updated)
-    })
-    .await
-}
-
-/// 409 when a stage leaving the funnel still holds opportunities of it.
-async fn keeps_occupied_stages(conn: &mut Conn, id: FunnelId, stage_ids: &[StageId]) -> Result<(), AppError> {
-    let stranded: Option<String> = opportunities::table
-        .inner_join(stages::table)
-        .filter(opportunities::funnel_id.eq(id))
-        .filter(diesel::dsl::not(opportunities::stage_id.eq_any(stage_ids)))
-        .select(stages::code)
-        .first(conn)
-        .await
-        .optional()?;
-    match stranded {
-        Some(code) => Err(AppError::Conflict(format!(
-            "stage {code} still holds opportunities of this funnel: move them before removing it"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// Deletes a funnel no class or opportunity refers to; 409 otherwise.
-pub async fn delete(conn: &mut Conn, actor: &str, id: FunnelId, if_match: &IfMatch) -> Result<(), AppError> {
-    conn.transaction(async |conn| {
-        crate::db::lock_version(conn, "funnels", WHAT, &id, if_match).await?;
-        let last = Funnel::from(find(conn, id).await?);
-        diesel::delete(funnels::table.find(id))
-            .execute(conn)
-            .await
-            .map_err(|e| {
-                AppError::from(e).or_conflict("classes or opportunities refer to this funnel; deactivate it instead")
-            })?;
-        events::store::state(conn, EventType::FunnelDeleted, actor, (WHAT, id), &last).await
-    })
-    .await
 }

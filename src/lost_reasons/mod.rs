@@ -1,5 +1,6 @@
 //! Lost reasons: why an opportunity was lost, for win/loss analysis.
 
+pub mod changes;
 pub mod routes;
 pub mod store;
 pub mod view;

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::changes;
 use super::store::{self, LostReasonChanges, LostReasonRow};
 use super::view::LostReason;
 use crate::access::{Principal, Role};
@@ -142,7 +143,7 @@ async fn create_lost_reason(
     };
     let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &actor, &row).await.map(LostReason::from) })
+        Box::pin(async move { changes::insert(conn, &actor, &row).await.map(LostReason::from) })
     })
     .await
 }
@@ -176,7 +177,7 @@ async fn update_lost_reason(
         label: p.label.map(|l| l.trim().to_owned()),
         active: p.active,
     };
-    let row = store::update(
+    let row = changes::update(
         &mut *db::connection(&pool).await?,
         &who.subject,
         id.into_inner(),
@@ -208,7 +209,7 @@ async fn delete_lost_reason(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(
+    changes::delete(
         &mut *db::connection(&pool).await?,
         &who.subject,
         id.into_inner(),

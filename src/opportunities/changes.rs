@@ -261,7 +261,7 @@ pub async fn touch_since(
         .await?;
     derive::refresh(conn, &[id]).await?;
     let after = find(conn, Visibility::All, id).await?;
-    events::updated(conn, &actor.subject, before, &after).await
+    events::lines_changed(conn, &actor.subject, before, &after).await
 }
 
 /// A merge patch of the writable fields; `Some(None)` clears an optional one.
@@ -427,15 +427,17 @@ pub async fn update(
 }
 
 /// Deletes an open opportunity with its lines and history; 409 when it is closed or has
-/// activities.
-pub async fn delete(conn: &mut Conn, who: Visibility, id: OpportunityId, if_match: &IfMatch) -> Result<(), AppError> {
+/// activities; `opportunity.deleted` holds its last state with its lines.
+pub async fn delete(conn: &mut Conn, actor: &Actor, id: OpportunityId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        let current = lock(conn, who, id, if_match).await?;
+        let current = lock(conn, actor.who, id, if_match).await?;
         ensure_open(&current)?;
+        let shown = events::snapshot(conn, id).await?;
+        let last = events::with_lines(conn, id, shown).await?;
         diesel::delete(opp::table.find(id)).execute(conn).await.map_err(|e| {
             AppError::from(e).or_conflict("the opportunity has activities or quotes; delete those first")
         })?;
-        Ok(())
+        events::deleted(conn, &actor.subject, id, last).await
     })
     .await
 }

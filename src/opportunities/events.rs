@@ -77,6 +77,49 @@ pub async fn updated(conn: &mut Conn, actor: &str, before: &Value, after: &Oppor
     record(conn, EventType::OpportunityUpdated, after.row.id, actor, data).await
 }
 
+/// `opportunity.updated` after a change of its lines: `data` also holds its `lines` now.
+pub async fn lines_changed(
+    conn: &mut Conn,
+    actor: &str,
+    before: &Value,
+    after: &OpportunityRecord,
+) -> Result<(), AppError> {
+    let after_shown = events::shown(&Opportunity::from(after.clone()))?;
+    let previous = events::previous(before, &after_shown);
+    let mut data = with_lines(conn, after.row.id, after_shown).await?;
+    if let Value::Object(fields) = &mut data {
+        fields.insert("previous".to_owned(), previous);
+    }
+    record(conn, EventType::OpportunityUpdated, after.row.id, actor, data).await
+}
+
+/// `opportunity.handed_off`: the ERP's reference, with the values before.
+pub async fn handed_off(
+    conn: &mut Conn,
+    actor: &str,
+    before: &Value,
+    after: &OpportunityRecord,
+) -> Result<(), AppError> {
+    let after_shown = events::shown(&Opportunity::from(after.clone()))?;
+    let data = json!({ "previous": events::previous(before, &after_shown), "opportunity": after_shown });
+    record(conn, EventType::OpportunityHandedOff, after.row.id, actor, data).await
+}
+
+/// `opportunity`, the opportunity as shown, and `lines`, its lines now, as event data.
+pub async fn with_lines(conn: &mut Conn, id: OpportunityId, opportunity: Value) -> Result<Value, AppError> {
+    let lines: Vec<Line> = crate::opportunity_lines::store::of(conn, id)
+        .await?
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    Ok(json!({ "opportunity": opportunity, "lines": events::shown(&lines)? }))
+}
+
+/// `opportunity.deleted` with `last`, its last state (see [`with_lines`]).
+pub async fn deleted(conn: &mut Conn, actor: &str, id: OpportunityId, last: Value) -> Result<(), AppError> {
+    record(conn, EventType::OpportunityDeleted, id, actor, last).await
+}
+
 /// `opportunity.stage_changed` from stage `from`, and `opportunity.won`, `opportunity.lost`
 /// or (with `reopened`) `opportunity.reopened` as the move means.
 pub async fn moved(

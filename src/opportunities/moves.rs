@@ -159,6 +159,7 @@ pub async fn reopen(
 /// another one is a 409.
 pub async fn hand_off(
     conn: &mut Conn,
+    actor: &str,
     id: OpportunityId,
     if_match: &IfMatch,
     reference: String,
@@ -181,6 +182,7 @@ pub async fn hand_off(
             }
             None => {}
         }
+        let before = events::snapshot(conn, id).await?;
         diesel::update(opp::table.find(id))
             .set((
                 opp::erp_reference.eq(&reference),
@@ -190,7 +192,9 @@ pub async fn hand_off(
             ))
             .execute(conn)
             .await?;
-        find(conn, Visibility::All, id).await
+        let after = find(conn, Visibility::All, id).await?;
+        events::handed_off(conn, actor, &before, &after).await?;
+        Ok(after)
     })
     .await
 }

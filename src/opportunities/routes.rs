@@ -378,7 +378,7 @@ async fn delete_opportunity(
     who.require(Role::can_write_opportunities)?;
     changes::delete(
         &mut *db::connection(&pool).await?,
-        who.write_scope()?,
+        &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
     )

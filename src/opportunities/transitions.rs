@@ -319,6 +319,7 @@ async fn erp_handoff(
     let r = body.parse()?;
     let record = moves::hand_off(
         &mut *db::connection(&pool).await?,
+        &who.subject,
         id.into_inner(),
         &if_match,
         r.erp_reference.trim().to_owned(),

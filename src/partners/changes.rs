@@ -3,7 +3,6 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde_json::json;
 
 use super::store::{PartnerKind, PartnerRow, WHAT, find};
 use crate::db::{Conn, lock_version};
@@ -13,6 +12,9 @@ use crate::http::IfMatch;
 use crate::ids::{PartnerId, UserId};
 use crate::partners::view::Partner;
 use crate::schema::business_partners as bp;
+
+/// The name of a business partner in events.
+const KEY: &str = "business_partner";
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = bp)]
@@ -60,22 +62,36 @@ pub async fn insert(conn: &mut Conn, actor: &str, new: &NewPartner) -> Result<Pa
             .returning(PartnerRow::as_returning())
             .get_result(conn)
             .await?;
-        let data = json!({ "business_partner": events::shown(&Partner::from(row.clone()))? });
-        events::store::record(conn, EventType::BusinessPartnerCreated, row.id, actor, data).await?;
+        let shown = Partner::from(row.clone());
+        events::store::state(conn, EventType::BusinessPartnerCreated, actor, (KEY, row.id), &shown).await?;
         Ok(row)
     })
     .await
 }
 
+/// Changes a partner (merge patch), with its `business_partner.updated` event.
 pub async fn update(
     conn: &mut Conn,
+    actor: &str,
     id: PartnerId,
     if_match: &IfMatch,
     changes: &PartnerChanges,
 ) -> Result<PartnerRow, AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
-        apply(conn, id, changes).await
+        let before = events::shown(&Partner::from(find(conn, id).await?))?;
+        let row = apply(conn, id, changes).await?;
+        let after = Partner::from(row.clone());
+        events::store::updated(
+            conn,
+            EventType::BusinessPartnerUpdated,
+            actor,
+            (KEY, id),
+            &before,
+            &after,
+        )
+        .await?;
+        Ok(row)
     })
     .await
 }
@@ -115,24 +131,43 @@ pub async fn convert(conn: &mut Conn, actor: &str, id: PartnerId, if_match: &IfM
             },
         )
         .await?;
-        let after = events::shown(&Partner::from(row.clone()))?;
-        let data = json!({ "previous": events::previous(&before, &after), "business_partner": after });
-        events::store::record(conn, EventType::BusinessPartnerConverted, id, actor, data).await?;
+        let after = Partner::from(row.clone());
+        events::store::updated(
+            conn,
+            EventType::BusinessPartnerConverted,
+            actor,
+            (KEY, id),
+            &before,
+            &after,
+        )
+        .await?;
         Ok(row)
     })
     .await
 }
 
-/// Deletes a partner nothing refers to; 409 otherwise.
-pub async fn delete(conn: &mut Conn, id: PartnerId, if_match: &IfMatch) -> Result<(), AppError> {
+/// Deletes a partner nothing refers to, with its `business_partner.deleted` event holding its
+/// last state; 409 otherwise.
+pub async fn delete(conn: &mut Conn, actor: &str, id: PartnerId, if_match: &IfMatch) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
-        diesel::delete(bp::table.find(id)).execute(conn).await.map_err(|e| {
-            AppError::from(e).or_conflict(format!(
-                "business partner {id} is still referenced by opportunities, activities or quotes"
-            ))
-        })?;
-        Ok(())
+        let last: PartnerRow = diesel::delete(bp::table.find(id))
+            .returning(PartnerRow::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|e| {
+                AppError::from(e).or_conflict(format!(
+                    "business partner {id} is still referenced by opportunities, activities or quotes"
+                ))
+            })?;
+        events::store::state(
+            conn,
+            EventType::BusinessPartnerDeleted,
+            actor,
+            (KEY, id),
+            &Partner::from(last),
+        )
+        .await
     })
     .await
 }

@@ -335,7 +335,14 @@ async fn update_partner(
         owner_id: p.owner_id,
         notes: p.notes,
     };
-    let row = changes::update(&mut *db::connection(&pool).await?, id, &if_match, &changes).await?;
+    let row = changes::update(
+        &mut *db::connection(&pool).await?,
+        &who.subject,
+        id,
+        &if_match,
+        &changes,
+    )
+    .await?;
     Ok(ok(&Partner::from(row)))
 }
 
@@ -387,7 +394,7 @@ async fn delete_partner(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_delete_partners)?;
     let id = id.into_inner();
-    changes::delete(&mut *db::connection(&pool).await?, id, &if_match).await?;
+    changes::delete(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,12 +2,12 @@
 //! change, make primary, send, accept, reject, and line edits of a draft; each locks what it
 //! changes, checks the state rules and writes its event in the same transaction.
 
-use super::store::{MAX_LINES, QuoteLineRow, QuoteRecord, QuoteRow, WHAT, hidden_as_quote, lines_of, load, today};
+use super::store::{QuoteRecord, QuoteRow, WHAT, hidden_as_quote, lines_of, load, today};
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::view::Quote;
 use crate::access::Actor;
@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::ids::{ArticleId, OpportunityId, QuoteId, QuoteLineId};
-use crate::lines::content::{LineChanges, LineContent, NewLine, complete};
+use crate::lines::content::LineContent;
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::store::OpportunityRow;
 use crate::opportunity_lines::store as opportunity_lines;
@@ -27,7 +27,7 @@ use crate::schema::{quote_lines as ql, quotes};
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = ql)]
-struct NewQuoteLineRow {
+pub(super) struct NewQuoteLineRow {
     id: QuoteLineId,
     quote_id: QuoteId,
     position: i32,
@@ -42,7 +42,7 @@ struct NewQuoteLineRow {
     line_total: Money,
 }
 
-fn quote_line(content: LineContent, quote_id: QuoteId, position: i32) -> NewQuoteLineRow {
+pub(super) fn quote_line(content: LineContent, quote_id: QuoteId, position: i32) -> NewQuoteLineRow {
     NewQuoteLineRow {
         id: QuoteLineId::generate(),
         quote_id,
@@ -198,7 +198,7 @@ async fn lock(
 }
 
 /// Locks a draft quote of an open opportunity for editing; 409 otherwise.
-async fn lock_draft(
+pub(super) async fn lock_draft(
     conn: &mut Conn,
     who: Visibility,
     id: QuoteId,
@@ -215,9 +215,21 @@ async fn lock_draft(
     Ok((opportunity, row))
 }
 
-/// A new version of a quote; with `lines_changed`, its totals recomputed and, for the primary
-/// quote, its lines copied to the opportunity.
-async fn changed(conn: &mut Conn, actor: &Actor, row: &QuoteRow, lines_changed: bool) -> Result<QuoteRecord, AppError> {
+/// The quote as the API shows it now, as JSON (the `before` of [`changed`]).
+pub(super) async fn shown_now(conn: &mut Conn, id: QuoteId) -> Result<Value, AppError> {
+    events::shown(&Quote::from(load(conn, id).await?))
+}
+
+/// A new version of a quote with its event (`event_type`, with the values in `before` that
+/// changed); with `lines_changed`, its totals recomputed and, for the primary quote, its lines
+/// copied to the opportunity.
+pub(super) async fn changed(
+    conn: &mut Conn,
+    actor: &Actor,
+    row: &QuoteRow,
+    before: &Value,
+    (event_type, lines_changed): (EventType, bool),
+) -> Result<QuoteRecord, AppError> {
     diesel::update(quotes::table.find(row.id))
         .set((
             quotes::updated_at.eq(diesel::dsl::now),
@@ -231,7 +243,11 @@ async fn changed(conn: &mut Conn, actor: &Actor, row: &QuoteRow, lines_changed: 
             flow_back(conn, actor, row).await?;
         }
     }
-    load(conn, row.id).await
+    let record = load(conn, row.id).await?;
+    let after = events::shown(&Quote::from(record.clone()))?;
+    let data = json!({ "previous": events::previous(before, &after), "quote": after });
+    events::store::record(conn, event_type, row.id, &actor.subject, data).await?;
+    Ok(record)
 }
 
 /// Makes the opportunity's lines a copy of the primary quote's.
@@ -260,6 +276,7 @@ pub async fn update(
 ) -> Result<QuoteRecord, AppError> {
     conn.transaction(async |conn| {
         let (_, row) = lock_draft(conn, actor.who, id, if_match).await?;
+        let before = shown_now(conn, id).await?;
         diesel::update(quotes::table.find(id))
             .set((
                 quotes::valid_until.eq(c.valid_until.unwrap_or(row.valid_until)),
@@ -269,7 +286,7 @@ pub async fn update(
             ))
             .execute(conn)
             .await?;
-        changed(conn, actor, &row, false).await
+        changed(conn, actor, &row, &before, (EventType::QuoteUpdated, false)).await
     })
     .await
 }
@@ -287,30 +304,47 @@ pub async fn make_primary(
             return load(conn, id).await;
         }
         opportunities::ensure_open(&opportunity)?;
-        diesel::update(
-            quotes::table
-                .filter(quotes::opportunity_id.eq(row.opportunity_id))
-                .filter(quotes::is_primary),
-        )
-        .set((
-            quotes::is_primary.eq(false),
-            quotes::updated_at.eq(diesel::dsl::now),
-            quotes::version.eq(quotes::version + 1),
-        ))
-        .execute(conn)
-        .await?;
-        diesel::update(quotes::table.find(id))
-            .set(quotes::is_primary.eq(true))
-            .execute(conn)
-            .await?;
-        let primary = QuoteRow {
-            is_primary: true,
-            ..row
-        };
-        flow_back(conn, actor, &primary).await?;
-        changed(conn, actor, &primary, false).await
+        promote(conn, actor, row).await
     })
     .await
+}
+
+/// Makes the locked quote `row` its opportunity's primary one: the former primary quote (if
+/// any) gets a new version and `quote.updated`, `row`'s lines become the opportunity's.
+async fn promote(conn: &mut Conn, actor: &Actor, row: QuoteRow) -> Result<QuoteRecord, AppError> {
+    let former: Option<QuoteId> = quotes::table
+        .filter(quotes::opportunity_id.eq(row.opportunity_id))
+        .filter(quotes::is_primary)
+        .select(quotes::id)
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(former) = former {
+        let before = shown_now(conn, former).await?;
+        diesel::update(quotes::table.find(former))
+            .set((
+                quotes::is_primary.eq(false),
+                quotes::updated_at.eq(diesel::dsl::now),
+                quotes::version.eq(quotes::version + 1),
+            ))
+            .execute(conn)
+            .await?;
+        let after = events::shown(&Quote::from(load(conn, former).await?))?;
+        let data = json!({ "previous": events::previous(&before, &after), "quote": after });
+        events::store::record(conn, EventType::QuoteUpdated, former, &actor.subject, data).await?;
+    }
+    let before = shown_now(conn, row.id).await?;
+    diesel::update(quotes::table.find(row.id))
+        .set(quotes::is_primary.eq(true))
+        .execute(conn)
+        .await?;
+    let primary = QuoteRow {
+        is_primary: true,
+        ..row
+    };
+    flow_back(conn, actor, &primary).await?;
+    changed(conn, actor, &primary, &before, (EventType::QuoteUpdated, false)).await
 }
 
 /// A status transition of a quote.
@@ -334,7 +368,7 @@ pub async fn transition(
 ) -> Result<QuoteRecord, AppError> {
     conn.transaction(async |conn| {
         let (_, row) = lock(conn, actor.who, id, if_match).await?;
-        let before = events::shown(&Quote::from(load(conn, id).await?))?;
+        let before = shown_now(conn, id).await?;
         let shown = quote::shown_status(row.status, row.valid_until, today());
         let (from, target) = match to {
             Transition::Send => (quote::QuoteStatus::Draft, StoredStatus::Sent),
@@ -369,109 +403,12 @@ pub async fn transition(
             ))
             .execute(conn)
             .await?;
-        let record = changed(conn, actor, &row, false).await?;
-        let after = events::shown(&Quote::from(record.clone()))?;
         let event_type = match to {
             Transition::Send => EventType::QuoteSent,
             Transition::Accept => EventType::QuoteAccepted,
             Transition::Reject => EventType::QuoteRejected,
         };
-        let data = json!({ "previous": events::previous(&before, &after), "quote": after });
-        events::store::record(conn, event_type, id, &actor.subject, data).await?;
-        Ok(record)
-    })
-    .await
-}
-
-/// Adds a line to a draft quote.
-pub async fn add_line(conn: &mut Conn, actor: &Actor, id: QuoteId, new: NewLine) -> Result<QuoteLineRow, AppError> {
-    conn.transaction(async |conn| {
-        let (_, row) = lock_draft(conn, actor.who, id, &IfMatch::default()).await?;
-        let content = LineContent::from(complete(conn, &row.currency, new).await?);
-        let (count, last): (i64, Option<i32>) = ql::table
-            .filter(ql::quote_id.eq(id))
-            .select((diesel::dsl::count_star(), diesel::dsl::max(ql::position)))
-            .first(conn)
-            .await?;
-        if count >= MAX_LINES {
-            return Err(AppError::Conflict(format!("a quote has at most {MAX_LINES} lines")));
-        }
-        let added = diesel::insert_into(ql::table)
-            .values(quote_line(content, id, last.unwrap_or(0) + 1))
-            .returning(QuoteLineRow::as_returning())
-            .get_result(conn)
-            .await?;
-        changed(conn, actor, &row, true).await?;
-        Ok(added)
-    })
-    .await
-}
-
-/// Locks line `line` of draft quote `id` and checks `If-Match` against the line.
-async fn lock_line(
-    conn: &mut Conn,
-    who: Visibility,
-    id: QuoteId,
-    line: QuoteLineId,
-    if_match: &IfMatch,
-) -> Result<(QuoteRow, QuoteLineRow), AppError> {
-    let (_, row) = lock_draft(conn, who, id, &IfMatch::default()).await?;
-    let current: QuoteLineRow = ql::table
-        .filter(ql::quote_id.eq(id))
-        .filter(ql::id.eq(line))
-        .select(QuoteLineRow::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("quote line", line))?;
-    if_match.check(current.version)?;
-    Ok((row, current))
-}
-
-/// Changes a line of a draft quote.
-pub async fn update_line(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: QuoteId,
-    line: QuoteLineId,
-    if_match: &IfMatch,
-    c: LineChanges,
-) -> Result<QuoteLineRow, AppError> {
-    conn.transaction(async |conn| {
-        let (row, current) = lock_line(conn, actor.who, id, line, if_match).await?;
-        let c = LineContent::from(&current).patched(c);
-        let updated = diesel::update(ql::table.find(line))
-            .set(crate::lines::content_columns!(ql, c))
-            .returning(QuoteLineRow::as_returning())
-            .get_result(conn)
-            .await?;
-        changed(conn, actor, &row, true).await?;
-        Ok(updated)
-    })
-    .await
-}
-
-/// Deletes a line of a draft quote; its last line cannot go (409).
-pub async fn delete_line(
-    conn: &mut Conn,
-    actor: &Actor,
-    id: QuoteId,
-    line: QuoteLineId,
-    if_match: &IfMatch,
-) -> Result<(), AppError> {
-    conn.transaction(async |conn| {
-        let (row, _) = lock_line(conn, actor.who, id, line, if_match).await?;
-        let count: i64 = ql::table.filter(ql::quote_id.eq(id)).count().get_result(conn).await?;
-        if count <= 1 {
-            return Err(AppError::Conflict(format!(
-                "quote {} keeps at least one line",
-                row.number
-            )));
-        }
-        diesel::delete(ql::table.find(line)).execute(conn).await?;
-        changed(conn, actor, &row, true).await?;
-        Ok(())
+        changed(conn, actor, &row, &before, (event_type, false)).await
     })
     .await
 }

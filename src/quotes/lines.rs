@@ -4,7 +4,7 @@
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 
-use super::changes;
+use super::line_changes;
 use super::store::{self, QuoteLineRow};
 use super::view::QuoteLine;
 use crate::access::Actor;
@@ -182,7 +182,7 @@ impl handlers::Parent for Quote {
         parent: QuoteId,
         new: NewLine,
     ) -> BoxFuture<'c, Result<QuoteLineRow, AppError>> {
-        Box::pin(changes::add_line(conn, actor, parent, new))
+        Box::pin(line_changes::add_line(conn, actor, parent, new))
     }
     fn update<'c>(
         conn: &'c mut Conn,
@@ -191,7 +191,7 @@ impl handlers::Parent for Quote {
         if_match: &'c IfMatch,
         changes: LineChanges,
     ) -> BoxFuture<'c, Result<QuoteLineRow, AppError>> {
-        Box::pin(changes::update_line(conn, actor, parent, line, if_match, changes))
+        Box::pin(line_changes::update_line(conn, actor, parent, line, if_match, changes))
     }
     fn delete<'c>(
         conn: &'c mut Conn,
@@ -199,6 +199,6 @@ impl handlers::Parent for Quote {
         (parent, line): (QuoteId, QuoteLineId),
         if_match: &'c IfMatch,
     ) -> BoxFuture<'c, Result<(), AppError>> {
-        Box::pin(changes::delete_line(conn, actor, parent, line, if_match))
+        Box::pin(line_changes::delete_line(conn, actor, parent, line, if_match))
     }
 }

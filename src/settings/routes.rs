@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::changes;
 use super::store::{self, SettingsChanges};
 use super::view::Settings;
 use crate::access::{Principal, Role};
@@ -91,7 +92,7 @@ async fn update_settings(
         quote_footer_text: p.quote_footer_text,
         quote_valid_days: p.quote_valid_days,
     };
-    let row = store::update(&mut *db::connection(&pool).await?, &who.subject, &if_match, &changes).await?;
+    let row = changes::update(&mut *db::connection(&pool).await?, &who.subject, &if_match, &changes).await?;
     Ok(ok(&Settings::from(row)))
 }
 

@@ -2,13 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
-use super::view::Settings;
 use crate::db::Conn;
 use crate::error::AppError;
-use crate::events::{self, EventType};
-use crate::http::IfMatch;
 use crate::schema::settings;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -47,42 +44,4 @@ pub async fn get(conn: &mut Conn) -> Result<SettingsRow, AppError> {
 /// The currency of new articles and opportunities that name none.
 pub async fn default_currency(conn: &mut Conn) -> Result<String, AppError> {
     Ok(get(conn).await?.default_currency)
-}
-
-pub async fn update(
-    conn: &mut Conn,
-    actor: &str,
-    if_match: &IfMatch,
-    changes: &SettingsChanges,
-) -> Result<SettingsRow, AppError> {
-    conn.transaction(async |conn| {
-        let current: SettingsRow = settings::table
-            .select(SettingsRow::as_select())
-            .for_no_key_update()
-            .first(conn)
-            .await?;
-        if_match.check(current.version)?;
-        let before = events::shown(&Settings::from(current))?;
-        let row: SettingsRow = diesel::update(settings::table)
-            .set((
-                changes,
-                settings::updated_at.eq(diesel::dsl::now),
-                settings::version.eq(settings::version + 1),
-            ))
-            .returning(SettingsRow::as_returning())
-            .get_result(conn)
-            .await?;
-        let after = Settings::from(row.clone());
-        events::store::updated(
-            conn,
-            EventType::SettingsUpdated,
-            actor,
-            ("settings", "settings"),
-            &before,
-            &after,
-        )
-        .await?;
-        Ok(row)
-    })
-    .await
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::changes;
 use super::store::{self, StageChanges, StageFilter, StageRow};
 use super::view::Stage;
 use crate::access::{Principal, Role};
@@ -203,7 +204,7 @@ async fn create_stage(
     };
     let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &actor, &row).await.map(Stage::from) })
+        Box::pin(async move { changes::insert(conn, &actor, &row).await.map(Stage::from) })
     })
     .await
 }
@@ -244,7 +245,7 @@ async fn update_stage(
         critical_after_days: p.critical_after_days,
         active: p.active,
     };
-    let row = store::update(
+    let row = changes::update(
         &mut *db::connection(&pool).await?,
         &who.subject,
         id.into_inner(),
@@ -276,7 +277,7 @@ async fn delete_stage(
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(
+    changes::delete(
         &mut *db::connection(&pool).await?,
         &who.subject,
         id.into_inner(),

@@ -1,5 +1,6 @@
 //! Users.
 
+pub mod changes;
 pub mod routes;
 pub mod store;
 pub mod view;

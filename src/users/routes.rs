@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::changes;
 use super::store::{self, NewUser, UserChanges, UserFilter};
 use super::view::User;
 use crate::access::{Principal, Role};
@@ -159,7 +160,7 @@ async fn create_user(
     };
     let actor = who.subject.clone();
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { store::insert(conn, &actor, &new).await.map(User::from) })
+        Box::pin(async move { changes::insert(conn, &actor, &new).await.map(User::from) })
     })
     .await
 }
@@ -197,7 +198,7 @@ async fn update_user(
         role: patch.role,
         active: patch.active,
     };
-    let row = store::update(
+    let row = changes::update(
         &mut *db::connection(&pool).await?,
         &who.subject,
         id,
@@ -232,7 +233,7 @@ async fn delete_user(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let id = id.into_inner();
-    store::delete(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
+    changes::delete(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
     verifier.forget_user(id);
     Ok(HttpResponse::NoContent().finish())
 }

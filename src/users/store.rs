@@ -2,14 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
-use super::view::User;
 use crate::access::Role;
-use crate::db::{Conn, lock_version};
+use crate::db::Conn;
 use crate::error::AppError;
-use crate::events::{self, EventType};
-use crate::http::IfMatch;
 use crate::http::pagination::Page;
 use crate::ids::UserId;
 use crate::schema::users;
@@ -54,20 +51,7 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
-/// The name of a user in events.
-const KEY: &str = "user";
-const WHAT: &str = "user";
-
-pub async fn insert(conn: &mut Conn, actor: &str, new: &NewUser) -> Result<UserRow, AppError> {
-    let row: UserRow = diesel::insert_into(users::table)
-        .values(new)
-        .returning(UserRow::as_returning())
-        .get_result(conn)
-        .await?;
-    let shown = User::from(row.clone());
-    events::store::state(conn, EventType::UserCreated, actor, (KEY, row.id), &shown).await?;
-    Ok(row)
-}
+pub(super) const WHAT: &str = "user";
 
 pub async fn find(conn: &mut Conn, id: UserId) -> Result<UserRow, AppError> {
     users::table
@@ -118,48 +102,4 @@ pub async fn list(conn: &mut Conn, filter: &UserFilter, page: &Page) -> Result<V
         .limit(page.fetch())
         .load(conn)
         .await?)
-}
-
-pub async fn update(
-    conn: &mut Conn,
-    actor: &str,
-    id: UserId,
-    if_match: &IfMatch,
-    changes: &UserChanges,
-) -> Result<UserRow, AppError> {
-    conn.transaction(async |conn| {
-        lock_version(conn, "users", WHAT, &id, if_match).await?;
-        let before = events::shown(&User::from(find(conn, id).await?))?;
-        let row: UserRow = diesel::update(users::table.find(id))
-            .set((
-                changes,
-                users::updated_at.eq(diesel::dsl::now),
-                users::version.eq(users::version + 1),
-            ))
-            .returning(UserRow::as_returning())
-            .get_result(conn)
-            .await?;
-        let after = User::from(row.clone());
-        events::store::updated(conn, EventType::UserUpdated, actor, (KEY, id), &before, &after).await?;
-        Ok(row)
-    })
-    .await
-}
-
-/// Deletes a user who owns nothing; 409 otherwise.
-pub async fn delete(conn: &mut Conn, actor: &str, id: UserId, if_match: &IfMatch) -> Result<(), AppError> {
-    conn.transaction(async |conn| {
-        lock_version(conn, "users", WHAT, &id, if_match).await?;
-        let last: UserRow = diesel::delete(users::table.find(id))
-            .returning(UserRow::as_returning())
-            .get_result(conn)
-            .await
-            .map_err(|e| {
-                AppError::from(e).or_conflict(
-                    "the user still owns business partners or other records; reassign them or deactivate the user",
-                )
-            })?;
-        events::store::state(conn, EventType::UserDeleted, actor, (KEY, id), &User::from(last)).await
-    })
-    .await
 }

@@ -16,6 +16,7 @@ mod database;
 mod embedded;
 mod errors;
 mod events;
+mod feed;
 mod funnels;
 mod helpers;
 mod http_layer;
