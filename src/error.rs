@@ -122,6 +122,11 @@ pub enum AppError {
     /// The database did not answer within a time limit (503 as well; the cause is logged).
     #[error("{0}")]
     TimedOut(String),
+    /// PostgreSQL rolled the transaction back to resolve a deadlock or a serialization
+    /// conflict: nothing was written. The retry middleware (`http/retry.rs`) runs the request
+    /// again; after its last attempt this is a 503.
+    #[error("{0}")]
+    Contended(String),
     /// Something on our side; the cause is logged, never sent.
     #[error("{0}")]
     Internal(String),
@@ -161,7 +166,7 @@ impl AppError {
             Self::Validation(_) => "validation-failed",
             Self::RequestTimeout(_) => "request-timeout",
             Self::TooManyRequests(_) => "too-many-requests",
-            Self::Unavailable(_) | Self::TimedOut(_) => "service-unavailable",
+            Self::Unavailable(_) | Self::TimedOut(_) | Self::Contended(_) => "service-unavailable",
             Self::Internal(_) => "internal-error",
         }
     }
@@ -174,8 +179,11 @@ impl AppError {
             Self::Unavailable(cause) if cause.contains("too many clients") => {
                 "the database has no free connection (too many clients); try again shortly".to_owned()
             }
-            Self::TimedOut(_) => "the database did not answer in time; try again shortly".to_owned(),
-            Self::Unavailable(_) => "the database is unavailable; try again shortly".to_owned(),
+            Self::TimedOut(_) => format!("the database did not answer in time; {RETRY_WITH_KEY}"),
+            Self::Unavailable(_) => format!("the database is unavailable; {RETRY_WITH_KEY}"),
+            Self::Contended(_) => {
+                "the change collided with concurrent changes and was rolled back; try again shortly".to_owned()
+            }
             other => other.to_string(),
         };
         ProblemDetails {
@@ -204,7 +212,7 @@ impl ResponseError for AppError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::TimedOut(_) | Self::Contended(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -213,6 +221,7 @@ impl ResponseError for AppError {
         match self {
             Self::Internal(cause) => log::error!("internal error: {cause}"),
             Self::Unavailable(cause) | Self::TimedOut(cause) => log::warn!("database unavailable: {cause}"),
+            Self::Contended(cause) => log::warn!("rolled back after retries: {cause}"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -221,7 +230,7 @@ impl ResponseError for AppError {
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
-            Self::Unavailable(_) | Self::TimedOut(_) => {
+            Self::Unavailable(_) | Self::TimedOut(_) | Self::Contended(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("2")));
             }
             _ => {}
@@ -242,6 +251,8 @@ impl From<DieselError> for AppError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
                     Self::Unavailable(info.message().to_owned())
                 }
+                DatabaseErrorKind::SerializationFailure => Self::Contended(info.message().to_owned()),
+                _ if info.message().starts_with("deadlock detected") => Self::Contended(info.message().to_owned()),
                 DatabaseErrorKind::CheckViolation => Self::Validation(vec![FieldError::new(
                     "",
                     "check",
@@ -268,6 +279,10 @@ impl From<DieselError> for AppError {
         }
     }
 }
+
+/// How a client retries after a 503: a write may have committed before its answer was lost.
+const RETRY_WITH_KEY: &str =
+    "try again shortly; retry a write only with the same Idempotency-Key, since it may have committed";
 
 /// Messages libpq gives when the server went away mid-query.
 fn is_connection_failure(message: &str) -> bool {
@@ -352,8 +367,15 @@ mod tests {
         assert!(detail("FATAL: sorry, too many clients already").contains("too many clients"));
         assert_eq!(
             detail("connection refused"),
-            "the database is unavailable; try again shortly"
+            "the database is unavailable; try again shortly; retry a write only with the same \
+             Idempotency-Key, since it may have committed"
         );
+        let contended = AppError::from(diesel::result::Error::DatabaseError(
+            DatabaseErrorKind::SerializationFailure,
+            Box::new("could not serialize access".to_owned()),
+        ));
+        assert!(matches!(contended, AppError::Contended(_)));
+        assert_eq!(contended.status_code(), StatusCode::SERVICE_UNAVAILABLE);
         let timed_out = AppError::TimedOut("no answer within 4500 ms".to_owned());
         assert_eq!(timed_out.status_code(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(timed_out.problem().detail.contains("did not answer in time"));

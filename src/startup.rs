@@ -134,6 +134,7 @@ impl Application {
                 .route("/", web::get().to(to_swagger_ui))
                 .default_service(web::to(fallback))
                 .wrap_fn(crate::ops::fallback::known_query)
+                .wrap(crate::http::retry::RetryContended)
                 .wrap_fn(move |req, srv| {
                     let timer = budget.start(&req);
                     let call = timer.run(srv.call(req));

@@ -49,9 +49,14 @@ impl BodyClock {
     /// Reads the body with `read`, or gives up with a 408 once the limit has passed.
     pub async fn read<T>(&self, read: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
         let started = Instant::now();
+        // A body read again from memory (a retried request) adds to the first reading.
+        let earlier = match self.state.get() {
+            Reading::Took(took) => took,
+            Reading::NotStarted | Reading::InProgress => Duration::ZERO,
+        };
         self.state.set(Reading::InProgress);
         let result = tokio::time::timeout(self.limit, read).await;
-        self.state.set(Reading::Took(started.elapsed()));
+        self.state.set(Reading::Took(earlier + started.elapsed()));
         result.unwrap_or_else(|_| {
             Err(AppError::RequestTimeout(format!(
                 "the request body did not arrive within {} ms",

@@ -54,20 +54,7 @@ where
         let mut payload = payload.take();
         Box::pin(async move {
             checked?;
-            let bytes = clock
-                .read(async {
-                    let mut bytes = BytesMut::new();
-                    while let Some(chunk) = payload.next().await {
-                        let chunk =
-                            chunk.map_err(|e| AppError::BadRequest(format!("cannot read the request body: {e}")))?;
-                        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                            return Err(too_large());
-                        }
-                        bytes.extend_from_slice(&chunk);
-                    }
-                    Ok(bytes)
-                })
-                .await?;
+            let bytes = clock.read(read_body(&mut payload)).await?;
             let raw: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| AppError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
             Ok(Self {
@@ -103,6 +90,19 @@ where
         let body = JsonBody::<T>::from_request(req, payload);
         Box::pin(async move { body.await.map(|body| Self(Some(body))) })
     }
+}
+
+/// The whole body, at most [`MAX_BODY_BYTES`] (413 beyond).
+pub async fn read_body(payload: &mut Payload) -> Result<BytesMut, AppError> {
+    let mut bytes = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest(format!("cannot read the request body: {e}")))?;
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 fn too_large() -> AppError {

@@ -8,6 +8,7 @@ pub mod json;
 pub mod limits;
 pub mod pagination;
 pub mod patch;
+pub mod retry;
 pub mod wire;
 
 use actix_web::error::{PathError, QueryPayloadError};

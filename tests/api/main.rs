@@ -11,6 +11,7 @@ mod articles;
 mod auth;
 mod classes;
 mod cli;
+mod contention;
 mod cursors;
 mod database;
 mod embedded;
