@@ -303,6 +303,7 @@ diesel::table! {
         quote_valid_days -> Int4,
         updated_at -> Timestamptz,
         version -> Int4,
+        win_on_quote_accept -> Bool,
     }
 }
 

@@ -47,6 +47,7 @@ crate::domain::text_enum! {
         Sent = "sent",
         Accepted = "accepted",
         Rejected = "rejected",
+        Superseded = "superseded",
     }
 }
 
@@ -64,6 +65,8 @@ pub enum QuoteStatus {
     Rejected,
     /// A draft whose `valid_until` has passed.
     Expired,
+    /// Sent, but a sibling quote of the same opportunity was accepted.
+    Superseded,
 }
 
 /// What `stored` reads as on `today`.
@@ -74,6 +77,7 @@ pub fn shown_status(stored: StoredStatus, valid_until: NaiveDate, today: NaiveDa
         StoredStatus::Sent => QuoteStatus::Sent,
         StoredStatus::Accepted => QuoteStatus::Accepted,
         StoredStatus::Rejected => QuoteStatus::Rejected,
+        StoredStatus::Superseded => QuoteStatus::Superseded,
     }
 }
 

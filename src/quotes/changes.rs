@@ -14,6 +14,7 @@ use crate::access::Actor;
 use crate::access::Visibility;
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
+use crate::domain::pipeline::Outcome;
 use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
 use crate::events::{self, EventType};
@@ -21,6 +22,7 @@ use crate::http::IfMatch;
 use crate::ids::{ArticleId, OpportunityId, QuoteId, QuoteLineId};
 use crate::lines::content::LineContent;
 use crate::opportunities::changes as opportunities;
+use crate::opportunities::moves::{self, Destination, Move};
 use crate::opportunities::store::OpportunityRow;
 use crate::opportunity_lines::store as opportunity_lines;
 use crate::schema::{quote_lines as ql, quotes};
@@ -304,14 +306,17 @@ pub async fn make_primary(
             return load(conn, id).await;
         }
         opportunities::ensure_open(&opportunity)?;
-        promote(conn, actor, row).await
+        let before = shown_now(conn, id).await?;
+        let primary = promote(conn, actor, row).await?;
+        changed(conn, actor, &primary, &before, (EventType::QuoteUpdated, false)).await
     })
     .await
 }
 
 /// Makes the locked quote `row` its opportunity's primary one: the former primary quote (if
-/// any) gets a new version and `quote.updated`, `row`'s lines become the opportunity's.
-async fn promote(conn: &mut Conn, actor: &Actor, row: QuoteRow) -> Result<QuoteRecord, AppError> {
+/// any) gets a new version and `quote.updated`, `row`'s lines become the opportunity's. The
+/// caller writes `row`'s own event.
+async fn promote(conn: &mut Conn, actor: &Actor, row: QuoteRow) -> Result<QuoteRow, AppError> {
     let former: Option<QuoteId> = quotes::table
         .filter(quotes::opportunity_id.eq(row.opportunity_id))
         .filter(quotes::is_primary)
@@ -334,7 +339,6 @@ async fn promote(conn: &mut Conn, actor: &Actor, row: QuoteRow) -> Result<QuoteR
         let data = json!({ "previous": events::previous(&before, &after), "quote": after });
         events::store::record(conn, EventType::QuoteUpdated, former, &actor.subject, data).await?;
     }
-    let before = shown_now(conn, row.id).await?;
     diesel::update(quotes::table.find(row.id))
         .set(quotes::is_primary.eq(true))
         .execute(conn)
@@ -344,7 +348,37 @@ async fn promote(conn: &mut Conn, actor: &Actor, row: QuoteRow) -> Result<QuoteR
         ..row
     };
     flow_back(conn, actor, &primary).await?;
-    changed(conn, actor, &primary, &before, (EventType::QuoteUpdated, false)).await
+    Ok(primary)
+}
+
+/// Marks the sent siblings of accepted quote `row` `superseded`, each with its event; they are
+/// locked in id order.
+async fn supersede_siblings(conn: &mut Conn, actor: &Actor, row: &QuoteRow) -> Result<(), AppError> {
+    let siblings: Vec<QuoteId> = quotes::table
+        .filter(quotes::opportunity_id.eq(row.opportunity_id))
+        .filter(quotes::id.ne(row.id))
+        .filter(quotes::status.eq(StoredStatus::Sent))
+        .select(quotes::id)
+        .order(quotes::id)
+        .for_no_key_update()
+        .load(conn)
+        .await?;
+    for sibling in siblings {
+        let before = shown_now(conn, sibling).await?;
+        diesel::update(quotes::table.find(sibling))
+            .set((
+                quotes::status.eq(StoredStatus::Superseded),
+                quotes::decided_at.eq(diesel::dsl::now),
+                quotes::updated_at.eq(diesel::dsl::now),
+                quotes::version.eq(quotes::version + 1),
+            ))
+            .execute(conn)
+            .await?;
+        let after = events::shown(&Quote::from(load(conn, sibling).await?))?;
+        let data = json!({ "previous": events::previous(&before, &after), "quote": after });
+        events::store::record(conn, EventType::QuoteSuperseded, sibling, &actor.subject, data).await?;
+    }
+    Ok(())
 }
 
 /// A status transition of a quote.
@@ -367,7 +401,7 @@ pub async fn transition(
     to: Transition,
 ) -> Result<QuoteRecord, AppError> {
     conn.transaction(async |conn| {
-        let (_, row) = lock(conn, actor.who, id, if_match).await?;
+        let (opportunity, row) = lock(conn, actor.who, id, if_match).await?;
         let before = shown_now(conn, id).await?;
         let shown = quote::shown_status(row.status, row.valid_until, today());
         let (from, target) = match to {
@@ -390,6 +424,13 @@ pub async fn transition(
                 target
             )));
         }
+        // An accepted quote is the one the opportunity (and the ERP) goes by.
+        let row = if to == Transition::Accept && !row.is_primary {
+            opportunities::ensure_open(&opportunity)?;
+            promote(conn, actor, row).await?
+        } else {
+            row
+        };
         let now = Utc::now();
         let (sent_at, decided_at) = match to {
             Transition::Send => (Some(now), None),
@@ -408,7 +449,19 @@ pub async fn transition(
             Transition::Accept => EventType::QuoteAccepted,
             Transition::Reject => EventType::QuoteRejected,
         };
-        changed(conn, actor, &row, &before, (event_type, false)).await
+        let record = changed(conn, actor, &row, &before, (event_type, false)).await?;
+        if to == Transition::Accept {
+            supersede_siblings(conn, actor, &row).await?;
+            if opportunity.status == Outcome::Open && crate::settings::store::get(conn).await?.win_on_quote_accept {
+                let win = Move {
+                    to: Destination::Won,
+                    lost_reason_id: None,
+                    note: Some(format!("quote {} accepted", row.number)),
+                };
+                moves::move_to(conn, actor, row.opportunity_id, &IfMatch::default(), win).await?;
+            }
+        }
+        Ok(record)
     })
     .await
 }

@@ -328,6 +328,11 @@ async fn send_quote(
 }
 
 /// Records that the customer accepted a sent quote; 409 unless it is sent.
+///
+/// The accepted quote becomes the opportunity's primary one (its lines become the
+/// opportunity's; on a closed opportunity only the primary quote can be accepted), its sent
+/// siblings become `superseded`, and with `settings.win_on_quote_accept` the opportunity is
+/// won, so that `opportunity.won` hands the ERP this quote.
 #[utoipa::path(
     tag = "quotes",
     params(("id" = Uuid, Path, description = "Quote id"), IfMatch),

@@ -188,6 +188,7 @@ pub async fn list(
         Some(quote::QuoteStatus::Sent) => query.filter(quotes::status.eq(StoredStatus::Sent)),
         Some(quote::QuoteStatus::Accepted) => query.filter(quotes::status.eq(StoredStatus::Accepted)),
         Some(quote::QuoteStatus::Rejected) => query.filter(quotes::status.eq(StoredStatus::Rejected)),
+        Some(quote::QuoteStatus::Superseded) => query.filter(quotes::status.eq(StoredStatus::Superseded)),
     };
     let rows: Vec<QuoteRow> = query
         .filter(page.after())

@@ -46,6 +46,9 @@ pub struct SettingsPatch {
     #[validate(range(min = 1, max = 365))]
     #[schema(nullable = false, minimum = 1, maximum = 365)]
     pub quote_valid_days: Option<i32>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub win_on_quote_accept: Option<bool>,
 }
 
 /// Gets the settings.
@@ -91,6 +94,7 @@ async fn update_settings(
         quote_header_text: p.quote_header_text,
         quote_footer_text: p.quote_footer_text,
         quote_valid_days: p.quote_valid_days,
+        win_on_quote_accept: p.win_on_quote_accept,
     };
     let row = changes::update(&mut *db::connection(&pool).await?, &who.subject, &if_match, &changes).await?;
     Ok(ok(&Settings::from(row)))

@@ -19,6 +19,7 @@ pub struct SettingsRow {
     pub quote_valid_days: i32,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    pub win_on_quote_accept: bool,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -30,6 +31,7 @@ pub struct SettingsChanges {
     pub quote_header_text: Option<String>,
     pub quote_footer_text: Option<String>,
     pub quote_valid_days: Option<i32>,
+    pub win_on_quote_accept: Option<bool>,
 }
 
 pub async fn get(conn: &mut Conn) -> Result<SettingsRow, AppError> {

@@ -12,7 +12,7 @@ use crate::http::Resource;
 #[schema(example = json!({
     "company_name": "Autohaus Beispiel GmbH", "company_address": "Hauptstraße 1, 80331 München, Deutschland",
     "default_currency": "EUR", "quote_header_text": "Vielen Dank für Ihre Anfrage.",
-    "quote_footer_text": "Es gelten unsere AGB.", "quote_valid_days": 30,
+    "quote_footer_text": "Es gelten unsere AGB.", "quote_valid_days": 30, "win_on_quote_accept": false,
     "updated_at": "2026-11-02T09:15:00Z", "version": 3
 }))]
 pub struct Settings {
@@ -27,6 +27,8 @@ pub struct Settings {
     pub quote_footer_text: String,
     /// Default validity of a new quote, in days.
     pub quote_valid_days: i32,
+    /// Accepting a quote also wins its opportunity (moves it to the funnel's won stage).
+    pub win_on_quote_accept: bool,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
 }
@@ -40,6 +42,7 @@ impl From<SettingsRow> for Settings {
             quote_header_text: row.quote_header_text,
             quote_footer_text: row.quote_footer_text,
             quote_valid_days: row.quote_valid_days,
+            win_on_quote_accept: row.win_on_quote_accept,
             updated_at: row.updated_at,
             version: row.version,
         }

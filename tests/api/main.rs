@@ -34,6 +34,7 @@ mod opportunity_moves;
 mod opportunity_visibility;
 mod outage;
 mod partners;
+mod quote_acceptance;
 mod quote_lines;
 mod quote_workflow;
 mod quotes;
