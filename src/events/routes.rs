@@ -96,9 +96,11 @@ pub struct EventQuery {
 
 /// Reads the event feed: changes in the order of their feed position, after `after`.
 ///
-/// An event appears once its transaction and every transaction that began before it have
-/// ended, so a consumer polling with `after` = the last `seq` it processed misses none, even
-/// when transactions commit out of order; a long transaction delays the feed, it never skips.
+/// Events are in the order they were written (a change to a row that waited for another
+/// change of it comes after that change's event). An event appears once its transaction has
+/// committed and every transaction that wrote an event before it has ended, so a consumer
+/// polling with `after` = the last `seq` it processed misses none, even when transactions
+/// commit out of order; a long transaction that writes events delays the feed, it never skips.
 #[utoipa::path(
     tag = "events",
     params(EventQuery),

@@ -1,5 +1,6 @@
 //! Events in PostgreSQL: written by the stores inside the transaction of each change, numbered
-//! by `publish_events()` once their transactions are over (see the migration).
+//! by `publish_events()` in the order they were written, once no transaction that wrote an
+//! earlier event is still running (see the migrations 000007 and 000011).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -84,7 +85,7 @@ pub async fn discard_own(conn: &mut Conn) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Publishes the events of ended transactions, in a transaction of its own (outside any
+/// Publishes the events that can no longer be preceded, in a transaction of its own (outside any
 /// other: the function must take its snapshot after its lock, which READ COMMITTED does).
 pub async fn publish(conn: &mut Conn) -> Result<i64, AppError> {
     Ok(diesel::select(publish_events()).get_result(conn).await?)

@@ -548,10 +548,33 @@ async fn an_event_committed_before_an_older_transaction_waits_for_it() {
     let events = feed_until(&app, |events| events.len() == 2).await;
 
     let ids: Vec<&Value> = events.iter().map(|e| &e["id"]).collect();
-    assert_eq!(ids, [&json!(first), &json!(second)], "in transaction order");
+    assert_eq!(ids, [&json!(first), &json!(second)], "in the order written");
     assert_eq!(events[0]["seq"], 1);
     assert_eq!(events[1]["seq"], 2);
     assert_eq!(seq_of(&mut publisher, second).await, Some(2));
+}
+
+#[tokio::test]
+async fn events_are_numbered_in_the_order_they_were_written_and_only_writers_hold_the_feed() {
+    let app = spawn_app().await;
+    let (mut old, mut young) = (app.db.connect_async().await, app.db.connect_async().await);
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    // An old transaction with an id (as a recomputation that locked its funnel) but no event…
+    sql(&mut old, "BEGIN").await;
+    sql(&mut old, "SELECT pg_current_xact_id()").await;
+    // …does not hold the feed: a younger transaction's event is published meanwhile.
+    sql(&mut young, "BEGIN").await;
+    insert_event(&mut young, first).await;
+    sql(&mut young, "COMMIT").await;
+    let events = feed_until(&app, |events| events.len() == 1).await;
+    assert_eq!(events[0]["id"], json!(first));
+    // When the old transaction then writes (after the younger one, as a row it waited for),
+    // its event comes after, although its transaction id is older.
+    insert_event(&mut old, second).await;
+    sql(&mut old, "COMMIT").await;
+    let events = feed_until(&app, |events| events.len() == 2).await;
+    let ids: Vec<&Value> = events.iter().map(|e| &e["id"]).collect();
+    assert_eq!(ids, [&json!(first), &json!(second)], "in the order written");
 }
 
 #[tokio::test]

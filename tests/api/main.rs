@@ -25,6 +25,7 @@ mod idempotency;
 mod limits;
 mod lost_reasons;
 mod migrations;
+mod mirror;
 mod openapi;
 mod operations;
 mod opportunities;
