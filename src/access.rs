@@ -91,6 +91,11 @@ impl Role {
         matches!(self, Self::Admin | Self::Integration)
     }
 
+    /// An ERP's keys (`external_id`) and the upserts by them.
+    pub fn can_set_external_ids(self) -> bool {
+        matches!(self, Self::Admin | Self::Integration)
+    }
+
     /// Recording the ERP order of a won opportunity.
     pub fn can_hand_off(self) -> bool {
         matches!(self, Self::Admin | Self::Integration)
@@ -267,6 +272,17 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The actor of an ERP's upsert by external id (admin, integration): it may change every
+    /// opportunity; 403 for other roles.
+    pub fn of_sync(who: &Principal) -> Result<Self, AppError> {
+        who.require(Role::can_set_external_ids)?;
+        Ok(Self {
+            who: Visibility::All,
+            subject: who.subject.clone(),
+            user_id: who.user_id(),
+        })
+    }
+
     /// The actor of a write by `who`: what it may change and who it is; 403 when it may change
     /// nothing.
     pub fn of(who: &Principal) -> Result<Self, AppError> {

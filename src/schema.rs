@@ -22,6 +22,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int4,
         timeline_at -> Timestamptz,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -62,6 +63,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -205,6 +207,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        external_id -> Nullable<Text>,
     }
 }
 

@@ -40,6 +40,7 @@ pub struct NewActivity {
     pub status: Option<ActivityStatus>,
     pub due_at: Option<DateTime<Utc>>,
     pub occurred_at: Option<DateTime<Utc>>,
+    pub external_id: Option<String>,
 }
 
 /// A merge patch: `None` leaves a field alone, `Some(None)` clears an optional one.
@@ -54,6 +55,7 @@ pub struct ActivityChanges {
     pub status: Option<ActivityStatus>,
     pub due_at: Option<Option<DateTime<Utc>>>,
     pub occurred_at: Option<Option<DateTime<Utc>>>,
+    pub external_id: Option<Option<String>>,
 }
 
 /// Locks an activity the caller sees for the rest of the transaction and checks `If-Match`.
@@ -119,6 +121,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
             status,
             due_at: new.due_at,
             occurred_at,
+            external_id: new.external_id,
         };
         let row = diesel::insert_into(act::table)
             .values((act::id.eq(ActivityId::generate()), &values))
@@ -188,6 +191,7 @@ pub async fn update(
             status,
             due_at: changes.due_at.unwrap_or(row.due_at),
             occurred_at,
+            external_id: changes.external_id.unwrap_or(row.external_id),
         };
         let updated = diesel::update(act::table.find(id))
             .set((
@@ -371,6 +375,7 @@ struct ActivityValues {
     status: ActivityStatus,
     due_at: Option<DateTime<Utc>>,
     occurred_at: Option<DateTime<Utc>>,
+    external_id: Option<String>,
 }
 
 #[cfg(test)]

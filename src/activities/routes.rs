@@ -56,6 +56,10 @@ pub struct NewActivityRequest {
     pub due_at: Option<DateTime<Utc>>,
     /// When a done activity happened (default: now); not in the future, not for planned ones.
     pub occurred_at: Option<DateTime<Utc>>,
+    /// The ERP's key (admin and integration only); unique, compared exactly.
+    #[validate(custom(function = "crate::http::external_id"))]
+    #[schema(min_length = 1, max_length = 200, example = "CRM-ACT-7731")]
+    pub external_id: Option<String>,
 }
 
 /// Changes to an activity (JSON merge patch): absent fields stay, `null` clears an optional
@@ -94,6 +98,11 @@ pub struct ActivityPatch {
     pub due_at: Option<Option<DateTime<Utc>>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     pub occurred_at: Option<Option<DateTime<Utc>>>,
+    /// The ERP's key (admin and integration only); `null` removes it.
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "crate::http::external_id"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: Option<Option<String>>,
 }
 
 /// Sort orders of activity lists.
@@ -143,6 +152,11 @@ pub struct ActivityQuery {
     pub due_before: Option<DateTime<Utc>>,
     /// Only those due after this instant.
     pub due_after: Option<DateTime<Utc>>,
+    /// Only those changed after this instant (incremental sync).
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Only the activity with this ERP key (exact match).
+    #[param(example = "CRM-ACT-7731")]
+    pub external_id: Option<String>,
     /// Order: `-timeline_at` (default, newest first) or `timeline_at`.
     #[param(inline)]
     pub sort: Option<ActivitySort>,
@@ -193,6 +207,8 @@ async fn list_activities(
         business_partner_id: q.business_partner_id,
         due_before: q.due_before,
         due_after: q.due_after,
+        updated_after: q.updated_after,
+        external_id: q.external_id,
     };
     let rows = store::list(&mut *db::connection(&pool).await?, who.read_scope(), &filter, &page).await?;
     Ok(page_of(&page, rows))
@@ -310,6 +326,9 @@ async fn create_activity(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let r = body.parse()?;
+    if r.external_id.is_some() {
+        who.require(Role::can_set_external_ids)?;
+    }
     let new = NewActivity {
         kind: r.kind,
         subject: r.subject.trim().to_owned(),
@@ -320,6 +339,7 @@ async fn create_activity(
         status: r.status,
         due_at: r.due_at,
         occurred_at: r.occurred_at,
+        external_id: r.external_id,
     };
     let actor = Actor::of(&who)?;
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
@@ -352,6 +372,9 @@ async fn update_activity(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let p = body.parse()?;
+    if p.external_id.is_some() {
+        who.require(Role::can_set_external_ids)?;
+    }
     let changes = ActivityChanges {
         kind: p.kind,
         subject: p.subject.map(|s| s.trim().to_owned()),
@@ -362,6 +385,7 @@ async fn update_activity(
         status: p.status,
         due_at: p.due_at,
         occurred_at: p.occurred_at,
+        external_id: p.external_id,
     };
     let row = changes::update(
         &mut *db::connection(&pool).await?,

@@ -47,6 +47,7 @@ pub struct ActivityRow {
     pub updated_at: DateTime<Utc>,
     pub version: i32,
     pub timeline_at: DateTime<Utc>,
+    pub external_id: Option<String>,
 }
 
 /// List filters (all optional, combined with AND).
@@ -59,6 +60,8 @@ pub struct ActivityFilter {
     pub business_partner_id: Option<PartnerId>,
     pub due_before: Option<DateTime<Utc>>,
     pub due_after: Option<DateTime<Utc>>,
+    pub updated_after: Option<DateTime<Utc>>,
+    pub external_id: Option<String>,
 }
 
 pub(super) const WHAT: &str = "activity";
@@ -166,6 +169,12 @@ pub async fn list(
     }
     if let Some(after) = filter.due_after {
         query = query.filter(act::due_at.gt(after));
+    }
+    if let Some(after) = filter.updated_after {
+        query = query.filter(act::updated_at.gt(after));
+    }
+    if let Some(external_id) = &filter.external_id {
+        query = query.filter(act::external_id.eq(external_id));
     }
     Ok(query
         .filter(page.after())

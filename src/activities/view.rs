@@ -17,6 +17,7 @@ use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
     "body": "Wants a second quote with 48 months", "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
     "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
     "status": "done", "due_at": null, "occurred_at": "2026-11-20T14:05:00Z", "timeline_at": "2026-11-20T14:05:00Z",
+    "external_id": null,
     "created_at": "2026-11-20T14:20:00Z", "updated_at": "2026-11-20T14:20:00Z", "version": 1
 }))]
 pub struct Activity {
@@ -40,6 +41,8 @@ pub struct Activity {
     pub occurred_at: Option<DateTime<Utc>>,
     /// Its place in timelines: `occurred_at`, else `due_at`, else `created_at`.
     pub timeline_at: DateTime<Utc>,
+    /// The ERP's key for this activity (unique, case-sensitive; set by admin or integration).
+    pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Increases with every change; the ETag.
@@ -60,6 +63,7 @@ impl From<ActivityRow> for Activity {
             due_at: row.due_at,
             occurred_at: row.occurred_at,
             timeline_at: row.timeline_at,
+            external_id: row.external_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,

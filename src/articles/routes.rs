@@ -1,7 +1,6 @@
 //! `/articles`: the catalogue. Admins write; the integration role (ERP sync) may upsert by sku;
 //! everyone reads.
 
-use actix_web::http::header;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::Utc;
@@ -19,7 +18,7 @@ use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
-use crate::http::{IfMatch, Resource, etag, header_value, ok, patch as merge};
+use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::ArticleId;
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
@@ -340,14 +339,11 @@ async fn upsert_article(
     )
     .await?;
     let article = Article::from(row);
-    if created {
-        Ok(HttpResponse::Created()
-            .insert_header((header::LOCATION, header_value(&article.location())))
-            .insert_header((header::ETAG, etag(article.version)))
-            .json(article))
+    Ok(if created {
+        crate::http::created(&article)
     } else {
-        Ok(ok(&article))
-    }
+        ok(&article)
+    })
 }
 
 /// Changes an article (admin); honours `If-Match`.

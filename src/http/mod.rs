@@ -42,6 +42,14 @@ pub fn ok<R: Resource>(resource: &R) -> HttpResponse {
         .json(resource)
 }
 
+/// 201 with the new resource, its `Location` and `ETag` (an upsert that created it).
+pub fn created<R: Resource>(resource: &R) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, header_value(&resource.location())))
+        .insert_header((header::ETAG, etag(resource.version())))
+        .json(resource)
+}
+
 /// The `If-Match` precondition: `None` when absent or `*`.
 #[derive(Debug, Clone, Default)]
 pub struct IfMatch(Option<Vec<i32>>);
@@ -157,6 +165,17 @@ pub fn default_true() -> bool {
 pub fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
     if text.trim().is_empty() {
         Err(validator::ValidationError::new("blank").with_message("must not be blank".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// `validator` check for an ERP's key (`external_id`): 1 to 200 characters, no white space at
+/// either end (it is compared exactly, case-sensitively).
+pub fn external_id(text: &str) -> Result<(), validator::ValidationError> {
+    if text.is_empty() || text.chars().count() > 200 || text.trim() != text {
+        Err(validator::ValidationError::new("external_id")
+            .with_message("must be 1 to 200 characters without white space at either end".into()))
     } else {
         Ok(())
     }

@@ -41,6 +41,7 @@ pub struct NewOpportunity {
     pub target_value: Option<Money>,
     pub probability_override: Option<Percent>,
     pub expected_close_date: Option<NaiveDate>,
+    pub external_id: Option<String>,
 }
 
 /// 422 with `errors` unless there are none.
@@ -150,6 +151,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
                 opp::probability.eq(Percent::ZERO),
                 opp::target_value.eq(new.target_value.unwrap_or_default()),
                 opp::expected_close_date.eq(new.expected_close_date),
+                opp::external_id.eq(&new.external_id),
                 opp::created_by.eq(&actor.subject),
             ))
             .execute(conn)
@@ -278,6 +280,7 @@ pub struct OpportunityChanges {
     pub target_value: Option<Money>,
     pub probability_override: Option<Option<Percent>>,
     pub expected_close_date: Option<Option<NaiveDate>>,
+    pub external_id: Option<Option<String>>,
 }
 
 #[derive(Debug, AsChangeset)]
@@ -294,6 +297,7 @@ struct Columns<'a> {
     target_value: Option<Money>,
     probability_override: Option<Option<Percent>>,
     expected_close_date: Option<Option<NaiveDate>>,
+    external_id: Option<Option<&'a str>>,
 }
 
 /// Checks the references a patch changes; one 422 naming every bad field.
@@ -398,6 +402,7 @@ pub async fn update(
             target_value: c.target_value,
             probability_override: c.probability_override,
             expected_close_date: c.expected_close_date,
+            external_id: c.external_id.as_ref().map(Option::as_deref),
         };
         diesel::update(opp::table.find(id))
             .set((

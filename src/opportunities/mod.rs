@@ -7,4 +7,5 @@ pub mod moves;
 pub mod routes;
 pub mod store;
 pub mod transitions;
+pub mod upsert;
 pub mod view;

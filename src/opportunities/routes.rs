@@ -2,7 +2,7 @@
 //! hand-off are in `transitions`.
 
 use actix_web::web::{Data, Path, Query};
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -10,6 +10,7 @@ use validator::Validate;
 
 use super::changes::{self, NewOpportunity, OpportunityChanges};
 use super::store::{self, Health, OpportunityFilter, OpportunityRecord};
+use super::upsert;
 use super::view::Opportunity;
 use crate::access::Actor;
 use crate::access::{Principal, Role};
@@ -63,6 +64,10 @@ pub struct NewOpportunityRequest {
     pub target_value: Option<Money>,
     pub probability_override: Option<Percent>,
     pub expected_close_date: Option<NaiveDate>,
+    /// The ERP's key (admin and integration only); unique, compared exactly.
+    #[validate(custom(function = "crate::http::external_id"))]
+    #[schema(min_length = 1, max_length = 200, example = "AUF-2027-0042")]
+    pub external_id: Option<String>,
 }
 
 /// Changes to an open opportunity (JSON merge patch): absent fields stay, `null` clears an
@@ -112,6 +117,11 @@ pub struct OpportunityPatch {
     pub probability_override: Option<Option<Percent>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     pub expected_close_date: Option<Option<NaiveDate>>,
+    /// The ERP's key (admin and integration only); `null` removes it.
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "crate::http::external_id"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: Option<Option<String>>,
 }
 
 /// Sort orders of the opportunity list.
@@ -194,6 +204,9 @@ pub struct OpportunityQuery {
     pub close_to: Option<NaiveDate>,
     /// Only those changed after this instant (incremental sync).
     pub updated_after: Option<DateTime<Utc>>,
+    /// Only the opportunity with this ERP key (exact match).
+    #[param(example = "AUF-2027-0042")]
+    pub external_id: Option<String>,
     /// Case-insensitive substring of subject or number.
     #[param(example = "fleet")]
     pub q: Option<String>,
@@ -233,6 +246,7 @@ async fn list_opportunities(
         close_to: q.close_to,
         updated_after: q.updated_after,
         q: q.q,
+        external_id: q.external_id,
     };
     let rows = store::list(&mut *db::connection(&pool).await?, who.read_scope(), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
@@ -285,6 +299,9 @@ async fn create_opportunity(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let r = body.parse()?;
+    if r.external_id.is_some() {
+        who.require(Role::can_set_external_ids)?;
+    }
     let new = NewOpportunity {
         subject: r.subject.trim().to_owned(),
         description: r.description,
@@ -297,12 +314,78 @@ async fn create_opportunity(
         target_value: r.target_value,
         probability_override: r.probability_override,
         expected_close_date: r.expected_close_date,
+        external_id: r.external_id,
     };
     let actor = Actor::of(&who)?;
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, new).await.map(Opportunity::from) })
     })
     .await
+}
+
+/// Creates or replaces the opportunity with this ERP key (admin, integration).
+///
+/// 201 when it was created, 200 when it was replaced with the rules of `PATCH` (a closed
+/// opportunity is read-only, a new open stage is a recorded move): `description`,
+/// `probability_override` and `expected_close_date` become null when absent, fields with a
+/// default (funnel, owner, currency, target value) keep theirs. The same body again changes
+/// nothing and keeps the version; `If-Match` guards a replacement.
+#[utoipa::path(
+    tag = "opportunities",
+    params(("external_id" = String, Path, description = "The ERP's key", example = "AUF-2027-0042"), IfMatch),
+    request_body = NewOpportunityRequest,
+    responses(
+        (status = 200, description = "Replaced (or already equal)", body = Opportunity, headers(("ETag" = String, description = "Version"))),
+        (status = 201, description = "Created", body = Opportunity,
+            headers(("Location" = String, description = "URL of the new opportunity"), ("ETag" = String, description = "Its version"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[put("/opportunities/by-external-id/{external_id}")]
+async fn upsert_opportunity(
+    pool: Data<DbPool>,
+    who: Principal,
+    external_id: Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<NewOpportunityRequest>,
+) -> Result<HttpResponse, AppError> {
+    let actor = Actor::of_sync(&who)?;
+    let key = external_id.into_inner();
+    crate::http::external_id(&key)
+        .map_err(|e| AppError::invalid("external_id", "external_id", e.message.unwrap_or_default()))?;
+    let r = body.parse()?;
+    if r.external_id.as_ref().is_some_and(|given| *given != key) {
+        return Err(AppError::invalid(
+            "external_id",
+            "mismatch",
+            "leave external_id out or give the path's",
+        ));
+    }
+    let new = NewOpportunity {
+        subject: r.subject.trim().to_owned(),
+        description: r.description,
+        business_partner_id: r.business_partner_id,
+        class_id: r.class_id,
+        stage_id: r.stage_id,
+        funnel_id: r.funnel_id,
+        owner_id: r.owner_id,
+        currency: r.currency,
+        target_value: r.target_value,
+        probability_override: r.probability_override,
+        expected_close_date: r.expected_close_date,
+        external_id: Some(key),
+    };
+    let (record, created) = upsert::upsert(&mut *db::connection(&pool).await?, &actor, new, &if_match).await?;
+    let opportunity = Opportunity::from(record);
+    Ok(if created {
+        crate::http::created(&opportunity)
+    } else {
+        ok(&opportunity)
+    })
 }
 
 /// Changes an open opportunity (JSON merge patch); honours `If-Match`.
@@ -330,6 +413,9 @@ async fn update_opportunity(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let p = body.parse()?;
+    if p.external_id.is_some() {
+        who.require(Role::can_set_external_ids)?;
+    }
     let changes = OpportunityChanges {
         subject: p.subject.map(|s| s.trim().to_owned()),
         description: p.description,
@@ -342,6 +428,7 @@ async fn update_opportunity(
         target_value: p.target_value,
         probability_override: p.probability_override,
         expected_close_date: p.expected_close_date,
+        external_id: p.external_id,
     };
     let record = changes::update(
         &mut *db::connection(&pool).await?,
@@ -388,7 +475,8 @@ async fn delete_opportunity(
 
 /// Registers the opportunity routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_opportunities)
+    cfg.service(upsert_opportunity)
+        .service(list_opportunities)
         .service(get_opportunity)
         .service(create_opportunity)
         .service(update_opportunity)

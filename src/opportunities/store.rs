@@ -86,6 +86,7 @@ pub struct OpportunityRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    pub external_id: Option<String>,
 }
 
 /// An opportunity as read: its row, its traffic light and its activities per kind.
@@ -127,6 +128,7 @@ pub struct OpportunityFilter {
     pub close_to: Option<NaiveDate>,
     pub updated_after: Option<DateTime<Utc>>,
     pub q: Option<String>,
+    pub external_id: Option<String>,
 }
 
 /// The read query: opportunities with their stage and funnel (for the thresholds).
@@ -203,6 +205,9 @@ pub async fn list(
     }
     if let Some(after) = filter.updated_after {
         query = query.filter(opp::updated_at.gt(after));
+    }
+    if let Some(external_id) = &filter.external_id {
+        query = query.filter(opp::external_id.eq(external_id));
     }
     if let Some(q) = &filter.q {
         let pattern = crate::http::contains_pattern(q);

@@ -25,7 +25,7 @@ use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, Stag
     "weighted_value": "75000.00", "metric": "75000.00", "line_count": 0,
     "expected_close_date": "2027-03-31", "last_contact_at": "2026-11-20T14:05:00Z", "health": "green",
     "activity_counts": {"call": 2, "meeting": 1}, "stage_entered_at": "2026-11-18T10:00:00Z",
-    "closed_at": null, "lost_reason_id": null, "lost_note": null, "erp_reference": null,
+    "closed_at": null, "lost_reason_id": null, "lost_note": null, "erp_reference": null, "external_id": null,
     "erp_handed_off_at": null, "primary_quote_id": null, "created_by": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-20T14:05:00Z", "version": 4
 }))]
@@ -77,6 +77,8 @@ pub struct Opportunity {
     pub lost_note: Option<String>,
     /// The ERP order it was handed off as.
     pub erp_reference: Option<String>,
+    /// The ERP's key for this opportunity (unique, case-sensitive; set by admin or integration).
+    pub external_id: Option<String>,
     pub erp_handed_off_at: Option<DateTime<Utc>>,
     /// The primary quote; `null` while it has none.
     #[schema(value_type = Option<Uuid>)]
@@ -119,6 +121,7 @@ impl From<OpportunityRecord> for Opportunity {
             lost_reason_id: row.lost_reason_id,
             lost_note: row.lost_note,
             erp_reference: row.erp_reference,
+            external_id: row.external_id,
             erp_handed_off_at: row.erp_handed_off_at,
             primary_quote_id: record.primary_quote_id,
             created_by: row.created_by,

@@ -32,6 +32,7 @@ pub struct NewPartner {
     pub vat_id: Option<String>,
     pub owner_id: Option<UserId>,
     pub notes: Option<String>,
+    pub external_id: Option<String>,
 }
 
 /// `None` leaves a column alone; `Some(None)` clears it.
@@ -50,6 +51,48 @@ pub struct PartnerChanges {
     pub vat_id: Option<Option<String>>,
     pub owner_id: Option<Option<UserId>>,
     pub notes: Option<Option<String>>,
+    pub external_id: Option<Option<String>>,
+}
+
+impl PartnerChanges {
+    /// Every writable field as `new` has it: a replacement (PUT).
+    pub fn replacing(new: &NewPartner) -> Self {
+        Self {
+            kind: Some(new.kind),
+            name: Some(new.name.clone()),
+            email: Some(new.email.clone()),
+            phone: Some(new.phone.clone()),
+            website: Some(new.website.clone()),
+            street: Some(new.street.clone()),
+            postal_code: Some(new.postal_code.clone()),
+            city: Some(new.city.clone()),
+            country: Some(new.country.clone()),
+            vat_id: Some(new.vat_id.clone()),
+            owner_id: Some(new.owner_id),
+            notes: Some(new.notes.clone()),
+            external_id: Some(new.external_id.clone()),
+        }
+    }
+
+    /// Whether applying these changes to `row` would change nothing.
+    fn unchanged(&self, row: &PartnerRow) -> bool {
+        fn same<T: PartialEq>(change: &Option<T>, current: &T) -> bool {
+            change.as_ref().is_none_or(|value| value == current)
+        }
+        same(&self.kind, &row.kind)
+            && same(&self.name, &row.name)
+            && same(&self.email, &row.email)
+            && same(&self.phone, &row.phone)
+            && same(&self.website, &row.website)
+            && same(&self.street, &row.street)
+            && same(&self.postal_code, &row.postal_code)
+            && same(&self.city, &row.city)
+            && same(&self.country, &row.country)
+            && same(&self.vat_id, &row.vat_id)
+            && same(&self.owner_id, &row.owner_id)
+            && same(&self.notes, &row.notes)
+            && same(&self.external_id, &row.external_id)
+    }
 }
 
 /// Inserts a partner with its `business_partner.created` event; the owner must exist (422
@@ -107,6 +150,57 @@ async fn apply(conn: &mut Conn, id: PartnerId, changes: &PartnerChanges) -> Resu
         .returning(PartnerRow::as_returning())
         .get_result(conn)
         .await?)
+}
+
+/// Creates the partner with `new`'s external id, or replaces it with `new`'s fields; a
+/// replacement that changes nothing keeps the version and writes no event (so repeating a sync
+/// is a no-op). Answers the partner and whether it was created.
+pub async fn upsert(
+    conn: &mut Conn,
+    actor: &str,
+    new: &NewPartner,
+    if_match: &IfMatch,
+) -> Result<(PartnerRow, bool), AppError> {
+    conn.transaction(async |conn| {
+        check_owner(conn, new.owner_id).await?;
+        let inserted: Option<PartnerRow> = diesel::insert_into(bp::table)
+            .values(new)
+            .on_conflict_do_nothing()
+            .returning(PartnerRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        if let Some(row) = inserted {
+            let shown = Partner::from(row.clone());
+            events::store::state(conn, EventType::BusinessPartnerCreated, actor, (KEY, row.id), &shown).await?;
+            return Ok((row, true));
+        }
+        let current: PartnerRow = bp::table
+            .filter(bp::external_id.eq(&new.external_id))
+            .select(PartnerRow::as_select())
+            .for_no_key_update()
+            .first(conn)
+            .await?;
+        if_match.check(current.version)?;
+        let replacement = PartnerChanges::replacing(new);
+        if replacement.unchanged(&current) {
+            return Ok((current, false));
+        }
+        let before = events::shown(&Partner::from(current.clone()))?;
+        let row = apply(conn, current.id, &replacement).await?;
+        let after = Partner::from(row.clone());
+        events::store::updated(
+            conn,
+            EventType::BusinessPartnerUpdated,
+            actor,
+            (KEY, row.id),
+            &before,
+            &after,
+        )
+        .await?;
+        Ok((row, false))
+    })
+    .await
 }
 
 /// Turns a lead into a customer, with its `business_partner.converted` event; 409 when it

@@ -2,7 +2,7 @@
 //! delete.
 
 use actix_web::web::{Data, Path, Query};
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -70,6 +70,10 @@ pub struct NewPartnerRequest {
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
     pub notes: Option<String>,
+    /// The ERP's key (admin and integration only); unique, compared exactly.
+    #[validate(custom(function = "crate::http::external_id"))]
+    #[schema(min_length = 1, max_length = 200, example = "D-10042")]
+    pub external_id: Option<String>,
 }
 
 /// Changes to a business partner (JSON merge patch): absent fields stay, `null` clears an
@@ -129,6 +133,11 @@ pub struct PartnerPatch {
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
     pub notes: Option<Option<String>>,
+    /// The ERP's key (admin and integration only); `null` removes it.
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "crate::http::external_id"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: Option<Option<String>>,
 }
 
 /// Sort orders of the partner list.
@@ -190,6 +199,9 @@ pub struct PartnerQuery {
     pub q: Option<String>,
     /// Only partners changed after this instant (for incremental sync).
     pub updated_after: Option<DateTime<Utc>>,
+    /// Only the partner with this ERP key (exact match).
+    #[param(example = "D-10042")]
+    pub external_id: Option<String>,
     /// Order: `name` (default), `-name`, `created_at`, `-created_at`, `updated_at`, `-updated_at`.
     #[param(inline)]
     pub sort: Option<PartnerSort>,
@@ -218,6 +230,7 @@ async fn list_partners(
         owner_id: query.owner_id,
         q: query.q,
         updated_after: query.updated_after,
+        external_id: query.external_id,
     };
     let rows = store::list(&mut *db::connection(&pool).await?, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
@@ -267,6 +280,9 @@ async fn create_partner(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_partners)?;
     let r = body.parse()?;
+    if r.external_id.is_some() {
+        who.require(Role::can_set_external_ids)?;
+    }
     let explicit_owner = r.owner_id;
     let caller = who.user_id();
     let subject = who.subject.clone();
@@ -284,6 +300,7 @@ async fn create_partner(
         vat_id: r.vat_id,
         owner_id: explicit_owner,
         notes: r.notes,
+        external_id: r.external_id,
     };
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move {
@@ -321,6 +338,9 @@ async fn update_partner(
     who.require(Role::can_write_partners)?;
     let id = id.into_inner();
     let p = body.parse()?;
+    if p.external_id.is_some() {
+        who.require(Role::can_set_external_ids)?;
+    }
     let changes = PartnerChanges {
         kind: p.kind,
         name: p.name.map(|n| n.trim().to_owned()),
@@ -334,6 +354,7 @@ async fn update_partner(
         vat_id: p.vat_id,
         owner_id: p.owner_id,
         notes: p.notes,
+        external_id: p.external_id,
     };
     let row = changes::update(
         &mut *db::connection(&pool).await?,
@@ -344,6 +365,73 @@ async fn update_partner(
     )
     .await?;
     Ok(ok(&Partner::from(row)))
+}
+
+/// Creates or replaces the business partner with this ERP key (admin, integration).
+///
+/// 201 when it was created, 200 when it was replaced: every writable field takes the body's
+/// value (absent optional fields become null). Sending the same body again changes nothing and
+/// keeps the version; `If-Match` guards a replacement. `external_id` in the body, if given,
+/// must equal the path's.
+#[utoipa::path(
+    tag = "business-partners",
+    params(("external_id" = String, Path, description = "The ERP's key", example = "D-10042"), IfMatch),
+    request_body = NewPartnerRequest,
+    responses(
+        (status = 200, description = "Replaced (or already equal)", body = Partner, headers(("ETag" = String, description = "Version"))),
+        (status = 201, description = "Created", body = Partner,
+            headers(("Location" = String, description = "URL of the new partner"), ("ETag" = String, description = "Its version"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed)
+    ),
+    security(("bearer" = []))
+)]
+#[put("/business-partners/by-external-id/{external_id}")]
+async fn upsert_partner(
+    pool: Data<DbPool>,
+    who: Principal,
+    external_id: Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<NewPartnerRequest>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_write_partners)?;
+    who.require(Role::can_set_external_ids)?;
+    let key = external_id.into_inner();
+    crate::http::external_id(&key)
+        .map_err(|e| AppError::invalid("external_id", "external_id", e.message.unwrap_or_default()))?;
+    let r = body.parse()?;
+    if r.external_id.as_ref().is_some_and(|given| *given != key) {
+        return Err(AppError::invalid(
+            "external_id",
+            "mismatch",
+            "leave external_id out or give the path's",
+        ));
+    }
+    let new = NewPartner {
+        id: PartnerId::generate(),
+        kind: r.kind,
+        name: r.name.trim().to_owned(),
+        email: r.email,
+        phone: r.phone,
+        website: r.website,
+        street: r.street,
+        postal_code: r.postal_code,
+        city: r.city,
+        country: r.country,
+        vat_id: r.vat_id,
+        owner_id: r.owner_id,
+        notes: r.notes,
+        external_id: Some(key),
+    };
+    let (row, created) = changes::upsert(&mut *db::connection(&pool).await?, &who.subject, &new, &if_match).await?;
+    let partner = Partner::from(row);
+    Ok(if created {
+        crate::http::created(&partner)
+    } else {
+        ok(&partner)
+    })
 }
 
 /// Converts a lead into a customer; 409 when it already is one.
@@ -400,7 +488,8 @@ async fn delete_partner(
 
 /// Registers the business partner routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_partners)
+    cfg.service(upsert_partner)
+        .service(list_partners)
         .service(get_partner)
         .service(create_partner)
         .service(update_partner)

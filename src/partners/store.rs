@@ -44,6 +44,7 @@ pub struct PartnerRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    pub external_id: Option<String>,
 }
 
 /// List filters.
@@ -53,6 +54,7 @@ pub struct PartnerFilter {
     pub owner_id: Option<UserId>,
     pub q: Option<String>,
     pub updated_after: Option<DateTime<Utc>>,
+    pub external_id: Option<String>,
 }
 
 pub(super) const WHAT: &str = "business partner";
@@ -77,6 +79,9 @@ pub async fn list(conn: &mut Conn, filter: &PartnerFilter, page: &Page) -> Resul
     }
     if let Some(after) = filter.updated_after {
         query = query.filter(bp::updated_at.gt(after));
+    }
+    if let Some(external_id) = &filter.external_id {
+        query = query.filter(bp::external_id.eq(external_id));
     }
     if let Some(q) = &filter.q {
         let pattern = crate::http::contains_pattern(q);

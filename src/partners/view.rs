@@ -16,6 +16,7 @@ use crate::ids::{PartnerId, UserId};
     "website": "https://autohaus-mueller.example", "street": "Leopoldstraße 12", "postal_code": "80802",
     "city": "München", "country": "DE", "vat_id": "DE123456789",
     "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "notes": "Fleet of 40 cars, renewal in spring",
+    "external_id": "D-10042",
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct Partner {
@@ -38,6 +39,8 @@ pub struct Partner {
     #[schema(value_type = Option<Uuid>)]
     pub owner_id: Option<UserId>,
     pub notes: Option<String>,
+    /// The ERP's key for this partner (unique, case-sensitive; set by admin or integration).
+    pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Increases with every change; the ETag.
@@ -61,6 +64,7 @@ impl From<PartnerRow> for Partner {
             vat_id: row.vat_id,
             owner_id: row.owner_id,
             notes: row.notes,
+            external_id: row.external_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,

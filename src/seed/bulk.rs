@@ -141,6 +141,7 @@ pub async fn insert_partners(conn: &mut Conn, count: u32) -> Result<(), AppError
                         vat_id: None,
                         owner_id: owners.choose(&mut rng).copied(),
                         notes: None,
+                        external_id: None,
                         name,
                     }
                 })

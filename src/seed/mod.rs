@@ -184,6 +184,7 @@ fn people(conn: &mut SyncConn) -> Result<(), AppError> {
             vat_id: (*kind == PartnerKind::Customer).then(|| format!("DE{:09}", n * 1_000_003)),
             owner_id: Some(demo_id(*owner).into()),
             notes: None,
+            external_id: None,
         })
         .collect();
     diesel::insert_into(business_partners::table)

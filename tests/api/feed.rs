@@ -244,6 +244,21 @@ async fn every_write_operation_of_the_spec_writes_an_event() {
             json!({"subject": "Feed deal", "business_partner_id": p, "class_id": "FEED", "stage_id": stages[0]}),
         )
         .await;
+    let (synced, _) = w
+        .call(
+            Method::PUT,
+            "/business-partners/by-external-id/{external_id}",
+            "/api/v1/business-partners/by-external-id/D-1",
+            Some(json!({"kind": "customer", "name": "ERP Kunde"})),
+        )
+        .await;
+    w.call(
+        Method::PUT,
+        "/opportunities/by-external-id/{external_id}",
+        "/api/v1/opportunities/by-external-id/AUF-1",
+        Some(json!({"subject": "ERP deal", "business_partner_id": synced["id"], "class_id": "FEED", "stage_id": stages[0]})),
+    )
+    .await;
     let o = id(&opportunity);
     w.patch(
         "/opportunities/{id}",

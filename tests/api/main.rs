@@ -17,6 +17,7 @@ mod database;
 mod embedded;
 mod errors;
 mod events;
+mod external_ids;
 mod feed;
 mod funnels;
 mod helpers;
