@@ -268,6 +268,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
         database: settings.database,
         rate_limit_per_minute: settings.rate_limit_per_minute,
         body_timeout: settings.body_timeout,
+        feed_stall_warn: settings.feed_stall_warn,
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config, listener).map_err(|e| e.to_string())?;

@@ -58,6 +58,9 @@ pub struct JwtSettings {
     pub max_ttl: u64,
 }
 
+/// The default of `FEED_STALL_WARN_S`.
+pub const DEFAULT_FEED_STALL_WARN: Duration = Duration::from_secs(10);
+
 /// The default of `JWT_MAX_TTL`: 24 hours.
 pub const DEFAULT_JWT_MAX_TTL: u64 = 86_400;
 
@@ -73,6 +76,9 @@ pub struct Settings {
     /// `BODY_TIMEOUT_MS`: how long a request body may take to arrive before it is a 408
     /// (default 10 s).
     pub body_timeout: Duration,
+    /// `FEED_STALL_WARN_S`: how long the event feed may be held by a running transaction before
+    /// a WARN names it (default 10 s).
+    pub feed_stall_warn: Duration,
     pub jwt: JwtSettings,
     pub data_dir: PathBuf,
     pub cors_allowed_origins: Vec<String>,
@@ -239,6 +245,12 @@ impl Settings {
             rate_limit_per_minute: u32::try_from(number(&lookup, "RATE_LIMIT_PER_MINUTE", (0, 1_000_000), 1200)?)
                 .unwrap_or(1200),
             body_timeout: Duration::from_millis(number(&lookup, "BODY_TIMEOUT_MS", (100, 600_000), 10_000)?),
+            feed_stall_warn: Duration::from_secs(number(
+                &lookup,
+                "FEED_STALL_WARN_S",
+                (1, 86_400),
+                DEFAULT_FEED_STALL_WARN.as_secs(),
+            )?),
             jwt: JwtSettings {
                 key,
                 issuer: lookup("JWT_ISSUER").unwrap_or_else(|| "salesfunnel".to_owned()),

@@ -84,6 +84,8 @@ pub struct AppConfig {
     pub rate_limit_per_minute: u32,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// How long the event feed may be held before a WARN names the transaction holding it.
+    pub feed_stall_warn: Duration,
 }
 
 /// A bound, not yet running server.
@@ -98,7 +100,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let spec = spec();
         let table = Data::new(RouteTable::from_spec(&spec));
-        let (prometheus, registry) = crate::ops::metrics::build(&config.pool).map_err(std::io::Error::other)?;
+        let (prometheus, registry, feed_gauges) =
+            crate::ops::metrics::build(&config.pool).map_err(std::io::Error::other)?;
         let registry = Data::new(registry);
         let background_pool = config.pool.clone();
         let pool = Data::new(config.pool);
@@ -159,6 +162,11 @@ impl Application {
         let server = serve(app, listener, config.workers)?;
         tokio::spawn(crate::reports::store::keep_compact(background_pool.clone()));
         tokio::spawn(sweep_idempotency_keys(background_pool.clone()));
+        tokio::spawn(crate::ops::feed_watch::watch(
+            background_pool.clone(),
+            feed_gauges,
+            config.feed_stall_warn,
+        ));
         tokio::spawn(crate::db::close_idle(
             background_pool.clone(),
             config.database.pool_idle,

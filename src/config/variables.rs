@@ -32,6 +32,11 @@ pub const VARIABLES: &[Variable] = &[
         help: "how long a request body may take to arrive before it is a 408 [default: 10000]",
     },
     Variable {
+        name: "FEED_STALL_WARN_S",
+        help: "seconds the event feed may be held by a running transaction before a WARN names it \
+               [default: 10]",
+    },
+    Variable {
         name: "DATABASE_TIMEOUT_MS",
         help: "longest a request waits on the database before it is a 503 [default: 4000]",
     },

@@ -1,11 +1,13 @@
 //! Prometheus metrics: request counts and latency by route pattern and status (actix-web-prom),
-//! and the connection pool's connections in use and idle, read at scrape time.
+//! the connection pool's connections in use and idle, read at scrape time, webhook deliveries by
+//! outcome, and the feed's lag (`feed_watch`).
 
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{IntGauge, Opts, Registry};
 
+use super::feed_watch::FeedGauges;
 use crate::db::DbPool;
 
 /// Reports the pool's state whenever metrics are scraped.
@@ -55,16 +57,23 @@ impl Collector for PoolCollector {
     }
 }
 
-/// The request-metrics middleware and the registry `/metrics` renders.
-pub fn build(pool: &DbPool) -> Result<(PrometheusMetrics, Registry), String> {
+/// The request-metrics middleware, the registry `/metrics` renders, and the feed's gauges
+/// (set by [`super::feed_watch::watch`]).
+pub fn build(pool: &DbPool) -> Result<(PrometheusMetrics, Registry, FeedGauges), String> {
     let registry = Registry::new();
     let collector = PoolCollector::new(pool.clone()).map_err(|e| e.to_string())?;
     registry.register(Box::new(collector)).map_err(|e| e.to_string())?;
+    let feed = FeedGauges::register(&registry).map_err(|e| e.to_string())?;
+    if let Some(deliveries) = crate::webhooks::worker::DELIVERIES.as_ref() {
+        registry
+            .register(Box::new(deliveries.clone()))
+            .map_err(|e| e.to_string())?;
+    }
     let middleware = PrometheusMetricsBuilder::new("salesfunnel")
         .registry(registry.clone())
         .mask_unmatched_patterns("UNMATCHED")
         .buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
         .build()
         .map_err(|e| e.to_string())?;
-    Ok((middleware, registry))
+    Ok((middleware, registry, feed))
 }

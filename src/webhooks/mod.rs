@@ -22,8 +22,12 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::events::EventType;
 
-/// The header that carries the body's signature: `sha256=<lowercase hex HMAC-SHA256>`.
+/// The header that carries the signature: `t=<unix time>,v1=<lowercase hex HMAC-SHA256 of
+/// "<t>.<body>">`; receivers reject a `t` more than 5 minutes away from their clock (replays).
 pub const SIGNATURE_HEADER: &str = "X-Salesfunnel-Signature";
+
+/// The signature of the previous release, kept for one release: `sha256=<hex HMAC of the body>`.
+pub const LEGACY_SIGNATURE_HEADER: &str = "X-Salesfunnel-Signature-256";
 
 /// An event type a webhook subscribes to, or `*` for every type (also those added later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -87,18 +91,32 @@ impl ToSchema for WebhookEventType {
     }
 }
 
-/// The signature header's value for `body`: `sha256=` and the lowercase hex HMAC-SHA256 of
-/// the exact body bytes, keyed with the webhook's secret.
-pub fn signature(secret: &[u8], body: &[u8]) -> String {
+/// The lowercase hex HMAC-SHA256 of `parts` in a row, keyed with the webhook's secret.
+fn hmac_hex(secret: &[u8], parts: &[&[u8]]) -> String {
     // HMAC takes keys of any length (long ones are hashed), so this never fails in practice.
     let digest = match <Hmac<Sha256> as Mac>::new_from_slice(secret) {
         Ok(mut mac) => {
-            mac.update(body);
+            for part in parts {
+                mac.update(part);
+            }
             mac.finalize().into_bytes().to_vec()
         }
         Err(_) => Vec::new(),
     };
-    format!("sha256={}", hex::encode(digest))
+    hex::encode(digest)
+}
+
+/// [`LEGACY_SIGNATURE_HEADER`]'s value for `body`: `sha256=` and the HMAC of the exact body.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    format!("sha256={}", hmac_hex(secret, &[body]))
+}
+
+/// [`SIGNATURE_HEADER`]'s value for `body` sent at unix time `t`: `t=<t>,v1=<hex HMAC of
+/// "<t>.<body>">`. The time is signed with the body, so an old delivery cannot be replayed as
+/// new.
+pub fn timestamped_signature(secret: &[u8], t: i64, body: &[u8]) -> String {
+    let stamp = t.to_string();
+    format!("t={stamp},v1={}", hmac_hex(secret, &[stamp.as_bytes(), b".", body]))
 }
 
 #[cfg(test)]
@@ -112,6 +130,16 @@ mod tests {
             signature(b"Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn the_timestamped_signature_signs_time_and_body() {
+        let signed = timestamped_signature(b"Jefe", 1_700_000_000, b"{}");
+        assert_eq!(
+            signed,
+            format!("t=1700000000,v1={}", hmac_hex(b"Jefe", &[b"1700000000.{}"]))
+        );
+        assert_ne!(signed, timestamped_signature(b"Jefe", 1_700_000_001, b"{}"));
     }
 
     #[test]

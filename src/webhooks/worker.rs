@@ -4,19 +4,21 @@
 //! each result is recorded in a transaction of its own afterwards.
 
 use std::error::Error as _;
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
+use prometheus::{IntCounterVec, Opts};
 use reqwest::header::CONTENT_TYPE;
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::SIGNATURE_HEADER;
 use super::store::{self, Claimed, Next, Outcome};
 use super::target::{self, CheckedResolver};
+use super::{LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER};
 use crate::config::WebhookSettings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
@@ -42,6 +44,15 @@ impl Worker {
         let _ = self.task.await;
     }
 }
+
+/// Delivery attempts by outcome (`delivered`, `retry`, `failed`), in this process.
+pub static DELIVERIES: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new("webhook_deliveries_total", "Webhook delivery attempts by outcome").namespace("salesfunnel"),
+        &["outcome"],
+    )
+    .ok()
+});
 
 /// Starts the worker on the runtime this is called from.
 pub fn spawn(pool: DbPool, settings: WebhookSettings) -> Result<Worker, String> {
@@ -98,6 +109,14 @@ async fn tick(pool: &DbPool, client: &reqwest::Client, settings: &WebhookSetting
         let mut conn = db::connection(pool).await?;
         for (claimed, outcome) in claimed.iter().zip(outcomes) {
             let next = next_step(&outcome, claimed.attempt, settings);
+            let counted = match next {
+                Next::Delivered => "delivered",
+                Next::Retry(_) => "retry",
+                Next::Failed => "failed",
+            };
+            if let Some(deliveries) = DELIVERIES.as_ref() {
+                deliveries.with_label_values(&[counted]).inc();
+            }
             if let Some(error) = &outcome.error {
                 log::warn!(
                     "webhook delivery {} (event {}, attempt {}) failed: {error}",
@@ -171,7 +190,14 @@ async fn attempt(client: &reqwest::Client, claimed: &Claimed, allow_private: boo
         (Ok(()), Ok(body)) => client
             .post(&claimed.url)
             .header(CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, super::signature(claimed.secret.as_bytes(), &body))
+            .header(
+                SIGNATURE_HEADER,
+                super::timestamped_signature(claimed.secret.as_bytes(), Utc::now().timestamp(), &body),
+            )
+            .header(
+                LEGACY_SIGNATURE_HEADER,
+                super::signature(claimed.secret.as_bytes(), &body),
+            )
             .header("X-Salesfunnel-Event", &claimed.event_type)
             .header("X-Salesfunnel-Event-Id", claimed.event_id.to_string())
             .header("X-Salesfunnel-Delivery", claimed.delivery_id.to_string())

@@ -552,3 +552,59 @@ async fn every_write_operation_of_the_spec_writes_an_event() {
         w.called.difference(&expected).collect::<Vec<_>>()
     );
 }
+
+/// The value of metric `name` in Prometheus text.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+#[tokio::test]
+async fn a_transaction_holding_the_feed_shows_in_the_metrics() {
+    use diesel_async::SimpleAsyncConnection;
+    use salesfunnel::ops::feed_watch::{FeedGauges, look};
+
+    let app = spawn_app().await;
+    let pool = salesfunnel::db::pool(&app.db.url, &salesfunnel::config::DatabaseSettings::default()).unwrap();
+    let registry = prometheus::Registry::new();
+    let gauges = FeedGauges::register(&registry).unwrap();
+    let text = || {
+        prometheus::TextEncoder::new()
+            .encode_to_string(&registry.gather())
+            .unwrap()
+    };
+    look(&pool, &gauges, Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(
+        metric(&text(), "salesfunnel_feed_oldest_unpublished_event_age_seconds"),
+        0.0
+    );
+
+    // A session writes an event and stays open; a partner created after it waits.
+    let mut holder = app.db.connect_async().await;
+    holder
+        .batch_execute(
+            "BEGIN; INSERT INTO events (id, type, subject_id, data) \
+             VALUES (gen_random_uuid(), 'settings.updated', 'settings', '{}')",
+        )
+        .await
+        .unwrap();
+    app.create_partner(json!({"kind": "lead", "name": "Wartet"})).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    look(&pool, &gauges, Duration::ZERO).await.unwrap();
+    assert!(metric(&text(), "salesfunnel_feed_oldest_unpublished_event_age_seconds") >= 1.0);
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    look(&pool, &gauges, Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(
+        metric(&text(), "salesfunnel_feed_oldest_unpublished_event_age_seconds"),
+        0.0
+    );
+    let served = app.get("/metrics", &app.admin()).await.text().await.unwrap();
+    for name in [
+        "salesfunnel_feed_oldest_unpublished_event_age_seconds",
+        "salesfunnel_webhook_pending_deliveries",
+        "salesfunnel_webhook_oldest_pending_delivery_age_seconds",
+    ] {
+        assert!(served.contains(name), "{name} in /metrics");
+    }
+}

@@ -298,6 +298,7 @@ async fn start(db: TestDatabase, url: &str, options: Options) -> TestApp {
         },
         rate_limit_per_minute: options.rate_limit,
         body_timeout: options.body_timeout,
+        feed_stall_warn: salesfunnel::config::DEFAULT_FEED_STALL_WARN,
     };
     let app = Application::build(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

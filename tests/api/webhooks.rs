@@ -174,6 +174,19 @@ fn hmac_hex(secret: &str, body: &[u8]) -> String {
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Checks `header` as a receiver would: `t=<unix time>,v1=<HMAC of "<t>.<body>">`, with `t`
+/// within the documented 5 minutes of now.
+fn check_timestamped(header: &str, body: &[u8]) {
+    let (t, v1) = header
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+        .unwrap_or_else(|| panic!("signature header {header}"));
+    let sent: i64 = t.parse().unwrap();
+    assert!((chrono::Utc::now().timestamp() - sent).abs() <= 300, "{header}");
+    let signed = [t.as_bytes(), b".", body].concat();
+    assert_eq!(v1, hmac_hex(SECRET, &signed));
+}
+
 #[tokio::test]
 async fn a_webhook_is_created_read_listed_patched_and_deleted_without_showing_its_secret() {
     let app = spawn_app().await;
@@ -473,7 +486,8 @@ async fn an_event_is_delivered_signed_after_failed_attempts_with_backoff() {
         assert_eq!(request.body, got[0].body, "every attempt sends the same bytes");
         assert_eq!(request.headers["content-type"], "application/json");
         let expected = format!("sha256={}", hmac_hex(SECRET, &request.body));
-        assert_eq!(request.headers["x-salesfunnel-signature"], expected);
+        assert_eq!(request.headers["x-salesfunnel-signature-256"], expected);
+        check_timestamped(&request.headers["x-salesfunnel-signature"], &request.body);
         assert_eq!(request.headers["x-salesfunnel-event-id"], event_id.to_string());
         assert_eq!(request.headers["x-salesfunnel-event"], "opportunity.won");
         assert_eq!(request.headers["x-salesfunnel-delivery"], items[0]["id"]);
@@ -704,7 +718,8 @@ async fn a_change_through_the_api_reaches_the_webhook_as_the_feed_serves_it() {
     let got = receiver.received();
     assert_eq!(got.len(), 1);
     let expected = format!("sha256={}", hmac_hex(SECRET, &got[0].body));
-    assert_eq!(got[0].headers["x-salesfunnel-signature"], expected);
+    assert_eq!(got[0].headers["x-salesfunnel-signature-256"], expected);
+    check_timestamped(&got[0].headers["x-salesfunnel-signature"], &got[0].body);
     let feed = json_with(
         app.get("/api/v1/events?type=business_partner.created", &app.admin())
             .await,
