@@ -64,6 +64,7 @@ pub fn spec() -> Spec {
         .configure(routes)
         .split_for_parts();
     add_shared_responses(&mut spec);
+    crate::events::schema::typed_events(&mut spec);
     spec
 }
 

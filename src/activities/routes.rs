@@ -21,7 +21,7 @@ use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
-use crate::openapi::responses::{Forbidden, NotFound, PreconditionFailed, ValidationFailed};
+use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new activity. With `opportunity_id` the partner is the opportunity's; without it,
 /// `business_partner_id` is required. A done contact (call, email, meeting, appointment,
@@ -312,6 +312,7 @@ async fn get_activity(pool: Data<DbPool>, who: Principal, id: Path<ActivityId>) 
         (status = 201, description = "Created", body = Activity,
             headers(("Location" = String, description = "URL of the new activity"), ("ETag" = String, description = "Its version"))),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         (status = 422, response = ValidationFailed)
     ),
     security(("bearer" = []))
@@ -356,6 +357,7 @@ async fn create_activity(
     responses(
         (status = 200, description = "Updated", body = Activity, headers(("ETag" = String, description = "New version"))),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         (status = 404, response = NotFound),
         (status = 412, response = PreconditionFailed),
         (status = 422, response = ValidationFailed)

@@ -8,6 +8,7 @@
 //! `business_partner`, the `lines` and the `primary_quote` with its lines.
 
 pub mod routes;
+pub mod schema;
 pub mod store;
 
 use serde::{Deserialize, Serialize};

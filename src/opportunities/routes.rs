@@ -285,6 +285,7 @@ async fn get_opportunity(
         (status = 201, description = "Created", body = Opportunity,
             headers(("Location" = String, description = "URL of the new opportunity"), ("ETag" = String, description = "Its version"))),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         (status = 422, response = ValidationFailed)
     ),
     security(("bearer" = []))

@@ -63,9 +63,10 @@ pub async fn upsert(
 ) -> Result<(OpportunityRecord, bool), AppError> {
     let key = new.external_id.clone().unwrap_or_default();
     conn.transaction(async |conn| {
-        // Concurrent upserts of one key wait for each other instead of racing to insert.
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind::<Text, _>(format!("salesfunnel.opportunity.{key}"))
+        // Concurrent upserts of one key wait for each other instead of racing to insert. The
+        // two-key form keeps it apart from the feed's one-key locks (migration 000011).
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('salesfunnel.opportunity'), hashtext($1))")
+            .bind::<Text, _>(&key)
             .execute(conn)
             .await?;
         let existing: Option<OpportunityId> = opp::table

@@ -266,6 +266,7 @@ async fn get_partner(pool: Data<DbPool>, who: Principal, id: Path<PartnerId>) ->
         (status = 201, description = "Created", body = Partner,
             headers(("Location" = String, description = "URL of the new partner"), ("ETag" = String, description = "Its version"))),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         (status = 422, response = ValidationFailed)
     ),
     security(("bearer" = []))
@@ -321,6 +322,7 @@ async fn create_partner(
     responses(
         (status = 200, description = "Updated", body = Partner, headers(("ETag" = String, description = "New version"))),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         (status = 404, response = NotFound),
         (status = 412, response = PreconditionFailed),
         (status = 422, response = ValidationFailed)
