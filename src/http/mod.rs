@@ -181,6 +181,20 @@ pub fn external_id(text: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
+/// The ERP key of an upsert path (`…/by-external-id/{external_id}`), checked, and the body's
+/// `external_id`, which must be absent or the same (422 otherwise).
+pub fn upsert_key(path: String, body: Option<&String>) -> Result<String, AppError> {
+    external_id(&path).map_err(|e| AppError::invalid("external_id", "external_id", e.message.unwrap_or_default()))?;
+    if body.is_some_and(|given| *given != path) {
+        return Err(AppError::invalid(
+            "external_id",
+            "mismatch",
+            "leave external_id out or give the path's",
+        ));
+    }
+    Ok(path)
+}
+
 /// An ILIKE pattern that finds `q` anywhere, with `%`, `_` and `\` in `q` taken literally.
 pub fn contains_pattern(q: &str) -> String {
     let escaped = q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

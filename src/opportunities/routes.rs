@@ -70,6 +70,26 @@ pub struct NewOpportunityRequest {
     pub external_id: Option<String>,
 }
 
+impl NewOpportunityRequest {
+    /// The command's input, with `external_id` as the caller may set it.
+    fn into_new(self, external_id: Option<String>) -> NewOpportunity {
+        NewOpportunity {
+            subject: self.subject.trim().to_owned(),
+            description: self.description,
+            business_partner_id: self.business_partner_id,
+            class_id: self.class_id,
+            stage_id: self.stage_id,
+            funnel_id: self.funnel_id,
+            owner_id: self.owner_id,
+            currency: self.currency,
+            target_value: self.target_value,
+            probability_override: self.probability_override,
+            expected_close_date: self.expected_close_date,
+            external_id,
+        }
+    }
+}
+
 /// Changes to an open opportunity (JSON merge patch): absent fields stay, `null` clears an
 /// optional one. Moving to another open stage here is recorded like `POST …/stage`; closing
 /// goes through `win`, `lose` or `stage`.
@@ -303,20 +323,8 @@ async fn create_opportunity(
     if r.external_id.is_some() {
         who.require(Role::can_set_external_ids)?;
     }
-    let new = NewOpportunity {
-        subject: r.subject.trim().to_owned(),
-        description: r.description,
-        business_partner_id: r.business_partner_id,
-        class_id: r.class_id,
-        stage_id: r.stage_id,
-        funnel_id: r.funnel_id,
-        owner_id: r.owner_id,
-        currency: r.currency,
-        target_value: r.target_value,
-        probability_override: r.probability_override,
-        expected_close_date: r.expected_close_date,
-        external_id: r.external_id,
-    };
+    let external_id = r.external_id.clone();
+    let new = r.into_new(external_id);
     let actor = Actor::of(&who)?;
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, new).await.map(Opportunity::from) })
@@ -355,31 +363,9 @@ async fn upsert_opportunity(
     body: JsonBody<NewOpportunityRequest>,
 ) -> Result<HttpResponse, AppError> {
     let actor = Actor::of_sync(&who)?;
-    let key = external_id.into_inner();
-    crate::http::external_id(&key)
-        .map_err(|e| AppError::invalid("external_id", "external_id", e.message.unwrap_or_default()))?;
     let r = body.parse()?;
-    if r.external_id.as_ref().is_some_and(|given| *given != key) {
-        return Err(AppError::invalid(
-            "external_id",
-            "mismatch",
-            "leave external_id out or give the path's",
-        ));
-    }
-    let new = NewOpportunity {
-        subject: r.subject.trim().to_owned(),
-        description: r.description,
-        business_partner_id: r.business_partner_id,
-        class_id: r.class_id,
-        stage_id: r.stage_id,
-        funnel_id: r.funnel_id,
-        owner_id: r.owner_id,
-        currency: r.currency,
-        target_value: r.target_value,
-        probability_override: r.probability_override,
-        expected_close_date: r.expected_close_date,
-        external_id: Some(key),
-    };
+    let key = crate::http::upsert_key(external_id.into_inner(), r.external_id.as_ref())?;
+    let new = r.into_new(Some(key));
     let (record, created) = upsert::upsert(&mut *db::connection(&pool).await?, &actor, new, &if_match).await?;
     let opportunity = Opportunity::from(record);
     Ok(if created {

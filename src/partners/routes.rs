@@ -76,6 +76,28 @@ pub struct NewPartnerRequest {
     pub external_id: Option<String>,
 }
 
+impl NewPartnerRequest {
+    /// The command's input, with owner and `external_id` as the caller settled them.
+    fn into_new(self, owner_id: Option<UserId>, external_id: Option<String>) -> NewPartner {
+        NewPartner {
+            id: PartnerId::generate(),
+            kind: self.kind,
+            name: self.name.trim().to_owned(),
+            email: self.email,
+            phone: self.phone,
+            website: self.website,
+            street: self.street,
+            postal_code: self.postal_code,
+            city: self.city,
+            country: self.country,
+            vat_id: self.vat_id,
+            owner_id,
+            notes: self.notes,
+            external_id,
+        }
+    }
+}
+
 /// Changes to a business partner (JSON merge patch): absent fields stay, `null` clears an
 /// optional field. `kind` changes from lead to customer are better done with `convert`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -287,22 +309,8 @@ async fn create_partner(
     let explicit_owner = r.owner_id;
     let caller = who.user_id();
     let subject = who.subject.clone();
-    let mut new = NewPartner {
-        id: PartnerId::generate(),
-        kind: r.kind,
-        name: r.name.trim().to_owned(),
-        email: r.email,
-        phone: r.phone,
-        website: r.website,
-        street: r.street,
-        postal_code: r.postal_code,
-        city: r.city,
-        country: r.country,
-        vat_id: r.vat_id,
-        owner_id: explicit_owner,
-        notes: r.notes,
-        external_id: r.external_id,
-    };
+    let external_id = r.external_id.clone();
+    let mut new = r.into_new(explicit_owner, external_id);
     idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move {
             if let (None, Some(id)) = (explicit_owner, caller) {
@@ -400,33 +408,10 @@ async fn upsert_partner(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_partners)?;
     who.require(Role::can_set_external_ids)?;
-    let key = external_id.into_inner();
-    crate::http::external_id(&key)
-        .map_err(|e| AppError::invalid("external_id", "external_id", e.message.unwrap_or_default()))?;
     let r = body.parse()?;
-    if r.external_id.as_ref().is_some_and(|given| *given != key) {
-        return Err(AppError::invalid(
-            "external_id",
-            "mismatch",
-            "leave external_id out or give the path's",
-        ));
-    }
-    let new = NewPartner {
-        id: PartnerId::generate(),
-        kind: r.kind,
-        name: r.name.trim().to_owned(),
-        email: r.email,
-        phone: r.phone,
-        website: r.website,
-        street: r.street,
-        postal_code: r.postal_code,
-        city: r.city,
-        country: r.country,
-        vat_id: r.vat_id,
-        owner_id: r.owner_id,
-        notes: r.notes,
-        external_id: Some(key),
-    };
+    let key = crate::http::upsert_key(external_id.into_inner(), r.external_id.as_ref())?;
+    let owner = r.owner_id;
+    let new = r.into_new(owner, Some(key));
     let (row, created) = changes::upsert(&mut *db::connection(&pool).await?, &who.subject, &new, &if_match).await?;
     let partner = Partner::from(row);
     Ok(if created {
