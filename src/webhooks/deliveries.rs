@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use actix_web::web::{Data, Path};
-use actix_web::{HttpResponse, get};
+use actix_web::{HttpResponse, get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,7 +14,7 @@ use crate::access::{Principal, Role};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
-use crate::openapi::responses::{Forbidden, NotFound};
+use crate::openapi::responses::{Conflict, Forbidden, NotFound};
 
 /// One HTTP attempt.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -105,6 +105,37 @@ const NEWEST_FIRST: SortKey = SortKey {
     descending: true,
     kind: KeyKind::BigInt,
 };
+
+/// Sends a delivered or failed event to the webhook again (admin): the delivery is pending and
+/// due now, its attempts go on counting, and the per-webhook order still holds (it waits while
+/// an earlier event of the webhook is pending). 409 while it is pending.
+#[utoipa::path(
+    tag = "webhooks",
+    params(
+        ("id" = Uuid, Path, description = "Webhook id"),
+        ("delivery_id" = Uuid, Path, description = "Delivery id (from the deliveries list)")
+    ),
+    responses(
+        (status = 200, description = "Due again", body = Delivery),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/webhooks/{id}/deliveries/{delivery_id}/redeliver")]
+pub async fn redeliver(pool: Data<DbPool>, who: Principal, path: Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    let (webhook, delivery) = path.into_inner();
+    let mut conn = db::connection(&pool).await?;
+    let (row, event_type) = store::redeliver(&mut conn, webhook, delivery).await?;
+    let attempts = store::attempts(&mut conn, &[row.id])
+        .await?
+        .into_iter()
+        .map(Attempt::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(Delivery::new(row, event_type, attempts)))
+}
 
 /// Lists a webhook's deliveries with every attempt, newest event first (admin).
 #[utoipa::path(

@@ -388,7 +388,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create_webhook)
         .service(update_webhook)
         .service(delete_webhook)
-        .service(super::deliveries::list_deliveries);
+        .service(super::deliveries::list_deliveries)
+        .service(super::deliveries::redeliver);
 }
 
 #[cfg(test)]

@@ -175,6 +175,50 @@ pub async fn deliveries(
         .await?)
 }
 
+/// Makes a settled delivery of webhook `webhook_id` due again now (the attempts go on counting);
+/// 404 when there is no such delivery, 409 while it is still pending.
+pub async fn redeliver(
+    conn: &mut Conn,
+    webhook_id: Uuid,
+    delivery_id: Uuid,
+) -> Result<(DeliveryRow, String), AppError> {
+    let updated: Option<DeliveryRow> = diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq(delivery_id))
+            .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+            .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending)),
+    )
+    .set((
+        webhook_deliveries::status.eq(DeliveryStatus::Pending),
+        webhook_deliveries::next_attempt_at.eq(Some(Utc::now())),
+        webhook_deliveries::updated_at.eq(diesel::dsl::now),
+    ))
+    .returning(DeliveryRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(row) = updated else {
+        let exists: bool = diesel::select(diesel::dsl::exists(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq(delivery_id))
+                .filter(webhook_deliveries::webhook_id.eq(webhook_id)),
+        ))
+        .get_result(conn)
+        .await?;
+        return Err(if exists {
+            AppError::Conflict("the delivery is still pending: it will be attempted anyway".to_owned())
+        } else {
+            AppError::not_found("delivery", delivery_id)
+        });
+    };
+    let event_type: String = events::table
+        .find(row.event_id)
+        .select(events::type_)
+        .first(conn)
+        .await?;
+    Ok((row, event_type))
+}
+
 /// The attempts of `deliveries`, in order of delivery and attempt number.
 pub async fn attempts(conn: &mut Conn, deliveries: &[Uuid]) -> Result<Vec<AttemptRow>, AppError> {
     Ok(webhook_delivery_attempts::table

@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, spawn_app};
 
 /// Write operations that are not in the feed: webhooks themselves (DESIGN.md).
-const NOT_IN_THE_FEED: [&str; 3] = [
+const NOT_IN_THE_FEED: [&str; 4] = [
     "POST /api/v1/webhooks",
     "PATCH /api/v1/webhooks/{id}",
     "DELETE /api/v1/webhooks/{id}",
+    "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
 ];
 
 /// Every write operation of the committed spec, as `METHOD /path/{template}`.

@@ -733,3 +733,47 @@ async fn a_change_through_the_api_reaches_the_webhook_as_the_feed_serves_it() {
     );
     assert_eq!(got[0].json()["data"]["business_partner"]["id"], partner["id"]);
 }
+
+#[tokio::test]
+async fn a_failed_delivery_is_sent_again_on_request() {
+    let app = spawn_app_with_webhooks(fast(20, 2000, 2)).await;
+    // Two failures use up the attempts; the third request (the redelivery) is answered 200.
+    let receiver = Receiver::start(vec![500, 500], Duration::ZERO);
+    let webhook = create_webhook(
+        &app,
+        json!({"url": receiver.url("/again"), "event_types": ["*"], "secret": SECRET}),
+    )
+    .await;
+    insert_event(&app, "opportunity.won", json!({"number": "OPP-000009"})).await;
+    let failed = wait_for(&app, &webhook, all_settled(1)).await;
+    assert_eq!(failed[0]["status"], "failed");
+    let again = format!(
+        "{}/deliveries/{}/redeliver",
+        path_of(&webhook),
+        failed[0]["id"].as_str().unwrap()
+    );
+
+    let pending = json_with(app.post(&again, &app.admin(), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(
+        (pending["status"].clone(), pending["attempt_count"].clone()),
+        (json!("pending"), json!(2))
+    );
+    let delivered = wait_for(&app, &webhook, all_settled(1)).await;
+    assert_eq!(delivered[0]["status"], "delivered");
+    assert_eq!(delivered[0]["attempts"].as_array().unwrap().len(), 3);
+    assert_eq!(receiver.received().len(), 3);
+
+    // Only admins; an unknown delivery is 404.
+    problem(
+        app.post(&again, &app.token_for(Role::Integration, "erp"), &json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let unknown = format!("{}/deliveries/{}/redeliver", path_of(&webhook), Uuid::now_v7());
+    problem(
+        app.post(&unknown, &app.admin(), &json!({})).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
