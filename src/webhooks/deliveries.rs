@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::store::{self, AttemptRow, DeliveryRow, DeliveryStatus};
 use crate::access::{Principal, Role};
+use crate::config::WebhookSettings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
@@ -105,6 +106,51 @@ const NEWEST_FIRST: SortKey = SortKey {
     descending: true,
     kind: KeyKind::BigInt,
 };
+
+/// What a ping's request got.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"delivered": true, "status_code": 200, "duration_ms": 41, "error": null}))]
+pub struct PingResult {
+    /// The receiver answered 2xx.
+    pub delivered: bool,
+    /// The receiver's HTTP status; `null` when it did not answer (see `error`).
+    pub status_code: Option<i32>,
+    pub duration_ms: i32,
+    /// Why it failed, as a class (as in the delivery log); `null` on success.
+    pub error: Option<String>,
+}
+
+/// Sends a signed `ping` event to the webhook now and answers what the receiver said (admin):
+/// the request is a delivery's (headers, signature, target checks), with `type` `ping` and
+/// `data` `{"webhook_id", "zen"}`. Pings are not in the feed or the delivery log; an inactive
+/// webhook is pinged too.
+#[utoipa::path(
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The receiver's answer (also when it failed)", body = PingResult),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/webhooks/{id}/ping")]
+pub async fn ping(
+    pool: Data<DbPool>,
+    settings: Data<WebhookSettings>,
+    who: Principal,
+    id: Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_configure)?;
+    let webhook = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
+    let outcome = super::worker::ping(&settings, webhook.id, webhook.url, webhook.secret).await?;
+    Ok(HttpResponse::Ok().json(PingResult {
+        delivered: outcome.succeeded(),
+        status_code: outcome.status_code,
+        duration_ms: outcome.duration_ms,
+        error: outcome.error,
+    }))
+}
 
 /// Sends a delivered or failed event to the webhook again (admin): the delivery is pending and
 /// due now, its attempts go on counting, and the per-webhook order still holds (it waits while

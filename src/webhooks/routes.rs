@@ -389,7 +389,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_webhook)
         .service(delete_webhook)
         .service(super::deliveries::list_deliveries)
-        .service(super::deliveries::redeliver);
+        .service(super::deliveries::redeliver)
+        .service(super::deliveries::ping);
 }
 
 #[cfg(test)]

@@ -56,7 +56,15 @@ pub static DELIVERIES: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
 
 /// Starts the worker on the runtime this is called from.
 pub fn spawn(pool: DbPool, settings: WebhookSettings) -> Result<Worker, String> {
-    let client = reqwest::Client::builder()
+    let client = client(&settings)?;
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(run(pool, client, settings, stopped));
+    Ok(Worker { stop, task })
+}
+
+/// The HTTP client of deliveries: no redirects, names resolved only to allowed addresses.
+pub fn client(settings: &WebhookSettings) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
         .timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::none())
         // Names resolve only to allowed addresses; literal ones are checked in `attempt`.
@@ -68,10 +76,33 @@ pub fn spawn(pool: DbPool, settings: WebhookSettings) -> Result<Worker, String> 
         )
         .user_agent(concat!("salesfunnel-webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(pool, client, settings, stopped));
-    Ok(Worker { stop, task })
+        .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))
+}
+
+/// Sends a `ping` event to `url`, signed with `secret`, now, as a delivery would be sent (the
+/// same checks of the target, headers and signature); not in the feed, not in the log.
+pub async fn ping(
+    settings: &WebhookSettings,
+    webhook_id: Uuid,
+    url: String,
+    secret: String,
+) -> Result<Outcome, AppError> {
+    let client = client(settings).map_err(AppError::Internal)?;
+    let now = Utc::now();
+    let claimed = Claimed {
+        delivery_id: Uuid::nil(),
+        attempt: 1,
+        url,
+        secret,
+        seq: 0,
+        event_id: Uuid::now_v7(),
+        event_type: "ping".to_owned(),
+        occurred_at: now,
+        subject_id: webhook_id.to_string(),
+        actor: None,
+        data: serde_json::json!({ "webhook_id": webhook_id, "zen": "Ein Angebot ist erst fertig, wenn der Kunde es hat." }),
+    };
+    Ok(attempt(&client, &claimed, settings.allow_private_targets).await)
 }
 
 async fn run(pool: DbPool, client: reqwest::Client, settings: WebhookSettings, mut stopped: watch::Receiver<bool>) {

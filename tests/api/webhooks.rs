@@ -777,3 +777,65 @@ async fn a_failed_delivery_is_sent_again_on_request() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_ping_reaches_the_receiver_signed_and_answers_what_it_said() {
+    let app = spawn_app_with_webhooks(fast(20, 2000, 2)).await;
+    let receiver = Receiver::start(vec![200, 418], Duration::ZERO);
+    let webhook = create_webhook(
+        &app,
+        json!({"url": receiver.url("/ping"), "event_types": ["opportunity.won"], "secret": SECRET}),
+    )
+    .await;
+    let ping = format!("{}/ping", path_of(&webhook));
+
+    let answer = json_with(app.post(&ping, &app.admin(), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(
+        (answer["delivered"].clone(), answer["status_code"].clone()),
+        (json!(true), json!(200))
+    );
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(
+        (body["type"].clone(), body["data"]["webhook_id"].clone()),
+        (json!("ping"), webhook["id"].clone())
+    );
+    assert_eq!(got[0].headers["x-salesfunnel-event"], "ping");
+    check_timestamped(&got[0].headers["x-salesfunnel-signature"], &got[0].body);
+
+    let refused = json_with(app.post(&ping, &app.admin(), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(
+        (refused["delivered"].clone(), refused["status_code"].clone()),
+        (json!(false), json!(418))
+    );
+    assert!(
+        deliveries(&app, &webhook).await.is_empty(),
+        "pings are not in the delivery log"
+    );
+    let feed: Value = app
+        .get("/api/v1/events?limit=1000", &app.admin())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        feed["items"].as_array().unwrap().iter().all(|e| e["type"] != "ping"),
+        "pings are not in the feed"
+    );
+    problem(
+        app.post(&ping, &app.token_for(Role::Manager, "m"), &json!({})).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    problem(
+        app.post(
+            &format!("/api/v1/webhooks/{}/ping", Uuid::now_v7()),
+            &app.admin(),
+            &json!({}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
