@@ -17,6 +17,7 @@ use crate::domain::money::{Money, Percent};
 use crate::domain::opportunity::{self};
 use crate::domain::pipeline::Outcome;
 use crate::error::{AppError, FieldError, field_errors};
+use crate::events::EventType;
 use crate::http::IfMatch;
 use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, StageId, UserId};
 use crate::schema::{activities, classes, opportunities as opp, opportunity_stage_changes as changes};
@@ -422,7 +423,7 @@ pub async fn update(
             derive::refresh(conn, &[id]).await?;
         }
         let after = find(conn, Visibility::All, id).await?;
-        events::updated(conn, &actor.subject, &before, &after).await?;
+        events::updated(conn, EventType::OpportunityUpdated, &actor.subject, &before, &after).await?;
         if moved.is_some() {
             events::moved(conn, actor, &before, &after, current.stage_id, false).await?;
         }

@@ -70,11 +70,25 @@ pub async fn created(conn: &mut Conn, actor: &Actor, record: &OpportunityRecord)
     record_event(conn, EventType::OpportunityCreated, record.row.id, actor, data).await
 }
 
-/// `opportunity.updated`, with the changed fields' values from `before`.
-pub async fn updated(conn: &mut Conn, actor: &str, before: &Value, after: &OpportunityRecord) -> Result<(), AppError> {
-    let after_shown = events::shown(&Opportunity::from(after.clone()))?;
-    let data = json!({ "previous": events::previous(before, &after_shown), "opportunity": after_shown });
-    record(conn, EventType::OpportunityUpdated, after.row.id, actor, data).await
+/// `opportunity.updated` (or `opportunity.handed_off`, the change that records the ERP's
+/// reference), with the changed fields' values from `before`.
+pub async fn updated(
+    conn: &mut Conn,
+    event_type: EventType,
+    actor: &str,
+    before: &Value,
+    after: &OpportunityRecord,
+) -> Result<(), AppError> {
+    let after_shown = Opportunity::from(after.clone());
+    events::store::updated(
+        conn,
+        event_type,
+        actor,
+        ("opportunity", after.row.id),
+        before,
+        &after_shown,
+    )
+    .await
 }
 
 /// `opportunity.updated` after a change of its lines: `data` also holds its `lines` now.
@@ -91,18 +105,6 @@ pub async fn lines_changed(
         fields.insert("previous".to_owned(), previous);
     }
     record(conn, EventType::OpportunityUpdated, after.row.id, actor, data).await
-}
-
-/// `opportunity.handed_off`: the ERP's reference, with the values before.
-pub async fn handed_off(
-    conn: &mut Conn,
-    actor: &str,
-    before: &Value,
-    after: &OpportunityRecord,
-) -> Result<(), AppError> {
-    let after_shown = events::shown(&Opportunity::from(after.clone()))?;
-    let data = json!({ "previous": events::previous(before, &after_shown), "opportunity": after_shown });
-    record(conn, EventType::OpportunityHandedOff, after.row.id, actor, data).await
 }
 
 /// `opportunity`, the opportunity as shown, and `lines`, its lines now, as event data.

@@ -14,6 +14,7 @@ use crate::db::Conn;
 use crate::domain::opportunity::{self};
 use crate::domain::pipeline::Outcome;
 use crate::error::{AppError, field_errors};
+use crate::events::EventType;
 use crate::http::IfMatch;
 use crate::ids::{LostReasonId, OpportunityId, StageId};
 use crate::schema::{lost_reasons, opportunities as opp};
@@ -193,7 +194,7 @@ pub async fn hand_off(
             .execute(conn)
             .await?;
         let after = find(conn, Visibility::All, id).await?;
-        events::handed_off(conn, actor, &before, &after).await?;
+        events::updated(conn, EventType::OpportunityHandedOff, actor, &before, &after).await?;
         Ok(after)
     })
     .await
