@@ -96,6 +96,12 @@ impl Role {
         matches!(self, Self::Admin | Self::Integration)
     }
 
+    /// Batches of writes: whoever may write something; each operation is then checked as if
+    /// sent alone.
+    pub fn can_send_batches(self) -> bool {
+        self != Self::Viewer
+    }
+
     /// Recording the ERP order of a won opportunity.
     pub fn can_hand_off(self) -> bool {
         matches!(self, Self::Admin | Self::Integration)

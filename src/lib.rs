@@ -4,6 +4,7 @@ pub mod access;
 pub mod activities;
 pub mod articles;
 pub mod auth;
+pub mod batch;
 pub mod classes;
 pub mod cli;
 pub mod config;

@@ -133,6 +133,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "reports", description = "Reports (Berichtsmodul) aggregated in SQL: pipeline, forecast (Umsatz- und Absatzprognose), owners, win/loss, stage conversion; reps see their own and their teams' opportunities in them"),
         (name = "webhooks", description = "Signed HTTP POSTs of the events to ERP and other systems, retried with backoff, every attempt recorded; admins only"),
         (name = "events", description = "The feed of changes (transactional outbox) for ERP and other integrations: poll with `after` = the last `seq`; admin and integration"),
+        (name = "batch", description = "Many write operations in one request, each as if sent alone or all in one transaction"),
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(

@@ -14,6 +14,7 @@ use actix_web::http::header::{self, HeaderName};
 use actix_web::middleware::{Condition, Logger};
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpResponse};
+use actix_web_prom::PrometheusMetrics;
 use tokio::net::TcpStream;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Spec;
@@ -21,6 +22,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::Verifier;
+use crate::batch::dispatch::Dispatcher;
 use crate::config::{DatabaseSettings, WebhookSettings};
 use crate::db::DbPool;
 use crate::http::budget::Budget;
@@ -51,7 +53,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::quotes::routes::configure)
             .configure(crate::reports::routes::configure)
             .configure(crate::events::routes::configure)
-            .configure(crate::webhooks::routes::configure),
+            .configure(crate::webhooks::routes::configure)
+            .configure(crate::batch::routes::configure),
     )
     .configure(crate::ops::routes::configure);
 }
@@ -120,44 +123,24 @@ impl Application {
             body: config.body_timeout,
             database: config.database.timeout + Duration::from_millis(500),
         };
+        let parts = Parts {
+            pool,
+            verifier,
+            cursor_key,
+            webhook_settings,
+            registry,
+            table,
+            budget,
+            limiter,
+            prometheus,
+        };
         let app = move || {
-            App::new()
-                .into_utoipa_app()
-                .configure(routes)
-                .into_app()
-                .app_data(pool.clone())
-                .app_data(verifier.clone())
-                .app_data(cursor_key.clone())
-                .app_data(webhook_settings.clone())
-                .app_data(registry.clone())
-                .app_data(table.clone())
-                .app_data(web::QueryConfig::default().error_handler(query_error))
-                .app_data(web::PathConfig::default().error_handler(path_error))
+            // Each worker's batch endpoint calls a copy of the API of its own.
+            api(&parts)
+                .app_data(Dispatcher::new(api(&parts)))
                 .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
                 .route("/swagger-ui", web::get().to(to_swagger_ui))
                 .route("/", web::get().to(to_swagger_ui))
-                .default_service(web::to(fallback))
-                .wrap_fn(crate::ops::fallback::known_query)
-                .wrap(crate::http::retry::RetryContended)
-                .wrap_fn(move |req, srv| {
-                    let timer = budget.start(&req);
-                    let call = timer.run(srv.call(req));
-                    // An error here is answered by actix with its problem+json response.
-                    async move { call.await.unwrap_or_else(|timed_out| Err(timed_out.into())) }
-                })
-                .wrap_fn({
-                    let limiter = limiter.clone();
-                    move |req, srv| crate::http::limits::limit(&limiter, req, srv)
-                })
-                .wrap(prometheus.clone())
-                .wrap(
-                    Logger::new(crate::logging::ACCESS_LOG_FORMAT)
-                        .custom_request_replace("method", |req| req.method().to_string())
-                        .custom_request_replace("route", |req| {
-                            req.match_pattern().unwrap_or_else(|| "unmatched".to_owned())
-                        })
-                        .custom_response_replace("user", crate::logging::user_of),
-                )
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
         };
         let server = serve(app, listener, config.workers)?;
@@ -197,6 +180,67 @@ impl Application {
         self.webhook_worker.stop().await;
         result
     }
+}
+
+/// What the apps of every worker share.
+#[derive(Clone)]
+struct Parts {
+    pool: Data<DbPool>,
+    verifier: Data<Verifier>,
+    cursor_key: Data<CursorKey>,
+    webhook_settings: Data<WebhookSettings>,
+    registry: Data<prometheus::Registry>,
+    table: Data<RouteTable>,
+    budget: Budget,
+    limiter: Option<Limiter>,
+    prometheus: PrometheusMetrics,
+}
+
+/// The API with its middleware: what clients call, and what a batch's operations go through.
+fn api(
+    parts: &Parts,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody + use<>>,
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<>,
+> {
+    let budget = parts.budget;
+    let limiter = parts.limiter.clone();
+    App::new()
+        .into_utoipa_app()
+        .configure(routes)
+        .into_app()
+        .app_data(parts.pool.clone())
+        .app_data(parts.verifier.clone())
+        .app_data(parts.cursor_key.clone())
+        .app_data(parts.webhook_settings.clone())
+        .app_data(parts.registry.clone())
+        .app_data(parts.table.clone())
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .default_service(web::to(fallback))
+        .wrap_fn(crate::ops::fallback::known_query)
+        .wrap(crate::http::retry::RetryContended)
+        .wrap_fn(move |req, srv| {
+            let timer = budget.start(&req);
+            let call = timer.run(srv.call(req));
+            // An error here is answered by actix with its problem+json response.
+            async move { call.await.unwrap_or_else(|timed_out| Err(timed_out.into())) }
+        })
+        .wrap_fn(move |req, srv| crate::http::limits::limit(&limiter, req, srv))
+        .wrap(parts.prometheus.clone())
+        .wrap(
+            Logger::new(crate::logging::ACCESS_LOG_FORMAT)
+                .custom_request_replace("method", |req| req.method().to_string())
+                .custom_request_replace("route", |req| {
+                    req.match_pattern().unwrap_or_else(|| "unmatched".to_owned())
+                })
+                .custom_response_replace("user", crate::logging::user_of),
+        )
 }
 
 async fn to_swagger_ui() -> HttpResponse {

@@ -1,7 +1,7 @@
 //! `/activities` and the timelines of an opportunity and of a business partner. Everyone
 //! reads; admins, managers and reps write (reps only on opportunities they see).
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use super::store::{self, ActivityFilter, ActivityRow, ActivityStatus};
 use super::view::Activity;
 use crate::access::Actor;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::domain::activity::ActivityKind;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
@@ -190,7 +190,7 @@ fn page_of(page: &Page, rows: Vec<ActivityRow>) -> HttpResponse {
 )]
 #[get("/activities")]
 async fn list_activities(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<ActivityQuery>,
     page: PageRequest,
@@ -210,7 +210,7 @@ async fn list_activities(
         updated_after: q.updated_after,
         external_id: q.external_id,
     };
-    let rows = store::list(&mut *db::connection(&pool).await?, who.read_scope(), &filter, &page).await?;
+    let rows = store::list(&mut *db.connection().await?, who.read_scope(), &filter, &page).await?;
     Ok(page_of(&page, rows))
 }
 
@@ -226,7 +226,7 @@ async fn list_activities(
 )]
 #[get("/opportunities/{id}/activities")]
 async fn list_opportunity_activities(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     query: Query<TimelineQuery>,
@@ -243,7 +243,7 @@ async fn list_opportunity_activities(
         opportunity_id: Some(id),
         ..ActivityFilter::default()
     };
-    let mut conn = db::connection(&pool).await?;
+    let mut conn = db.connection().await?;
     crate::opportunities::store::check_visible(&mut conn, who.read_scope(), id).await?;
     let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
     Ok(page_of(&page, rows))
@@ -263,7 +263,7 @@ async fn list_opportunity_activities(
 )]
 #[get("/business-partners/{id}/activities")]
 async fn list_partner_activities(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<PartnerId>,
     query: Query<TimelineQuery>,
@@ -280,7 +280,7 @@ async fn list_partner_activities(
         business_partner_id: Some(id),
         ..ActivityFilter::default()
     };
-    let mut conn = db::connection(&pool).await?;
+    let mut conn = db.connection().await?;
     crate::partners::store::find(&mut conn, id).await?;
     let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
     Ok(page_of(&page, rows))
@@ -297,9 +297,9 @@ async fn list_partner_activities(
     security(("bearer" = []))
 )]
 #[get("/activities/{id}")]
-async fn get_activity(pool: Data<DbPool>, who: Principal, id: Path<ActivityId>) -> Result<HttpResponse, AppError> {
+async fn get_activity(db: Db, who: Principal, id: Path<ActivityId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let row = store::find(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
+    let row = store::find(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
     Ok(ok(&Activity::from(row)))
 }
 
@@ -319,7 +319,7 @@ async fn get_activity(pool: Data<DbPool>, who: Principal, id: Path<ActivityId>) 
 )]
 #[post("/activities")]
 async fn create_activity(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -343,7 +343,7 @@ async fn create_activity(
         external_id: r.external_id,
     };
     let actor = Actor::of(&who)?;
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, new).await.map(Activity::from) })
     })
     .await
@@ -366,7 +366,7 @@ async fn create_activity(
 )]
 #[patch("/activities/{id}")]
 async fn update_activity(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<ActivityId>,
     if_match: IfMatch,
@@ -390,7 +390,7 @@ async fn update_activity(
         external_id: p.external_id,
     };
     let row = changes::update(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
@@ -414,14 +414,14 @@ async fn update_activity(
 )]
 #[delete("/activities/{id}")]
 async fn delete_activity(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<ActivityId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     changes::delete(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &Actor::of(&who)?,
         id.into_inner(),
         &if_match,

@@ -1,7 +1,7 @@
 //! `/articles`: the catalogue. Admins write; the integration role (ERP sync) may upsert by sku;
 //! everyone reads.
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::Utc;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use super::changes;
 use super::store::{self, ArticleChanges, ArticleFilter, ArticleRow};
 use super::view::Article;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::domain::money::{self, Money, Percent};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
@@ -189,10 +189,10 @@ fn sort_key(sort: ArticleSort) -> SortKey {
 }
 
 /// The row a request describes, with the defaults filled in.
-async fn row_of(pool: &DbPool, sku: String, content: ArticleContent) -> Result<ArticleRow, AppError> {
+async fn row_of(db: &Db, sku: String, content: ArticleContent) -> Result<ArticleRow, AppError> {
     let currency = match content.currency {
         Some(currency) => currency,
-        None => crate::settings::store::default_currency(&mut *db::connection(pool).await?).await?,
+        None => crate::settings::store::default_currency(&mut *db.connection().await?).await?,
     };
     let now = Utc::now();
     Ok(ArticleRow {
@@ -220,7 +220,7 @@ async fn row_of(pool: &DbPool, sku: String, content: ArticleContent) -> Result<A
 )]
 #[get("/articles")]
 async fn list_articles(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<ArticleQuery>,
     page: PageRequest,
@@ -234,7 +234,7 @@ async fn list_articles(
         currency: query.currency,
         q: query.q,
     };
-    let rows = store::list(&mut *db::connection(&pool).await?, &filter, &page).await?;
+    let rows = store::list(&mut *db.connection().await?, &filter, &page).await?;
     let key = |row: &ArticleRow| match sort {
         ArticleSort::Name => (row.name.clone(), row.id),
         ArticleSort::Sku => (row.sku.clone(), row.id),
@@ -253,9 +253,9 @@ async fn list_articles(
     security(("bearer" = []))
 )]
 #[get("/articles/{id}")]
-async fn get_article(pool: Data<DbPool>, who: Principal, id: Path<ArticleId>) -> Result<HttpResponse, AppError> {
+async fn get_article(db: Db, who: Principal, id: Path<ArticleId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let row = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
+    let row = store::find(&mut *db.connection().await?, id.into_inner()).await?;
     Ok(ok(&Article::from(row)))
 }
 
@@ -275,7 +275,7 @@ async fn get_article(pool: Data<DbPool>, who: Principal, id: Path<ArticleId>) ->
 )]
 #[post("/articles")]
 async fn create_article(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -283,9 +283,9 @@ async fn create_article(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let (sku, content) = body.parse()?.into_parts();
-    let row = row_of(&pool, sku, content).await?;
+    let row = row_of(&db, sku, content).await?;
     let actor = who.subject.clone();
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, &row).await.map(Article::from) })
     })
     .await
@@ -309,7 +309,7 @@ async fn create_article(
 )]
 #[put("/articles/by-sku/{sku}")]
 async fn upsert_article(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     sku: Path<String>,
     if_match: IfMatch,
@@ -319,7 +319,7 @@ async fn upsert_article(
     let sku = sku.into_inner();
     sku_chars(&sku).map_err(|e| AppError::invalid("sku", "sku", e.message.unwrap_or_default()))?;
     let content = body.parse()?;
-    let new = row_of(&pool, sku, content).await?;
+    let new = row_of(&db, sku, content).await?;
     let replacement = ArticleChanges {
         sku: None,
         name: Some(new.name.clone()),
@@ -330,14 +330,8 @@ async fn upsert_article(
         tax_rate: Some(new.tax_rate),
         active: Some(new.active),
     };
-    let (row, created) = changes::upsert(
-        &mut *db::connection(&pool).await?,
-        &who.subject,
-        new,
-        &if_match,
-        &replacement,
-    )
-    .await?;
+    let (row, created) =
+        changes::upsert(&mut *db.connection().await?, &who.subject, new, &if_match, &replacement).await?;
     let article = Article::from(row);
     Ok(if created {
         crate::http::created(&article)
@@ -363,7 +357,7 @@ async fn upsert_article(
 )]
 #[patch("/articles/{id}")]
 async fn update_article(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<ArticleId>,
     if_match: IfMatch,
@@ -382,7 +376,7 @@ async fn update_article(
         active: p.active,
     };
     let row = changes::update(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &who.subject,
         id.into_inner(),
         &if_match,
@@ -407,19 +401,13 @@ async fn update_article(
 )]
 #[delete("/articles/{id}")]
 async fn delete_article(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<ArticleId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    changes::delete(
-        &mut *db::connection(&pool).await?,
-        &who.subject,
-        id.into_inner(),
-        &if_match,
-    )
-    .await?;
+    changes::delete(&mut *db.connection().await?, &who.subject, id.into_inner(), &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,7 +1,7 @@
 //! `/classes`: class codes (KlassenID) that route a new opportunity to a default funnel and
 //! owner. Admins write; everyone reads.
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::Utc;
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use super::changes;
 use super::store::{self, ClassChanges, ClassRow};
 use super::view::Class;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -99,20 +99,14 @@ const BY_CODE: SortKey = SortKey {
 )]
 #[get("/classes")]
 async fn list_classes(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<ClassQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, BY_CODE)?;
-    let rows = store::list(
-        &mut *db::connection(&pool).await?,
-        query.active,
-        query.q.as_deref(),
-        &page,
-    )
-    .await?;
+    let rows = store::list(&mut *db.connection().await?, query.active, query.q.as_deref(), &page).await?;
     Ok(HttpResponse::Ok().json(page.finish(rows, |row| (row.id.clone(), Uuid::nil())).map(Class::from)))
 }
 
@@ -127,9 +121,9 @@ async fn list_classes(
     security(("bearer" = []))
 )]
 #[get("/classes/{id}")]
-async fn get_class(pool: Data<DbPool>, who: Principal, id: Path<String>) -> Result<HttpResponse, AppError> {
+async fn get_class(db: Db, who: Principal, id: Path<String>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let row = store::find(&mut *db::connection(&pool).await?, &id).await?;
+    let row = store::find(&mut *db.connection().await?, &id).await?;
     Ok(ok(&Class::from(row)))
 }
 
@@ -149,7 +143,7 @@ async fn get_class(pool: Data<DbPool>, who: Principal, id: Path<String>) -> Resu
 )]
 #[post("/classes")]
 async fn create_class(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -169,7 +163,7 @@ async fn create_class(
         version: 1,
     };
     let actor = who.subject.clone();
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, &row).await.map(Class::from) })
     })
     .await
@@ -191,7 +185,7 @@ async fn create_class(
 )]
 #[patch("/classes/{id}")]
 async fn update_class(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<String>,
     if_match: IfMatch,
@@ -205,14 +199,7 @@ async fn update_class(
         default_owner_id: p.default_owner_id,
         active: p.active,
     };
-    let row = changes::update(
-        &mut *db::connection(&pool).await?,
-        &who.subject,
-        &id,
-        &if_match,
-        &changes,
-    )
-    .await?;
+    let row = changes::update(&mut *db.connection().await?, &who.subject, &id, &if_match, &changes).await?;
     Ok(ok(&Class::from(row)))
 }
 
@@ -230,14 +217,9 @@ async fn update_class(
     security(("bearer" = []))
 )]
 #[delete("/classes/{id}")]
-async fn delete_class(
-    pool: Data<DbPool>,
-    who: Principal,
-    id: Path<String>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, AppError> {
+async fn delete_class(db: Db, who: Principal, id: Path<String>, if_match: IfMatch) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    changes::delete(&mut *db::connection(&pool).await?, &who.subject, &id, &if_match).await?;
+    changes::delete(&mut *db.connection().await?, &who.subject, &id, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

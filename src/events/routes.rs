@@ -1,6 +1,6 @@
 //! `GET /events`: the feed of changes for ERP and other integrations (admin, integration).
 
-use actix_web::web::{Data, Query};
+use actix_web::web::Query;
 use actix_web::{HttpResponse, get};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::EventType;
 use super::store::{self, EventRow};
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::openapi::responses::{BadRequest, Forbidden};
 
@@ -112,7 +112,7 @@ pub struct EventQuery {
     security(("bearer" = []))
 )]
 #[get("/events")]
-async fn list_events(pool: Data<DbPool>, who: Principal, query: Query<EventQuery>) -> Result<HttpResponse, AppError> {
+async fn list_events(db: Db, who: Principal, query: Query<EventQuery>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read_events)?;
     let query = query.into_inner();
     let after = query.after.unwrap_or(0);
@@ -123,13 +123,7 @@ async fn list_events(pool: Data<DbPool>, who: Principal, query: Query<EventQuery
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(AppError::BadRequest(format!("limit must be from 1 to {MAX_LIMIT}")));
     }
-    let rows = store::list(
-        &mut *db::connection(&pool).await?,
-        after,
-        query.event_type,
-        i64::from(limit),
-    )
-    .await?;
+    let rows = store::list(&mut *db.connection().await?, after, query.event_type, i64::from(limit)).await?;
     let next_after = rows.last().map_or(after, |row| row.seq);
     Ok(HttpResponse::Ok().json(EventPage {
         items: rows.into_iter().map(Event::from).collect(),

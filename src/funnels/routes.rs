@@ -1,7 +1,7 @@
 //! `/funnels`: ordered stages, a sales team, traffic-light thresholds and a metric formula.
 //! Admins write; everyone reads.
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::Utc;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use super::changes;
 use super::store::{self, FunnelChanges, FunnelFilter, FunnelRecord, FunnelRow};
 use super::view::Funnel;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -139,7 +139,7 @@ const BY_NAME: SortKey = SortKey {
 )]
 #[get("/funnels")]
 async fn list_funnels(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<FunnelQuery>,
     page: PageRequest,
@@ -152,7 +152,7 @@ async fn list_funnels(
         q: query.q,
         member_id: query.member_id,
     };
-    let records = store::list(&mut *db::connection(&pool).await?, &filter, &page).await?;
+    let records = store::list(&mut *db.connection().await?, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(records, |r| (r.row.name.clone(), r.row.id))
             .map(Funnel::from),
@@ -170,9 +170,9 @@ async fn list_funnels(
     security(("bearer" = []))
 )]
 #[get("/funnels/{id}")]
-async fn get_funnel(pool: Data<DbPool>, who: Principal, id: Path<FunnelId>) -> Result<HttpResponse, AppError> {
+async fn get_funnel(db: Db, who: Principal, id: Path<FunnelId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let record = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
+    let record = store::find(&mut *db.connection().await?, id.into_inner()).await?;
     Ok(ok(&Funnel::from(record)))
 }
 
@@ -192,7 +192,7 @@ async fn get_funnel(pool: Data<DbPool>, who: Principal, id: Path<FunnelId>) -> R
 )]
 #[post("/funnels")]
 async fn create_funnel(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -219,7 +219,7 @@ async fn create_funnel(
         team_ids: r.team_ids,
     };
     let actor = who.subject.clone();
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, record).await.map(Funnel::from) })
     })
     .await
@@ -242,7 +242,7 @@ async fn create_funnel(
 )]
 #[patch("/funnels/{id}")]
 async fn update_funnel(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<FunnelId>,
     if_match: IfMatch,
@@ -262,7 +262,7 @@ async fn update_funnel(
         active: p.active,
     };
     let record = changes::update(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &who.subject,
         id.into_inner(),
         &if_match,
@@ -287,19 +287,13 @@ async fn update_funnel(
 )]
 #[delete("/funnels/{id}")]
 async fn delete_funnel(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<FunnelId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    changes::delete(
-        &mut *db::connection(&pool).await?,
-        &who.subject,
-        id.into_inner(),
-        &if_match,
-    )
-    .await?;
+    changes::delete(&mut *db.connection().await?, &who.subject, id.into_inner(), &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

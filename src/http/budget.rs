@@ -1,6 +1,6 @@
 //! How long a request may take: its body must arrive within `BODY_TIMEOUT_MS` (else 408), and
 //! the rest of it must not wait on the database longer than `DATABASE_TIMEOUT_MS` and a margin
-//! (else 503). The database clock stops while the body is read, so a client that trickles its
+//! (else 503; a batch has the budgets of its operations together). The database clock stops while the body is read, so a client that trickles its
 //! body is told so, and never blamed on the database.
 
 use std::cell::Cell;
@@ -75,9 +75,15 @@ impl Budget {
             state: Rc::new(Cell::new(Reading::NotStarted)),
         };
         req.extensions_mut().insert(clock.clone());
+        // Each operation of a batch runs within a budget of its own; the batch has theirs.
+        let operations = if req.path() == crate::batch::PATH {
+            crate::batch::MAX_OPERATIONS as u32 + 1
+        } else {
+            1
+        };
         Timer {
             clock,
-            limit: self.database,
+            limit: self.database * operations,
             start: Instant::now(),
         }
     }

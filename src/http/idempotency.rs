@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Resource, etag, header_value};
 use crate::access::Principal;
-use crate::db::{self, Conn, DbPool};
+use crate::db::{self, Conn, Db, DbPool};
 use crate::error::AppError;
 use crate::schema::idempotency_keys;
 
@@ -85,7 +85,7 @@ struct Response {
 /// Runs `create` in one transaction under the idempotency key (if any) and answers 201 with
 /// the created resource, its `Location` and `ETag` — or replays the stored answer.
 pub async fn create<R, F>(
-    pool: &DbPool,
+    db: &Db,
     scope: Scope,
     key: IdempotencyKey,
     body: &Value,
@@ -96,7 +96,7 @@ where
     F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<R, AppError>> + Send,
 {
     let hash = fingerprint(body);
-    let mut conn = db::connection(pool).await?;
+    let mut conn = db.connection().await?;
     let response = conn
         .transaction(async |conn| match key.0 {
             None => created(&create(conn).await?),

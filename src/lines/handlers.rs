@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{BY_POSITION, LinePatch, NewLineRequest};
 use crate::access::{Actor, Visibility};
 use crate::access::{Principal, Role};
-use crate::db::{self, Conn, DbPool};
+use crate::db::{Conn, Db};
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -64,31 +64,31 @@ pub trait Parent {
 
 /// One page of a parent's lines by position.
 pub async fn list<P: Parent>(
-    pool: &DbPool,
+    db: &Db,
     who: &Principal,
     parent: P::Id,
     page: &PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(page, BY_POSITION)?;
-    let rows = P::page(&mut *db::connection(pool).await?, who.read_scope(), parent, &page).await?;
+    let rows = P::page(&mut *db.connection().await?, who.read_scope(), parent, &page).await?;
     Ok(HttpResponse::Ok().json(page.finish(rows, P::position).map(P::Line::from)))
 }
 
 /// One line.
 pub async fn get<P: Parent>(
-    pool: &DbPool,
+    db: &Db,
     who: &Principal,
     (parent, line): (P::Id, P::LineId),
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let row = P::find(&mut *db::connection(pool).await?, who.read_scope(), parent, line).await?;
+    let row = P::find(&mut *db.connection().await?, who.read_scope(), parent, line).await?;
     Ok(ok(&P::Line::from(row)))
 }
 
 /// Adds a line (idempotent with `Idempotency-Key`).
 pub async fn create<P: Parent>(
-    pool: &DbPool,
+    db: &Db,
     who: &Principal,
     req: &HttpRequest,
     key: IdempotencyKey,
@@ -98,7 +98,7 @@ pub async fn create<P: Parent>(
     who.require(Role::can_write_opportunities)?;
     let new = NewLine::from(body.parse()?);
     let by = Actor::of(who)?;
-    idempotency::create(pool, Scope::of(who, req), key, &body.raw, move |conn| {
+    idempotency::create(db, Scope::of(who, req), key, &body.raw, move |conn| {
         Box::pin(async move { P::add(conn, &by, parent, new).await.map(P::Line::from) })
     })
     .await
@@ -106,7 +106,7 @@ pub async fn create<P: Parent>(
 
 /// Changes a line (JSON merge patch), honouring `If-Match`.
 pub async fn update<P: Parent>(
-    pool: &DbPool,
+    db: &Db,
     who: &Principal,
     ids: (P::Id, P::LineId),
     if_match: IfMatch,
@@ -114,25 +114,18 @@ pub async fn update<P: Parent>(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let changes = LineChanges::from(body.parse()?);
-    let row = P::update(
-        &mut *db::connection(pool).await?,
-        &Actor::of(who)?,
-        ids,
-        &if_match,
-        changes,
-    )
-    .await?;
+    let row = P::update(&mut *db.connection().await?, &Actor::of(who)?, ids, &if_match, changes).await?;
     Ok(ok(&P::Line::from(row)))
 }
 
 /// Deletes a line, honouring `If-Match`.
 pub async fn delete<P: Parent>(
-    pool: &DbPool,
+    db: &Db,
     who: &Principal,
     ids: (P::Id, P::LineId),
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    P::delete(&mut *db::connection(pool).await?, &Actor::of(who)?, ids, &if_match).await?;
+    P::delete(&mut *db.connection().await?, &Actor::of(who)?, ids, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }

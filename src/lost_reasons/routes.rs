@@ -1,6 +1,6 @@
 //! `/lost-reasons`: why opportunities are lost. Admins write; everyone reads.
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::Utc;
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use super::changes;
 use super::store::{self, LostReasonChanges, LostReasonRow};
 use super::view::LostReason;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -71,20 +71,14 @@ const BY_LABEL: SortKey = SortKey {
 )]
 #[get("/lost-reasons")]
 async fn list_lost_reasons(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<LostReasonQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, BY_LABEL)?;
-    let rows = store::list(
-        &mut *db::connection(&pool).await?,
-        query.active,
-        query.q.as_deref(),
-        &page,
-    )
-    .await?;
+    let rows = store::list(&mut *db.connection().await?, query.active, query.q.as_deref(), &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |row| (row.label.clone(), row.id))
             .map(LostReason::from),
@@ -102,9 +96,9 @@ async fn list_lost_reasons(
     security(("bearer" = []))
 )]
 #[get("/lost-reasons/{id}")]
-async fn get_lost_reason(pool: Data<DbPool>, who: Principal, id: Path<LostReasonId>) -> Result<HttpResponse, AppError> {
+async fn get_lost_reason(db: Db, who: Principal, id: Path<LostReasonId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let row = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
+    let row = store::find(&mut *db.connection().await?, id.into_inner()).await?;
     Ok(ok(&LostReason::from(row)))
 }
 
@@ -124,7 +118,7 @@ async fn get_lost_reason(pool: Data<DbPool>, who: Principal, id: Path<LostReason
 )]
 #[post("/lost-reasons")]
 async fn create_lost_reason(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -142,7 +136,7 @@ async fn create_lost_reason(
         version: 1,
     };
     let actor = who.subject.clone();
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, &row).await.map(LostReason::from) })
     })
     .await
@@ -165,7 +159,7 @@ async fn create_lost_reason(
 )]
 #[patch("/lost-reasons/{id}")]
 async fn update_lost_reason(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<LostReasonId>,
     if_match: IfMatch,
@@ -178,7 +172,7 @@ async fn update_lost_reason(
         active: p.active,
     };
     let row = changes::update(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &who.subject,
         id.into_inner(),
         &if_match,
@@ -203,19 +197,13 @@ async fn update_lost_reason(
 )]
 #[delete("/lost-reasons/{id}")]
 async fn delete_lost_reason(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<LostReasonId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    changes::delete(
-        &mut *db::connection(&pool).await?,
-        &who.subject,
-        id.into_inner(),
-        &if_match,
-    )
-    .await?;
+    changes::delete(&mut *db.connection().await?, &who.subject, id.into_inner(), &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,7 +1,7 @@
 //! `/opportunities`: create, read, list, change and delete. Stage moves, history and the ERP
 //! hand-off are in `transitions`.
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use super::upsert;
 use super::view::Opportunity;
 use crate::access::Actor;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::domain::money::{self, Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
@@ -245,7 +245,7 @@ pub struct OpportunityQuery {
 )]
 #[get("/opportunities")]
 async fn list_opportunities(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<OpportunityQuery>,
     page: PageRequest,
@@ -268,7 +268,7 @@ async fn list_opportunities(
         q: q.q,
         external_id: q.external_id,
     };
-    let rows = store::list(&mut *db::connection(&pool).await?, who.read_scope(), &filter, &page).await?;
+    let rows = store::list(&mut *db.connection().await?, who.read_scope(), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |r| (sort.cursor_value(r), r.row.id))
             .map(Opportunity::from),
@@ -286,13 +286,9 @@ async fn list_opportunities(
     security(("bearer" = []))
 )]
 #[get("/opportunities/{id}")]
-async fn get_opportunity(
-    pool: Data<DbPool>,
-    who: Principal,
-    id: Path<OpportunityId>,
-) -> Result<HttpResponse, AppError> {
+async fn get_opportunity(db: Db, who: Principal, id: Path<OpportunityId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let record = store::find(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
+    let record = store::find(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
     Ok(ok(&Opportunity::from(record)))
 }
 
@@ -312,7 +308,7 @@ async fn get_opportunity(
 )]
 #[post("/opportunities")]
 async fn create_opportunity(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -326,7 +322,7 @@ async fn create_opportunity(
     let external_id = r.external_id.clone();
     let new = r.into_new(external_id);
     let actor = Actor::of(&who)?;
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, new).await.map(Opportunity::from) })
     })
     .await
@@ -356,7 +352,7 @@ async fn create_opportunity(
 )]
 #[put("/opportunities/by-external-id/{external_id}")]
 async fn upsert_opportunity(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     external_id: Path<String>,
     if_match: IfMatch,
@@ -366,7 +362,7 @@ async fn upsert_opportunity(
     let r = body.parse()?;
     let key = crate::http::upsert_key(external_id.into_inner(), r.external_id.as_ref())?;
     let new = r.into_new(Some(key));
-    let (record, created) = upsert::upsert(&mut *db::connection(&pool).await?, &actor, new, &if_match).await?;
+    let (record, created) = upsert::upsert(&mut *db.connection().await?, &actor, new, &if_match).await?;
     let opportunity = Opportunity::from(record);
     Ok(if created {
         crate::http::created(&opportunity)
@@ -392,7 +388,7 @@ async fn upsert_opportunity(
 )]
 #[patch("/opportunities/{id}")]
 async fn update_opportunity(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     if_match: IfMatch,
@@ -418,7 +414,7 @@ async fn update_opportunity(
         external_id: p.external_id,
     };
     let record = changes::update(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
@@ -444,14 +440,14 @@ async fn update_opportunity(
 )]
 #[delete("/opportunities/{id}")]
 async fn delete_opportunity(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     changes::delete(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &Actor::of(&who)?,
         id.into_inner(),
         &if_match,

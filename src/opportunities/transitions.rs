@@ -1,6 +1,6 @@
 //! Stage moves (`stage`, `win`, `lose`, `reopen`), the stage history and the ERP hand-off.
 
-use actix_web::web::{Data, Path};
+use actix_web::web::Path;
 use actix_web::{HttpResponse, get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use super::store::{self, StageChangeRow};
 use super::view::Opportunity;
 use crate::access::Actor;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::domain::money::{Money, Percent};
 use crate::error::AppError;
 use crate::http::json::{JsonBody, OptionalJsonBody};
@@ -126,14 +126,14 @@ impl From<StageChangeRow> for StageChange {
 
 /// Runs a move of an open opportunity and answers 200 with it.
 async fn run_move(
-    pool: &DbPool,
+    db: &Db,
     who: &Principal,
     id: OpportunityId,
     if_match: &IfMatch,
     m: Move,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let record = moves::move_to(&mut *db::connection(pool).await?, &Actor::of(who)?, id, if_match, m).await?;
+    let record = moves::move_to(&mut *db.connection().await?, &Actor::of(who)?, id, if_match, m).await?;
     Ok(ok(&Opportunity::from(record)))
 }
 
@@ -155,7 +155,7 @@ async fn run_move(
 )]
 #[post("/opportunities/{id}/stage")]
 async fn move_stage(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     if_match: IfMatch,
@@ -168,7 +168,7 @@ async fn move_stage(
         lost_reason_id: r.lost_reason_id,
         note: r.note,
     };
-    run_move(&pool, &who, id.into_inner(), &if_match, m).await
+    run_move(&db, &who, id.into_inner(), &if_match, m).await
 }
 
 /// Wins an open opportunity: moves it to its funnel's won stage (probability 100).
@@ -188,7 +188,7 @@ async fn move_stage(
 )]
 #[post("/opportunities/{id}/win")]
 async fn win(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     if_match: IfMatch,
@@ -201,7 +201,7 @@ async fn win(
         lost_reason_id: None,
         note,
     };
-    run_move(&pool, &who, id.into_inner(), &if_match, m).await
+    run_move(&db, &who, id.into_inner(), &if_match, m).await
 }
 
 /// Loses an open opportunity: moves it to its funnel's (first) lost stage with a reason.
@@ -221,7 +221,7 @@ async fn win(
 )]
 #[post("/opportunities/{id}/lose")]
 async fn lose(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     if_match: IfMatch,
@@ -234,7 +234,7 @@ async fn lose(
         lost_reason_id: Some(r.lost_reason_id),
         note: r.note,
     };
-    run_move(&pool, &who, id.into_inner(), &if_match, m).await
+    run_move(&db, &who, id.into_inner(), &if_match, m).await
 }
 
 /// Reopens a won or lost opportunity into an open stage; 409 when open or handed to the ERP.
@@ -254,7 +254,7 @@ async fn lose(
 )]
 #[post("/opportunities/{id}/reopen")]
 async fn reopen(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     if_match: IfMatch,
@@ -263,7 +263,7 @@ async fn reopen(
     who.require(Role::can_write_opportunities)?;
     let r = body.parse()?;
     let record = moves::reopen(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
@@ -285,9 +285,9 @@ async fn reopen(
     security(("bearer" = []))
 )]
 #[get("/opportunities/{id}/history")]
-async fn history(pool: Data<DbPool>, who: Principal, id: Path<OpportunityId>) -> Result<HttpResponse, AppError> {
+async fn history(db: Db, who: Principal, id: Path<OpportunityId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let rows = store::history(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
+    let rows = store::history(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(StageChange::from).collect::<Vec<_>>()))
 }
 
@@ -309,7 +309,7 @@ async fn history(pool: Data<DbPool>, who: Principal, id: Path<OpportunityId>) ->
 )]
 #[post("/opportunities/{id}/erp-handoff")]
 async fn erp_handoff(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     if_match: IfMatch,
@@ -318,7 +318,7 @@ async fn erp_handoff(
     who.require(Role::can_hand_off)?;
     let r = body.parse()?;
     let record = moves::hand_off(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &who.subject,
         id.into_inner(),
         &if_match,

@@ -8,14 +8,14 @@ use crate::db::Conn;
 use crate::ids::{OpportunityId, OpportunityLineId};
 use crate::lines::handlers;
 use crate::lines::{LinePatch, NewLineRequest};
-use actix_web::web::{Data, Path};
+use actix_web::web::Path;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use futures_util::future::BoxFuture;
 
 use super::store::{self, LineRow};
 use crate::access::Actor;
 use crate::access::Principal;
-use crate::db::DbPool;
+use crate::db::Db;
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
@@ -36,12 +36,12 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
 )]
 #[get("/opportunities/{id}/lines")]
 async fn list_lines(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
-    handlers::list::<Opportunity>(&pool, &who, id.into_inner(), &page).await
+    handlers::list::<Opportunity>(&db, &who, id.into_inner(), &page).await
 }
 
 /// Gets one line.
@@ -56,11 +56,11 @@ async fn list_lines(
 )]
 #[get("/opportunities/{id}/lines/{line_id}")]
 async fn get_line(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     path: Path<(OpportunityId, OpportunityLineId)>,
 ) -> Result<HttpResponse, AppError> {
-    handlers::get::<Opportunity>(&pool, &who, path.into_inner()).await
+    handlers::get::<Opportunity>(&db, &who, path.into_inner()).await
 }
 
 /// Adds a line to an open opportunity; its target value becomes the sum of the lines.
@@ -80,14 +80,14 @@ async fn get_line(
 )]
 #[post("/opportunities/{id}/lines")]
 async fn create_line(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
     id: Path<OpportunityId>,
     body: JsonBody<NewLineRequest>,
 ) -> Result<HttpResponse, AppError> {
-    handlers::create::<Opportunity>(&pool, &who, &req, key, id.into_inner(), body).await
+    handlers::create::<Opportunity>(&db, &who, &req, key, id.into_inner(), body).await
 }
 
 /// Changes a line (JSON merge patch); honours `If-Match` against the line's version.
@@ -107,13 +107,13 @@ async fn create_line(
 )]
 #[patch("/opportunities/{id}/lines/{line_id}")]
 async fn update_line(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     path: Path<(OpportunityId, OpportunityLineId)>,
     if_match: IfMatch,
     body: JsonBody<LinePatch>,
 ) -> Result<HttpResponse, AppError> {
-    handlers::update::<Opportunity>(&pool, &who, path.into_inner(), if_match, body).await
+    handlers::update::<Opportunity>(&db, &who, path.into_inner(), if_match, body).await
 }
 
 /// Deletes a line; honours `If-Match`.
@@ -131,12 +131,12 @@ async fn update_line(
 )]
 #[delete("/opportunities/{id}/lines/{line_id}")]
 async fn delete_line(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     path: Path<(OpportunityId, OpportunityLineId)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
-    handlers::delete::<Opportunity>(&pool, &who, path.into_inner(), if_match).await
+    handlers::delete::<Opportunity>(&db, &who, path.into_inner(), if_match).await
 }
 
 /// Registers the line routes.

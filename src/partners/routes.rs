@@ -1,7 +1,7 @@
 //! `/business-partners`: leads and customers. Everyone but viewers writes; admins and managers
 //! delete.
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use super::changes::{self, NewPartner, PartnerChanges};
 use super::store::{self, PartnerFilter, PartnerKind, PartnerRow};
 use super::view::Partner;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::domain::contact;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
@@ -238,7 +238,7 @@ pub struct PartnerQuery {
 )]
 #[get("/business-partners")]
 async fn list_partners(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<PartnerQuery>,
     page: PageRequest,
@@ -254,7 +254,7 @@ async fn list_partners(
         updated_after: query.updated_after,
         external_id: query.external_id,
     };
-    let rows = store::list(&mut *db::connection(&pool).await?, &filter, &page).await?;
+    let rows = store::list(&mut *db.connection().await?, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |row| (sort.cursor_value(row), row.id))
             .map(Partner::from),
@@ -272,10 +272,10 @@ async fn list_partners(
     security(("bearer" = []))
 )]
 #[get("/business-partners/{id}")]
-async fn get_partner(pool: Data<DbPool>, who: Principal, id: Path<PartnerId>) -> Result<HttpResponse, AppError> {
+async fn get_partner(db: Db, who: Principal, id: Path<PartnerId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
-    let row = store::find(&mut *db::connection(&pool).await?, id).await?;
+    let row = store::find(&mut *db.connection().await?, id).await?;
     Ok(ok(&Partner::from(row)))
 }
 
@@ -295,7 +295,7 @@ async fn get_partner(pool: Data<DbPool>, who: Principal, id: Path<PartnerId>) ->
 )]
 #[post("/business-partners")]
 async fn create_partner(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -311,7 +311,7 @@ async fn create_partner(
     let subject = who.subject.clone();
     let external_id = r.external_id.clone();
     let mut new = r.into_new(explicit_owner, external_id);
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move {
             if let (None, Some(id)) = (explicit_owner, caller) {
                 new.owner_id = crate::users::store::exists(conn, id).await?.then_some(id);
@@ -339,7 +339,7 @@ async fn create_partner(
 )]
 #[patch("/business-partners/{id}")]
 async fn update_partner(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<PartnerId>,
     if_match: IfMatch,
@@ -366,14 +366,7 @@ async fn update_partner(
         notes: p.notes,
         external_id: p.external_id,
     };
-    let row = changes::update(
-        &mut *db::connection(&pool).await?,
-        &who.subject,
-        id,
-        &if_match,
-        &changes,
-    )
-    .await?;
+    let row = changes::update(&mut *db.connection().await?, &who.subject, id, &if_match, &changes).await?;
     Ok(ok(&Partner::from(row)))
 }
 
@@ -400,7 +393,7 @@ async fn update_partner(
 )]
 #[put("/business-partners/by-external-id/{external_id}")]
 async fn upsert_partner(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     external_id: Path<String>,
     if_match: IfMatch,
@@ -412,7 +405,7 @@ async fn upsert_partner(
     let key = crate::http::upsert_key(external_id.into_inner(), r.external_id.as_ref())?;
     let owner = r.owner_id;
     let new = r.into_new(owner, Some(key));
-    let (row, created) = changes::upsert(&mut *db::connection(&pool).await?, &who.subject, &new, &if_match).await?;
+    let (row, created) = changes::upsert(&mut *db.connection().await?, &who.subject, &new, &if_match).await?;
     let partner = Partner::from(row);
     Ok(if created {
         crate::http::created(&partner)
@@ -436,14 +429,14 @@ async fn upsert_partner(
 )]
 #[post("/business-partners/{id}/convert")]
 async fn convert_partner(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<PartnerId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_partners)?;
     let id = id.into_inner();
-    let row = changes::convert(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
+    let row = changes::convert(&mut *db.connection().await?, &who.subject, id, &if_match).await?;
     Ok(ok(&Partner::from(row)))
 }
 
@@ -462,14 +455,14 @@ async fn convert_partner(
 )]
 #[delete("/business-partners/{id}")]
 async fn delete_partner(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<PartnerId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_delete_partners)?;
     let id = id.into_inner();
-    changes::delete(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
+    changes::delete(&mut *db.connection().await?, &who.subject, id, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,7 +1,7 @@
 //! `/quotes/{id}/lines`: the lines of a draft quote. Every change recomputes the quote's
 //! totals; the primary quote's lines flow back to its opportunity in the same transaction.
 
-use actix_web::web::{Data, Path};
+use actix_web::web::Path;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 
 use super::line_changes;
@@ -11,7 +11,7 @@ use crate::access::Actor;
 use crate::access::Principal;
 use crate::access::Visibility;
 use crate::db::Conn;
-use crate::db::DbPool;
+use crate::db::Db;
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
@@ -36,12 +36,12 @@ use futures_util::future::BoxFuture;
 )]
 #[get("/quotes/{id}/lines")]
 async fn list_quote_lines(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<QuoteId>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
-    handlers::list::<Quote>(&pool, &who, id.into_inner(), &page).await
+    handlers::list::<Quote>(&db, &who, id.into_inner(), &page).await
 }
 
 /// Gets one line of a quote.
@@ -55,12 +55,8 @@ async fn list_quote_lines(
     security(("bearer" = []))
 )]
 #[get("/quotes/{id}/lines/{line_id}")]
-async fn get_quote_line(
-    pool: Data<DbPool>,
-    who: Principal,
-    path: Path<(QuoteId, QuoteLineId)>,
-) -> Result<HttpResponse, AppError> {
-    handlers::get::<Quote>(&pool, &who, path.into_inner()).await
+async fn get_quote_line(db: Db, who: Principal, path: Path<(QuoteId, QuoteLineId)>) -> Result<HttpResponse, AppError> {
+    handlers::get::<Quote>(&db, &who, path.into_inner()).await
 }
 
 /// Adds a line to a draft quote (an article fills it, as on opportunities).
@@ -80,14 +76,14 @@ async fn get_quote_line(
 )]
 #[post("/quotes/{id}/lines")]
 async fn create_quote_line(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
     id: Path<QuoteId>,
     body: JsonBody<NewLineRequest>,
 ) -> Result<HttpResponse, AppError> {
-    handlers::create::<Quote>(&pool, &who, &req, key, id.into_inner(), body).await
+    handlers::create::<Quote>(&db, &who, &req, key, id.into_inner(), body).await
 }
 
 /// Changes a line of a draft quote (JSON merge patch); honours `If-Match` on the line.
@@ -107,13 +103,13 @@ async fn create_quote_line(
 )]
 #[patch("/quotes/{id}/lines/{line_id}")]
 async fn update_quote_line(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     path: Path<(QuoteId, QuoteLineId)>,
     if_match: IfMatch,
     body: JsonBody<LinePatch>,
 ) -> Result<HttpResponse, AppError> {
-    handlers::update::<Quote>(&pool, &who, path.into_inner(), if_match, body).await
+    handlers::update::<Quote>(&db, &who, path.into_inner(), if_match, body).await
 }
 
 /// Deletes a line of a draft quote; its last line stays (409).
@@ -131,12 +127,12 @@ async fn update_quote_line(
 )]
 #[delete("/quotes/{id}/lines/{line_id}")]
 async fn delete_quote_line(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     path: Path<(QuoteId, QuoteLineId)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
-    handlers::delete::<Quote>(&pool, &who, path.into_inner(), if_match).await
+    handlers::delete::<Quote>(&db, &who, path.into_inner(), if_match).await
 }
 
 /// Registers the quote line routes.

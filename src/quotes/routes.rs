@@ -2,7 +2,7 @@
 //! status, the primary quote, and the PDF. Quote lines are in `lines`.
 
 use actix_web::http::header;
-use actix_web::web::{self, Data, Path, Query};
+use actix_web::web::{self, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use super::store::{self, QuoteFilter};
 use super::view::Quote;
 use crate::access::Actor;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::domain::quote::QuoteStatus;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
@@ -92,15 +92,10 @@ const NEWEST_FIRST: SortKey = SortKey {
     kind: KeyKind::Timestamp,
 };
 
-async fn list(
-    pool: &DbPool,
-    who: &Principal,
-    filter: QuoteFilter,
-    page: PageRequest,
-) -> Result<HttpResponse, AppError> {
+async fn list(db: &Db, who: &Principal, filter: QuoteFilter, page: PageRequest) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, NEWEST_FIRST)?;
-    let rows = store::list(&mut *db::connection(pool).await?, who.read_scope(), &filter, &page).await?;
+    let rows = store::list(&mut *db.connection().await?, who.read_scope(), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |r| (time_key(&r.row.created_at), r.row.id))
             .map(Quote::from),
@@ -116,7 +111,7 @@ async fn list(
 )]
 #[get("/quotes")]
 async fn list_quotes(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<QuoteQuery>,
     page: PageRequest,
@@ -127,7 +122,7 @@ async fn list_quotes(
         opportunity_id: q.opportunity_id,
         business_partner_id: q.business_partner_id,
     };
-    list(&pool, &who, filter, page).await
+    list(&db, &who, filter, page).await
 }
 
 /// Lists the quotes of one opportunity (its quote history), newest first.
@@ -142,19 +137,19 @@ async fn list_quotes(
 )]
 #[get("/opportunities/{id}/quotes")]
 async fn opportunity_quotes(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<OpportunityId>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
-    crate::opportunities::store::check_visible(&mut *db::connection(&pool).await?, who.read_scope(), id).await?;
+    crate::opportunities::store::check_visible(&mut *db.connection().await?, who.read_scope(), id).await?;
     let filter = QuoteFilter {
         opportunity_id: Some(id),
         ..QuoteFilter::default()
     };
-    list(&pool, &who, filter, page).await
+    list(&db, &who, filter, page).await
 }
 
 /// Makes a quote of an open opportunity's lines (the next revision; the first is primary).
@@ -174,7 +169,7 @@ async fn opportunity_quotes(
 )]
 #[post("/opportunities/{id}/quotes")]
 async fn create_quote(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -193,7 +188,7 @@ async fn create_quote(
         customer_text: r.customer_text,
     };
     let (actor, opportunity) = (Actor::of(&who)?, id.into_inner());
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::create(conn, &actor, opportunity, new).await.map(Quote::from) })
     })
     .await
@@ -210,9 +205,9 @@ async fn create_quote(
     security(("bearer" = []))
 )]
 #[get("/quotes/{id}")]
-async fn get_quote(pool: Data<DbPool>, who: Principal, id: Path<QuoteId>) -> Result<HttpResponse, AppError> {
+async fn get_quote(db: Db, who: Principal, id: Path<QuoteId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let record = store::find(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
+    let record = store::find(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
     Ok(ok(&Quote::from(record)))
 }
 
@@ -233,7 +228,7 @@ async fn get_quote(pool: Data<DbPool>, who: Principal, id: Path<QuoteId>) -> Res
 )]
 #[patch("/quotes/{id}")]
 async fn update_quote(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<QuoteId>,
     if_match: IfMatch,
@@ -251,7 +246,7 @@ async fn update_quote(
         customer_text: p.customer_text,
     };
     let record = changes::update(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
@@ -275,15 +270,10 @@ async fn update_quote(
     security(("bearer" = []))
 )]
 #[post("/quotes/{id}/make-primary")]
-async fn make_primary(
-    pool: Data<DbPool>,
-    who: Principal,
-    id: Path<QuoteId>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, AppError> {
+async fn make_primary(db: Db, who: Principal, id: Path<QuoteId>, if_match: IfMatch) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let record = changes::make_primary(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &Actor::of(&who)?,
         id.into_inner(),
         &if_match,
@@ -293,14 +283,14 @@ async fn make_primary(
 }
 
 async fn run_transition(
-    pool: &DbPool,
+    db: &Db,
     who: &Principal,
     id: QuoteId,
     if_match: &IfMatch,
     to: Transition,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
-    let record = changes::transition(&mut *db::connection(pool).await?, &Actor::of(who)?, id, if_match, to).await?;
+    let record = changes::transition(&mut *db.connection().await?, &Actor::of(who)?, id, if_match, to).await?;
     Ok(ok(&Quote::from(record)))
 }
 
@@ -318,13 +308,8 @@ async fn run_transition(
     security(("bearer" = []))
 )]
 #[post("/quotes/{id}/send")]
-async fn send_quote(
-    pool: Data<DbPool>,
-    who: Principal,
-    id: Path<QuoteId>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, AppError> {
-    run_transition(&pool, &who, id.into_inner(), &if_match, Transition::Send).await
+async fn send_quote(db: Db, who: Principal, id: Path<QuoteId>, if_match: IfMatch) -> Result<HttpResponse, AppError> {
+    run_transition(&db, &who, id.into_inner(), &if_match, Transition::Send).await
 }
 
 /// Records that the customer accepted a sent quote; 409 unless it is sent.
@@ -346,13 +331,8 @@ async fn send_quote(
     security(("bearer" = []))
 )]
 #[post("/quotes/{id}/accept")]
-async fn accept_quote(
-    pool: Data<DbPool>,
-    who: Principal,
-    id: Path<QuoteId>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, AppError> {
-    run_transition(&pool, &who, id.into_inner(), &if_match, Transition::Accept).await
+async fn accept_quote(db: Db, who: Principal, id: Path<QuoteId>, if_match: IfMatch) -> Result<HttpResponse, AppError> {
+    run_transition(&db, &who, id.into_inner(), &if_match, Transition::Accept).await
 }
 
 /// Records that the customer rejected a sent quote; 409 unless it is sent.
@@ -369,13 +349,8 @@ async fn accept_quote(
     security(("bearer" = []))
 )]
 #[post("/quotes/{id}/reject")]
-async fn reject_quote(
-    pool: Data<DbPool>,
-    who: Principal,
-    id: Path<QuoteId>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, AppError> {
-    run_transition(&pool, &who, id.into_inner(), &if_match, Transition::Reject).await
+async fn reject_quote(db: Db, who: Principal, id: Path<QuoteId>, if_match: IfMatch) -> Result<HttpResponse, AppError> {
+    run_transition(&db, &who, id.into_inner(), &if_match, Transition::Reject).await
 }
 
 /// A PDF file.
@@ -395,9 +370,9 @@ pub struct PdfDocument(pub Vec<u8>);
     security(("bearer" = []))
 )]
 #[get("/quotes/{id}/pdf")]
-async fn quote_pdf(pool: Data<DbPool>, who: Principal, id: Path<QuoteId>) -> Result<HttpResponse, AppError> {
+async fn quote_pdf(db: Db, who: Principal, id: Path<QuoteId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let document = store::document(&mut *db::connection(&pool).await?, who.read_scope(), id.into_inner()).await?;
+    let document = store::document(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
     let filename = format!("{}.pdf", document.number);
     // Layout is CPU work: off the async workers.
     let pdf = web::block(move || super::pdf::render(&document).map(PdfDocument))

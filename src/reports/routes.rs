@@ -1,7 +1,7 @@
 //! `/reports/*`: pipeline, forecast, owners, win/loss and stage conversion. Every role may read
 //! them; a rep's reports cover only the opportunities the rep sees.
 
-use actix_web::web::{Data, Query};
+use actix_web::web::Query;
 use actix_web::{HttpResponse, get};
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use super::outcomes::{StageConversionReport, WinLossReport};
 use super::pipeline::{OwnersReport, PipelineReport};
 use super::store::{self, Period, Scope};
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::error::{AppError, FieldError};
 use crate::ids::{FunnelId, UserId};
 use crate::openapi::responses::{Forbidden, ValidationFailed};
@@ -116,10 +116,10 @@ const MAX_MONTHS: u32 = 36;
     security(("bearer" = []))
 )]
 #[get("/reports/pipeline")]
-async fn pipeline(pool: Data<DbPool>, who: Principal, query: Query<ScopeQuery>) -> Result<HttpResponse, AppError> {
+async fn pipeline(db: Db, who: Principal, query: Query<ScopeQuery>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let scope = query.into_inner().scope(&who);
-    let rows = store::pipeline(&mut *db::connection(&pool).await?, &scope).await?;
+    let rows = store::pipeline(&mut *db.connection().await?, &scope).await?;
     Ok(HttpResponse::Ok().json(PipelineReport::from(rows)))
 }
 
@@ -141,7 +141,7 @@ async fn pipeline(pool: Data<DbPool>, who: Principal, query: Query<ScopeQuery>) 
 )]
 #[get("/reports/forecast")]
 async fn forecast(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<ScopeQuery>,
     options: Query<ForecastQuery>,
@@ -157,7 +157,7 @@ async fn forecast(
         .ok_or_else(|| AppError::invalid("months", "range", format!("must be from 1 to {MAX_MONTHS}")))?;
     let group_by = options.group_by.unwrap_or_default();
     let scope = query.into_inner().scope(&who);
-    let conn = &mut *db::connection(&pool).await?;
+    let conn = &mut *db.connection().await?;
     let rows = store::forecast(conn, &scope, period, group_by == ForecastGrouping::Owner).await?;
     let report = ForecastReport::new(group_by, months, period, rows);
     let report = match group_by {
@@ -176,10 +176,10 @@ async fn forecast(
     security(("bearer" = []))
 )]
 #[get("/reports/owners")]
-async fn owners(pool: Data<DbPool>, who: Principal, query: Query<ScopeQuery>) -> Result<HttpResponse, AppError> {
+async fn owners(db: Db, who: Principal, query: Query<ScopeQuery>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let scope = query.into_inner().scope(&who);
-    let rows = store::owners(&mut *db::connection(&pool).await?, &scope).await?;
+    let rows = store::owners(&mut *db.connection().await?, &scope).await?;
     Ok(HttpResponse::Ok().json(OwnersReport::from(rows)))
 }
 
@@ -197,7 +197,7 @@ async fn owners(pool: Data<DbPool>, who: Principal, query: Query<ScopeQuery>) ->
 )]
 #[get("/reports/win-loss")]
 async fn win_loss(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<ScopeQuery>,
     period: Query<PeriodQuery>,
@@ -205,7 +205,7 @@ async fn win_loss(
     who.require(Role::can_read)?;
     let (from, to, period) = period.period()?;
     let scope = query.into_inner().scope(&who);
-    let rows = store::win_loss(&mut *db::connection(&pool).await?, &scope, period).await?;
+    let rows = store::win_loss(&mut *db.connection().await?, &scope, period).await?;
     Ok(HttpResponse::Ok().json(WinLossReport::new(from, to, rows)))
 }
 
@@ -228,7 +228,7 @@ async fn win_loss(
 )]
 #[get("/reports/stage-conversion")]
 async fn stage_conversion(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<ScopeQuery>,
     period: Query<PeriodQuery>,
@@ -236,7 +236,7 @@ async fn stage_conversion(
     who.require(Role::can_read)?;
     let (from, to, period) = period.period()?;
     let scope = query.into_inner().scope(&who);
-    let rows = store::stage_conversion(&mut *db::connection(&pool).await?, &scope, period).await?;
+    let rows = store::stage_conversion(&mut *db.connection().await?, &scope, period).await?;
     Ok(HttpResponse::Ok().json(StageConversionReport::new(from, to, rows)))
 }
 

@@ -1,6 +1,5 @@
 //! `/settings`: one set of company-wide settings. Admins write; everyone reads.
 
-use actix_web::web::Data;
 use actix_web::{HttpResponse, get, patch};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -10,7 +9,7 @@ use super::changes;
 use super::store::{self, SettingsChanges};
 use super::view::Settings;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::domain::money;
 use crate::error::AppError;
 use crate::http::json::JsonBody;
@@ -58,11 +57,9 @@ pub struct SettingsPatch {
     security(("bearer" = []))
 )]
 #[get("/settings")]
-async fn get_settings(pool: Data<DbPool>, who: Principal) -> Result<HttpResponse, AppError> {
+async fn get_settings(db: Db, who: Principal) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    Ok(ok(&Settings::from(
-        store::get(&mut *db::connection(&pool).await?).await?,
-    )))
+    Ok(ok(&Settings::from(store::get(&mut *db.connection().await?).await?)))
 }
 
 /// Changes the settings (admin); honours `If-Match`.
@@ -80,7 +77,7 @@ async fn get_settings(pool: Data<DbPool>, who: Principal) -> Result<HttpResponse
 )]
 #[patch("/settings")]
 async fn update_settings(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     if_match: IfMatch,
     body: JsonBody<SettingsPatch>,
@@ -96,7 +93,7 @@ async fn update_settings(
         quote_valid_days: p.quote_valid_days,
         win_on_quote_accept: p.win_on_quote_accept,
     };
-    let row = changes::update(&mut *db::connection(&pool).await?, &who.subject, &if_match, &changes).await?;
+    let row = changes::update(&mut *db.connection().await?, &who.subject, &if_match, &changes).await?;
     Ok(ok(&Settings::from(row)))
 }
 

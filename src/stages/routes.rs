@@ -1,7 +1,7 @@
 //! `/stages`: sales stages with name, icon, probability and outcome. Admins write; everyone
 //! reads.
 
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::Utc;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use super::changes;
 use super::store::{self, StageChanges, StageFilter, StageRow};
 use super::view::Stage;
 use crate::access::{Principal, Role};
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::domain::money::Percent;
 use crate::domain::pipeline::{self, Outcome};
 use crate::error::{AppError, field_errors};
@@ -121,7 +121,7 @@ const BY_NAME: SortKey = SortKey {
 )]
 #[get("/stages")]
 async fn list_stages(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<StageQuery>,
     page: PageRequest,
@@ -134,7 +134,7 @@ async fn list_stages(
         outcome: query.outcome,
         q: query.q,
     };
-    let rows = store::list(&mut *db::connection(&pool).await?, &filter, &page).await?;
+    let rows = store::list(&mut *db.connection().await?, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(page.finish(rows, |row| (row.name.clone(), row.id)).map(Stage::from)))
 }
 
@@ -149,9 +149,9 @@ async fn list_stages(
     security(("bearer" = []))
 )]
 #[get("/stages/{id}")]
-async fn get_stage(pool: Data<DbPool>, who: Principal, id: Path<StageId>) -> Result<HttpResponse, AppError> {
+async fn get_stage(db: Db, who: Principal, id: Path<StageId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let row = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
+    let row = store::find(&mut *db.connection().await?, id.into_inner()).await?;
     Ok(ok(&Stage::from(row)))
 }
 
@@ -171,7 +171,7 @@ async fn get_stage(pool: Data<DbPool>, who: Principal, id: Path<StageId>) -> Res
 )]
 #[post("/stages")]
 async fn create_stage(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -203,7 +203,7 @@ async fn create_stage(
         version: 1,
     };
     let actor = who.subject.clone();
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, &row).await.map(Stage::from) })
     })
     .await
@@ -226,7 +226,7 @@ async fn create_stage(
 )]
 #[patch("/stages/{id}")]
 async fn update_stage(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<StageId>,
     if_match: IfMatch,
@@ -246,7 +246,7 @@ async fn update_stage(
         active: p.active,
     };
     let row = changes::update(
-        &mut *db::connection(&pool).await?,
+        &mut *db.connection().await?,
         &who.subject,
         id.into_inner(),
         &if_match,
@@ -270,20 +270,9 @@ async fn update_stage(
     security(("bearer" = []))
 )]
 #[delete("/stages/{id}")]
-async fn delete_stage(
-    pool: Data<DbPool>,
-    who: Principal,
-    id: Path<StageId>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, AppError> {
+async fn delete_stage(db: Db, who: Principal, id: Path<StageId>, if_match: IfMatch) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    changes::delete(
-        &mut *db::connection(&pool).await?,
-        &who.subject,
-        id.into_inner(),
-        &if_match,
-    )
-    .await?;
+    changes::delete(&mut *db.connection().await?, &who.subject, id.into_inner(), &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

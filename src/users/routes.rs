@@ -11,7 +11,7 @@ use super::store::{self, NewUser, UserChanges, UserFilter};
 use super::view::User;
 use crate::access::{Principal, Role};
 use crate::auth::Verifier;
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -89,7 +89,7 @@ const BY_EMAIL: SortKey = SortKey {
 )]
 #[get("/users")]
 async fn list_users(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<UserQuery>,
     page: PageRequest,
@@ -102,7 +102,7 @@ async fn list_users(
         active: query.active,
         q: query.q,
     };
-    let rows = store::list(&mut *db::connection(&pool).await?, &filter, &page).await?;
+    let rows = store::list(&mut *db.connection().await?, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |row| (row.email.to_lowercase(), row.id))
             .map(User::from),
@@ -120,10 +120,10 @@ async fn list_users(
     security(("bearer" = []))
 )]
 #[get("/users/{id}")]
-async fn get_user(pool: Data<DbPool>, who: Principal, id: Path<UserId>) -> Result<HttpResponse, AppError> {
+async fn get_user(db: Db, who: Principal, id: Path<UserId>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let id = id.into_inner();
-    let row = store::find(&mut *db::connection(&pool).await?, id).await?;
+    let row = store::find(&mut *db.connection().await?, id).await?;
     Ok(ok(&User::from(row)))
 }
 
@@ -143,7 +143,7 @@ async fn get_user(pool: Data<DbPool>, who: Principal, id: Path<UserId>) -> Resul
 )]
 #[post("/users")]
 async fn create_user(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
@@ -159,7 +159,7 @@ async fn create_user(
         active: request.active,
     };
     let actor = who.subject.clone();
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move { changes::insert(conn, &actor, &new).await.map(User::from) })
     })
     .await
@@ -182,7 +182,7 @@ async fn create_user(
 )]
 #[patch("/users/{id}")]
 async fn update_user(
-    pool: Data<DbPool>,
+    db: Db,
     verifier: Data<Verifier>,
     who: Principal,
     id: Path<UserId>,
@@ -198,14 +198,7 @@ async fn update_user(
         role: patch.role,
         active: patch.active,
     };
-    let row = changes::update(
-        &mut *db::connection(&pool).await?,
-        &who.subject,
-        id,
-        &if_match,
-        &changes,
-    )
-    .await?;
+    let row = changes::update(&mut *db.connection().await?, &who.subject, id, &if_match, &changes).await?;
     verifier.forget_user(id);
     Ok(ok(&User::from(row)))
 }
@@ -225,7 +218,7 @@ async fn update_user(
 )]
 #[delete("/users/{id}")]
 async fn delete_user(
-    pool: Data<DbPool>,
+    db: Db,
     verifier: Data<Verifier>,
     who: Principal,
     id: Path<UserId>,
@@ -233,7 +226,7 @@ async fn delete_user(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let id = id.into_inner();
-    changes::delete(&mut *db::connection(&pool).await?, &who.subject, id, &if_match).await?;
+    changes::delete(&mut *db.connection().await?, &who.subject, id, &if_match).await?;
     verifier.forget_user(id);
     Ok(HttpResponse::NoContent().finish())
 }

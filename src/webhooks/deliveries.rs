@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::store::{self, AttemptRow, DeliveryRow, DeliveryStatus};
 use crate::access::{Principal, Role};
 use crate::config::WebhookSettings;
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound};
@@ -136,13 +136,13 @@ pub struct PingResult {
 )]
 #[post("/webhooks/{id}/ping")]
 pub async fn ping(
-    pool: Data<DbPool>,
+    db: Db,
     settings: Data<WebhookSettings>,
     who: Principal,
     id: Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    let webhook = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
+    let webhook = store::find(&mut *db.connection().await?, id.into_inner()).await?;
     let outcome = super::worker::ping(&settings, webhook.id, webhook.url, webhook.secret).await?;
     Ok(HttpResponse::Ok().json(PingResult {
         delivered: outcome.succeeded(),
@@ -170,10 +170,10 @@ pub async fn ping(
     security(("bearer" = []))
 )]
 #[post("/webhooks/{id}/deliveries/{delivery_id}/redeliver")]
-pub async fn redeliver(pool: Data<DbPool>, who: Principal, path: Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
+pub async fn redeliver(db: Db, who: Principal, path: Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let (webhook, delivery) = path.into_inner();
-    let mut conn = db::connection(&pool).await?;
+    let mut conn = db.connection().await?;
     let (row, event_type) = store::redeliver(&mut conn, webhook, delivery).await?;
     let attempts = store::attempts(&mut conn, &[row.id])
         .await?
@@ -196,14 +196,14 @@ pub async fn redeliver(pool: Data<DbPool>, who: Principal, path: Path<(Uuid, Uui
 )]
 #[get("/webhooks/{id}/deliveries")]
 pub async fn list_deliveries(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     id: Path<Uuid>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let page = Page::new(&page, NEWEST_FIRST)?.tie_breaker("webhook_deliveries.id");
-    let mut conn = db::connection(&pool).await?;
+    let mut conn = db.connection().await?;
     let rows = store::deliveries(&mut conn, id.into_inner(), &page).await?;
     let paged = page.finish(rows, |(row, _)| (row.event_seq.to_string(), row.id));
     let ids: Vec<Uuid> = paged.items.iter().map(|(row, _)| row.id).collect();

@@ -15,7 +15,7 @@ use super::WebhookEventType;
 use super::store::{self, WebhookChanges, WebhookRow};
 use crate::access::{Principal, Role};
 use crate::config::WebhookSettings;
-use crate::db::{self, DbPool};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -234,14 +234,14 @@ const BY_CREATED: SortKey = SortKey {
 )]
 #[get("/webhooks")]
 async fn list_webhooks(
-    pool: Data<DbPool>,
+    db: Db,
     who: Principal,
     query: Query<WebhookQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
     let page = Page::new(&page, BY_CREATED)?;
-    let rows = store::list(&mut *db::connection(&pool).await?, query.active, &page).await?;
+    let rows = store::list(&mut *db.connection().await?, query.active, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |row| (time_key(&row.created_at), row.id))
             .map(Webhook::from),
@@ -260,9 +260,9 @@ async fn list_webhooks(
     security(("bearer" = []))
 )]
 #[get("/webhooks/{id}")]
-async fn get_webhook(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
+async fn get_webhook(db: Db, who: Principal, id: Path<Uuid>) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    let row = store::find(&mut *db::connection(&pool).await?, id.into_inner()).await?;
+    let row = store::find(&mut *db.connection().await?, id.into_inner()).await?;
     Ok(ok(&Webhook::from(row)))
 }
 
@@ -282,7 +282,7 @@ async fn get_webhook(pool: Data<DbPool>, who: Principal, id: Path<Uuid>) -> Resu
 )]
 #[post("/webhooks")]
 async fn create_webhook(
-    pool: Data<DbPool>,
+    db: Db,
     settings: Data<WebhookSettings>,
     who: Principal,
     req: HttpRequest,
@@ -305,7 +305,7 @@ async fn create_webhook(
         updated_at: now,
         version: 1,
     };
-    idempotency::create(&pool, Scope::of(&who, &req), key, &body.raw, move |conn| {
+    idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move {
             let row = store::insert(conn, &row).await?;
             let secret = row.secret.clone();
@@ -334,7 +334,7 @@ async fn create_webhook(
 )]
 #[patch("/webhooks/{id}")]
 async fn update_webhook(
-    pool: Data<DbPool>,
+    db: Db,
     settings: Data<WebhookSettings>,
     who: Principal,
     id: Path<Uuid>,
@@ -353,7 +353,7 @@ async fn update_webhook(
         active: p.active,
         description: p.description,
     };
-    let row = store::update(&mut *db::connection(&pool).await?, id.into_inner(), &if_match, &changes).await?;
+    let row = store::update(&mut *db.connection().await?, id.into_inner(), &if_match, &changes).await?;
     Ok(ok(&Webhook::from(row)))
 }
 
@@ -370,14 +370,9 @@ async fn update_webhook(
     security(("bearer" = []))
 )]
 #[delete("/webhooks/{id}")]
-async fn delete_webhook(
-    pool: Data<DbPool>,
-    who: Principal,
-    id: Path<Uuid>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, AppError> {
+async fn delete_webhook(db: Db, who: Principal, id: Path<Uuid>, if_match: IfMatch) -> Result<HttpResponse, AppError> {
     who.require(Role::can_configure)?;
-    store::delete(&mut *db::connection(&pool).await?, id.into_inner(), &if_match).await?;
+    store::delete(&mut *db.connection().await?, id.into_inner(), &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -539,6 +539,17 @@ async fn every_write_operation_of_the_spec_writes_an_event() {
     w.delete("/users/{id}", &format!("/api/v1/users/{}", id(&spare_user)))
         .await;
 
+    // A batch writes the events of its operations.
+    let batch = w
+        .post(
+            "/batch",
+            "/api/v1/batch",
+            json!({"operations": [{"method": "POST", "path": "/api/v1/business-partners",
+                                    "body": {"kind": "lead", "name": "Aus dem Stapel"}}]}),
+        )
+        .await;
+    assert_eq!(batch["results"][0]["status"], 201, "{batch}");
+
     let expected: BTreeSet<String> = write_operations()
         .into_iter()
         .filter(|operation| !NOT_IN_THE_FEED.contains(&operation.as_str()))

@@ -9,6 +9,7 @@ mod activities;
 mod architecture;
 mod articles;
 mod auth;
+mod batch;
 mod classes;
 mod cli;
 mod contention;

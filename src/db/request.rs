@@ -1,0 +1,120 @@
+//! The database as a handler sees it ([`Db`]): the shared pool, or, for an operation of an
+//! atomic batch, the one transaction all of the batch's operations run in. A handler's own
+//! transaction then becomes a savepoint of it, so each operation still commits or fails as a
+//! whole, and the batch decides whether everything is kept.
+
+use std::future::{Ready, ready};
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::web::Data;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use deadpool::managed::Object;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AnsiTransactionManager, TransactionManager};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::{Conn, DbPool, connection};
+use crate::error::AppError;
+
+type Pooled = Object<AsyncDieselConnectionManager<Conn>>;
+
+/// One open transaction shared by the operations of an atomic batch, in turn.
+#[derive(Clone)]
+pub struct SharedTransaction(Arc<Mutex<Pooled>>);
+
+impl SharedTransaction {
+    /// Takes a connection of the pool and begins the transaction.
+    pub async fn begin(pool: &DbPool) -> Result<Self, AppError> {
+        let mut conn = connection(pool).await?;
+        AnsiTransactionManager::begin_transaction(&mut *conn).await?;
+        Ok(Self(Arc::new(Mutex::new(conn))))
+    }
+
+    /// Commits what every operation wrote.
+    pub async fn commit(&self) -> Result<(), AppError> {
+        let mut conn = self.0.lock().await;
+        Ok(AnsiTransactionManager::commit_transaction(&mut **conn).await?)
+    }
+
+    /// Rolls everything back. A connection left in a transaction (an operation was cut off
+    /// mid-way) is discarded by the pool's recycling check rather than reused.
+    pub async fn roll_back(&self) {
+        let mut conn = self.0.lock().await;
+        while AnsiTransactionManager::transaction_manager_status_mut(&mut **conn)
+            .transaction_depth()
+            .is_ok_and(|depth| depth.is_some())
+        {
+            if AnsiTransactionManager::rollback_transaction(&mut **conn).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// The handler's way to the database; see the module comment.
+pub struct Db {
+    pool: Data<DbPool>,
+    shared: Option<SharedTransaction>,
+}
+
+impl Db {
+    /// The pool, for work that needs a connection of its own.
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// A connection: from the pool (503 when none comes in time), or the batch's transaction.
+    pub async fn connection(&self) -> Result<DbConn, AppError> {
+        match &self.shared {
+            None => Ok(DbConn::Pooled(connection(&self.pool).await?)),
+            Some(shared) => Ok(DbConn::Shared(Arc::clone(&shared.0).lock_owned().await)),
+        }
+    }
+}
+
+impl FromRequest for Db {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.app_data::<Data<DbPool>>() {
+            Some(pool) => Ok(Self {
+                pool: pool.clone(),
+                shared: req.extensions().get::<SharedTransaction>().cloned(),
+            }),
+            None => Err(AppError::Internal("no database pool configured".to_owned())),
+        })
+    }
+}
+
+/// A connection lent to one handler.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a pooled connection is what nearly every request holds, as before; boxing it would allocate on each"
+)]
+pub enum DbConn {
+    Pooled(Pooled),
+    Shared(OwnedMutexGuard<Pooled>),
+}
+
+impl Deref for DbConn {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        match self {
+            Self::Pooled(conn) => conn,
+            Self::Shared(conn) => conn,
+        }
+    }
+}
+
+impl DerefMut for DbConn {
+    fn deref_mut(&mut self) -> &mut Conn {
+        match self {
+            Self::Pooled(conn) => conn,
+            Self::Shared(conn) => conn,
+        }
+    }
+}
