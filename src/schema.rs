@@ -376,7 +376,7 @@ diesel::table! {
         delivery_id -> Uuid,
         attempt -> Int4,
         started_at -> Timestamptz,
-        duration_ms -> Int4,
+        duration_ms -> Nullable<Int4>,
         status_code -> Nullable<Int4>,
         error -> Nullable<Text>,
     }

@@ -27,12 +27,14 @@ pub struct Attempt {
     /// 1 for the first attempt.
     pub attempt: i32,
     pub started_at: DateTime<Utc>,
-    pub duration_ms: i32,
+    /// `null` while the attempt is under way, and for an `abandoned` one.
+    pub duration_ms: Option<i32>,
     /// The receiver's HTTP status; `null` when it did not answer (see `error`).
     pub status_code: Option<i32>,
     /// Why the attempt failed, as a class: `status <code>`, `timeout`, `refused`, `dns`, `tls`,
-    /// `connect`, `forbidden_target` (the target is, or now resolves to, a refused address) or
-    /// `request`; `null` on success.
+    /// `connect`, `forbidden_target` (the target is, or now resolves to, a refused address),
+    /// `request`, or `abandoned` (the worker making it stopped before it could record a result;
+    /// the delivery was tried again); `null` on success and while the attempt is under way.
     pub error: Option<String>,
 }
 

@@ -5,6 +5,7 @@
 //! any number of replicas can run.
 
 pub mod deliveries;
+pub mod queue;
 pub mod routes;
 pub mod store;
 pub mod target;

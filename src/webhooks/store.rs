@@ -1,11 +1,9 @@
-//! Webhooks, their deliveries and attempts in PostgreSQL, and the worker's queries: fan-out,
-//! claim and record.
-
-use std::time::Duration;
+//! Webhooks, their deliveries and attempts in PostgreSQL, publication and fan-out (the
+//! worker's claims and results are in `queue.rs`).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -77,7 +75,7 @@ pub struct AttemptRow {
     pub delivery_id: Uuid,
     pub attempt: i32,
     pub started_at: DateTime<Utc>,
-    pub duration_ms: i32,
+    pub duration_ms: Option<i32>,
     pub status_code: Option<i32>,
     pub error: Option<String>,
 }
@@ -271,127 +269,4 @@ pub async fn fan_out(conn: &mut Conn, batch: i64) -> Result<usize, AppError> {
     .bind::<BigInt, _>(batch)
     .execute(conn)
     .await?)
-}
-
-/// A delivery claimed for one attempt, with everything needed to make it.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct Claimed {
-    #[diesel(sql_type = SqlUuid)]
-    pub delivery_id: Uuid,
-    /// The number of this attempt (1 for the first).
-    #[diesel(sql_type = Integer)]
-    pub attempt: i32,
-    #[diesel(sql_type = Text)]
-    pub url: String,
-    #[diesel(sql_type = Text)]
-    pub secret: String,
-    #[diesel(sql_type = BigInt)]
-    pub seq: i64,
-    #[diesel(sql_type = SqlUuid)]
-    pub event_id: Uuid,
-    #[diesel(sql_type = Text)]
-    pub event_type: String,
-    #[diesel(sql_type = Timestamptz)]
-    pub occurred_at: DateTime<Utc>,
-    #[diesel(sql_type = Text)]
-    pub subject_id: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub actor: Option<String>,
-    #[diesel(sql_type = Jsonb)]
-    pub data: serde_json::Value,
-}
-
-/// Claims up to `limit` due deliveries of active webhooks in one short statement: locks them
-/// with `FOR UPDATE SKIP LOCKED` (rows another worker is claiming are passed over), counts the
-/// attempt and moves `next_attempt_at` a `lease` ahead, so no other worker finds them due
-/// while this one makes the HTTP request. A delivery is only due when no earlier event of the
-/// same webhook is still pending: each webhook gets its events in `seq` order, one at a time.
-pub async fn claim(conn: &mut Conn, limit: i64, lease: Duration) -> Result<Vec<Claimed>, AppError> {
-    Ok(diesel::sql_query(
-        "WITH due AS (
-             SELECT d.id
-             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.active
-               AND NOT EXISTS (
-                   SELECT 1 FROM webhook_deliveries p
-                   WHERE p.webhook_id = d.webhook_id AND p.status = 'pending' AND p.event_seq < d.event_seq)
-             ORDER BY d.next_attempt_at, d.event_seq
-             LIMIT $1
-             FOR UPDATE OF d SKIP LOCKED
-         )
-         UPDATE webhook_deliveries d
-         SET attempts = d.attempts + 1,
-             next_attempt_at = now() + make_interval(secs => $2),
-             updated_at = now()
-         FROM due, webhooks w, events e
-         WHERE d.id = due.id AND w.id = d.webhook_id AND e.id = d.event_id
-         RETURNING d.id AS delivery_id, d.attempts AS attempt, w.url, w.secret, e.seq, e.id AS event_id,
-                   e.type AS event_type, e.occurred_at, e.subject_id, e.actor, e.data",
-    )
-    .bind::<BigInt, _>(limit)
-    .bind::<Double, _>(lease.as_secs_f64())
-    .load(conn)
-    .await?)
-}
-
-/// What became of one attempt.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: i32,
-    /// The receiver's HTTP status, if it answered.
-    pub status_code: Option<i32>,
-    /// Why there was no answer, or which status was not a success.
-    pub error: Option<String>,
-}
-
-impl Outcome {
-    /// A 2xx answer.
-    pub fn succeeded(&self) -> bool {
-        self.status_code.is_some_and(|code| (200..300).contains(&code))
-    }
-}
-
-/// What to do with a delivery after an attempt.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Next {
-    Delivered,
-    /// Try again after this long.
-    Retry(Duration),
-    /// Given up.
-    Failed,
-}
-
-/// Records an attempt and settles or reschedules its delivery, in one statement. Does nothing
-/// (returns `false`) when the delivery has moved on meanwhile — deleted with its webhook, or
-/// claimed again after the lease ran out — so an attempt is recorded only once.
-pub async fn record(conn: &mut Conn, claimed: &Claimed, outcome: &Outcome, next: Next) -> Result<bool, AppError> {
-    let (status, delay) = match next {
-        Next::Delivered => ("delivered", None),
-        Next::Retry(delay) => ("pending", Some(delay.as_secs_f64())),
-        Next::Failed => ("failed", None),
-    };
-    let recorded = diesel::sql_query(
-        "WITH settled AS (
-             UPDATE webhook_deliveries
-             SET status = $3,
-                 next_attempt_at = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $4) END,
-                 last_status_code = $5, last_error = $6, updated_at = now()
-             WHERE id = $1 AND attempts = $2 AND status = 'pending'
-             RETURNING id
-         )
-         INSERT INTO webhook_delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error)
-         SELECT id, $2, $7, $8, $5, $6 FROM settled",
-    )
-    .bind::<SqlUuid, _>(claimed.delivery_id)
-    .bind::<Integer, _>(claimed.attempt)
-    .bind::<Text, _>(status)
-    .bind::<Nullable<Double>, _>(delay)
-    .bind::<Nullable<Integer>, _>(outcome.status_code)
-    .bind::<Nullable<Text>, _>(outcome.error.as_deref())
-    .bind::<Timestamptz, _>(outcome.started_at)
-    .bind::<Integer, _>(outcome.duration_ms)
-    .execute(conn)
-    .await?;
-    Ok(recorded == 1)
 }

@@ -1,11 +1,13 @@
-//! The delivery worker: a tokio task per server that, every poll interval, publishes ended
-//! transactions' events, fans them out to the webhooks, claims due deliveries and POSTs them.
-//! No transaction is open while an HTTP request runs: a claim is its own short statement, and
-//! each result is recorded in a transaction of its own afterwards.
+//! The delivery worker: a tokio task per server that, every poll interval and then round after
+//! round while there is work, publishes ended transactions' events, fans them out to the
+//! webhooks, and delivers: one run per webhook with a due delivery (the runs concurrently),
+//! each run POSTing that webhook's deliveries one after the other in `seq` order, the next as
+//! soon as the previous one was answered and recorded. No transaction is open while an HTTP
+//! request runs: claims and results are short statements of their own (see `queue.rs`).
 
 use std::error::Error as _;
 use std::sync::LazyLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
@@ -16,17 +18,19 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::store::{self, Claimed, Next, Outcome};
+use super::queue::{self, Claimed, Next, Outcome};
+use super::store;
 use super::target::{self, CheckedResolver};
 use super::{LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER};
 use crate::config::WebhookSettings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 
-/// Deliveries claimed at once; their requests run concurrently.
+/// Webhooks whose runs are claimed at once; the runs go on concurrently.
 const CLAIM_BATCH: i64 = 32;
-/// Claim rounds per tick at most, so a busy feed does not hold off publishing.
-const ROUNDS_PER_TICK: usize = 20;
+/// How long one run of a webhook's deliveries goes on before the worker publishes and fans out
+/// again (and other webhooks get their turn).
+const RUN_LIMIT: Duration = Duration::from_secs(1);
 /// Events fanned out per webhook and tick at most.
 const FAN_OUT_BATCH: i64 = 1000;
 
@@ -91,6 +95,7 @@ pub async fn ping(
     let now = Utc::now();
     let claimed = Claimed {
         delivery_id: Uuid::nil(),
+        webhook_id,
         attempt: 1,
         url,
         secret,
@@ -113,59 +118,100 @@ async fn run(pool: DbPool, client: reqwest::Client, settings: WebhookSettings, m
             _ = stopped.changed() => return,
             _ = interval.tick() => {}
         }
-        if let Err(e) = tick(&pool, &client, &settings).await {
-            log::warn!("webhook worker: {e}");
+        // Round after round while there is work, then wait for the next tick.
+        loop {
+            match round(&pool, &client, &settings).await {
+                Ok(0) => break,
+                Ok(_) if *stopped.borrow() => return,
+                Ok(_) => {}
+                Err(e) => {
+                    log::warn!("webhook worker: {e}");
+                    break;
+                }
+            }
         }
     }
 }
 
-/// One round of work: publish, fan out, then deliver whatever is due until nothing is.
-async fn tick(pool: &DbPool, client: &reqwest::Client, settings: &WebhookSettings) -> Result<(), AppError> {
-    {
+/// One round of work: publish, fan out, then a run for each webhook with a due delivery, the
+/// runs concurrently. Answers how many attempts were made.
+async fn round(pool: &DbPool, client: &reqwest::Client, settings: &WebhookSettings) -> Result<usize, AppError> {
+    let claimed = {
         let mut conn = db::connection(pool).await?;
         store::publish_events(&mut conn).await?;
         store::fan_out(&mut conn, FAN_OUT_BATCH).await?;
-    }
-    for _ in 0..ROUNDS_PER_TICK {
-        let claimed = store::claim(&mut *db::connection(pool).await?, CLAIM_BATCH, settings.lease()).await?;
-        if claimed.is_empty() {
-            break;
+        queue::claim(&mut conn, CLAIM_BATCH, settings.lease()).await?
+    };
+    let runs = join_all(
+        claimed
+            .into_iter()
+            .map(|first| deliver_run(pool, client, settings, first)),
+    )
+    .await;
+    let mut attempts = 0;
+    for run in runs {
+        match run {
+            Ok(made) => attempts += made,
+            Err(e) => log::warn!("webhook worker: {e}"),
         }
-        let outcomes = join_all(
-            claimed
-                .iter()
-                .map(|c| attempt(client, c, settings.allow_private_targets)),
-        )
-        .await;
+    }
+    Ok(attempts)
+}
+
+/// Delivers `first`, then the same webhook's next deliveries one after the other, each as soon
+/// as the previous one was answered with a 2xx and recorded, for up to [`RUN_LIMIT`]: as fast as
+/// the receiver answers, in `seq` order. A failed attempt ends the run; the webhook's later
+/// deliveries wait for its retry. Answers how many attempts were made.
+async fn deliver_run(
+    pool: &DbPool,
+    client: &reqwest::Client,
+    settings: &WebhookSettings,
+    first: Claimed,
+) -> Result<usize, AppError> {
+    let started = Instant::now();
+    let mut current = first;
+    let mut attempts = 0;
+    loop {
+        let outcome = attempt(client, &current, settings.allow_private_targets).await;
+        attempts += 1;
+        let next = next_step(&outcome, current.attempt, settings);
+        if let Some(deliveries) = DELIVERIES.as_ref() {
+            deliveries.with_label_values(&[outcome_label(next)]).inc();
+        }
+        if let Some(error) = &outcome.error {
+            log::warn!(
+                "webhook delivery {} (event {}, attempt {}) failed: {error}",
+                current.delivery_id,
+                current.seq,
+                current.attempt
+            );
+        }
         let mut conn = db::connection(pool).await?;
-        for (claimed, outcome) in claimed.iter().zip(outcomes) {
-            let next = next_step(&outcome, claimed.attempt, settings);
-            let counted = match next {
-                Next::Delivered => "delivered",
-                Next::Retry(_) => "retry",
-                Next::Failed => "failed",
-            };
-            if let Some(deliveries) = DELIVERIES.as_ref() {
-                deliveries.with_label_values(&[counted]).inc();
-            }
-            if let Some(error) = &outcome.error {
-                log::warn!(
-                    "webhook delivery {} (event {}, attempt {}) failed: {error}",
-                    claimed.delivery_id,
-                    claimed.seq,
-                    claimed.attempt
-                );
-            }
-            if !store::record(&mut conn, claimed, &outcome, next).await? {
-                log::info!(
-                    "webhook delivery {} changed during attempt {}; its result is dropped",
-                    claimed.delivery_id,
-                    claimed.attempt
-                );
-            }
+        if !queue::record(&mut conn, &current, &outcome, next).await? {
+            log::info!(
+                "webhook delivery {} changed during attempt {}; its result is logged, the delivery left alone",
+                current.delivery_id,
+                current.attempt
+            );
+            return Ok(attempts);
+        }
+        if next != Next::Delivered || started.elapsed() >= RUN_LIMIT {
+            return Ok(attempts);
+        }
+        match queue::claim_next(&mut conn, current.webhook_id, settings.lease()).await? {
+            Some(claimed) => current = claimed,
+            None => return Ok(attempts),
         }
     }
-    Ok(())
+}
+
+/// The `outcome` label of [`DELIVERIES`].
+fn outcome_label(next: Next) -> &'static str {
+    match next {
+        Next::Delivered => "delivered",
+        Next::Retry(_) => "retry",
+        Next::Failed => "failed",
+    }
 }
 
 /// Delivered on a 2xx; otherwise retried after the backoff until the attempts are used up.

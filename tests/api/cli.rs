@@ -170,7 +170,7 @@ fn token_refuses_a_lifetime_above_the_maximum() {
 
 /// Starts `serve` on `db` with `JWT_SECRET` on a free port, output piped; waits up to 30 s for
 /// `/readyz`. Returns the process, its port, and whether it came up.
-async fn serve_on(db: &TestDatabase, env: &[(&str, &str)]) -> (std::process::Child, u16, bool) {
+pub async fn serve_on(db: &TestDatabase, env: &[(&str, &str)]) -> (std::process::Child, u16, bool) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -49,4 +49,6 @@ mod settings;
 mod stages;
 mod token_users;
 mod users;
+mod webhook_kit;
+mod webhook_runs;
 mod webhooks;
