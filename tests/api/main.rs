@@ -16,6 +16,7 @@ mod contention;
 mod cursors;
 mod database;
 mod embedded;
+mod erp_consumer;
 mod errors;
 mod events;
 mod external_ids;

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Webhook delivery throughput: events per second reaching one webhook, with 1 and with 3
+# replicas, a receiver that answers at once and one that answers after 50 ms. For each of the
+# four cases a new webhook subscribes to everything, BENCH_EVENTS (3000; BENCH_SLOW_EVENTS, 300,
+# for the 50 ms receiver) events are written by SQL in one transaction, and the receiver
+# (bench/webhook_receiver.py) records when each arrives. Prints events/s between the first and
+# the last arrival, the end-to-end time from the commit to the last arrival, and whether every
+# event arrived once and in order.
+#
+# Knobs (environment): BENCH_DATABASE_URL (default .../salesfunnel_bench_webhooks; only a name
+# containing "bench" is dropped), BENCH_EVENTS (3000), BENCH_SLOW_EVENTS (300),
+# BENCH_REPLICAS ("1 3"), BENCH_DELAYS_MS ("0 50"), BENCH_PORT (18770; replicas use
+# BENCH_PORT.., receivers BENCH_PORT+10..), SKIP_BUILD=1.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$BENCH_DIR")
+DB_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/salesfunnel_bench_webhooks}
+EVENTS=${BENCH_EVENTS:-3000}
+SLOW_EVENTS=${BENCH_SLOW_EVENTS:-300}
+PORT=${BENCH_PORT:-18770}
+BIN="$REPO/target/release/salesfunnel"
+
+[[ $DB_URL =~ ^postgres(ql)?://([^@/]*@)?(127\.0\.0\.1|localhost)(:[0-9]+)?/([A-Za-z0-9_]*bench[A-Za-z0-9_]*)$ ]] \
+    || { echo "BENCH_DATABASE_URL must be a loopback database whose name contains 'bench': $DB_URL" >&2; exit 2; }
+DB_NAME=${BASH_REMATCH[5]}
+ADMIN_URL="${DB_URL%/*}/postgres"
+for tool in psql curl python3 cargo; do
+    command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 2; }
+done
+log() { echo "== $(date -u +%H:%M:%S) $*"; }
+psql_db() { psql "$DB_URL" -X -v ON_ERROR_STOP=1 -q "$@"; }
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+    log "cargo build --release"
+    (cd "$REPO" && cargo build --release)
+fi
+JWT_SECRET=$(head -c 30 /dev/urandom | base64 | tr '+/' '-_')
+export JWT_SECRET
+
+log "fresh database $DB_NAME"
+psql "$ADMIN_URL" -X -q -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" -c "CREATE DATABASE \"$DB_NAME\""
+DATABASE_URL="$DB_URL" RUST_LOG=warn "$BIN" migrate >/dev/null
+
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+receiver_port() { echo $((PORT + 10 + $1)); }
+for delay in ${BENCH_DELAYS_MS:-0 50}; do
+    python3 "$BENCH_DIR/webhook_receiver.py" "$(receiver_port "$delay")" "$delay" &
+    PIDS+=($!)
+done
+ADMIN=$("$BIN" token --role admin --sub bench)
+
+for replicas in ${BENCH_REPLICAS:-1 3}; do
+    log "$replicas replica(s)"
+    SERVERS=()
+    for ((r = 0; r < replicas; r++)); do
+        DATABASE_URL="$DB_URL" BIND="127.0.0.1:$((PORT + r))" DATABASE_POOL_SIZE=8 RUST_LOG=warn \
+            WEBHOOK_ALLOW_PRIVATE_TARGETS=true "$BIN" serve --no-demo &
+        SERVERS+=($!)
+        PIDS+=($!)
+    done
+    for ((r = 0; r < replicas; r++)); do
+        for _ in $(seq 150); do curl -sf "http://127.0.0.1:$((PORT + r))/readyz" >/dev/null && break; sleep 0.2; done
+    done
+    for delay in ${BENCH_DELAYS_MS:-0 50}; do
+        n=$EVENTS
+        ((delay == 0)) || n=$SLOW_EVENTS
+        path="/r$replicas-d$delay"
+        receiver="http://127.0.0.1:$(receiver_port "$delay")"
+        webhook=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/webhooks" -H "Authorization: Bearer $ADMIN" \
+            -H 'Content-Type: application/json' -d "{\"url\": \"$receiver$path\", \"event_types\": [\"*\"]}" \
+            | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+        start=$(python3 -c 'import time; print(time.monotonic())')
+        psql_db -c "INSERT INTO events (id, type, subject_id, actor, data)
+                    SELECT gen_random_uuid(), 'opportunity.updated', gen_random_uuid()::text, 'bench',
+                           jsonb_build_object('n', g, 'padding', repeat('x', 600))
+                    FROM generate_series(1, $n) g"
+        python3 - "$receiver" "$path" "$n" "$start" "$replicas" "$delay" <<'PY'
+import json, sys, time, urllib.parse, urllib.request
+receiver, path, n, start, replicas, delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
+deadline = time.monotonic() + 60 + n * (int(delay) / 1000) * 3
+while True:
+    stats = json.load(urllib.request.urlopen(f"{receiver}/stats?path={urllib.parse.quote(path)}"))
+    if stats["count"] >= n or time.monotonic() > deadline:
+        break
+    time.sleep(0.2)
+span = (stats["last"] - stats["first"]) if stats["count"] > 1 else float("nan")
+rate = (stats["count"] - 1) / span if stats["count"] > 1 else 0
+print(f"RESULT replicas={replicas} receiver_delay_ms={delay} events={n} received={stats['count']} "
+      f"distinct={stats['distinct']} in_order={stats['in_order']} events_per_s={rate:.0f} "
+      f"first_to_last_s={span:.2f} commit_to_last_s={stats['last'] - start:.2f}", flush=True)
+PY
+        # Later cases measure their own webhook only.
+        curl -sf -o /dev/null -X DELETE "http://127.0.0.1:$PORT/api/v1/webhooks/$webhook" -H "Authorization: Bearer $ADMIN"
+    done
+    for pid in "${SERVERS[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
+done
