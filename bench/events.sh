@@ -34,22 +34,8 @@ DEMO_PARTNER=01930000-0000-7000-8000-000000000065
 FIRST_STAGE=01930000-0000-7000-8000-0000000000c9
 OPP_BODY='{"subject":"Bench %d","business_partner_id":"'$DEMO_PARTNER'","class_id":"NEUWAGEN","stage_id":"'$FIRST_STAGE'","target_value":"25000.00"}'
 
-[[ $DB_URL =~ ^postgres(ql)?://([^@/]*@)?(127\.0\.0\.1|localhost)(:[0-9]+)?/([A-Za-z0-9_]*bench[A-Za-z0-9_]*)$ ]] \
-    || { echo "BENCH_DATABASE_URL must be a loopback database whose name contains 'bench': $DB_URL" >&2; exit 2; }
-DB_NAME=${BASH_REMATCH[5]}
-ADMIN_URL="${DB_URL%/*}/postgres"
-for tool in wrk psql curl python3 cargo; do
-    command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 2; }
-done
-log() { echo "== $(date -u +%H:%M:%S) $*"; }
-psql_db() { psql "$DB_URL" -X -v ON_ERROR_STOP=1 -q "$@"; }
-
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    log "cargo build --release"
-    (cd "$REPO" && cargo build --release)
-fi
-JWT_SECRET=$(head -c 30 /dev/urandom | base64 | tr '+/' '-_')
-export JWT_SECRET
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh" wrk psql curl python3 cargo
 
 if [[ ${SKIP_SEED:-0} != 1 ]]; then
     log "fresh database $DB_NAME, salesfunnel seed --opportunities $OPPORTUNITIES"

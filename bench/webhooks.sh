@@ -21,22 +21,8 @@ SLOW_EVENTS=${BENCH_SLOW_EVENTS:-300}
 PORT=${BENCH_PORT:-18770}
 BIN="$REPO/target/release/salesfunnel"
 
-[[ $DB_URL =~ ^postgres(ql)?://([^@/]*@)?(127\.0\.0\.1|localhost)(:[0-9]+)?/([A-Za-z0-9_]*bench[A-Za-z0-9_]*)$ ]] \
-    || { echo "BENCH_DATABASE_URL must be a loopback database whose name contains 'bench': $DB_URL" >&2; exit 2; }
-DB_NAME=${BASH_REMATCH[5]}
-ADMIN_URL="${DB_URL%/*}/postgres"
-for tool in psql curl python3 cargo; do
-    command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 2; }
-done
-log() { echo "== $(date -u +%H:%M:%S) $*"; }
-psql_db() { psql "$DB_URL" -X -v ON_ERROR_STOP=1 -q "$@"; }
-
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    log "cargo build --release"
-    (cd "$REPO" && cargo build --release)
-fi
-JWT_SECRET=$(head -c 30 /dev/urandom | base64 | tr '+/' '-_')
-export JWT_SECRET
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh" psql curl python3 cargo
 
 log "fresh database $DB_NAME"
 psql "$ADMIN_URL" -X -q -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" -c "CREATE DATABASE \"$DB_NAME\""

@@ -170,3 +170,16 @@ pub async fn wait_for(app: &TestApp, webhook: &Value, done: impl Fn(&[Value]) ->
 pub fn all_settled(count: usize) -> impl Fn(&[Value]) -> bool {
     move |items| items.len() == count && items.iter().all(|d| d["status"] != "pending")
 }
+
+/// Another replica's worker on the app's database.
+pub fn worker(app: &TestApp, settings: WebhookSettings) -> salesfunnel::webhooks::worker::Worker {
+    let pool = salesfunnel::db::pool(
+        &app.db.url,
+        &salesfunnel::config::DatabaseSettings {
+            pool_size: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    salesfunnel::webhooks::worker::spawn(pool, settings).unwrap()
+}

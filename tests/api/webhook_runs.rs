@@ -20,19 +20,6 @@ fn sleeping() -> WebhookSettings {
     }
 }
 
-/// Another replica's worker on the app's database.
-fn worker(app: &TestApp, settings: WebhookSettings) -> salesfunnel::webhooks::worker::Worker {
-    let pool = salesfunnel::db::pool(
-        &app.db.url,
-        &salesfunnel::config::DatabaseSettings {
-            pool_size: 2,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    salesfunnel::webhooks::worker::spawn(pool, settings).unwrap()
-}
-
 async fn events(app: &TestApp, count: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for n in 0..count {

@@ -492,19 +492,7 @@ async fn several_workers_deliver_each_event_once_and_in_order() {
     let settings = fast(100, 2000, 3);
     let app = spawn_app_with_webhooks(settings).await;
     // Two more replicas' workers on the same database.
-    let others: Vec<_> = (0..2)
-        .map(|_| {
-            let pool = salesfunnel::db::pool(
-                &app.db.url,
-                &salesfunnel::config::DatabaseSettings {
-                    pool_size: 2,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-            salesfunnel::webhooks::worker::spawn(pool, settings).unwrap()
-        })
-        .collect();
+    let others: Vec<_> = (0..2).map(|_| worker(&app, settings)).collect();
     let receiver = Receiver::start(vec![], Duration::from_millis(5));
     let mut webhooks = Vec::new();
     for n in 0..4 {
