@@ -46,13 +46,17 @@ def singles(conn, keys, expect):
         assert status == expect, (status, body[:300])
 
 
-def batches(conn, keys, expect):
+def batches(conn, keys, expect, atomic=False):
     for start in range(0, len(keys), BATCH):
         ops = [{"method": "PUT", "path": PATH + key, "body": partner(key)} for key in keys[start:start + BATCH]]
-        status, body = send(conn, "POST", "/api/v1/batch", {"operations": ops})
+        status, body = send(conn, "POST", "/api/v1/batch", {"atomic": atomic, "operations": ops})
         assert status == 200, (status, body[:300])
         got = {r["status"] for r in json.loads(body)["results"]}
         assert got == {expect}, (got, body[:300])
+
+
+def atomic_batches(conn, keys, expect):
+    batches(conn, keys, expect, atomic=True)
 
 
 def measure(kind, run, keys, expect):
@@ -68,19 +72,22 @@ def measure(kind, run, keys, expect):
 
 results = {}
 for rnd in range(ROUNDS):
-    order = [("single", singles), ("batch", batches)]
-    if rnd % 2:
-        order.reverse()
+    order = [("single", singles), ("batch", batches), ("atomic", atomic_batches)]
+    order = order[rnd % 3:] + order[:rnd % 3]
     for phase, expect in (("create", 201), ("replace", 200)):
         for kind, run in order:
-            keys = [f"{kind[0].upper()}{rnd}-{i:05d}" for i in range(PARTNERS)]
+            keys = [f"{kind.upper()}{rnd}-{i:05d}" for i in range(PARTNERS)]
             results.setdefault((kind, phase), []).append(measure(f"{kind}-{phase} round {rnd + 1}", run, keys, expect))
 
 print()
 for phase in ("create", "replace"):
-    single, batch = results[("single", phase)], results[("batch", phase)]
-    ws, wb = statistics.mean(w for w, _ in single), statistics.mean(w for w, _ in batch)
-    cs, cb = statistics.mean(c for _, c in single), statistics.mean(c for _, c in batch)
-    print(f"SUMMARY {phase}: {PARTNERS} partners by single PUTs {ws:.2f} s ({PARTNERS / ws:.0f}/s), "
-          f"by batches of {BATCH} {wb:.2f} s ({PARTNERS / wb:.0f}/s): batch/single wall {wb / ws:.2f}x, "
-          f"server CPU {cb / cs:.2f}x ({1e6 * cs / PARTNERS:.0f} vs {1e6 * cb / PARTNERS:.0f} us per partner)")
+    single = results[("single", phase)]
+    ws, cs = statistics.mean(w for w, _ in single), statistics.mean(c for _, c in single)
+    print(f"SUMMARY {phase}: {PARTNERS} partners by single PUTs {ws:.2f} s ({PARTNERS / ws:.0f}/s, "
+          f"{1e6 * cs / PARTNERS:.0f} us server CPU each)")
+    for kind in ("batch", "atomic"):
+        runs = results[(kind, phase)]
+        w, c = statistics.mean(w for w, _ in runs), statistics.mean(c for _, c in runs)
+        name = "batches" if kind == "batch" else "atomic batches"
+        print(f"SUMMARY {phase}: by {name} of {BATCH} {w:.2f} s ({PARTNERS / w:.0f}/s): "
+              f"wall {w / ws:.2f}x single, server CPU {c / cs:.2f}x ({1e6 * c / PARTNERS:.0f} us each)")

@@ -42,7 +42,7 @@ for replicas in ${BENCH_REPLICAS:-1 3}; do
     log "$replicas replica(s)"
     SERVERS=()
     for ((r = 0; r < replicas; r++)); do
-        DATABASE_URL="$DB_URL" BIND="127.0.0.1:$((PORT + r))" DATABASE_POOL_SIZE=8 RUST_LOG=warn \
+        DATABASE_URL="$DB_URL" BIND="127.0.0.1:$((PORT + r))" DATABASE_POOL_SIZE=8 RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn \
             WEBHOOK_ALLOW_PRIVATE_TARGETS=true "$BIN" serve --no-demo &
         SERVERS+=($!)
         PIDS+=($!)
