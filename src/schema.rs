@@ -394,6 +394,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        batch_size -> Int4,
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Claimed {
     pub url: String,
     #[diesel(sql_type = Text)]
     pub secret: String,
+    /// The webhook's events per POST.
+    #[diesel(sql_type = Integer)]
+    pub batch_size: i32,
     #[diesel(sql_type = BigInt)]
     pub seq: i64,
     #[diesel(sql_type = SqlUuid)]
@@ -67,9 +70,10 @@ const CLAIM: &str = "
          INSERT INTO webhook_delivery_attempts (delivery_id, attempt, started_at)
          SELECT id, attempts, now() FROM claimed
      )
-     SELECT c.id AS delivery_id, c.webhook_id, c.attempts AS attempt, w.url, w.secret, e.seq, e.id AS event_id,
-            e.type AS event_type, e.occurred_at, e.subject_id, e.actor, e.data
-     FROM claimed c JOIN webhooks w ON w.id = c.webhook_id JOIN events e ON e.id = c.event_id";
+     SELECT c.id AS delivery_id, c.webhook_id, c.attempts AS attempt, w.url, w.secret, w.batch_size, e.seq,
+            e.id AS event_id, e.type AS event_type, e.occurred_at, e.subject_id, e.actor, e.data
+     FROM claimed c JOIN webhooks w ON w.id = c.webhook_id JOIN events e ON e.id = c.event_id
+     ORDER BY e.seq";
 
 /// Claims the next due delivery of up to `limit` webhooks in one short statement: the first
 /// pending delivery (by `seq`) of each active webhook, when it is due, locked with `FOR UPDATE
@@ -118,6 +122,34 @@ pub async fn claim_next(conn: &mut Conn, webhook: Uuid, lease: Duration) -> Resu
     .load(conn)
     .await?
     .pop())
+}
+
+/// Claims up to `limit` pending deliveries of `webhook` that follow its delivery `after` (a
+/// head this worker holds), in `seq` order: what goes into the same POST of a batching webhook.
+/// They ride along with their head even before their own retry time (one POST either way). No
+/// other worker claims them meanwhile: they are not heads.
+pub async fn claim_followers(
+    conn: &mut Conn,
+    webhook: Uuid,
+    after: i64,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<Claimed>, AppError> {
+    Ok(diesel::sql_query(format!(
+        "WITH due AS (
+             SELECT id FROM webhook_deliveries
+             WHERE webhook_id = $3 AND status = 'pending' AND event_seq > $4
+             ORDER BY event_seq
+             LIMIT $1
+             FOR UPDATE
+         ), {CLAIM}"
+    ))
+    .bind::<BigInt, _>(limit)
+    .bind::<Double, _>(lease.as_secs_f64())
+    .bind::<SqlUuid, _>(webhook)
+    .bind::<BigInt, _>(after)
+    .load(conn)
+    .await?)
 }
 
 /// What became of one attempt.

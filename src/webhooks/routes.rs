@@ -29,7 +29,7 @@ use crate::openapi::responses::{Forbidden, NotFound, PreconditionFailed, Validat
 #[schema(example = json!({
     "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f60", "url": "https://erp.example.com/hooks/salesfunnel",
     "event_types": ["opportunity.won", "business_partner.created"], "active": true,
-    "description": "ERP order import", "created_at": "2026-11-22T09:15:00Z",
+    "description": "ERP order import", "batch_size": 1, "created_at": "2026-11-22T09:15:00Z",
     "updated_at": "2026-11-22T09:15:00Z", "version": 1
 }))]
 pub struct Webhook {
@@ -41,6 +41,9 @@ pub struct Webhook {
     /// Inactive webhooks get no deliveries; events published meanwhile are skipped for good.
     pub active: bool,
     pub description: Option<String>,
+    /// 1: each event is POSTed alone. More: up to this many consecutive events of the webhook
+    /// are POSTed together as `{"events": [...]}` (see `NewWebhookRequest`).
+    pub batch_size: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -60,6 +63,7 @@ impl From<WebhookRow> for Webhook {
             event_types: types.into_iter().collect(),
             active: row.active,
             description: row.description,
+            batch_size: row.batch_size,
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,
@@ -81,7 +85,7 @@ impl Resource for Webhook {
 #[schema(example = json!({
     "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f60", "url": "https://erp.example.com/hooks/salesfunnel",
     "event_types": ["opportunity.won", "business_partner.created"], "active": true,
-    "description": "ERP order import", "created_at": "2026-11-22T09:15:00Z",
+    "description": "ERP order import", "batch_size": 1, "created_at": "2026-11-22T09:15:00Z",
     "updated_at": "2026-11-22T09:15:00Z", "version": 1,
     "secret": "whsec_8f14e45fceea167a5a36dedd4bea2543f4b3c2a1d0e9f8a7b6c5d4e3f2a1b0c9"
 }))]
@@ -131,6 +135,18 @@ pub struct NewWebhookRequest {
     #[validate(length(max = 500))]
     #[schema(max_length = 500)]
     pub description: Option<String>,
+    /// 1 (default): one POST per event. 2 to 100: a POST carries up to this many consecutive
+    /// events, in `seq` order, as `{"events": [...]}` (each item as `GET /events` serves it),
+    /// signed as a whole; a 2xx delivers them all, anything else retries them all. For a
+    /// receiver that answers slowly: events in order reach it up to this many times faster.
+    #[serde(default = "one")]
+    #[validate(range(min = 1, max = 100))]
+    #[schema(minimum = 1, maximum = 100, default = 1)]
+    pub batch_size: i32,
+}
+
+fn one() -> i32 {
+    1
 }
 
 /// Changes to a webhook (JSON merge patch). A new `secret` takes effect with the next attempt
@@ -158,6 +174,10 @@ pub struct WebhookPatch {
     #[validate(length(max = 500))]
     #[schema(max_length = 500)]
     pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[validate(range(min = 1, max = 100))]
+    #[schema(nullable = false, minimum = 1, maximum = 100)]
+    pub batch_size: Option<i32>,
 }
 
 /// Filters of the webhook list.
@@ -304,6 +324,7 @@ async fn create_webhook(
         created_at: now,
         updated_at: now,
         version: 1,
+        batch_size: r.batch_size,
     };
     idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
         Box::pin(async move {
@@ -352,6 +373,7 @@ async fn update_webhook(
         secret: p.secret,
         active: p.active,
         description: p.description,
+        batch_size: p.batch_size,
     };
     let row = store::update(&mut *db.connection().await?, id.into_inner(), &if_match, &changes).await?;
     Ok(ok(&Webhook::from(row)))

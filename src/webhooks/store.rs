@@ -40,6 +40,7 @@ pub struct WebhookRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    pub batch_size: i32,
 }
 
 /// The writable fields; `None` leaves a field alone, `Some(None)` clears the description.
@@ -51,6 +52,7 @@ pub struct WebhookChanges {
     pub secret: Option<String>,
     pub active: Option<bool>,
     pub description: Option<Option<String>>,
+    pub batch_size: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -99,6 +99,7 @@ pub async fn ping(
         attempt: 1,
         url,
         secret,
+        batch_size: 1,
         seq: 0,
         event_id: Uuid::now_v7(),
         event_type: "ping".to_owned(),
@@ -107,7 +108,7 @@ pub async fn ping(
         actor: None,
         data: serde_json::json!({ "webhook_id": webhook_id, "zen": "Ein Angebot ist erst fertig, wenn der Kunde es hat." }),
     };
-    Ok(attempt(&client, &claimed, settings.allow_private_targets).await)
+    Ok(attempt(&client, std::slice::from_ref(&claimed), settings.allow_private_targets).await)
 }
 
 async fn run(pool: DbPool, client: reqwest::Client, settings: WebhookSettings, mut stopped: watch::Receiver<bool>) {
@@ -158,10 +159,11 @@ async fn round(pool: &DbPool, client: &reqwest::Client, settings: &WebhookSettin
     Ok(attempts)
 }
 
-/// Delivers `first`, then the same webhook's next deliveries one after the other, each as soon
-/// as the previous one was answered with a 2xx and recorded, for up to [`RUN_LIMIT`]: as fast as
-/// the receiver answers, in `seq` order. A failed attempt ends the run; the webhook's later
-/// deliveries wait for its retry. Answers how many attempts were made.
+/// Delivers `first` (with the deliveries that follow it, for a batching webhook), then the same
+/// webhook's next deliveries one POST after the other, each as soon as the previous one was
+/// answered with a 2xx and recorded, for up to [`RUN_LIMIT`]: as fast as the receiver answers,
+/// in `seq` order. A failed attempt ends the run; the webhook's later deliveries wait for its
+/// retry. Answers how many attempts (POSTs) were made.
 async fn deliver_run(
     pool: &DbPool,
     client: &reqwest::Client,
@@ -169,37 +171,56 @@ async fn deliver_run(
     first: Claimed,
 ) -> Result<usize, AppError> {
     let started = Instant::now();
-    let mut current = first;
+    let mut head = first;
     let mut attempts = 0;
     loop {
-        let outcome = attempt(client, &current, settings.allow_private_targets).await;
-        attempts += 1;
-        let next = next_step(&outcome, current.attempt, settings);
-        if let Some(deliveries) = DELIVERIES.as_ref() {
-            deliveries.with_label_values(&[outcome_label(next)]).inc();
+        let mut group = vec![head];
+        if group[0].batch_size > 1 {
+            let more = i64::from(group[0].batch_size - 1);
+            let (webhook, after) = (group[0].webhook_id, group[0].seq);
+            let followers = queue::claim_followers(
+                &mut *db::connection(pool).await?,
+                webhook,
+                after,
+                more,
+                settings.lease(),
+            )
+            .await?;
+            group.extend(followers);
         }
+        let outcome = attempt(client, &group, settings.allow_private_targets).await;
+        attempts += 1;
         if let Some(error) = &outcome.error {
             log::warn!(
-                "webhook delivery {} (event {}, attempt {}) failed: {error}",
-                current.delivery_id,
-                current.seq,
-                current.attempt
+                "webhook delivery {} (event {}, attempt {}, {} event(s)) failed: {error}",
+                group[0].delivery_id,
+                group[0].seq,
+                group[0].attempt,
+                group.len()
             );
         }
         let mut conn = db::connection(pool).await?;
-        if !queue::record(&mut conn, &current, &outcome, next).await? {
-            log::info!(
-                "webhook delivery {} changed during attempt {}; its result is logged, the delivery left alone",
-                current.delivery_id,
-                current.attempt
-            );
+        let mut go_on = true;
+        for claimed in &group {
+            let next = next_step(&outcome, claimed.attempt, settings);
+            if let Some(deliveries) = DELIVERIES.as_ref() {
+                deliveries.with_label_values(&[outcome_label(next)]).inc();
+            }
+            if !queue::record(&mut conn, claimed, &outcome, next).await? {
+                log::info!(
+                    "webhook delivery {} changed during attempt {}; its result is logged, the delivery left alone",
+                    claimed.delivery_id,
+                    claimed.attempt
+                );
+                go_on = false;
+            }
+            go_on &= next == Next::Delivered;
+        }
+        if !go_on || started.elapsed() >= RUN_LIMIT {
             return Ok(attempts);
         }
-        if next != Next::Delivered || started.elapsed() >= RUN_LIMIT {
-            return Ok(attempts);
-        }
-        match queue::claim_next(&mut conn, current.webhook_id, settings.lease()).await? {
-            Some(claimed) => current = claimed,
+        match queue::claim_next(&mut conn, group[0].webhook_id, settings.lease()).await? {
+            Some(claimed) => head = claimed,
             None => return Ok(attempts),
         }
     }
@@ -226,7 +247,7 @@ fn next_step(outcome: &Outcome, attempt: i32, settings: &WebhookSettings) -> Nex
     }
 }
 
-/// The body of every webhook request: the event as `GET /events` serves it.
+/// The body of a webhook request: the event as `GET /events` serves it (or a batch of them).
 #[derive(Debug, Serialize)]
 struct EventBody<'a> {
     seq: i64,
@@ -239,21 +260,48 @@ struct EventBody<'a> {
     data: &'a serde_json::Value,
 }
 
-/// The exact bytes POSTed for a claimed delivery.
-fn body(claimed: &Claimed) -> Result<Vec<u8>, serde_json::Error> {
-    serde_json::to_vec(&EventBody {
-        seq: claimed.seq,
-        id: claimed.event_id,
-        event_type: &claimed.event_type,
-        occurred_at: claimed.occurred_at,
-        subject_id: &claimed.subject_id,
-        actor: claimed.actor.as_deref(),
-        data: &claimed.data,
-    })
+impl<'a> From<&'a Claimed> for EventBody<'a> {
+    fn from(claimed: &'a Claimed) -> Self {
+        Self {
+            seq: claimed.seq,
+            id: claimed.event_id,
+            event_type: &claimed.event_type,
+            occurred_at: claimed.occurred_at,
+            subject_id: &claimed.subject_id,
+            actor: claimed.actor.as_deref(),
+            data: &claimed.data,
+        }
+    }
 }
 
-/// Makes one HTTP attempt; never fails, the outcome says what happened.
-async fn attempt(client: &reqwest::Client, claimed: &Claimed, allow_private: bool) -> Outcome {
+/// The body of a batching webhook's request.
+#[derive(Debug, Serialize)]
+struct BatchBody<'a> {
+    events: Vec<EventBody<'a>>,
+}
+
+/// The exact bytes POSTed for claimed deliveries of one webhook: the event alone, or
+/// `{"events": [...]}` for a webhook with a `batch_size` above 1.
+fn body(group: &[Claimed]) -> Result<Vec<u8>, serde_json::Error> {
+    match group {
+        [single] if single.batch_size == 1 => serde_json::to_vec(&EventBody::from(single)),
+        _ => serde_json::to_vec(&BatchBody {
+            events: group.iter().map(EventBody::from).collect(),
+        }),
+    }
+}
+
+/// Makes one HTTP attempt for `group` (one webhook's consecutive deliveries, at least one);
+/// never fails, the outcome says what happened.
+async fn attempt(client: &reqwest::Client, group: &[Claimed], allow_private: bool) -> Outcome {
+    let Some(claimed) = group.first() else {
+        return Outcome {
+            started_at: Utc::now(),
+            duration_ms: 0,
+            status_code: None,
+            error: Some("request".to_owned()),
+        };
+    };
     let started_at = Utc::now();
     let started = Instant::now();
     // Literal addresses never reach the resolver: check them here (the rules may have changed
@@ -261,7 +309,7 @@ async fn attempt(client: &reqwest::Client, claimed: &Claimed, allow_private: boo
     let literal = reqwest::Url::parse(&claimed.url)
         .map_err(|_| "invalid_url".to_owned())
         .and_then(|url| target::check_syntax(&claimed.url, &url, allow_private).map_err(|_| FORBIDDEN.to_owned()));
-    let result = match (literal, body(claimed)) {
+    let result = match (literal, body(group)) {
         (Err(refused), _) => Err(refused),
         (Ok(()), Err(e)) => Err(format!("cannot serialise the event: {e}")),
         (Ok(()), Ok(body)) => client
@@ -279,6 +327,7 @@ async fn attempt(client: &reqwest::Client, claimed: &Claimed, allow_private: boo
             .header("X-Salesfunnel-Event-Id", claimed.event_id.to_string())
             .header("X-Salesfunnel-Delivery", claimed.delivery_id.to_string())
             .header("X-Salesfunnel-Attempt", claimed.attempt.to_string())
+            .header("X-Salesfunnel-Event-Count", group.len().to_string())
             .body(body)
             .send()
             .await

@@ -8,7 +8,9 @@ use salesfunnel::config::WebhookSettings;
 use serde_json::{Value, json};
 
 use crate::cli::serve_on;
-use crate::helpers::{TestApp, spawn_app_with_webhooks};
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, json_with, problem, spawn_app_with_webhooks};
 use crate::webhook_kit::*;
 
 /// The app's own worker polls once at start and then not for an hour: what is delivered in a
@@ -136,4 +138,87 @@ async fn a_replica_killed_mid_attempt_leaves_the_attempt_in_the_log() {
         expected,
         "the first event again, then the rest in order"
     );
+}
+
+#[tokio::test]
+async fn a_pending_delivery_is_not_redelivered_again() {
+    let app = spawn_app_with_webhooks(sleeping()).await;
+    let receiver = Receiver::start(vec![500], Duration::ZERO);
+    let webhook = create_webhook(&app, json!({"url": receiver.url("/again"), "event_types": ["*"]})).await;
+    events(&app, 1).await;
+    // One attempt allowed: the 500 fails the delivery for good.
+    let replica = worker(&app, fast(20, 1000, 1));
+    let failed = wait_for(&app, &webhook, all_settled(1)).await;
+    replica.stop().await;
+    assert_eq!(failed[0]["status"], "failed");
+    let again = format!(
+        "{}/deliveries/{}/redeliver",
+        path_of(&webhook),
+        failed[0]["id"].as_str().unwrap()
+    );
+    let pending = json_with(app.post(&again, &app.admin(), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(pending["status"], "pending");
+    // No worker runs now: it stays pending, and a second request is a conflict.
+    problem(app.post(&again, &app.admin(), &json!({})).await, StatusCode::CONFLICT).await;
+    let replica = worker(&app, fast(20, 1000, 1));
+    let delivered = wait_for(&app, &webhook, all_settled(1)).await;
+    replica.stop().await;
+    assert_eq!(delivered[0]["status"], "delivered");
+    assert_eq!(receiver.received().len(), 2, "the failed attempt and the redelivery");
+}
+
+#[tokio::test]
+async fn a_batching_webhook_gets_consecutive_events_together_in_order() {
+    let app = spawn_app_with_webhooks(sleeping()).await;
+    // The first POST fails: all of its events are retried together.
+    let receiver = Receiver::start(vec![500], Duration::ZERO);
+    let webhook = create_webhook(
+        &app,
+        json!({"url": receiver.url("/batches"), "event_types": ["*"], "batch_size": 10}),
+    )
+    .await;
+    assert_eq!(webhook["batch_size"], 10);
+    let sent = events(&app, 25).await;
+    let replica = worker(&app, fast(20, 1000, 3));
+    let settled = wait_for(&app, &webhook, all_settled(25)).await;
+    replica.stop().await;
+
+    let posts: Vec<Vec<String>> = receiver
+        .received()
+        .iter()
+        .map(|r| {
+            let events = r.json()["events"].as_array().unwrap().clone();
+            assert_eq!(r.headers["x-salesfunnel-event-count"], events.len().to_string());
+            assert_eq!(r.headers["x-salesfunnel-event-id"], events[0]["id"].as_str().unwrap());
+            events.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
+        })
+        .collect();
+    assert!(posts.iter().all(|p| !p.is_empty() && p.len() <= 10), "{posts:?}");
+    assert_eq!(posts[1], posts[0], "the failed POST again, whole");
+    let delivered: Vec<String> = posts[1..].concat();
+    assert_eq!(delivered, sent, "every event once after the retry, in order");
+    let retried = settled.iter().filter(|d| d["attempt_count"] == 2).count();
+    assert_eq!(
+        retried,
+        posts[0].len(),
+        "the events of the failed POST took two attempts"
+    );
+    assert!(settled.iter().all(|d| d["status"] == "delivered"));
+
+    // 1 to 100; a PATCH changes it.
+    let path = path_of(&webhook);
+    for wrong in [0, 101] {
+        let refused = problem(
+            app.patch(&path, &app.admin(), &json!({"batch_size": wrong})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(crate::helpers::error_fields(&refused), ["batch_size"]);
+    }
+    let single = json_with(
+        app.patch(&path, &app.admin(), &json!({"batch_size": 1})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(single["batch_size"], 1);
 }
