@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A webhook receiver for bench/webhooks.sh: answers every POST with 204 after DELAY_MS,
-records per path the arrival time and `seq` of each event, and serves
+records per path the arrival time and `seq` of each event (one, or a batch's), and serves
 `GET /stats?path=<path>` as JSON: count, distinct, in_order (seq never went down), first and
 last arrival (monotonic seconds). Python 3 standard library only.
 
@@ -26,12 +26,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        seq = json.loads(body)["seq"]
+        event = json.loads(body)
+        seqs = [e["seq"] for e in event["events"]] if "events" in event else [event["seq"]]
         if DELAY:
             time.sleep(DELAY)
         now = time.monotonic()
         with LOCK:
-            SEEN.setdefault(self.path, []).append((now, seq))
+            SEEN.setdefault(self.path, []).extend((now, seq) for seq in seqs)
         self.send_response(204)
         self.send_header("Content-Length", "0")
         self.end_headers()

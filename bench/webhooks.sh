@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Webhook delivery throughput: events per second reaching one webhook, with 1 and with 3
-# replicas, a receiver that answers at once and one that answers after 50 ms. For each of the
-# four cases a new webhook subscribes to everything, BENCH_EVENTS (3000; BENCH_SLOW_EVENTS, 300,
-# for the 50 ms receiver) events are written by SQL in one transaction, and the receiver
-# (bench/webhook_receiver.py) records when each arrives. Prints events/s between the first and
-# the last arrival, the end-to-end time from the commit to the last arrival, and whether every
-# event arrived once and in order.
+# replicas, for each case of BENCH_CASES ("0:1 50:1 50:100", receiver delay in ms : the
+# webhook's batch_size): a receiver that answers at once, one that answers after 50 ms, and the
+# same with batched payloads of 100. For each case a new webhook subscribes to everything,
+# BENCH_EVENTS (3000; BENCH_SLOW_EVENTS, 300, for the slow receiver without batches) events are
+# written by SQL in one transaction, and the receiver (bench/webhook_receiver.py) records when
+# each arrives. Prints events/s between the first and the last arrival, the end-to-end time
+# from the commit to the last arrival, and whether every event arrived once and in order.
 #
 # Knobs (environment): BENCH_DATABASE_URL (default .../salesfunnel_bench_webhooks; only a name
 # containing "bench" is dropped), BENCH_EVENTS (3000), BENCH_SLOW_EVENTS (300),
-# BENCH_REPLICAS ("1 3"), BENCH_DELAYS_MS ("0 50"), BENCH_PORT (18770; replicas use
-# BENCH_PORT.., receivers BENCH_PORT+10..), SKIP_BUILD=1.
+# BENCH_REPLICAS ("1 3"), BENCH_CASES, BENCH_BIN (the binary; default target/release),
+# BENCH_PORT (18770; replicas use BENCH_PORT.., receivers BENCH_PORT+10..), SKIP_BUILD=1.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +20,7 @@ DB_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/salesfunnel_benc
 EVENTS=${BENCH_EVENTS:-3000}
 SLOW_EVENTS=${BENCH_SLOW_EVENTS:-300}
 PORT=${BENCH_PORT:-18770}
-BIN="$REPO/target/release/salesfunnel"
+BIN=${BENCH_BIN:-$REPO/target/release/salesfunnel}
 
 # shellcheck source=bench/common.sh
 source "$BENCH_DIR/common.sh" psql curl python3 cargo
@@ -32,7 +33,7 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 receiver_port() { echo $((PORT + 10 + $1)); }
-for delay in ${BENCH_DELAYS_MS:-0 50}; do
+for delay in 0 50; do
     python3 "$BENCH_DIR/webhook_receiver.py" "$(receiver_port "$delay")" "$delay" &
     PIDS+=($!)
 done
@@ -50,22 +51,23 @@ for replicas in ${BENCH_REPLICAS:-1 3}; do
     for ((r = 0; r < replicas; r++)); do
         for _ in $(seq 150); do curl -sf "http://127.0.0.1:$((PORT + r))/readyz" >/dev/null && break; sleep 0.2; done
     done
-    for delay in ${BENCH_DELAYS_MS:-0 50}; do
+    for case in ${BENCH_CASES:-0:1 50:1 50:100}; do
+        delay=${case%:*} batch=${case#*:}
         n=$EVENTS
-        ((delay == 0)) || n=$SLOW_EVENTS
-        path="/r$replicas-d$delay"
+        ((delay == 0 || batch > 1)) || n=$SLOW_EVENTS
+        path="/r$replicas-d$delay-b$batch"
         receiver="http://127.0.0.1:$(receiver_port "$delay")"
         webhook=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/webhooks" -H "Authorization: Bearer $ADMIN" \
-            -H 'Content-Type: application/json' -d "{\"url\": \"$receiver$path\", \"event_types\": [\"*\"]}" \
+            -H 'Content-Type: application/json' -d "{\"url\": \"$receiver$path\", \"event_types\": [\"*\"], \"batch_size\": $batch}" \
             | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
         start=$(python3 -c 'import time; print(time.monotonic())')
         psql_db -c "INSERT INTO events (id, type, subject_id, actor, data)
                     SELECT gen_random_uuid(), 'opportunity.updated', gen_random_uuid()::text, 'bench',
                            jsonb_build_object('n', g, 'padding', repeat('x', 600))
                     FROM generate_series(1, $n) g"
-        python3 - "$receiver" "$path" "$n" "$start" "$replicas" "$delay" <<'PY'
+        python3 - "$receiver" "$path" "$n" "$start" "$replicas" "$delay" "$batch" <<'PY'
 import json, sys, time, urllib.parse, urllib.request
-receiver, path, n, start, replicas, delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
+receiver, path, n, start, replicas, delay, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7]
 deadline = time.monotonic() + 60 + n * (int(delay) / 1000) * 3
 while True:
     stats = json.load(urllib.request.urlopen(f"{receiver}/stats?path={urllib.parse.quote(path)}"))
@@ -74,7 +76,7 @@ while True:
     time.sleep(0.2)
 span = (stats["last"] - stats["first"]) if stats["count"] > 1 else float("nan")
 rate = (stats["count"] - 1) / span if stats["count"] > 1 else 0
-print(f"RESULT replicas={replicas} receiver_delay_ms={delay} events={n} received={stats['count']} "
+print(f"RESULT replicas={replicas} receiver_delay_ms={delay} batch_size={batch} events={n} received={stats['count']} "
       f"distinct={stats['distinct']} in_order={stats['in_order']} events_per_s={rate:.0f} "
       f"first_to_last_s={span:.2f} commit_to_last_s={stats['last'] - start:.2f}", flush=True)
 PY
