@@ -56,9 +56,11 @@ for replicas in ${BENCH_REPLICAS:-1 3}; do
         n=$EVENTS
         ((delay == 0 || batch > 1)) || n=$SLOW_EVENTS
         path="/r$replicas-d$delay-b$batch"
+        extra=""   # (builds before batch_size know no such field)
+        ((batch == 1)) || extra=", \"batch_size\": $batch"
         receiver="http://127.0.0.1:$(receiver_port "$delay")"
         webhook=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/webhooks" -H "Authorization: Bearer $ADMIN" \
-            -H 'Content-Type: application/json' -d "{\"url\": \"$receiver$path\", \"event_types\": [\"*\"], \"batch_size\": $batch}" \
+            -H 'Content-Type: application/json' -d "{\"url\": \"$receiver$path\", \"event_types\": [\"*\"]$extra}" \
             | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
         start=$(python3 -c 'import time; print(time.monotonic())')
         psql_db -c "INSERT INTO events (id, type, subject_id, actor, data)
