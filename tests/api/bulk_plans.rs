@@ -1,0 +1,148 @@
+//! Plans that do not depend on luck: straight after a bulk seed of 100,000 opportunities (no
+//! waiting for autovacuum), creating and moving opportunities reads none of the big tables
+//! sequentially. The server runs as its own process so that its statistics reach
+//! `pg_stat_user_tables` when it exits.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use diesel::QueryableByName;
+use diesel_async::RunQueryDsl;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::cli::serve_on;
+use crate::helpers::{SECRET, TestDatabase, jwt_settings};
+
+/// The tables a seed of 100,000 opportunities makes large (written directly or by triggers).
+const BIG: [&str; 9] = [
+    "opportunities",
+    "opportunity_lines",
+    "opportunity_stage_changes",
+    "activities",
+    "stage_visits",
+    "line_contributions",
+    "article_cells",
+    "stage_cells",
+    "opportunity_cells",
+];
+
+#[derive(QueryableByName)]
+struct Scans {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    relname: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq_scan: i64,
+}
+
+async fn seq_scans(db: &TestDatabase) -> BTreeMap<String, i64> {
+    diesel::sql_query("SELECT relname::text, seq_scan FROM pg_stat_user_tables WHERE relname = ANY($1)")
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(BIG.to_vec())
+        .load::<Scans>(&mut db.connect_async().await)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.relname, s.seq_scan))
+        .collect()
+}
+
+#[tokio::test]
+async fn creates_and_moves_right_after_a_bulk_seed_scan_no_big_table() {
+    let db = TestDatabase::new();
+    let seeded = Command::new(env!("CARGO_BIN_EXE_salesfunnel"))
+        .args(["seed", "--opportunities", "100000"])
+        .env("DATABASE_URL", &db.url)
+        .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let before = seq_scans(&db).await;
+    assert_eq!(before.len(), BIG.len(), "{before:?}");
+
+    let (mut server, port, up) = serve_on(&db, &[("RUST_LOG", "warn"), ("WEBHOOK_POLL_INTERVAL_MS", "3600000")]).await;
+    assert!(up, "the server came up");
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let token = salesfunnel::auth::Signer::new(&jwt_settings(), SECRET)
+        .sign(salesfunnel::access::Role::Admin, "plans", 600)
+        .unwrap();
+    let client = reqwest::Client::new();
+    // The demo's partner 101 and the first Neuwagen stage (fixed ids), and the stage after it.
+    let first = "01930000-0000-7000-8000-0000000000c9";
+    let funnels: Value = client
+        .get(format!("{base}/funnels"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stages = funnels["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["stage_ids"].as_array().unwrap().clone())
+        .find(|ids| ids[0] == first)
+        .unwrap();
+    for n in 0..20 {
+        let created = client
+            .post(format!("{base}/opportunities"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"subject": format!("Plan {n}"), "business_partner_id": "01930000-0000-7000-8000-000000000065",
+                          "class_id": "NEUWAGEN", "stage_id": first, "target_value": "25000.00"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let created: Value = created.json().await.unwrap();
+        let moved = client
+            .post(format!(
+                "{base}/opportunities/{}/stage",
+                created["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&token)
+            .json(&json!({"stage_id": stages[1]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(moved.status(), StatusCode::OK);
+    }
+    // Its backends report their statistics when they end.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    server.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let after = loop {
+        let after = seq_scans(&db).await;
+        let backends_gone = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'salesfunnel'",
+        )
+        .get_result::<Count>(&mut db.connect_async().await)
+        .await
+        .unwrap()
+        .n
+            == 0;
+        if backends_gone || std::time::Instant::now() > deadline {
+            break after;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let scanned: Vec<String> = BIG
+        .iter()
+        .filter(|t| after[**t] != before[**t])
+        .map(|t| format!("{t}: {} sequential scans", after[*t] - before[*t]))
+        .collect();
+    assert!(scanned.is_empty(), "20 creates and 20 moves scanned: {scanned:#?}");
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
