@@ -15,6 +15,8 @@
 #                                   BENCH_OPPORTUNITIES (1000000) opportunities and measures GET by
 #                                   id, a rep's open list, health=red of one funnel, POST and a
 #                                   stage move, then prints EXPLAIN ANALYZE of the list queries
+#                                   and runs the write anchor (pgbench: the least SQL of a create
+#                                   and a stage move) with the scenarios' ratios to it
 #
 # Knobs (environment): BENCH_DATABASE_URL, BENCH_DURATION (15), BENCH_CONNECTIONS (32),
 # BENCH_RUNS (3), BENCH_WARMUP (5), BENCH_PARTNERS (100000), BENCH_ID_COUNT (1000),
@@ -34,7 +36,7 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
 
-usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 RUN_MAIN=1
 RUN_COMPARE=0
@@ -184,7 +186,9 @@ proc_cpu_ticks() {
     echo $(( ${12} + ${13} ))
 }
 
-# utime + stime of every PostgreSQL process (postmaster and backends), in clock ticks.
+# utime + stime of every PostgreSQL process (postmaster and backends), in clock ticks, with the
+# children's time the postmaster has reaped (cutime + cstime): backends that ended meanwhile, as
+# pgbench's do when it disconnects, still count.
 pg_cpu_ticks() {
     local f line rest total=0
     for f in /proc/[0-9]*/stat; do
@@ -193,7 +197,7 @@ pg_cpu_ticks() {
         rest=${line##*) }
         # shellcheck disable=SC2086
         set -- $rest
-        total=$(( total + ${12} + ${13} ))
+        total=$(( total + ${12} + ${13} + ${14} + ${15} ))
     done
     echo "$total"
 }
@@ -363,6 +367,92 @@ print_summary() {
     fi
 }
 
+# The anchor of the write scenarios: the least SQL a create and a stage move need, one statement
+# each, run by pgbench on the same database: the opportunity row with its derived values, its
+# stage history row and its outbox event (~1 KB, the row as JSON); the report-cell deltas and
+# stage visits follow from the triggers, as for the API. A move takes one of $OPEN_STAGES for
+# one of the ids the opp-stage scenario moves. pgbench runs -M prepared at $CONNECTIONS
+# connections; tps and PostgreSQL CPU per transaction go to $ANCHOR (scenario, tps, pg µs).
+ANCHOR="$WORK/anchor.tsv"
+anchor_writes() {
+    local owner stages
+    owner=$(psql_db -Atc "SELECT default_owner_id FROM classes WHERE id = 'NEUWAGEN'")
+    stages="ARRAY['$(sed "s/,/','/g" <<<"$OPEN_STAGES")']::uuid[]"
+    cat >"$WORK/anchor-post.sql" <<SQL
+WITH o AS (
+    INSERT INTO opportunities (id, subject, business_partner_id, class_id, funnel_id, stage_id, owner_id,
+                               currency, status, probability, target_value, weighted_value, created_by)
+    SELECT gen_random_uuid(), 'Anchor', '$DEMO_PARTNER', 'NEUWAGEN', '$NEUWAGEN_ID', s.id, '$owner', 'EUR', 'open',
+           s.probability, 25000.00, round(25000.00 * s.probability / 100, 2), 'bench'
+    FROM stages s WHERE s.id = '${OPEN_STAGES%%,*}'
+    RETURNING *
+), h AS (
+    INSERT INTO opportunity_stage_changes (id, opportunity_id, from_stage_id, to_stage_id, probability, target_value, changed_by)
+    SELECT gen_random_uuid(), o.id, NULL, o.stage_id, o.probability, o.target_value, 'bench' FROM o
+)
+INSERT INTO events (id, type, subject_id, actor, data)
+SELECT gen_random_uuid(), 'opportunity.created', o.id::text, 'bench', jsonb_build_object('opportunity', to_jsonb(o)) FROM o;
+SQL
+    cat >"$WORK/anchor-stage.sql" <<SQL
+\set n random(1, $ids)
+\set s random(1, 3)
+WITH prev AS (
+    SELECT id, stage_id FROM opportunities WHERE id = (SELECT id FROM bench_ids WHERE n = :n)
+), o AS (
+    UPDATE opportunities SET stage_id = s.id, probability = s.probability,
+           weighted_value = round(opportunities.target_value * s.probability / 100, 2),
+           stage_entered_at = now(), updated_at = now(), version = opportunities.version + 1
+    FROM prev, stages s
+    WHERE opportunities.id = prev.id AND s.id = ($stages)[:s]
+    RETURNING opportunities.*
+), h AS (
+    INSERT INTO opportunity_stage_changes (id, opportunity_id, from_stage_id, to_stage_id, probability, target_value, changed_by)
+    SELECT gen_random_uuid(), o.id, prev.stage_id, o.stage_id, o.probability, o.target_value, 'bench' FROM o, prev
+)
+INSERT INTO events (id, type, subject_id, actor, data)
+SELECT gen_random_uuid(), 'opportunity.stage_changed', o.id::text, 'bench', jsonb_build_object('opportunity', to_jsonb(o)) FROM o;
+SQL
+    quiet_check
+    check_connections "$CONNECTIONS"
+    local scenario out pg0 pg1 tps n
+    for scenario in post stage; do
+        log "anchor opp-$scenario: pgbench -M prepared -c $CONNECTIONS -j 2 -T $DURATION"
+        cat "$WORK/anchor-$scenario.sql"
+        for run in $(seq 1 "$RUNS"); do
+            out="$WORK/pgbench.out"
+            pg0=$(pg_cpu_ticks)
+            timeout --kill-after=5 $((DURATION + 60)) pgbench -n -M prepared -c "$CONNECTIONS" -j 2 \
+                -T "$DURATION" -f "$WORK/anchor-$scenario.sql" "$DB_URL" >"$out" 2>&1 || {
+                cat "$out" >&2; echo "pgbench failed" >&2; exit 1
+            }
+            pg1=$(pg_cpu_ticks)
+            tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out" | tail -n1)
+            n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+            printf 'opp-%s\t%s\t%s\n' "$scenario" "$tps" \
+                "$(awk -v t=$((pg1 - pg0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN {printf "%.0f", n ? t / hz * 1e6 / n : 0}')" >>"$ANCHOR"
+            printf 'anchor opp-%s run %s: %s tps, %s µs PostgreSQL CPU per transaction\n' "$scenario" "$run" "$tps" \
+                "$(tail -n1 "$ANCHOR" | cut -f3)" >>"$PGBENCH_SUMMARY"
+        done
+    done
+}
+
+# Each write scenario's mean req/s and PostgreSQL CPU per request against the anchor's.
+print_anchor_ratios() {
+    [[ -s ${ANCHOR:-} ]] || return 0
+    echo
+    echo "write scenarios against the anchor (means of the runs; req/s ÷ tps, pg µs ÷ pg µs):"
+    local scenario
+    for scenario in opp-post opp-stage; do
+        awk -F'\t' -v s="$scenario" '
+            FILENAME == ARGV[1] && $2 == s { rps += $4; pg += $10; n++ }
+            FILENAME == ARGV[2] && $1 == s { tps += $2; apg += $3; m++ }
+            END {
+                if (n && m) printf "%-9s %8.1f req/s vs %8.1f tps: %.2fx   PostgreSQL CPU %6.0f vs %6.0f µs: %.2fx\n",
+                    s, rps / n, tps / m, (rps / n) / (tps / m), pg / n, apg / m, (pg / n) / (apg / m)
+            }' "$SUMMARY" "$ANCHOR"
+    done
+}
+
 # The list queries of the opportunity scenarios as the server sends them (taken from the
 # PostgreSQL log with log_min_duration_statement = 0), with the parameters filled in:
 # EXPLAIN ANALYZE of each, then of the generic plan a prepared statement may switch to.
@@ -520,6 +610,7 @@ if ((RUN_MAIN)); then
 
     if ((OPPORTUNITY_MODE)); then
         explain_opportunity_lists
+        [[ $SKIP_PGBENCH == 1 ]] || anchor_writes
     elif [[ $SKIP_PGBENCH != 1 ]]; then
         # The SQL the server runs, as PostgreSQL logs it with log_min_duration_statement = 0;
         # diesel binds every value, LIMIT included, as a parameter. GET by id is a named
@@ -646,6 +737,7 @@ if [[ -s $PGBENCH_SUMMARY ]]; then
     echo
     cat "$PGBENCH_SUMMARY"
 fi
+print_anchor_ratios
 echo
 echo "raw output: $RESULT_FILE"
 if ((FAILED)); then
