@@ -36,21 +36,13 @@ async fn partner_names(app: &TestApp) -> Vec<String> {
     names
 }
 
-/// The feed's `(type, subject_id)` once it holds at least `count` events (the worker publishes
-/// committed events on its next tick).
+/// The feed's `(type, subject_id)` once it holds at least `count` events.
 async fn feed(app: &TestApp, count: usize) -> Vec<(String, Value)> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let page = json_with(app.get("/api/v1/events?limit=1000", &app.admin()).await, StatusCode::OK).await;
-        let items = page["items"].as_array().unwrap();
-        if items.len() >= count || tokio::time::Instant::now() >= deadline {
-            return items
-                .iter()
-                .map(|e| (e["type"].as_str().unwrap().to_owned(), e["subject_id"].clone()))
-                .collect();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    app.feed(count)
+        .await
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["subject_id"].clone()))
+        .collect()
 }
 
 fn event(event_type: &str, subject: &Value) -> (String, Value) {

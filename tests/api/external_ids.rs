@@ -18,15 +18,8 @@ async fn put(app: &TestApp, token: &str, key: &str, body: &Value, if_match: Opti
 }
 
 async fn events_of(app: &TestApp, subject: &Value) -> Vec<String> {
-    let feed: Value = app
-        .get("/api/v1/events?limit=1000", &app.admin())
+    app.feed(0)
         .await
-        .json()
-        .await
-        .unwrap();
-    feed["items"]
-        .as_array()
-        .unwrap()
         .iter()
         .filter(|e| e["subject_id"] == *subject)
         .map(|e| e["type"].as_str().unwrap().to_owned())

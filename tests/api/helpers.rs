@@ -357,6 +357,25 @@ impl TestApp {
         self.request(Method::DELETE, path, token).send().await.expect("request")
     }
 
+    /// The feed's first 1000 events, read as admin once it holds at least `count` (or after
+    /// 10 s, for the caller's assertion to show what is there).
+    pub async fn feed(&self, count: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let page: Value = self
+                .get("/api/v1/events?limit=1000", &self.admin())
+                .await
+                .json()
+                .await
+                .expect("the feed");
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            if items.len() >= count || tokio::time::Instant::now() >= deadline {
+                return items;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Creates a user as admin and returns its JSON.
     pub async fn create_user(&self, email: &str, role: &str) -> Value {
         let body = serde_json::json!({"email": email, "display_name": email.split('@').next(), "role": role});

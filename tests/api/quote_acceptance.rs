@@ -71,17 +71,9 @@ async fn accepting_an_alternative_makes_it_primary_and_supersedes_its_sent_sibli
     );
 
     // The feed tells an ERP all of it.
-    let feed: Value = app
-        .get("/api/v1/events?limit=1000", &app.admin())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let feed = app.feed(0).await;
     let types = |kind: &str| {
-        feed["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        feed.iter()
             .filter(|e| e["type"] == kind)
             .map(|e| e["subject_id"].as_str().unwrap().to_owned())
             .collect::<Vec<_>>()
