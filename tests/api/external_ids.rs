@@ -17,8 +17,9 @@ async fn put(app: &TestApp, token: &str, key: &str, body: &Value, if_match: Opti
     request.send().await.unwrap()
 }
 
-async fn events_of(app: &TestApp, subject: &Value) -> Vec<String> {
-    app.feed(0)
+/// The types of `subject`'s events, once the feed holds at least `count` events.
+async fn events_of(app: &TestApp, subject: &Value, count: usize) -> Vec<String> {
+    app.feed(count)
         .await
         .iter()
         .filter(|e| e["subject_id"] == *subject)
@@ -70,7 +71,7 @@ async fn the_partner_upsert_creates_then_replaces_and_a_repeat_keeps_the_version
     )
     .await;
     assert_eq!(
-        events_of(&app, &created["id"]).await,
+        events_of(&app, &created["id"], 2).await,
         ["business_partner.created", "business_partner.updated"]
     );
 
