@@ -257,16 +257,25 @@ where
 /// Whether `scope` covers an opportunity of `funnel` owned by `owner` (where one may be
 /// created, or moved to).
 pub async fn covers(conn: &mut Conn, scope: Visibility, funnel: FunnelId, owner: UserId) -> Result<bool, AppError> {
-    Ok(match scope {
-        Visibility::All => true,
-        Visibility::Nothing => false,
-        Visibility::Rep(user) if user == owner => true,
-        Visibility::Rep(user) => {
+    let in_team = match scope {
+        Visibility::Rep(user) if user != owner => {
             diesel::select(diesel::dsl::exists(funnel_members::table.find((funnel, user))))
                 .get_result(conn)
                 .await?
         }
-    })
+        Visibility::All | Visibility::Nothing | Visibility::Rep(_) => false,
+    };
+    Ok(covers_known(scope, owner, in_team))
+}
+
+/// [`covers`] for a caller that already knows whether the funnel's team includes the rep
+/// (`in_team`; read in the same statement as the rest of what a write checks).
+pub fn covers_known(scope: Visibility, owner: UserId, in_team: bool) -> bool {
+    match scope {
+        Visibility::All => true,
+        Visibility::Nothing => false,
+        Visibility::Rep(user) => user == owner || in_team,
+    }
 }
 
 /// Who changes something: the token's subject, recorded in the history.

@@ -232,6 +232,7 @@ fn api(
             async move { call.await.unwrap_or_else(|timed_out| Err(timed_out.into())) }
         })
         .wrap_fn(move |req, srv| crate::http::limits::limit(&limiter, req, srv))
+        .wrap_fn(|req, srv| crate::ops::metrics::count_statements(srv.call(req)))
         .wrap(parts.prometheus.clone())
         .wrap(
             Logger::new(crate::logging::ACCESS_LOG_FORMAT)

@@ -9,6 +9,7 @@
 
 pub mod embedded;
 pub mod request;
+pub mod statements;
 
 pub use request::{Db, DbConn};
 
@@ -21,7 +22,7 @@ use diesel::{Connection, OptionalExtension};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
 
@@ -71,7 +72,9 @@ pub fn pool(database_url: &str, settings: &DatabaseSettings) -> Result<DbPool, S
                 .connect(tokio_postgres::NoTls)
                 .await
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-            AsyncPgConnection::try_from_client_and_connection(client, connection).await
+            let mut conn = AsyncPgConnection::try_from_client_and_connection(client, connection).await?;
+            conn.set_instrumentation(statements::Counted::default());
+            Ok(conn)
         }
         .boxed()
     });

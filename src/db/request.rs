@@ -15,6 +15,7 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AnsiTransactionManager, TransactionManager};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::statements::{self, Tally};
 use super::{Conn, DbPool, connection};
 use crate::error::AppError;
 
@@ -57,6 +58,7 @@ impl SharedTransaction {
 pub struct Db {
     pool: Data<DbPool>,
     shared: Option<SharedTransaction>,
+    tally: Tally,
 }
 
 impl Db {
@@ -67,10 +69,16 @@ impl Db {
 
     /// A connection: from the pool (503 when none comes in time), or the batch's transaction.
     pub async fn connection(&self) -> Result<DbConn, AppError> {
-        match &self.shared {
-            None => Ok(DbConn::Pooled(connection(&self.pool).await?)),
-            Some(shared) => Ok(DbConn::Shared(Arc::clone(&shared.0).lock_owned().await)),
-        }
+        let mut held = match &self.shared {
+            None => Held::Pooled(connection(&self.pool).await?),
+            Some(shared) => Held::Shared(Arc::clone(&shared.0).lock_owned().await),
+        };
+        let start = statements::executed(held.conn());
+        Ok(DbConn {
+            held,
+            start,
+            tally: self.tally.clone(),
+        })
     }
 }
 
@@ -79,30 +87,37 @@ impl FromRequest for Db {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let shared = req.extensions().get::<SharedTransaction>().cloned();
+        let tally = req.extensions_mut().get_or_insert_with(Tally::default).clone();
         ready(match req.app_data::<Data<DbPool>>() {
             Some(pool) => Ok(Self {
                 pool: pool.clone(),
-                shared: req.extensions().get::<SharedTransaction>().cloned(),
+                shared,
+                tally,
             }),
             None => Err(AppError::Internal("no database pool configured".to_owned())),
         })
     }
 }
 
-/// A connection lent to one handler.
+/// A connection lent to one handler; what it runs is added to the request's [`Tally`].
+pub struct DbConn {
+    held: Held,
+    start: u64,
+    tally: Tally,
+}
+
 #[expect(
     clippy::large_enum_variant,
     reason = "a pooled connection is what nearly every request holds, as before; boxing it would allocate on each"
 )]
-pub enum DbConn {
+enum Held {
     Pooled(Pooled),
     Shared(OwnedMutexGuard<Pooled>),
 }
 
-impl Deref for DbConn {
-    type Target = Conn;
-
-    fn deref(&self) -> &Conn {
+impl Held {
+    fn conn(&mut self) -> &mut Conn {
         match self {
             Self::Pooled(conn) => conn,
             Self::Shared(conn) => conn,
@@ -110,11 +125,26 @@ impl Deref for DbConn {
     }
 }
 
+impl Drop for DbConn {
+    fn drop(&mut self) {
+        let ran = statements::executed(self.held.conn()).saturating_sub(self.start);
+        self.tally.add(ran);
+    }
+}
+
+impl Deref for DbConn {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        match &self.held {
+            Held::Pooled(conn) => conn,
+            Held::Shared(conn) => conn,
+        }
+    }
+}
+
 impl DerefMut for DbConn {
     fn deref_mut(&mut self) -> &mut Conn {
-        match self {
-            Self::Pooled(conn) => conn,
-            Self::Shared(conn) => conn,
-        }
+        self.held.conn()
     }
 }

@@ -132,19 +132,30 @@ where
     F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<R, AppError>>,
 {
     use crate::schema::idempotency_keys::dsl as k;
+    use diesel::upsert::excluded;
     let mine = k::idempotency_keys.filter(k::scope.eq(scope)).filter(k::key.eq(key));
-    diesel::delete(mine.filter(k::expires_at.lt(Utc::now())))
-        .execute(conn)
-        .await?;
-    // Blocks while another transaction holds the same key, then either wins or sees its answer.
-    let claimed = diesel::insert_into(k::idempotency_keys)
+    // Blocks while another transaction holds the same key, then either wins or sees its answer;
+    // an expired key is claimed anew, in the same statement.
+    let claim = diesel::insert_into(k::idempotency_keys)
         .values((
             k::scope.eq(scope),
             k::key.eq(key),
             k::request_hash.eq(hash),
             k::expires_at.eq(Utc::now() + Duration::hours(RETENTION_HOURS)),
         ))
-        .on_conflict_do_nothing()
+        .on_conflict((k::scope, k::key))
+        .do_update()
+        .set((
+            k::request_hash.eq(excluded(k::request_hash)),
+            k::status.eq(excluded(k::status)),
+            k::location.eq(None::<String>),
+            k::etag.eq(None::<String>),
+            k::body.eq(None::<Value>),
+            k::created_at.eq(excluded(k::created_at)),
+            k::expires_at.eq(excluded(k::expires_at)),
+        ));
+    // (`filter` of an upsert is its `WHERE`: only an expired key is taken over.)
+    let claimed = diesel::query_dsl::methods::FilterDsl::filter(claim, k::expires_at.lt(Utc::now()))
         .execute(conn)
         .await?;
     if claimed == 1 {

@@ -73,98 +73,6 @@ pub(super) fn reference(
     }
 }
 
-/// Creates an opportunity in an open stage: funnel and owner default from the class (the
-/// owner then to the creating user), the currency from the settings.
-pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Result<OpportunityRecord, AppError> {
-    conn.transaction(async |conn| {
-        let mut errors = Vec::new();
-        let class: Option<(bool, Option<FunnelId>, Option<UserId>)> = classes::table
-            .find(&new.class_id)
-            .select((classes::active, classes::default_funnel_id, classes::default_owner_id))
-            .first(conn)
-            .await
-            .optional()?;
-        errors.extend(reference("class_id", "class", &new.class_id, class.map(|c| c.0)));
-        let (class_funnel, class_owner) = class.map_or((None, None), |c| (c.1, c.2));
-        errors.extend(reference(
-            "business_partner_id",
-            "business partner",
-            &new.business_partner_id,
-            partner_exists(conn, new.business_partner_id).await?,
-        ));
-        let funnel = new.funnel_id.or(class_funnel);
-        let owner = new.owner_id.or(class_owner).or(actor.user_id);
-        match funnel {
-            None if class.is_some() => errors.push(FieldError::new(
-                "funnel_id",
-                "required",
-                "the class has no default funnel: give funnel_id",
-            )),
-            None => {}
-            Some(funnel) => {
-                let funnel_error = reference("funnel_id", "funnel", &funnel, funnel_active(conn, funnel).await?);
-                if funnel_error.is_none() {
-                    let stage = entry(conn, funnel, new.stage_id).await?;
-                    errors.extend(field_errors(opportunity::check_open_entry(
-                        stage,
-                        0,
-                        "a new opportunity starts in an open stage; win or lose it afterwards",
-                    )));
-                }
-                errors.extend(funnel_error);
-            }
-        }
-        match owner {
-            None => errors.push(FieldError::new(
-                "owner_id",
-                "required",
-                "the class has no default owner and the caller is no user: give owner_id",
-            )),
-            Some(owner) => errors.extend(reference("owner_id", "user", &owner, active_user(conn, owner).await?)),
-        }
-        validation(errors)?;
-        let (Some(funnel), Some(owner)) = (funnel, owner) else {
-            return Err(AppError::Validation(vec![]));
-        };
-        if !access::covers(conn, actor.who, funnel, owner).await? {
-            return Err(AppError::Forbidden(
-                "reps create opportunities they own or in funnels of their team".to_owned(),
-            ));
-        }
-        let currency = match new.currency {
-            Some(currency) => currency,
-            None => crate::settings::store::default_currency(conn).await?,
-        };
-        let id = OpportunityId::generate();
-        diesel::insert_into(opp::table)
-            .values((
-                opp::id.eq(id),
-                opp::subject.eq(&new.subject),
-                opp::description.eq(&new.description),
-                opp::business_partner_id.eq(new.business_partner_id),
-                opp::class_id.eq(&new.class_id),
-                opp::funnel_id.eq(funnel),
-                opp::stage_id.eq(new.stage_id),
-                opp::owner_id.eq(owner),
-                opp::currency.eq(currency),
-                opp::status.eq(Outcome::Open),
-                opp::probability_override.eq(new.probability_override),
-                opp::probability.eq(Percent::ZERO),
-                opp::target_value.eq(new.target_value.unwrap_or_default()),
-                opp::expected_close_date.eq(new.expected_close_date),
-                opp::external_id.eq(&new.external_id),
-                opp::created_by.eq(&actor.subject),
-            ))
-            .execute(conn)
-            .await?;
-        record_stage(conn, id, None, new.stage_id, actor, None, None).await?;
-        let record = find(conn, Visibility::All, id).await?;
-        events::created(conn, actor, &record).await?;
-        Ok(record)
-    })
-    .await
-}
-
 /// Adds a history entry for opportunity `id` entering `to`, with the values it now has.
 pub(super) async fn record_stage(
     conn: &mut Conn,
@@ -425,7 +333,11 @@ pub async fn update(
         let after = find(conn, Visibility::All, id).await?;
         events::updated(conn, EventType::OpportunityUpdated, &actor.subject, &before, &after).await?;
         if moved.is_some() {
-            events::moved(conn, actor, &before, &after, current.stage_id, false).await?;
+            let stages = (
+                events::stage(conn, current.stage_id).await?,
+                events::stage(conn, after.row.stage_id).await?,
+            );
+            events::moved(conn, actor, &before, &after, stages, false).await?;
         }
         Ok(after)
     })

@@ -135,12 +135,10 @@ pub async fn refresh(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<Oppor
     let (mut changed_ids, mut metrics) = (Vec::new(), Vec::new());
     for row in &rows {
         let metric = row.metric_formula.as_ref().and_then(|text| {
-            formulas
+            let formula = formulas
                 .entry(text.clone())
-                .or_insert_with(|| Formula::parse(text).ok())
-                .as_ref()
-                .and_then(|formula| formula.evaluate(&row.facts().inputs(now)))
-                .map(round2)
+                .or_insert_with(|| Formula::parse(text).ok());
+            metric(formula.as_ref(), &row.facts(), now)
         });
         if metric != row.metric {
             changed_ids.push(row.id);
@@ -155,6 +153,14 @@ pub async fn refresh(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<Oppor
             .await?;
     }
     Ok(changed_ids)
+}
+
+/// The funnel formula's value for an opportunity with `facts` at `now`, to the cent; `None`
+/// without a formula or where it has no value (a division by zero).
+pub(super) fn metric(formula: Option<&Formula>, facts: &Facts, now: DateTime<Utc>) -> Option<Decimal> {
+    formula
+        .and_then(|formula| formula.evaluate(&facts.inputs(now)))
+        .map(round2)
 }
 
 /// Which opportunities a configuration change touches.

@@ -122,34 +122,34 @@ pub async fn deleted(conn: &mut Conn, actor: &str, id: OpportunityId, last: Valu
     record(conn, EventType::OpportunityDeleted, id, actor, last).await
 }
 
-/// `opportunity.stage_changed` from stage `from`, and `opportunity.won`, `opportunity.lost`
-/// or (with `reopened`) `opportunity.reopened` as the move means.
+/// `opportunity.stage_changed` from stage `from` to stage `to` (as [`stage`] shows them), and
+/// `opportunity.won`, `opportunity.lost` or (with `reopened`) `opportunity.reopened` as the move
+/// means, in one statement (a win first reads what the ERP needs of the order).
 pub async fn moved(
     conn: &mut Conn,
     actor: &Actor,
     before: &Value,
     after: &OpportunityRecord,
-    from: StageId,
+    (from, to): (Value, Value),
     reopened: bool,
 ) -> Result<(), AppError> {
-    let id = after.row.id;
+    let id = after.row.id.to_string();
     let opportunity = events::shown(&Opportunity::from(after.clone()))?;
     let data = json!({
         "previous": events::previous(before, &opportunity),
-        "from_stage": stage(conn, from).await?,
-        "to_stage": stage(conn, after.row.stage_id).await?,
+        "from_stage": from,
+        "to_stage": to,
         "opportunity": opportunity,
     });
-    record_event(conn, EventType::OpportunityStageChanged, id, actor, data.clone()).await?;
-    match (reopened, after.row.status) {
-        (true, _) => record_event(conn, EventType::OpportunityReopened, id, actor, data).await,
-        (false, Outcome::Won) => {
-            let order = won(conn, after, data).await?;
-            record_event(conn, EventType::OpportunityWon, id, actor, order).await
-        }
-        (false, Outcome::Lost) => record_event(conn, EventType::OpportunityLost, id, actor, data).await,
-        (false, Outcome::Open) => Ok(()),
-    }
+    let outcome = match (reopened, after.row.status) {
+        (true, _) => Some((EventType::OpportunityReopened, data.clone())),
+        (false, Outcome::Won) => Some((EventType::OpportunityWon, won(conn, after, data.clone()).await?)),
+        (false, Outcome::Lost) => Some((EventType::OpportunityLost, data.clone())),
+        (false, Outcome::Open) => None,
+    };
+    let mut written = vec![(EventType::OpportunityStageChanged, id.clone(), data)];
+    written.extend(outcome.map(|(event_type, data)| (event_type, id, data)));
+    events::store::record_many(conn, &actor.subject, written).await
 }
 
 /// What an ERP needs to create the order: the move's data with the business partner, the
@@ -176,13 +176,18 @@ async fn won(conn: &mut Conn, after: &OpportunityRecord, mut data: Value) -> Res
 }
 
 /// A stage as events name it: id, code, name and outcome.
-async fn stage(conn: &mut Conn, id: StageId) -> Result<Value, AppError> {
+pub fn stage_ref(id: StageId, code: &str, name: &str, outcome: Outcome) -> Value {
+    json!({ "id": id, "code": code, "name": name, "outcome": outcome })
+}
+
+/// [`stage_ref`] of stage `id`, read.
+pub(super) async fn stage(conn: &mut Conn, id: StageId) -> Result<Value, AppError> {
     let (code, name, outcome): (String, String, Outcome) = stages::table
         .find(id)
         .select((stages::code, stages::name, stages::outcome))
         .first(conn)
         .await?;
-    Ok(json!({ "id": id, "code": code, "name": name, "outcome": outcome }))
+    Ok(stage_ref(id, &code, &name, outcome))
 }
 
 async fn record_event(

@@ -1,6 +1,7 @@
 //! Opportunities: the sales process from first contact to won or lost.
 
 pub mod changes;
+pub mod create;
 pub mod derive;
 pub mod events;
 pub mod moves;

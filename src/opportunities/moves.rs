@@ -1,23 +1,32 @@
 //! Stage moves: to another stage, won, lost, reopened, and the hand-off to the ERP; each with
 //! its history entry and events in the same transaction.
 
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use std::sync::LazyLock;
 
-use super::changes::{clock_timestamp, ensure_open, lock, record_stage, reference, validation};
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{Bool, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+
+use super::changes::{ensure_open, lock, reference, validation};
+use super::derive;
 use super::events;
-use super::store::{OpportunityRecord, entry, find, funnel_stage};
+use super::store::{OpportunityRecord, OpportunityRow, WHAT, WRITTEN, Written, find};
+use super::view::Opportunity;
 use crate::access::Actor;
 use crate::access::Visibility;
 use crate::db::Conn;
-use crate::domain::opportunity::{self};
+use crate::domain::formula::Formula;
+use crate::domain::money::Percent;
+use crate::domain::opportunity::{self, Entry, Facts};
 use crate::domain::pipeline::Outcome;
 use crate::error::{AppError, field_errors};
 use crate::events::EventType;
 use crate::http::IfMatch;
-use crate::ids::{LostReasonId, OpportunityId, StageId};
-use crate::schema::{lost_reasons, opportunities as opp};
+use crate::ids::{LostReasonId, OpportunityId, StageId, UserId};
+use crate::schema::opportunities as opp;
 
 /// Where a move goes.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +47,217 @@ pub struct Move {
     pub note: Option<String>,
 }
 
+/// What a move reads of opportunity `$1` under its row lock, in one statement: the row and its
+/// traffic light, the stage it is in, the stage it goes to (`$2`, else the first of its funnel
+/// with outcome `$3`) as the funnel sees it, the lost reason `$4`, and the funnel's formula.
+/// `$5` is the rep whose fence the opportunity must be inside, if a rep moves it. The lock is
+/// taken on the opportunity alone, first: when a concurrent change made it wait, the rest is
+/// read for the row as that change left it.
+const LOCK: &str = "
+WITH o AS MATERIALIZED (
+    SELECT * FROM opportunities x
+    WHERE x.id = $1
+      AND ($5::uuid IS NULL OR x.owner_id = $5
+           OR EXISTS (SELECT 1 FROM funnel_members m WHERE m.funnel_id = x.funnel_id AND m.user_id = $5))
+    FOR NO KEY UPDATE
+)
+SELECT o.*,
+       opportunity_health(o.status, o.last_contact_at, health_cutoff(cur.warn_after_days, f.warn_after_days),
+                          health_cutoff(cur.critical_after_days, f.critical_after_days)) AS health,
+       cur.code AS from_code, cur.name AS from_name, cur.outcome AS from_outcome,
+       t.id AS to_id, t.code AS to_code, t.name AS to_name, t.outcome AS to_outcome,
+       t.requires_lines AS to_requires_lines, t.active AS to_active, t.probability AS to_probability,
+       EXISTS (SELECT 1 FROM funnel_stages fs WHERE fs.funnel_id = o.funnel_id AND fs.stage_id = t.id) AS to_in_funnel,
+       (SELECT r.active FROM lost_reasons r WHERE r.id = $4) AS lost_reason_active,
+       f.metric_formula
+FROM o
+JOIN stages cur ON cur.id = o.stage_id
+JOIN funnels f ON f.id = o.funnel_id
+LEFT JOIN stages t ON t.id = coalesce($2, (
+    SELECT fs.stage_id FROM funnel_stages fs JOIN stages w ON w.id = fs.stage_id
+    WHERE fs.funnel_id = o.funnel_id AND w.outcome = $3 ORDER BY fs.position LIMIT 1))";
+
+#[derive(Debug, QueryableByName)]
+struct Locked {
+    #[diesel(embed)]
+    opportunity: OpportunityRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    health: Option<String>,
+    #[diesel(sql_type = Text)]
+    from_code: String,
+    #[diesel(sql_type = Text)]
+    from_name: String,
+    #[diesel(sql_type = Text)]
+    from_outcome: Outcome,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    to_id: Option<StageId>,
+    #[diesel(sql_type = Nullable<Text>)]
+    to_code: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    to_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    to_outcome: Option<Outcome>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    to_requires_lines: Option<bool>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    to_active: Option<bool>,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    to_probability: Option<Decimal>,
+    #[diesel(sql_type = Bool)]
+    to_in_funnel: bool,
+    #[diesel(sql_type = Nullable<Bool>)]
+    lost_reason_active: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    metric_formula: Option<String>,
+}
+
+impl Locked {
+    /// The stage it goes to as the funnel sees it; `None` when there is no such stage.
+    fn entry(&self) -> Option<Entry> {
+        Some(Entry {
+            outcome: self.to_outcome?,
+            requires_lines: self.to_requires_lines?,
+            active: self.to_active?,
+            in_funnel: self.to_in_funnel,
+        })
+    }
+}
+
+/// Locks the opportunity `id` if `who` may change it and reads what a move to `to` needs (see
+/// [`LOCK`]); 404 when it is not there for the caller, 412 when `If-Match` fails.
+async fn lock_for_move(
+    conn: &mut Conn,
+    who: Visibility,
+    id: OpportunityId,
+    if_match: &IfMatch,
+    to: Destination,
+    lost_reason: Option<LostReasonId>,
+) -> Result<Locked, AppError> {
+    let (stage, outcome) = match to {
+        Destination::Stage(stage) => (Some(stage), None),
+        Destination::Won => (None, Some(Outcome::Won)),
+        Destination::Lost => (None, Some(Outcome::Lost)),
+    };
+    let rep = match who {
+        Visibility::All => None,
+        Visibility::Rep(user) => Some(user),
+        Visibility::Nothing => Some(UserId(uuid::Uuid::nil())),
+    };
+    let locked: Locked = sql_query(LOCK)
+        .bind::<SqlUuid, _>(id)
+        .bind::<Nullable<SqlUuid>, _>(stage)
+        .bind::<Nullable<Text>, _>(outcome)
+        .bind::<Nullable<SqlUuid>, _>(lost_reason)
+        .bind::<Nullable<SqlUuid>, _>(rep)
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(WHAT, id))?;
+    if_match.check(locked.opportunity.version)?;
+    if let (None, Some(outcome)) = (locked.to_id, outcome) {
+        return Err(AppError::Conflict(format!("the funnel has no {outcome} stage")));
+    }
+    Ok(locked)
+}
+
+/// The move of a locked opportunity into stage `to` with `outcome`, with its derived values,
+/// its history entry (`$10`…`$13`), read back as every read shows it.
+static MOVE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "
+WITH written AS (
+    UPDATE opportunities SET stage_id = $2, status = $3, stage_entered_at = clock_timestamp(), closed_at = $4,
+           lost_reason_id = $5, lost_note = $6, probability = $7, weighted_value = $8, metric = $9,
+           updated_at = now(), version = version + 1
+    WHERE id = $1
+    RETURNING *
+), history AS (
+    INSERT INTO opportunity_stage_changes (id, opportunity_id, from_stage_id, to_stage_id, probability, target_value,
+                                           lost_reason_id, note, changed_by, changed_at)
+    SELECT $10, w.id, $11, w.stage_id, w.probability, w.target_value, w.lost_reason_id, $12, $13, w.stage_entered_at
+    FROM written w
+)
+{}",
+        *WRITTEN
+    )
+});
+
+/// Writes the move of `locked` into the stage it read with its outcome, the history entry and
+/// the events; answers the opportunity after it.
+async fn write_move(
+    conn: &mut Conn,
+    actor: &Actor,
+    locked: Locked,
+    lost_reason: Option<LostReasonId>,
+    note: Option<&str>,
+    reopened: bool,
+) -> Result<OpportunityRecord, AppError> {
+    let row = &locked.opportunity;
+    let (Some(to), Some(outcome)) = (locked.to_id, locked.to_outcome) else {
+        return Err(AppError::Validation(vec![]));
+    };
+    let probability = opportunity::probability(
+        outcome,
+        row.probability_override.map(Percent::value),
+        locked.to_probability.unwrap_or_default(),
+    );
+    let target = row.target_value.amount();
+    let weighted = opportunity::weighted_value(target, probability);
+    let now = Utc::now();
+    let closed_at = (outcome != Outcome::Open).then_some(now);
+    let facts = Facts {
+        target_value: target,
+        probability,
+        weighted_value: weighted,
+        line_count: row.line_count,
+        quantity: row.quantity,
+        created_at: row.created_at,
+        closed_at,
+        last_contact_at: row.last_contact_at,
+    };
+    let formula = locked
+        .metric_formula
+        .as_deref()
+        .and_then(|text| Formula::parse(text).ok());
+    let metric = derive::metric(formula.as_ref(), &facts, now);
+    let written: Written = sql_query(MOVE.as_str())
+        .bind::<SqlUuid, _>(row.id)
+        .bind::<SqlUuid, _>(to)
+        .bind::<Text, _>(outcome)
+        .bind::<Nullable<Timestamptz>, _>(closed_at)
+        .bind::<Nullable<SqlUuid>, _>(lost_reason)
+        .bind::<Nullable<Text>, _>(note.filter(|_| outcome == Outcome::Lost))
+        .bind::<Numeric, _>(probability)
+        .bind::<Numeric, _>(weighted)
+        .bind::<Nullable<Numeric>, _>(metric)
+        .bind::<SqlUuid, _>(uuid::Uuid::now_v7())
+        .bind::<SqlUuid, _>(row.stage_id)
+        .bind::<Nullable<Text>, _>(note)
+        .bind::<Text, _>(&actor.subject)
+        .get_result(conn)
+        .await?;
+    let after = written.record();
+    // The state before, from the locked row: a move changes neither the activities nor the
+    // primary quote, which the lock keeps as they are.
+    let before = crate::events::shown(&Opportunity::from(OpportunityRecord {
+        row: locked.opportunity.clone(),
+        health: locked.health.as_deref().and_then(|h| h.parse().ok()),
+        activity_counts: after.activity_counts.clone(),
+        primary_quote_id: after.primary_quote_id,
+    }))?;
+    let stages = (
+        events::stage_ref(row.stage_id, &locked.from_code, &locked.from_name, locked.from_outcome),
+        events::stage_ref(
+            to,
+            locked.to_code.as_deref().unwrap_or_default(),
+            locked.to_name.as_deref().unwrap_or_default(),
+            outcome,
+        ),
+    );
+    events::moved(conn, actor, &before, &after, stages, reopened).await?;
+    Ok(after)
+}
+
 /// Moves an open opportunity to another stage of its funnel, closing it when the stage is won
 /// or lost. Moving to the stage it is in changes nothing.
 pub async fn move_to(
@@ -48,61 +268,26 @@ pub async fn move_to(
     m: Move,
 ) -> Result<OpportunityRecord, AppError> {
     conn.transaction(async |conn| {
-        let current = lock(conn, actor.who, id, if_match).await?;
-        ensure_open(&current)?;
-        let stage = match m.to {
-            Destination::Stage(stage) => stage,
-            Destination::Won => funnel_stage(conn, current.funnel_id, Outcome::Won).await?,
-            Destination::Lost => funnel_stage(conn, current.funnel_id, Outcome::Lost).await?,
-        };
-        if stage == current.stage_id {
+        let locked = lock_for_move(conn, actor.who, id, if_match, m.to, m.lost_reason_id).await?;
+        ensure_open(&locked.opportunity)?;
+        if locked.to_id == Some(locked.opportunity.stage_id) {
             return find(conn, Visibility::All, id).await;
         }
-        let entered = entry(conn, current.funnel_id, stage).await?;
         let mut errors = field_errors(opportunity::check_entry(
-            entered,
-            current.line_count,
+            locked.entry(),
+            locked.opportunity.line_count,
             m.lost_reason_id.is_some(),
         ));
         if let Some(reason) = m.lost_reason_id {
-            let active: Option<bool> = lost_reasons::table
-                .find(reason)
-                .select(lost_reasons::active)
-                .first(conn)
-                .await
-                .optional()?;
-            errors.extend(reference("lost_reason_id", "lost reason", &reason, active));
+            errors.extend(reference(
+                "lost_reason_id",
+                "lost reason",
+                &reason,
+                locked.lost_reason_active,
+            ));
         }
         validation(errors)?;
-        let before = events::snapshot(conn, id).await?;
-        let outcome = entered.map_or(Outcome::Open, |e| e.outcome);
-        let closed = outcome != Outcome::Open;
-        diesel::update(opp::table.find(id))
-            .set((
-                opp::stage_id.eq(stage),
-                opp::status.eq(outcome),
-                opp::stage_entered_at.eq(clock_timestamp()),
-                opp::closed_at.eq(closed.then(Utc::now)),
-                opp::lost_reason_id.eq(m.lost_reason_id),
-                opp::lost_note.eq(m.note.as_deref().filter(|_| outcome == Outcome::Lost)),
-                opp::updated_at.eq(diesel::dsl::now),
-                opp::version.eq(opp::version + 1),
-            ))
-            .execute(conn)
-            .await?;
-        record_stage(
-            conn,
-            id,
-            Some(current.stage_id),
-            stage,
-            actor,
-            m.lost_reason_id,
-            m.note.as_deref(),
-        )
-        .await?;
-        let after = find(conn, Visibility::All, id).await?;
-        events::moved(conn, actor, &before, &after, current.stage_id, false).await?;
-        Ok(after)
+        write_move(conn, actor, locked, m.lost_reason_id, m.note.as_deref(), false).await
     })
     .await
 }
@@ -118,7 +303,8 @@ pub async fn reopen(
     note: Option<String>,
 ) -> Result<OpportunityRecord, AppError> {
     conn.transaction(async |conn| {
-        let current = lock(conn, actor.who, id, if_match).await?;
+        let locked = lock_for_move(conn, actor.who, id, if_match, Destination::Stage(stage), None).await?;
+        let current = &locked.opportunity;
         if current.status == Outcome::Open {
             return Err(AppError::Conflict(format!("opportunity {} is open", current.number)));
         }
@@ -128,30 +314,12 @@ pub async fn reopen(
                 current.number
             )));
         }
-        let entered = entry(conn, current.funnel_id, stage).await?;
         validation(field_errors(opportunity::check_open_entry(
-            entered,
+            locked.entry(),
             current.line_count,
             "reopen into an open stage",
         )))?;
-        let before = events::snapshot(conn, id).await?;
-        diesel::update(opp::table.find(id))
-            .set((
-                opp::stage_id.eq(stage),
-                opp::status.eq(Outcome::Open),
-                opp::stage_entered_at.eq(clock_timestamp()),
-                opp::closed_at.eq(None::<DateTime<Utc>>),
-                opp::lost_reason_id.eq(None::<LostReasonId>),
-                opp::lost_note.eq(None::<String>),
-                opp::updated_at.eq(diesel::dsl::now),
-                opp::version.eq(opp::version + 1),
-            ))
-            .execute(conn)
-            .await?;
-        record_stage(conn, id, Some(current.stage_id), stage, actor, None, note.as_deref()).await?;
-        let after = find(conn, Visibility::All, id).await?;
-        events::moved(conn, actor, &before, &after, current.stage_id, true).await?;
-        Ok(after)
+        write_move(conn, actor, locked, None, note.as_deref(), true).await
     })
     .await
 }

@@ -10,8 +10,8 @@ use validator::Validate;
 
 use super::changes::{self, NewOpportunity, OpportunityChanges};
 use super::store::{self, Health, OpportunityFilter, OpportunityRecord};
-use super::upsert;
 use super::view::Opportunity;
+use super::{create, upsert};
 use crate::access::Actor;
 use crate::access::{Principal, Role};
 use crate::db::Db;
@@ -323,7 +323,7 @@ async fn create_opportunity(
     let new = r.into_new(external_id);
     let actor = Actor::of(&who)?;
     idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move { changes::insert(conn, &actor, new).await.map(Opportunity::from) })
+        Box::pin(async move { create::insert(conn, &actor, new).await.map(Opportunity::from) })
     })
     .await
 }

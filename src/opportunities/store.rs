@@ -1,15 +1,17 @@
 //! Opportunities in PostgreSQL: rows and read queries with the traffic light, the lookups
 //! the writes validate against, and the stage history.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Integer, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::access::{self, Visibility};
@@ -21,8 +23,8 @@ use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 use crate::schema::{
-    activities, business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes,
-    quotes, stages, users,
+    business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes, stages,
+    users,
 };
 
 crate::domain::text_enum! {
@@ -53,7 +55,7 @@ diesel::define_sql_function! {
         -> Nullable<Text>;
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = opp, check_for_backend(Pg))]
 pub struct OpportunityRow {
     pub id: OpportunityId,
@@ -131,7 +133,22 @@ pub struct OpportunityFilter {
     pub external_id: Option<String>,
 }
 
-/// The read query: opportunities with their stage and funnel (for the thresholds).
+/// The activities per kind of the opportunity in the row named `opportunities`, as a JSON
+/// object (null without activities); a subquery of every read, served by
+/// `activities_kind_count_idx`.
+pub(super) const ACTIVITY_COUNTS: &str = "(SELECT jsonb_object_agg(k.kind, k.n) FROM (\
+    SELECT a.kind, count(*) AS n FROM activities a WHERE a.opportunity_id = opportunities.id GROUP BY a.kind) k)";
+
+/// The primary quote of the opportunity in the row named `opportunities` (`quotes_primary_key`).
+pub(super) const PRIMARY_QUOTE: &str =
+    "(SELECT q.id FROM quotes q WHERE q.opportunity_id = opportunities.id AND q.is_primary)";
+
+/// What every read selects of an opportunity: the row, the traffic light, the activity counts
+/// and the primary quote, in one statement.
+type Read = (OpportunityRow, Option<String>, Option<Value>, Option<QuoteId>);
+
+/// The read query: opportunities with their stage and funnel (for the thresholds), their
+/// activity counts and primary quote.
 macro_rules! reading {
     () => {
         opp::table.inner_join(stages::table).inner_join(funnels::table).select((
@@ -142,22 +159,91 @@ macro_rules! reading {
                 health_cutoff(stages::warn_after_days, funnels::warn_after_days),
                 health_cutoff(stages::critical_after_days, funnels::critical_after_days),
             ),
+            diesel::dsl::sql::<Nullable<Jsonb>>(ACTIVITY_COUNTS),
+            diesel::dsl::sql::<Nullable<diesel::sql_types::Uuid>>(PRIMARY_QUOTE),
         ))
     };
 }
 
+/// The end of a statement that writes opportunities in a CTE named `written`: they as every
+/// read shows them (see [`Written`]).
+pub(super) static WRITTEN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT opportunities.*,
+       opportunity_health(opportunities.status, opportunities.last_contact_at,
+                          health_cutoff(s.warn_after_days, f.warn_after_days),
+                          health_cutoff(s.critical_after_days, f.critical_after_days)) AS health,
+       {ACTIVITY_COUNTS} AS activity_counts, {PRIMARY_QUOTE} AS primary_quote_id
+FROM written AS opportunities
+JOIN stages s ON s.id = opportunities.stage_id
+JOIN funnels f ON f.id = opportunities.funnel_id"
+    )
+});
+
+/// An opportunity as a writing statement read it back (see [`WRITTEN`]).
+#[derive(Debug, QueryableByName)]
+pub(super) struct Written {
+    #[diesel(embed)]
+    opportunity: OpportunityRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    health: Option<String>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    activity_counts: Option<Value>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    primary_quote_id: Option<QuoteId>,
+}
+
+impl Written {
+    pub(super) fn record(self) -> OpportunityRecord {
+        OpportunityRecord::of(
+            self.opportunity,
+            self.health,
+            self.activity_counts,
+            self.primary_quote_id,
+        )
+    }
+}
+
+impl OpportunityRecord {
+    /// The record of a read row: `health` as the SQL function `opportunity_health` names it,
+    /// `counts` a JSON object of counts per activity kind.
+    pub(super) fn of(
+        row: OpportunityRow,
+        health: Option<String>,
+        counts: Option<Value>,
+        primary: Option<QuoteId>,
+    ) -> Self {
+        let activity_counts = match counts {
+            Some(Value::Object(kinds)) => kinds
+                .into_iter()
+                .filter_map(|(kind, n)| n.as_i64().map(|n| (kind, n)))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        Self {
+            health: health.and_then(|h| h.parse().ok()),
+            activity_counts,
+            primary_quote_id: primary,
+            row,
+        }
+    }
+
+    fn read((row, health, counts, primary): Read) -> Self {
+        Self::of(row, health, counts, primary)
+    }
+}
+
+/// The opportunity `id` if `who` sees it: one statement (a rep's team funnels are looked up
+/// first).
 pub async fn find(conn: &mut Conn, who: Visibility, id: OpportunityId) -> Result<OpportunityRecord, AppError> {
     let condition = access::opportunities_in(conn, who).await?;
-    let row = reading!()
+    reading!()
         .filter(opp::id.eq(id))
         .filter(condition)
-        .first::<(OpportunityRow, Option<String>)>(conn)
+        .first::<Read>(conn)
         .await
         .optional()?
-        .ok_or_else(|| AppError::not_found(WHAT, id))?;
-    complete(conn, vec![row])
-        .await?
-        .pop()
+        .map(OpportunityRecord::read)
         .ok_or_else(|| AppError::not_found(WHAT, id))
 }
 
@@ -166,9 +252,9 @@ pub async fn find_many(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<Opp
     let rows = reading!()
         .filter(opp::id.eq_any(ids))
         .order(opp::id)
-        .load::<(OpportunityRow, Option<String>)>(conn)
+        .load::<Read>(conn)
         .await?;
-    complete(conn, rows).await
+    Ok(rows.into_iter().map(OpportunityRecord::read).collect())
 }
 
 pub async fn list(
@@ -239,46 +325,9 @@ pub async fn list(
         .filter(page.after())
         .order(page.order())
         .limit(page.fetch())
-        .load::<(OpportunityRow, Option<String>)>(conn)
+        .load::<Read>(conn)
         .await?;
-    complete(conn, rows).await
-}
-
-/// Adds the activity counts and primary quotes of a page of opportunities (a query each).
-async fn complete(
-    conn: &mut Conn,
-    rows: Vec<(OpportunityRow, Option<String>)>,
-) -> Result<Vec<OpportunityRecord>, AppError> {
-    let ids: Vec<OpportunityId> = rows.iter().map(|(row, _)| row.id).collect();
-    let mut counts: HashMap<OpportunityId, BTreeMap<String, i64>> = HashMap::new();
-    for (id, kind, n) in activities::table
-        .filter(activities::opportunity_id.eq_any(&ids))
-        .group_by((activities::opportunity_id, activities::kind))
-        .select((activities::opportunity_id, activities::kind, diesel::dsl::count_star()))
-        .load::<(Option<OpportunityId>, String, i64)>(conn)
-        .await?
-    {
-        if let Some(id) = id {
-            counts.entry(id).or_default().insert(kind, n);
-        }
-    }
-    let primaries: HashMap<OpportunityId, QuoteId> = quotes::table
-        .filter(quotes::opportunity_id.eq_any(&ids))
-        .filter(quotes::is_primary)
-        .select((quotes::opportunity_id, quotes::id))
-        .load::<(OpportunityId, QuoteId)>(conn)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(rows
-        .into_iter()
-        .map(|(row, health)| OpportunityRecord {
-            activity_counts: counts.remove(&row.id).unwrap_or_default(),
-            primary_quote_id: primaries.get(&row.id).copied(),
-            health: health.and_then(|h| h.parse().ok()),
-            row,
-        })
-        .collect())
+    Ok(rows.into_iter().map(OpportunityRecord::read).collect())
 }
 
 pub(super) async fn active_user(conn: &mut Conn, id: UserId) -> Result<Option<bool>, AppError> {
@@ -326,20 +375,6 @@ pub(super) async fn entry(conn: &mut Conn, funnel: FunnelId, id: StageId) -> Res
         active,
         in_funnel,
     }))
-}
-
-/// The funnel's stage with `outcome` that comes first in its order.
-pub(super) async fn funnel_stage(conn: &mut Conn, funnel: FunnelId, outcome: Outcome) -> Result<StageId, AppError> {
-    funnel_stages::table
-        .inner_join(stages::table)
-        .filter(funnel_stages::funnel_id.eq(funnel))
-        .filter(stages::outcome.eq(outcome))
-        .order(funnel_stages::position)
-        .select(stages::id)
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::Conflict(format!("the funnel has no {outcome} stage")))
 }
 
 /// One entry of an opportunity's stage history.

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::changes::{NewOpportunity, OpportunityChanges, insert, lock, update};
+use super::changes::{NewOpportunity, OpportunityChanges, lock, update};
+use super::create::insert;
 use super::store::{OpportunityRecord, OpportunityRow, find};
 use crate::access::{Actor, Visibility};
 use crate::db::Conn;

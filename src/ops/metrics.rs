@@ -1,11 +1,19 @@
 //! Prometheus metrics: request counts and latency by route pattern and status (actix-web-prom),
 //! the connection pool's connections in use and idle, read at scrape time, webhook deliveries by
-//! outcome, and the feed's lag (`feed_watch`).
+//! outcome, the SQL statements per request by route (`crate::db::statements`), and the feed's
+//! lag (`feed_watch`).
 
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntGauge, Opts, Registry};
+use std::sync::LazyLock;
+
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use prometheus::{HistogramOpts, HistogramVec, IntGauge, Opts, Registry};
+
+use crate::db::statements::Tally;
 
 use super::feed_watch::FeedGauges;
 use crate::db::DbPool;
@@ -64,6 +72,11 @@ pub fn build(pool: &DbPool) -> Result<(PrometheusMetrics, Registry, FeedGauges),
     let collector = PoolCollector::new(pool.clone()).map_err(|e| e.to_string())?;
     registry.register(Box::new(collector)).map_err(|e| e.to_string())?;
     let feed = FeedGauges::register(&registry).map_err(|e| e.to_string())?;
+    if let Some(statements) = STATEMENTS.as_ref() {
+        registry
+            .register(Box::new(statements.clone()))
+            .map_err(|e| e.to_string())?;
+    }
     if let Some(deliveries) = crate::webhooks::worker::DELIVERIES.as_ref() {
         registry
             .register(Box::new(deliveries.clone()))
@@ -76,4 +89,40 @@ pub fn build(pool: &DbPool) -> Result<(PrometheusMetrics, Registry, FeedGauges),
         .build()
         .map_err(|e| e.to_string())?;
     Ok((middleware, registry, feed))
+}
+
+/// SQL statements per request by method and route pattern, in this process.
+static STATEMENTS: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
+    HistogramVec::new(
+        HistogramOpts::new(
+            "db_statements",
+            "SQL statements a request ran (transaction control not counted)",
+        )
+        .namespace("salesfunnel")
+        .buckets(vec![
+            0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0,
+        ]),
+        &["method", "route"],
+    )
+    .ok()
+});
+
+/// The statements a request ran, once it is answered: observed in `salesfunnel_db_statements`.
+/// Requests that took no connection are not observed.
+pub async fn count_statements<B: MessageBody>(
+    call: impl Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let response = call.await?;
+    if let (Some(statements), Some(tally)) = (STATEMENTS.as_ref(), response.request().extensions().get::<Tally>()) {
+        let request = response.request();
+        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "a request runs far fewer than 2^52 statements"
+        )]
+        statements
+            .with_label_values(&[request.method().as_str(), route.as_str()])
+            .observe(tally.total() as f64);
+    }
+    Ok(response)
 }

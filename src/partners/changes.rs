@@ -99,12 +99,13 @@ impl PartnerChanges {
 /// otherwise).
 pub async fn insert(conn: &mut Conn, actor: &str, new: &NewPartner) -> Result<PartnerRow, AppError> {
     conn.transaction(async |conn| {
-        check_owner(conn, new.owner_id).await?;
+        // The owner's foreign key checks it, in the insert.
         let row = diesel::insert_into(bp::table)
             .values(new)
             .returning(PartnerRow::as_returning())
             .get_result(conn)
-            .await?;
+            .await
+            .map_err(|e| missing_owner(e, new.owner_id))?;
         let shown = Partner::from(row.clone());
         events::store::state(conn, EventType::BusinessPartnerCreated, actor, (KEY, row.id), &shown).await?;
         Ok(row)
@@ -266,13 +267,27 @@ pub async fn delete(conn: &mut Conn, actor: &str, id: PartnerId, if_match: &IfMa
     .await
 }
 
+/// A foreign-key violation of the owner as the 422 [`check_owner`] gives; other errors as
+/// they are.
+fn missing_owner(error: diesel::result::Error, owner: Option<UserId>) -> AppError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match (&error, owner) {
+        (Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info), Some(id))
+            if info.constraint_name() == Some("business_partners_owner_id_fkey") =>
+        {
+            owner_not_found(id)
+        }
+        _ => error.into(),
+    }
+}
+
+fn owner_not_found(id: UserId) -> AppError {
+    AppError::invalid("owner_id", "not_found", format!("user {id} does not exist"))
+}
+
 async fn check_owner(conn: &mut Conn, owner: Option<UserId>) -> Result<(), AppError> {
     match owner {
-        Some(id) if !crate::users::store::exists(conn, id).await? => Err(AppError::invalid(
-            "owner_id",
-            "not_found",
-            format!("user {id} does not exist"),
-        )),
+        Some(id) if !crate::users::store::exists(conn, id).await? => Err(owner_not_found(id)),
         _ => Ok(()),
     }
 }

@@ -310,14 +310,11 @@ async fn create_partner(
     let caller = who.user_id();
     let subject = who.subject.clone();
     let external_id = r.external_id.clone();
-    let mut new = r.into_new(explicit_owner, external_id);
+    // A caller whose subject is a user id is a user that exists (authentication checked it):
+    // it owns what it creates unless the body names an owner.
+    let new = r.into_new(explicit_owner.or(caller), external_id);
     idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
-        Box::pin(async move {
-            if let (None, Some(id)) = (explicit_owner, caller) {
-                new.owner_id = crate::users::store::exists(conn, id).await?.then_some(id);
-            }
-            changes::insert(conn, &subject, &new).await.map(Partner::from)
-        })
+        Box::pin(async move { changes::insert(conn, &subject, &new).await.map(Partner::from) })
     })
     .await
 }

@@ -115,3 +115,29 @@ async fn twenty_concurrent_identical_requests_create_exactly_one_resource() {
         .unwrap();
     assert_eq!(stored, 1, "one stored response for the key");
 }
+
+#[tokio::test]
+async fn an_expired_key_is_claimed_anew() {
+    let app = spawn_app().await;
+    let first = json_with(
+        post_with_key(&app, &app.admin(), "key-old", &json!({"kind": "lead", "name": "Alt"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    diesel::sql_query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'key-old'")
+        .execute(&mut app.db.connect_async().await)
+        .await
+        .unwrap();
+    // Past its retention the key is free: another body creates another partner, not a 422.
+    let second = json_with(
+        post_with_key(&app, &app.admin(), "key-old", &json!({"kind": "lead", "name": "Neu"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_ne!(second["id"], first["id"]);
+    assert_eq!(second["name"], "Neu");
+    // And the key now answers for the new request.
+    let replayed = post_with_key(&app, &app.admin(), "key-old", &json!({"kind": "lead", "name": "Neu"})).await;
+    assert_eq!(json_with(replayed, StatusCode::CREATED).await, second);
+    assert_eq!(count(&app).await, 2);
+}

@@ -54,3 +54,4 @@ mod users;
 mod webhook_kit;
 mod webhook_runs;
 mod webhooks;
+mod write_path;

@@ -1,0 +1,231 @@
+//! Creating an opportunity in three statements: one reads everything the new opportunity is
+//! checked against (class, partner, funnel, stage, owner, the rep's team, the default
+//! currency), one writes the row with its derived values and its first history entry and reads
+//! it back with its traffic light, and one writes `opportunity.created`.
+
+use chrono::Utc;
+use diesel::sql_types::{Bool, Nullable, Numeric, Text, Uuid as SqlUuid};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::changes::{NewOpportunity, reference, validation};
+use super::derive;
+use super::events;
+use super::store::{OpportunityRecord, WRITTEN, Written};
+use crate::access::{self, Actor, Visibility};
+use crate::db::Conn;
+use crate::domain::formula::Formula;
+use crate::domain::money::Percent;
+use crate::domain::opportunity::{self, Entry, Facts};
+use crate::domain::pipeline::Outcome;
+use crate::error::{AppError, FieldError, field_errors};
+use crate::ids::{FunnelId, OpportunityId, UserId};
+
+/// Everything a new opportunity is checked against, for class `$1`, partner `$2`, funnel `$3`
+/// (else the class's), stage `$4`, owner `$5` (else the class's, else the creating user `$6`);
+/// `$7` is the rep whose team the funnel must be, if a rep creates it.
+const CHECKS: &str = "
+SELECT c.active AS class_active, c.default_funnel_id, c.default_owner_id,
+       EXISTS (SELECT 1 FROM business_partners p WHERE p.id = $2) AS partner_found,
+       f.active AS funnel_active, f.metric_formula,
+       s.outcome AS stage_outcome, s.requires_lines, s.active AS stage_active, s.probability AS stage_probability,
+       EXISTS (SELECT 1 FROM funnel_stages fs WHERE fs.funnel_id = f.id AND fs.stage_id = s.id) AS in_funnel,
+       u.active AS owner_active,
+       EXISTS (SELECT 1 FROM funnel_members m WHERE m.funnel_id = f.id AND m.user_id = $7) AS in_team,
+       (SELECT default_currency::text FROM settings) AS default_currency
+FROM (SELECT) AS one
+LEFT JOIN classes c ON c.id = $1
+LEFT JOIN funnels f ON f.id = coalesce($3, c.default_funnel_id)
+LEFT JOIN stages s ON s.id = $4
+LEFT JOIN users u ON u.id = coalesce($5, c.default_owner_id, $6)";
+
+#[derive(Debug, QueryableByName)]
+struct Checks {
+    #[diesel(sql_type = Nullable<Bool>)]
+    class_active: Option<bool>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    default_funnel_id: Option<FunnelId>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    default_owner_id: Option<UserId>,
+    #[diesel(sql_type = Bool)]
+    partner_found: bool,
+    #[diesel(sql_type = Nullable<Bool>)]
+    funnel_active: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    metric_formula: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    stage_outcome: Option<Outcome>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    requires_lines: Option<bool>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    stage_active: Option<bool>,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    stage_probability: Option<Decimal>,
+    #[diesel(sql_type = Bool)]
+    in_funnel: bool,
+    #[diesel(sql_type = Nullable<Bool>)]
+    owner_active: Option<bool>,
+    #[diesel(sql_type = Bool)]
+    in_team: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    default_currency: Option<String>,
+}
+
+impl Checks {
+    /// The stage as the funnel sees it; `None` when there is no such stage.
+    fn entry(&self) -> Option<Entry> {
+        Some(Entry {
+            outcome: self.stage_outcome?,
+            requires_lines: self.requires_lines?,
+            active: self.stage_active?,
+            in_funnel: self.in_funnel,
+        })
+    }
+}
+
+/// The row with its derived values (`$1`…`$16`), its first history entry (`$17`), read back as
+/// every read shows it.
+static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "
+WITH written AS (
+    INSERT INTO opportunities (id, subject, description, business_partner_id, class_id, funnel_id, stage_id,
+                               owner_id, currency, status, probability_override, probability, target_value,
+                               weighted_value, metric, expected_close_date, external_id, created_by)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14, $15, $16, $18)
+    RETURNING *
+), history AS (
+    INSERT INTO opportunity_stage_changes (id, opportunity_id, to_stage_id, probability, target_value,
+                                           changed_by, changed_at)
+    SELECT $17, w.id, w.stage_id, w.probability, w.target_value, w.created_by, w.stage_entered_at FROM written w
+)
+{}",
+        *WRITTEN
+    )
+});
+
+/// Creates an opportunity in an open stage: funnel and owner default from the class (the
+/// owner then to the creating user), the currency from the settings.
+pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Result<OpportunityRecord, AppError> {
+    conn.transaction(async |conn| {
+        let rep = match actor.who {
+            Visibility::Rep(user) => Some(user),
+            Visibility::All | Visibility::Nothing => None,
+        };
+        let checks: Checks = sql_query(CHECKS)
+            .bind::<Text, _>(&new.class_id)
+            .bind::<SqlUuid, _>(new.business_partner_id)
+            .bind::<Nullable<SqlUuid>, _>(new.funnel_id)
+            .bind::<SqlUuid, _>(new.stage_id)
+            .bind::<Nullable<SqlUuid>, _>(new.owner_id)
+            .bind::<Nullable<SqlUuid>, _>(actor.user_id)
+            .bind::<Nullable<SqlUuid>, _>(rep)
+            .get_result(conn)
+            .await?;
+        let (funnel, owner) = check(&new, actor, &checks)?;
+        let probability = opportunity::probability(
+            Outcome::Open,
+            new.probability_override.map(Percent::value),
+            checks.stage_probability.unwrap_or_default(),
+        );
+        let target = new.target_value.unwrap_or_default().amount();
+        let weighted = opportunity::weighted_value(target, probability);
+        let now = Utc::now();
+        let facts = Facts {
+            target_value: target,
+            probability,
+            weighted_value: weighted,
+            line_count: 0,
+            quantity: Decimal::ZERO,
+            created_at: now,
+            closed_at: None,
+            last_contact_at: now,
+        };
+        let formula = checks
+            .metric_formula
+            .as_deref()
+            .and_then(|text| Formula::parse(text).ok());
+        let metric = derive::metric(formula.as_ref(), &facts, now);
+        let currency = new.currency.or(checks.default_currency).unwrap_or_default();
+        let written: Written = sql_query(INSERT.as_str())
+            .bind::<SqlUuid, _>(OpportunityId::generate())
+            .bind::<Text, _>(&new.subject)
+            .bind::<Nullable<Text>, _>(&new.description)
+            .bind::<SqlUuid, _>(new.business_partner_id)
+            .bind::<Text, _>(&new.class_id)
+            .bind::<SqlUuid, _>(funnel)
+            .bind::<SqlUuid, _>(new.stage_id)
+            .bind::<SqlUuid, _>(owner)
+            .bind::<Text, _>(&currency)
+            .bind::<Nullable<Numeric>, _>(new.probability_override.map(Percent::value))
+            .bind::<Numeric, _>(probability)
+            .bind::<Numeric, _>(target)
+            .bind::<Numeric, _>(weighted)
+            .bind::<Nullable<Numeric>, _>(metric)
+            .bind::<Nullable<diesel::sql_types::Date>, _>(new.expected_close_date)
+            .bind::<Nullable<Text>, _>(&new.external_id)
+            .bind::<SqlUuid, _>(Uuid::now_v7())
+            .bind::<Text, _>(&actor.subject)
+            .get_result(conn)
+            .await?;
+        let record = written.record();
+        events::created(conn, actor, &record).await?;
+        Ok(record)
+    })
+    .await
+}
+
+/// The funnel and owner of the new opportunity, or one 422 naming every bad reference, or 403
+/// when a rep creates it for someone else outside their team's funnels.
+fn check(new: &NewOpportunity, actor: &Actor, checks: &Checks) -> Result<(FunnelId, UserId), AppError> {
+    let mut errors = Vec::new();
+    let class_found = checks.class_active.is_some();
+    errors.extend(reference("class_id", "class", &new.class_id, checks.class_active));
+    errors.extend(reference(
+        "business_partner_id",
+        "business partner",
+        &new.business_partner_id,
+        checks.partner_found.then_some(true),
+    ));
+    let funnel = new.funnel_id.or(checks.default_funnel_id);
+    let owner = new.owner_id.or(checks.default_owner_id).or(actor.user_id);
+    match funnel {
+        None if class_found => errors.push(FieldError::new(
+            "funnel_id",
+            "required",
+            "the class has no default funnel: give funnel_id",
+        )),
+        None => {}
+        Some(funnel) => {
+            let funnel_error = reference("funnel_id", "funnel", &funnel, checks.funnel_active);
+            if funnel_error.is_none() {
+                errors.extend(field_errors(opportunity::check_open_entry(
+                    checks.entry(),
+                    0,
+                    "a new opportunity starts in an open stage; win or lose it afterwards",
+                )));
+            }
+            errors.extend(funnel_error);
+        }
+    }
+    match owner {
+        None => errors.push(FieldError::new(
+            "owner_id",
+            "required",
+            "the class has no default owner and the caller is no user: give owner_id",
+        )),
+        Some(owner) => errors.extend(reference("owner_id", "user", &owner, checks.owner_active)),
+    }
+    validation(errors)?;
+    let (Some(funnel), Some(owner)) = (funnel, owner) else {
+        return Err(AppError::Validation(vec![]));
+    };
+    if !access::covers_known(actor.who, owner, checks.in_team) {
+        return Err(AppError::Forbidden(
+            "reps create opportunities they own or in funnels of their team".to_owned(),
+        ));
+    }
+    Ok((funnel, owner))
+}

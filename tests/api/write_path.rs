@@ -1,0 +1,93 @@
+//! The write path in few statements: every request's SQL statements are counted per route in
+//! `salesfunnel_db_statements` (transaction control aside), and the hot paths stay within
+//! their budget: a create and a stage move read everything they check in one statement, write
+//! with the values they derive in another and the event in a third; a read by id is one
+//! statement (two for a rep, whose team is looked up first).
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, json_with, spawn_app};
+use crate::opportunities::{act, create, create_as, new_body, path_of, sales};
+use salesfunnel::access::Role;
+
+/// The statements `method` `route` ran, summed over its requests so far, and how many requests.
+async fn statements(app: &TestApp, method: &str, route: &str) -> (f64, f64) {
+    let text = app.get("/metrics", &app.admin()).await.text().await.unwrap();
+    let labels = format!(r#"{{method="{method}",route="{route}"}}"#);
+    let value = |series: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("salesfunnel_db_statements_{series}{labels} ")))
+            .map_or(0.0, |v| v.parse::<f64>().unwrap())
+    };
+    (value("sum"), value("count"))
+}
+
+#[tokio::test]
+async fn creates_moves_and_reads_run_few_statements() {
+    let app = spawn_app().await;
+    let s = sales(&app, "SQL").await;
+    let created = create(&app, &s, "Zählen").await;
+    assert_eq!(
+        statements(&app, "POST", "/api/v1/opportunities").await,
+        (3.0, 1.0),
+        "a create: checks, the row with its history, the event"
+    );
+
+    let moved = act(&app, &app.admin(), &created, "stage", &json!({"stage_id": s.proposal})).await;
+    assert_eq!(moved.status(), StatusCode::OK);
+    assert_eq!(
+        statements(&app, "POST", "/api/v1/opportunities/{id}/stage").await,
+        (3.0, 1.0),
+        "a move: the locked row with what it checks, the row with its history, the events"
+    );
+
+    json_with(app.get(&path_of(&created), &app.admin()).await, StatusCode::OK).await;
+    assert_eq!(statements(&app, "GET", "/api/v1/opportunities/{id}").await, (1.0, 1.0));
+    let rep = app.token_for(Role::Rep, &s.owner);
+    json_with(app.get(&path_of(&created), &rep).await, StatusCode::OK).await;
+    assert_eq!(
+        statements(&app, "GET", "/api/v1/opportunities/{id}").await,
+        (3.0, 2.0),
+        "a rep's read looks up their team first"
+    );
+
+    // A rep's create checks the team in the same statement.
+    create_as(&app, &rep, &new_body(&s, "Vom Vertrieb")).await;
+    assert_eq!(statements(&app, "POST", "/api/v1/opportunities").await, (6.0, 2.0));
+
+    let list = app.get("/api/v1/opportunities?limit=50", &app.admin()).await;
+    assert_eq!(list.status(), StatusCode::OK);
+    assert_eq!(
+        statements(&app, "GET", "/api/v1/opportunities").await,
+        (1.0, 1.0),
+        "a page with its activity counts and primary quotes"
+    );
+}
+
+#[tokio::test]
+async fn partner_writes_and_lists_run_few_statements() {
+    let app = spawn_app().await;
+    app.create_partner(json!({"kind": "customer", "name": "Zähl GmbH"}))
+        .await;
+    let (sum, count) = statements(&app, "POST", "/api/v1/business-partners").await;
+    assert_eq!(count, 1.0);
+    assert!(sum <= 2.0, "the row and its event: {sum}");
+    let keyed = app
+        .request(reqwest::Method::POST, "/api/v1/business-partners", &app.admin())
+        .header("Idempotency-Key", "zaehl-1")
+        .json(&json!({"kind": "customer", "name": "Schlüssel GmbH"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.status(), StatusCode::CREATED);
+    let (keyed_sum, _) = statements(&app, "POST", "/api/v1/business-partners").await;
+    assert!(
+        keyed_sum - sum <= 4.0,
+        "the row, its event, and the key's claim and answer: {}",
+        keyed_sum - sum
+    );
+    let list = app.get("/api/v1/business-partners?limit=50", &app.admin()).await;
+    assert_eq!(list.status(), StatusCode::OK);
+    assert_eq!(statements(&app, "GET", "/api/v1/business-partners").await, (1.0, 1.0));
+}
