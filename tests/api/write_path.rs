@@ -91,3 +91,55 @@ async fn partner_writes_and_lists_run_few_statements() {
     assert_eq!(list.status(), StatusCode::OK);
     assert_eq!(statements(&app, "GET", "/api/v1/business-partners").await, (1.0, 1.0));
 }
+
+#[tokio::test]
+async fn the_values_a_create_or_move_derives_are_those_the_refresh_computes() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let s = sales(&app, "DRV").await;
+    let formula = json!({"metric_label": "Wert", "metric_formula": "weighted_value * 3 / 7 + probability + days_open"});
+    let funnel = app
+        .patch(&format!("/api/v1/funnels/{}", s.funnel), &app.admin(), &formula)
+        .await;
+    assert_eq!(funnel.status(), StatusCode::OK);
+    let plain = create(&app, &s, "Ohne").await;
+    let mut body = new_body(&s, "Mit Vorgabe");
+    body["probability_override"] = json!(33.33);
+    body["target_value"] = json!("1234.57");
+    let overridden = create_as(&app, &app.admin(), &body).await;
+    for (opportunity, action, body) in [
+        (&plain, "stage", json!({"stage_id": s.proposal})),
+        (&overridden, "stage", json!({"stage_id": s.proposal})),
+        (&overridden, "win", json!({})),
+        (&plain, "lose", json!({"lost_reason_id": s.reason, "note": "zu teuer"})),
+        (&plain, "reopen", json!({"stage_id": s.first})),
+    ] {
+        let response = act(&app, &app.admin(), opportunity, action, &body).await;
+        assert_eq!(response.status(), StatusCode::OK, "{action}");
+    }
+    let mut conn = app.db.connect_async().await;
+    let columns = "SELECT string_agg(concat_ws('|', id, status, probability, target_value, weighted_value, metric,
+                                           line_count, quantity, last_contact_at), ',' ORDER BY id) AS text
+                   FROM opportunities";
+    let before: Text = diesel::sql_query(columns).get_result(&mut conn).await.unwrap();
+    assert!(before.text.contains("|won|100.00|1234.57|1234.57|"), "{}", before.text);
+    let ids: Vec<salesfunnel::ids::OpportunityId> = [&plain, &overridden]
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap().into())
+        .collect();
+    let changed = salesfunnel::opportunities::derive::refresh(&mut conn, &ids)
+        .await
+        .unwrap();
+    assert!(
+        changed.is_empty(),
+        "the refresh computed another metric for {changed:?}"
+    );
+    let after: Text = diesel::sql_query(columns).get_result(&mut conn).await.unwrap();
+    assert_eq!(after.text, before.text, "the refresh changed a derived value");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Text {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    text: String,
+}
