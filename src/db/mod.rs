@@ -8,6 +8,7 @@
 //! p99.9 up to 0.9 s, at about 1.6 times the server CPU per request (bench/README.md).
 
 pub mod embedded;
+pub mod prepared;
 pub mod request;
 pub mod statements;
 

@@ -2,14 +2,18 @@
 //! by `publish_events()` in the order they were written, once no transaction that wrote an
 //! earlier event is still running (see the migrations 000007 and 000011).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Jsonb, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::EventType;
 use crate::db::Conn;
+use crate::db::prepared::Statement;
 use crate::error::AppError;
 use crate::schema::events;
 
@@ -51,6 +55,18 @@ pub async fn record(
     Ok(())
 }
 
+/// Writes several events by `$1` (ids `$2`, types `$3`, subjects `$4`, data `$5`), in the order
+/// given, in one statement that stays prepared whatever their number.
+static RECORD_MANY: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "INSERT INTO events (actor, id, type, subject_id, data)
+         SELECT a.actor, e.id, e.type, e.subject_id, e.data
+         FROM (SELECT $1::text AS actor) a,
+              unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS e(id, type, subject_id, data, n)
+         ORDER BY e.n",
+    )
+});
+
 /// Writes several events in one statement, in the order given (see [`record`]).
 pub async fn record_many(
     conn: &mut Conn,
@@ -60,19 +76,22 @@ pub async fn record_many(
     if changes.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = changes
-        .into_iter()
-        .map(|(event_type, subject_id, data)| {
-            (
-                events::id.eq(Uuid::now_v7()),
-                events::type_.eq(event_type),
-                events::subject_id.eq(subject_id),
-                events::actor.eq(actor),
-                events::data.eq(data),
-            )
-        })
-        .collect();
-    diesel::insert_into(events::table).values(rows).execute(conn).await?;
+    let (mut ids, mut types, mut subjects, mut data) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (event_type, subject_id, payload) in changes {
+        ids.push(Uuid::now_v7());
+        types.push(event_type.as_str().to_owned());
+        subjects.push(subject_id);
+        data.push(payload);
+    }
+    RECORD_MANY
+        .query()
+        .bind::<Text, _>(actor.to_owned())
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<Array<Text>, _>(types)
+        .bind::<Array<Text>, _>(subjects)
+        .bind::<Array<Jsonb>, _>(data)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

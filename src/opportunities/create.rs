@@ -5,7 +5,9 @@
 
 use chrono::Utc;
 use diesel::sql_types::{Bool, Nullable, Numeric, Text, Uuid as SqlUuid};
-use diesel::{QueryableByName, sql_query};
+use std::sync::LazyLock;
+
+use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -16,6 +18,7 @@ use super::events;
 use super::store::{OpportunityRecord, WRITTEN, Written};
 use crate::access::{self, Actor, Visibility};
 use crate::db::Conn;
+use crate::db::prepared::Statement;
 use crate::domain::formula::Formula;
 use crate::domain::money::Percent;
 use crate::domain::opportunity::{self, Entry, Facts};
@@ -26,20 +29,28 @@ use crate::ids::{FunnelId, OpportunityId, UserId};
 /// Everything a new opportunity is checked against, for class `$1`, partner `$2`, funnel `$3`
 /// (else the class's), stage `$4`, owner `$5` (else the class's, else the creating user `$6`);
 /// `$7` is the rep whose team the funnel must be, if a rep creates it.
-const CHECKS: &str = "
+static CHECKS: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "
+WITH p AS (
+    SELECT $1::text AS class_id, $2::uuid AS partner_id, $3::uuid AS funnel_id, $4::uuid AS stage_id,
+           $5::uuid AS owner_id, $6::uuid AS creator_id, $7::uuid AS rep_id
+)
 SELECT c.active AS class_active, c.default_funnel_id, c.default_owner_id,
-       EXISTS (SELECT 1 FROM business_partners p WHERE p.id = $2) AS partner_found,
+       EXISTS (SELECT 1 FROM business_partners b WHERE b.id = p.partner_id) AS partner_found,
        f.active AS funnel_active, f.metric_formula,
        s.outcome AS stage_outcome, s.requires_lines, s.active AS stage_active, s.probability AS stage_probability,
        EXISTS (SELECT 1 FROM funnel_stages fs WHERE fs.funnel_id = f.id AND fs.stage_id = s.id) AS in_funnel,
        u.active AS owner_active,
-       EXISTS (SELECT 1 FROM funnel_members m WHERE m.funnel_id = f.id AND m.user_id = $7) AS in_team,
+       EXISTS (SELECT 1 FROM funnel_members m WHERE m.funnel_id = f.id AND m.user_id = p.rep_id) AS in_team,
        (SELECT default_currency::text FROM settings) AS default_currency
-FROM (SELECT) AS one
-LEFT JOIN classes c ON c.id = $1
-LEFT JOIN funnels f ON f.id = coalesce($3, c.default_funnel_id)
-LEFT JOIN stages s ON s.id = $4
-LEFT JOIN users u ON u.id = coalesce($5, c.default_owner_id, $6)";
+FROM p
+LEFT JOIN classes c ON c.id = p.class_id
+LEFT JOIN funnels f ON f.id = coalesce(p.funnel_id, c.default_funnel_id)
+LEFT JOIN stages s ON s.id = p.stage_id
+LEFT JOIN users u ON u.id = coalesce(p.owner_id, c.default_owner_id, p.creator_id)",
+    )
+});
 
 #[derive(Debug, QueryableByName)]
 struct Checks {
@@ -85,25 +96,24 @@ impl Checks {
     }
 }
 
-/// The row with its derived values (`$1`…`$16`), its first history entry (`$17`), read back as
-/// every read shows it.
-static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
+/// The row with its derived values and creator (`$1`…`$17`), its first history entry (`$18`),
+/// read back as every read shows it.
+static INSERT: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(&format!(
         "
 WITH written AS (
     INSERT INTO opportunities (id, subject, description, business_partner_id, class_id, funnel_id, stage_id,
                                owner_id, currency, status, probability_override, probability, target_value,
                                weighted_value, metric, expected_close_date, external_id, created_by)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14, $15, $16, $18)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14, $15, $16, $17)
     RETURNING *
 ), history AS (
     INSERT INTO opportunity_stage_changes (id, opportunity_id, to_stage_id, probability, target_value,
                                            changed_by, changed_at)
-    SELECT $17, w.id, w.stage_id, w.probability, w.target_value, w.created_by, w.stage_entered_at FROM written w
+    SELECT $18, w.id, w.stage_id, w.probability, w.target_value, w.created_by, w.stage_entered_at FROM written w
 )
-{}",
-        *WRITTEN
-    )
+{WRITTEN}"
+    ))
 });
 
 /// Creates an opportunity in an open stage: funnel and owner default from the class (the
@@ -114,8 +124,9 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             Visibility::Rep(user) => Some(user),
             Visibility::All | Visibility::Nothing => None,
         };
-        let checks: Checks = sql_query(CHECKS)
-            .bind::<Text, _>(&new.class_id)
+        let checks: Checks = CHECKS
+            .query()
+            .bind::<Text, _>(new.class_id.clone())
             .bind::<SqlUuid, _>(new.business_partner_id)
             .bind::<Nullable<SqlUuid>, _>(new.funnel_id)
             .bind::<SqlUuid, _>(new.stage_id)
@@ -149,25 +160,26 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             .and_then(|text| Formula::parse(text).ok());
         let metric = derive::metric(formula.as_ref(), &facts, now);
         let currency = new.currency.or(checks.default_currency).unwrap_or_default();
-        let written: Written = sql_query(INSERT.as_str())
+        let written: Written = INSERT
+            .query()
             .bind::<SqlUuid, _>(OpportunityId::generate())
-            .bind::<Text, _>(&new.subject)
-            .bind::<Nullable<Text>, _>(&new.description)
+            .bind::<Text, _>(new.subject.clone())
+            .bind::<Nullable<Text>, _>(new.description.clone())
             .bind::<SqlUuid, _>(new.business_partner_id)
-            .bind::<Text, _>(&new.class_id)
+            .bind::<Text, _>(new.class_id.clone())
             .bind::<SqlUuid, _>(funnel)
             .bind::<SqlUuid, _>(new.stage_id)
             .bind::<SqlUuid, _>(owner)
-            .bind::<Text, _>(&currency)
+            .bind::<Text, _>(currency)
             .bind::<Nullable<Numeric>, _>(new.probability_override.map(Percent::value))
             .bind::<Numeric, _>(probability)
             .bind::<Numeric, _>(target)
             .bind::<Numeric, _>(weighted)
             .bind::<Nullable<Numeric>, _>(metric)
             .bind::<Nullable<diesel::sql_types::Date>, _>(new.expected_close_date)
-            .bind::<Nullable<Text>, _>(&new.external_id)
+            .bind::<Nullable<Text>, _>(new.external_id.clone())
+            .bind::<Text, _>(actor.subject.clone())
             .bind::<SqlUuid, _>(Uuid::now_v7())
-            .bind::<Text, _>(&actor.subject)
             .get_result(conn)
             .await?;
         let record = written.record();

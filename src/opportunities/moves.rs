@@ -5,7 +5,6 @@ use std::sync::LazyLock;
 
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel::sql_query;
 use diesel::sql_types::{Bool, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use rust_decimal::Decimal;
@@ -18,6 +17,7 @@ use super::view::Opportunity;
 use crate::access::Actor;
 use crate::access::Visibility;
 use crate::db::Conn;
+use crate::db::prepared::Statement;
 use crate::domain::formula::Formula;
 use crate::domain::money::Percent;
 use crate::domain::opportunity::{self, Entry, Facts};
@@ -53,13 +53,17 @@ pub struct Move {
 /// `$5` is the rep whose fence the opportunity must be inside, if a rep moves it. The lock is
 /// taken on the opportunity alone, first: when a concurrent change made it wait, the rest is
 /// read for the row as that change left it.
-const LOCK: &str = "
-WITH o AS MATERIALIZED (
-    SELECT * FROM opportunities x
-    WHERE x.id = $1
-      AND ($5::uuid IS NULL OR x.owner_id = $5
-           OR EXISTS (SELECT 1 FROM funnel_members m WHERE m.funnel_id = x.funnel_id AND m.user_id = $5))
-    FOR NO KEY UPDATE
+static LOCK: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "
+WITH p AS (
+    SELECT $1::uuid AS id, $2::uuid AS stage_id, $3::text AS outcome, $4::uuid AS lost_reason_id, $5::uuid AS rep_id
+), o AS MATERIALIZED (
+    SELECT x.* FROM opportunities x, p
+    WHERE x.id = p.id
+      AND (p.rep_id IS NULL OR x.owner_id = p.rep_id
+           OR EXISTS (SELECT 1 FROM funnel_members m WHERE m.funnel_id = x.funnel_id AND m.user_id = p.rep_id))
+    FOR NO KEY UPDATE OF x
 )
 SELECT o.*,
        opportunity_health(o.status, o.last_contact_at, health_cutoff(cur.warn_after_days, f.warn_after_days),
@@ -68,14 +72,17 @@ SELECT o.*,
        t.id AS to_id, t.code AS to_code, t.name AS to_name, t.outcome AS to_outcome,
        t.requires_lines AS to_requires_lines, t.active AS to_active, t.probability AS to_probability,
        EXISTS (SELECT 1 FROM funnel_stages fs WHERE fs.funnel_id = o.funnel_id AND fs.stage_id = t.id) AS to_in_funnel,
-       (SELECT r.active FROM lost_reasons r WHERE r.id = $4) AS lost_reason_active,
+       (SELECT r.active FROM lost_reasons r WHERE r.id = p.lost_reason_id) AS lost_reason_active,
        f.metric_formula
 FROM o
+CROSS JOIN p
 JOIN stages cur ON cur.id = o.stage_id
 JOIN funnels f ON f.id = o.funnel_id
-LEFT JOIN stages t ON t.id = coalesce($2, (
+LEFT JOIN stages t ON t.id = coalesce(p.stage_id, (
     SELECT fs.stage_id FROM funnel_stages fs JOIN stages w ON w.id = fs.stage_id
-    WHERE fs.funnel_id = o.funnel_id AND w.outcome = $3 ORDER BY fs.position LIMIT 1))";
+    WHERE fs.funnel_id = o.funnel_id AND w.outcome = p.outcome ORDER BY fs.position LIMIT 1))",
+    )
+});
 
 #[derive(Debug, QueryableByName)]
 struct Locked {
@@ -143,7 +150,8 @@ async fn lock_for_move(
         Visibility::Rep(user) => Some(user),
         Visibility::Nothing => Some(UserId(uuid::Uuid::nil())),
     };
-    let locked: Locked = sql_query(LOCK)
+    let locked: Locked = LOCK
+        .query()
         .bind::<SqlUuid, _>(id)
         .bind::<Nullable<SqlUuid>, _>(stage)
         .bind::<Nullable<Text>, _>(outcome)
@@ -160,16 +168,16 @@ async fn lock_for_move(
     Ok(locked)
 }
 
-/// The move of a locked opportunity into stage `to` with `outcome`, with its derived values,
-/// its history entry (`$10`…`$13`), read back as every read shows it.
-static MOVE: LazyLock<String> = LazyLock::new(|| {
-    format!(
+/// The move of a locked opportunity (`$9`) into stage `$1` with outcome `$2` and the values
+/// derived for it, with its history entry (`$10`…`$13`), read back as every read shows it.
+static MOVE: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(&format!(
         "
 WITH written AS (
-    UPDATE opportunities SET stage_id = $2, status = $3, stage_entered_at = clock_timestamp(), closed_at = $4,
-           lost_reason_id = $5, lost_note = $6, probability = $7, weighted_value = $8, metric = $9,
+    UPDATE opportunities SET stage_id = $1, status = $2, stage_entered_at = clock_timestamp(), closed_at = $3,
+           lost_reason_id = $4, lost_note = $5, probability = $6, weighted_value = $7, metric = $8,
            updated_at = now(), version = version + 1
-    WHERE id = $1
+    WHERE id = $9
     RETURNING *
 ), history AS (
     INSERT INTO opportunity_stage_changes (id, opportunity_id, from_stage_id, to_stage_id, probability, target_value,
@@ -177,9 +185,8 @@ WITH written AS (
     SELECT $10, w.id, $11, w.stage_id, w.probability, w.target_value, w.lost_reason_id, $12, $13, w.stage_entered_at
     FROM written w
 )
-{}",
-        *WRITTEN
-    )
+{WRITTEN}"
+    ))
 });
 
 /// Writes the move of `locked` into the stage it read with its outcome, the history entry and
@@ -220,20 +227,21 @@ async fn write_move(
         .as_deref()
         .and_then(|text| Formula::parse(text).ok());
     let metric = derive::metric(formula.as_ref(), &facts, now);
-    let written: Written = sql_query(MOVE.as_str())
-        .bind::<SqlUuid, _>(row.id)
+    let written: Written = MOVE
+        .query()
         .bind::<SqlUuid, _>(to)
         .bind::<Text, _>(outcome)
         .bind::<Nullable<Timestamptz>, _>(closed_at)
         .bind::<Nullable<SqlUuid>, _>(lost_reason)
-        .bind::<Nullable<Text>, _>(note.filter(|_| outcome == Outcome::Lost))
+        .bind::<Nullable<Text>, _>(note.filter(|_| outcome == Outcome::Lost).map(str::to_owned))
         .bind::<Numeric, _>(probability)
         .bind::<Numeric, _>(weighted)
         .bind::<Nullable<Numeric>, _>(metric)
+        .bind::<SqlUuid, _>(row.id)
         .bind::<SqlUuid, _>(uuid::Uuid::now_v7())
         .bind::<SqlUuid, _>(row.stage_id)
-        .bind::<Nullable<Text>, _>(note)
-        .bind::<Text, _>(&actor.subject)
+        .bind::<Nullable<Text>, _>(note.map(str::to_owned))
+        .bind::<Text, _>(actor.subject.clone())
         .get_result(conn)
         .await?;
     let after = written.record();

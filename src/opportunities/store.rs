@@ -2,7 +2,6 @@
 //! the writes validate against, and the stage history.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
@@ -133,15 +132,15 @@ pub struct OpportunityFilter {
     pub external_id: Option<String>,
 }
 
-/// The activities per kind of the opportunity in the row named `opportunities`, as a JSON
-/// object (null without activities); a subquery of every read, served by
-/// `activities_kind_count_idx`.
-pub(super) const ACTIVITY_COUNTS: &str = "(SELECT jsonb_object_agg(k.kind, k.n) FROM (\
-    SELECT a.kind, count(*) AS n FROM activities a WHERE a.opportunity_id = opportunities.id GROUP BY a.kind) k)";
+diesel::define_sql_function! {
+    /// The opportunity's activities per kind, as a JSON object; null without activities.
+    fn opportunity_activity_counts(opportunity: diesel::sql_types::Uuid) -> Nullable<Jsonb>;
+}
 
-/// The primary quote of the opportunity in the row named `opportunities` (`quotes_primary_key`).
-pub(super) const PRIMARY_QUOTE: &str =
-    "(SELECT q.id FROM quotes q WHERE q.opportunity_id = opportunities.id AND q.is_primary)";
+diesel::define_sql_function! {
+    /// The opportunity's primary quote.
+    fn opportunity_primary_quote(opportunity: diesel::sql_types::Uuid) -> Nullable<diesel::sql_types::Uuid>;
+}
 
 /// What every read selects of an opportunity: the row, the traffic light, the activity counts
 /// and the primary quote, in one statement.
@@ -159,26 +158,21 @@ macro_rules! reading {
                 health_cutoff(stages::warn_after_days, funnels::warn_after_days),
                 health_cutoff(stages::critical_after_days, funnels::critical_after_days),
             ),
-            diesel::dsl::sql::<Nullable<Jsonb>>(ACTIVITY_COUNTS),
-            diesel::dsl::sql::<Nullable<diesel::sql_types::Uuid>>(PRIMARY_QUOTE),
+            opportunity_activity_counts(opp::id),
+            opportunity_primary_quote(opp::id),
         ))
     };
 }
 
 /// The end of a statement that writes opportunities in a CTE named `written`: they as every
 /// read shows them (see [`Written`]).
-pub(super) static WRITTEN: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT opportunities.*,
-       opportunity_health(opportunities.status, opportunities.last_contact_at,
-                          health_cutoff(s.warn_after_days, f.warn_after_days),
+pub(super) const WRITTEN: &str = "SELECT w.*,
+       opportunity_health(w.status, w.last_contact_at, health_cutoff(s.warn_after_days, f.warn_after_days),
                           health_cutoff(s.critical_after_days, f.critical_after_days)) AS health,
-       {ACTIVITY_COUNTS} AS activity_counts, {PRIMARY_QUOTE} AS primary_quote_id
-FROM written AS opportunities
-JOIN stages s ON s.id = opportunities.stage_id
-JOIN funnels f ON f.id = opportunities.funnel_id"
-    )
-});
+       opportunity_activity_counts(w.id) AS activity_counts, opportunity_primary_quote(w.id) AS primary_quote_id
+FROM written w
+JOIN stages s ON s.id = w.stage_id
+JOIN funnels f ON f.id = w.funnel_id";
 
 /// An opportunity as a writing statement read it back (see [`WRITTEN`]).
 #[derive(Debug, QueryableByName)]
