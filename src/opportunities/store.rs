@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Jsonb, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::access::{self, Visibility};
@@ -22,8 +21,8 @@ use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 use crate::schema::{
-    business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes, stages,
-    users,
+    activities, business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes,
+    quotes, stages, users,
 };
 
 crate::domain::text_enum! {
@@ -133,18 +132,15 @@ pub struct OpportunityFilter {
 }
 
 diesel::define_sql_function! {
-    /// The opportunity's activities per kind, as a JSON object; null without activities.
-    fn opportunity_activity_counts(opportunity: diesel::sql_types::Uuid) -> Nullable<Jsonb>;
-}
-
-diesel::define_sql_function! {
-    /// The opportunity's primary quote.
-    fn opportunity_primary_quote(opportunity: diesel::sql_types::Uuid) -> Nullable<diesel::sql_types::Uuid>;
+    /// The values of a group as an array (`array_agg`); null for no rows.
+    #[aggregate]
+    #[sql_name = "array_agg"]
+    fn array_of(value: Text) -> Nullable<Array<Text>>;
 }
 
 /// What every read selects of an opportunity: the row, the traffic light, the activity counts
 /// and the primary quote, in one statement.
-type Read = (OpportunityRow, Option<String>, Option<Value>, Option<QuoteId>);
+type Read = (OpportunityRow, Option<String>, Option<Vec<String>>, Option<QuoteId>);
 
 /// The read query: opportunities with their stage and funnel (for the thresholds), their
 /// activity counts and primary quote.
@@ -158,8 +154,17 @@ macro_rules! reading {
                 health_cutoff(stages::warn_after_days, funnels::warn_after_days),
                 health_cutoff(stages::critical_after_days, funnels::critical_after_days),
             ),
-            opportunity_activity_counts(opp::id),
-            opportunity_primary_quote(opp::id),
+            // The kinds of its activities, counted per kind in Rust: one statement for the
+            // page, prepared, where a count per kind in SQL needs a nested aggregate.
+            activities::table
+                .filter(activities::opportunity_id.eq(opp::id.nullable()))
+                .select(array_of(activities::kind))
+                .single_value(),
+            quotes::table
+                .filter(quotes::opportunity_id.eq(opp::id))
+                .filter(quotes::is_primary)
+                .select(quotes::id)
+                .single_value(),
         ))
     };
 }
@@ -169,7 +174,8 @@ macro_rules! reading {
 pub(super) const WRITTEN: &str = "SELECT w.*,
        opportunity_health(w.status, w.last_contact_at, health_cutoff(s.warn_after_days, f.warn_after_days),
                           health_cutoff(s.critical_after_days, f.critical_after_days)) AS health,
-       opportunity_activity_counts(w.id) AS activity_counts, opportunity_primary_quote(w.id) AS primary_quote_id
+       (SELECT array_agg(a.kind) FROM activities a WHERE a.opportunity_id = w.id) AS activity_kinds,
+       (SELECT q.id FROM quotes q WHERE q.opportunity_id = w.id AND q.is_primary) AS primary_quote_id
 FROM written w
 JOIN stages s ON s.id = w.stage_id
 JOIN funnels f ON f.id = w.funnel_id";
@@ -181,8 +187,8 @@ pub(super) struct Written {
     opportunity: OpportunityRow,
     #[diesel(sql_type = Nullable<Text>)]
     health: Option<String>,
-    #[diesel(sql_type = Nullable<Jsonb>)]
-    activity_counts: Option<Value>,
+    #[diesel(sql_type = Nullable<Array<Text>>)]
+    activity_kinds: Option<Vec<String>>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
     primary_quote_id: Option<QuoteId>,
 }
@@ -192,7 +198,7 @@ impl Written {
         OpportunityRecord::of(
             self.opportunity,
             self.health,
-            self.activity_counts,
+            self.activity_kinds,
             self.primary_quote_id,
         )
     }
@@ -200,20 +206,17 @@ impl Written {
 
 impl OpportunityRecord {
     /// The record of a read row: `health` as the SQL function `opportunity_health` names it,
-    /// `counts` a JSON object of counts per activity kind.
+    /// `kinds` the kind of each of its activities.
     pub(super) fn of(
         row: OpportunityRow,
         health: Option<String>,
-        counts: Option<Value>,
+        kinds: Option<Vec<String>>,
         primary: Option<QuoteId>,
     ) -> Self {
-        let activity_counts = match counts {
-            Some(Value::Object(kinds)) => kinds
-                .into_iter()
-                .filter_map(|(kind, n)| n.as_i64().map(|n| (kind, n)))
-                .collect(),
-            _ => BTreeMap::new(),
-        };
+        let mut activity_counts = BTreeMap::new();
+        for kind in kinds.unwrap_or_default() {
+            *activity_counts.entry(kind).or_insert(0) += 1;
+        }
         Self {
             health: health.and_then(|h| h.parse().ok()),
             activity_counts,
@@ -222,8 +225,8 @@ impl OpportunityRecord {
         }
     }
 
-    fn read((row, health, counts, primary): Read) -> Self {
-        Self::of(row, health, counts, primary)
+    fn read((row, health, kinds, primary): Read) -> Self {
+        Self::of(row, health, kinds, primary)
     }
 }
 

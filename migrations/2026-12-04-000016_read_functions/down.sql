@@ -1,2 +1,0 @@
-DROP FUNCTION opportunity_primary_quote(uuid);
-DROP FUNCTION opportunity_activity_counts(uuid);
