@@ -621,3 +621,42 @@ async fn a_transaction_holding_the_feed_shows_in_the_metrics() {
         assert!(served.contains(name), "{name} in /metrics");
     }
 }
+
+#[tokio::test]
+async fn a_publication_reads_the_horizon_once_however_many_events_wait() {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let db = crate::helpers::TestDatabase::new();
+    let mut conn = db.connect_async().await;
+    diesel::sql_query(
+        "INSERT INTO events (id, type, subject_id, actor, data)
+         SELECT gen_random_uuid(), 'settings.updated', 'settings', 'test', '{}'::jsonb FROM generate_series(1, 200)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let calls = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            diesel::sql_query("SET LOCAL track_functions = 'all'").execute(conn).await?;
+            diesel::sql_query("SELECT publish_events()").execute(conn).await?;
+            let calls: Calls = diesel::sql_query(
+                "SELECT coalesce(sum(calls), 0)::bigint AS n FROM pg_stat_xact_user_functions WHERE funcname = 'feed_horizon'",
+            )
+            .get_result(conn)
+            .await?;
+            Ok(calls.n)
+        })
+        .await
+        .unwrap();
+    assert_eq!(calls, 1, "feed_horizon() (a read of pg_locks) once for 200 events");
+    let published: Calls = diesel::sql_query("SELECT count(seq) AS n FROM events")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(published.n, 200);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Calls {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
