@@ -115,8 +115,9 @@ configurable stages to a quote and a won or lost order.\n\nAuthenticate with `Au
 Errors are RFC 9457 `application/problem+json`. Lists use keyset pagination (`limit`, `cursor` → `next_cursor`). \
 Every mutable resource has a `version`, sent as `ETag`; send it back in `If-Match` to avoid lost updates. \
 Creating POSTs accept an `Idempotency-Key`.",
-        license(name = "MIT")
+        license(name = "MIT", identifier = "MIT")
     ),
+    servers((url = "/", description = "The server this document is served by")),
     tags(
         (name = "users", description = "People who use salesfunnel and their roles; admins write"),
         (name = "business-partners", description = "Leads and customers"),
@@ -158,11 +159,16 @@ impl Modify for BearerScheme {
 }
 
 /// Adds the responses every operation of a kind shares: 400 to all (an unknown query parameter
-/// is one), 401 to secured operations, 413/415/422 to those with a body, 503 to the API.
+/// is one), 401 to secured operations, 413/415/422 to those with a body, 503 to the API; an
+/// operation without a token says so (`security: []`).
 pub fn add_shared_responses(spec: &mut Spec) {
     for (path, item) in spec.paths.paths.iter_mut() {
         let in_api = path.starts_with("/api/");
         for operation in operations(item) {
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            if !secured {
+                operation.security = Some(Vec::new());
+            }
             let has_body = operation.request_body.is_some();
             let mut add = |status: &str, name: &str| {
                 operation
@@ -173,7 +179,7 @@ pub fn add_shared_responses(spec: &mut Spec) {
             };
             // Every operation refuses unknown query parameters.
             add("400", "BadRequest");
-            if operation.security.is_some() {
+            if secured {
                 add("401", "Unauthorized");
             }
             if has_body {

@@ -41,11 +41,15 @@ fn every_operation_has_one_tag_a_summary_and_its_error_responses() {
                 responses.keys().any(|s| s.starts_with('2')),
                 "{name}: a success response"
             );
+            // Every operation states its security; those without a token an empty list.
+            let security = op["security"].as_array().unwrap_or_else(|| panic!("{name}: security"));
             if path.starts_with("/api/") {
-                assert!(op["security"].is_array(), "{name}: security");
+                assert!(!security.is_empty(), "{name}: a token");
                 for status in ["401", "503"] {
                     assert!(responses.contains_key(status), "{name}: {status}");
                 }
+            } else if security.is_empty() {
+                assert!(!responses.contains_key("401"), "{name}: no 401 without a token");
             }
             if op.get("requestBody").is_some() {
                 for status in ["400", "413", "415", "422"] {
@@ -55,6 +59,11 @@ fn every_operation_has_one_tag_a_summary_and_its_error_responses() {
         }
     }
     assert!(operations >= 14, "found {operations} operations");
+    assert_eq!(
+        spec["servers"][0]["url"], "/",
+        "a server generators and Swagger UI can use"
+    );
+    assert_eq!(spec["info"]["license"]["identifier"], "MIT");
 }
 
 #[test]
