@@ -389,12 +389,19 @@ pub struct StageChangeRow {
     pub changed_at: DateTime<Utc>,
 }
 
-/// The stage history of a visible opportunity, oldest first.
-pub async fn history(conn: &mut Conn, who: Visibility, id: OpportunityId) -> Result<Vec<StageChangeRow>, AppError> {
+/// A page of the stage history of a visible opportunity, oldest first.
+pub async fn history(
+    conn: &mut Conn,
+    who: Visibility,
+    id: OpportunityId,
+    page: &Page,
+) -> Result<Vec<StageChangeRow>, AppError> {
     check_visible(conn, who, id).await?;
     Ok(changes::table
         .filter(changes::opportunity_id.eq(id))
-        .order((changes::changed_at, changes::id))
+        .filter(page.after())
+        .order(page.order())
+        .limit(page.fetch())
         .select(StageChangeRow::as_select())
         .load(conn)
         .await?)

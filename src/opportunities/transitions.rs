@@ -16,6 +16,7 @@ use crate::db::Db;
 use crate::domain::money::{Money, Percent};
 use crate::error::AppError;
 use crate::http::json::{JsonBody, OptionalJsonBody};
+use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok};
 use crate::ids::{LostReasonId, OpportunityId, StageId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -274,21 +275,34 @@ async fn reopen(
     Ok(ok(&Opportunity::from(record)))
 }
 
-/// Lists every stage the opportunity entered, oldest first, from its creation on.
+/// The history's order: when the opportunity entered the stage, then the entry's id.
+const BY_CHANGE: SortKey = SortKey {
+    name: "changed_at",
+    column: "opportunity_stage_changes.changed_at",
+    descending: false,
+    kind: KeyKind::Timestamp,
+};
+
+/// Lists every stage the opportunity entered, oldest first, from its creation on, a page at
+/// a time like every list.
 #[utoipa::path(
     tag = "opportunities",
-    params(("id" = Uuid, Path, description = "Opportunity id")),
+    params(("id" = Uuid, Path, description = "Opportunity id"), PageParams),
     responses(
-        (status = 200, description = "The stage history", body = Vec<StageChange>),
+        (status = 200, description = "One page of the stage history", body = Paged<StageChange>),
         (status = 404, response = NotFound)
     ),
     security(("bearer" = []))
 )]
 #[get("/opportunities/{id}/history")]
-async fn history(db: Db, who: Principal, id: Path<OpportunityId>) -> Result<HttpResponse, AppError> {
+async fn history(db: Db, who: Principal, id: Path<OpportunityId>, page: PageRequest) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let rows = store::history(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(rows.into_iter().map(StageChange::from).collect::<Vec<_>>()))
+    let page = Page::new(&page, BY_CHANGE)?.tie_breaker("opportunity_stage_changes.id");
+    let rows = store::history(&mut *db.connection().await?, who.read_scope(), id.into_inner(), &page).await?;
+    Ok(HttpResponse::Ok().json(
+        page.finish(rows, |row| (time_key(&row.changed_at), row.id))
+            .map(StageChange::from),
+    ))
 }
 
 /// Records the ERP order of a won opportunity (integration). The same reference again is a

@@ -211,7 +211,7 @@ async fn the_opportunity_upsert_creates_replaces_moves_and_keeps_a_repeat() {
         .json()
         .await
         .unwrap();
-    assert_eq!(history.as_array().map(Vec::len), Some(2), "{history}");
+    assert_eq!(history["items"].as_array().map(Vec::len), Some(2), "{history}");
 
     let listed: Value = app
         .get("/api/v1/opportunities?external_id=AUF-1", &app.admin())

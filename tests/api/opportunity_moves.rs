@@ -12,10 +12,10 @@ async fn history(app: &TestApp, opportunity: &Value) -> Vec<Value> {
             .await,
         StatusCode::OK,
     )
-    .await
-    .as_array()
-    .unwrap()
-    .clone()
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn read(app: &TestApp, opportunity: &Value) -> Value {
@@ -630,4 +630,32 @@ struct VisitTotals {
     open: i64,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
     days: Option<rust_decimal::Decimal>,
+}
+
+#[tokio::test]
+async fn the_history_comes_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let s = sales(&app, "PG").await;
+    let created = create(&app, &s, "Seitenweise").await;
+    for stage in [&s.proposal, &s.first, &s.proposal, &s.first] {
+        let moved = act(&app, &app.admin(), &created, "stage", &json!({"stage_id": stage})).await;
+        assert_eq!(moved.status(), StatusCode::OK);
+    }
+    let mut seen = Vec::new();
+    let mut path = format!("{}/history?limit=2", path_of(&created));
+    loop {
+        let page = json_with(app.get(&path, &app.admin()).await, StatusCode::OK).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|entry| entry["to_stage_id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("{}/history?limit=2&cursor={cursor}", path_of(&created)),
+            None => break,
+        }
+    }
+    let expected: Vec<Value> = [&s.first, &s.proposal, &s.first, &s.proposal, &s.first]
+        .iter()
+        .map(|stage| json!(stage))
+        .collect();
+    assert_eq!(seen, expected, "five entries, oldest first, over three pages");
 }

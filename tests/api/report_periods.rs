@@ -38,7 +38,7 @@ async fn history_at(app: &TestApp, opportunity: &Value, days: &[&str]) {
         StatusCode::OK,
     )
     .await;
-    let entries = history.as_array().unwrap();
+    let entries = history["items"].as_array().unwrap();
     assert_eq!(entries.len(), days.len(), "{history}");
     let mut conn = app.db.connect_async().await;
     for (entry, day) in entries.iter().zip(days) {

@@ -102,7 +102,7 @@ async fn the_demo_has_opportunities_in_every_stage_of_both_funnels_and_in_every_
         StatusCode::OK,
     )
     .await;
-    let history = history.as_array().or_else(|| history["items"].as_array()).unwrap();
+    let history = history["items"].as_array().unwrap();
     assert_eq!(history.len(), 3, "created in Anfrage, then two moves: {history:?}");
 }
 
