@@ -155,7 +155,6 @@ pub struct ActivityQuery {
     /// Only those changed after this instant (incremental sync).
     pub updated_after: Option<DateTime<Utc>>,
     /// Only the activity with this ERP key (exact match).
-    #[param(example = "CRM-ACT-7731")]
     pub external_id: Option<String>,
     /// Order: `-timeline_at` (default, newest first) or `timeline_at`.
     #[param(inline)]

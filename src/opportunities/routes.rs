@@ -30,9 +30,9 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "subject": "Fleet renewal 2027: 12 estate cars", "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
-    "class_id": "FLOTTE", "stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f31", "target_value": "100000.00",
-    "expected_close_date": "2027-03-31"
+    "subject": "Flottenerneuerung 2028: 12 Kombis", "business_partner_id": "01930000-0000-7000-8000-000000000065",
+    "class_id": "NEUWAGEN", "stage_id": "01930000-0000-7000-8000-0000000000c9", "target_value": "100000.00",
+    "expected_close_date": "2028-03-31"
 }))]
 pub struct NewOpportunityRequest {
     #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
@@ -44,7 +44,7 @@ pub struct NewOpportunityRequest {
     #[schema(value_type = Uuid)]
     pub business_partner_id: PartnerId,
     /// KlassenID; routes the opportunity to the class's funnel and owner.
-    #[schema(example = "FLOTTE")]
+    #[schema(example = "NEUWAGEN")]
     pub class_id: String,
     /// An open stage of the funnel.
     #[schema(value_type = Uuid)]
@@ -212,7 +212,6 @@ pub struct OpportunityQuery {
     pub funnel_id: Option<FunnelId>,
     #[param(value_type = Option<Uuid>)]
     pub stage_id: Option<StageId>,
-    #[param(example = "FLOTTE")]
     pub class_id: Option<String>,
     #[param(value_type = Option<Uuid>)]
     pub business_partner_id: Option<PartnerId>,
@@ -225,10 +224,8 @@ pub struct OpportunityQuery {
     /// Only those changed after this instant (incremental sync).
     pub updated_after: Option<DateTime<Utc>>,
     /// Only the opportunity with this ERP key (exact match).
-    #[param(example = "AUF-2027-0042")]
     pub external_id: Option<String>,
     /// Case-insensitive substring of subject or number.
-    #[param(example = "fleet")]
     pub q: Option<String>,
     /// Order: `-updated_at` (default), `updated_at`, `expected_close_date`, `-target_value`,
     /// `-weighted_value`.

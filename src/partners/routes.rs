@@ -222,7 +222,6 @@ pub struct PartnerQuery {
     /// Only partners changed after this instant (for incremental sync).
     pub updated_after: Option<DateTime<Utc>>,
     /// Only the partner with this ERP key (exact match).
-    #[param(example = "D-10042")]
     pub external_id: Option<String>,
     /// Order: `name` (default), `-name`, `created_at`, `-created_at`, `updated_at`, `-updated_at`.
     #[param(inline)]

@@ -28,7 +28,7 @@ pub struct ScopeQuery {
     #[param(value_type = Option<Uuid>)]
     pub owner_id: Option<UserId>,
     /// Only opportunities of this class.
-    #[param(example = "FLOTTE")]
+    #[param(example = "NEUWAGEN")]
     pub class_id: Option<String>,
 }
 

@@ -301,3 +301,46 @@ async fn bulk_opportunities_have_the_derived_columns_the_api_computes() {
         assert!(colours.contains(&Some(colour.to_owned())), "some {colour}: {colours:?}");
     }
 }
+
+#[tokio::test]
+async fn the_spec_examples_of_the_opportunity_list_and_create_work_on_the_demo() {
+    let app = spawn_app().await;
+    seed(&app.db, &["--demo"]);
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    let spec: Value = serde_json::from_str(&text).unwrap();
+    // What Swagger UI pre-fills for the list: the parameters' examples, all at once.
+    let list = &spec["paths"]["/api/v1/opportunities"]["get"];
+    let query: Vec<String> = list["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| {
+            let example = p.get("example").or_else(|| p["schema"].get("example"))?;
+            Some(format!(
+                "{}={}",
+                p["name"].as_str()?,
+                example.as_str().map_or_else(|| example.to_string(), str::to_owned)
+            ))
+        })
+        .collect();
+    let page = json_with(
+        app.get(&format!("/api/v1/opportunities?{}", query.join("&")), &app.admin())
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        page["items"].as_array().is_some_and(|items| !items.is_empty()),
+        "pre-filled: {query:?}"
+    );
+    // The request body's example.
+    let schema = &spec["components"]["schemas"]["NewOpportunityRequest"]["example"];
+    assert!(schema.is_object(), "an example body");
+    let created = app.post("/api/v1/opportunities", &app.admin(), schema).await;
+    assert_eq!(
+        created.status(),
+        StatusCode::CREATED,
+        "{}",
+        created.text().await.unwrap()
+    );
+}
