@@ -15,7 +15,6 @@ use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload};
 use serde::Serialize;
-use serde_json::Value;
 use std::future::{Ready, ready};
 use utoipa::IntoParams;
 use utoipa::openapi::Required;
@@ -100,14 +99,15 @@ impl FromRequest for IfMatch {
 }
 
 /// An optional header parameter for the OpenAPI document.
-fn header_parameter(name: &str, description: &str, schema: ObjectBuilder, example: Value) -> Parameter {
+/// An optional header without an example: Swagger UI would send the example with every try,
+/// a stale version (412) or a key already used for another body (422).
+fn header_parameter(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(description))
         .schema(Some(schema.schema_type(Type::String)))
-        .example(Some(example))
         .build()
 }
 
@@ -118,9 +118,9 @@ impl IntoParams for IfMatch {
         ));
         vec![header_parameter(
             "If-Match",
-            "The ETag (version) the change is based on; 412 when the resource has changed since",
+            "The ETag (version) the change is based on, as the last read answered it (e.g. `\"3\"`); \
+             412 when the resource has changed since",
             schema,
-            Value::String("\"1\"".to_owned()),
         )]
     }
 }
@@ -134,9 +134,9 @@ impl IntoParams for idempotency::IdempotencyKey {
         vec![header_parameter(
             "Idempotency-Key",
             "Makes retries safe: a repeat with the same key and body returns the first response and creates \
-             nothing; the same key with another body is a 422. Kept 24 hours.",
+             nothing; the same key with another body is a 422. Use a fresh value (a UUID) for every new \
+             request and the same one only to retry it. Kept 24 hours.",
             schema,
-            Value::String("0b4c2d9e-retry-safe".to_owned()),
         )]
     }
 }

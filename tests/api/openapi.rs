@@ -41,6 +41,16 @@ fn every_operation_has_one_tag_a_summary_and_its_error_responses() {
                 responses.keys().any(|s| s.starts_with('2')),
                 "{name}: a success response"
             );
+            // Swagger UI sends a parameter's example with every try: no shared key, no stale version.
+            for parameter in op["parameters"].as_array().into_iter().flatten() {
+                if matches!(parameter["name"].as_str(), Some("Idempotency-Key" | "If-Match")) {
+                    assert!(
+                        parameter.get("example").is_none(),
+                        "{name}: {} pre-filled",
+                        parameter["name"]
+                    );
+                }
+            }
             // Every operation states its security; those without a token an empty list.
             let security = op["security"].as_array().unwrap_or_else(|| panic!("{name}: security"));
             if path.starts_with("/api/") {
