@@ -104,7 +104,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let spec = spec();
         let table = Data::new(RouteTable::from_spec(&spec));
-        let (prometheus, registry, feed_gauges) =
+        let (prometheus, registry, feed_gauges, statements) =
             crate::ops::metrics::build(&config.pool).map_err(std::io::Error::other)?;
         let registry = Data::new(registry);
         let background_pool = config.pool.clone();
@@ -133,6 +133,7 @@ impl Application {
             budget,
             limiter,
             prometheus,
+            statements,
         };
         let app = move || {
             // Each worker's batch endpoint calls a copy of the API of its own.
@@ -194,6 +195,7 @@ struct Parts {
     budget: Budget,
     limiter: Option<Limiter>,
     prometheus: PrometheusMetrics,
+    statements: prometheus::HistogramVec,
 }
 
 /// The API with its middleware: what clients call, and what a batch's operations go through.
@@ -210,6 +212,7 @@ fn api(
 > {
     let budget = parts.budget;
     let limiter = parts.limiter.clone();
+    let statements = parts.statements.clone();
     App::new()
         .into_utoipa_app()
         .configure(routes)
@@ -232,7 +235,7 @@ fn api(
             async move { call.await.unwrap_or_else(|timed_out| Err(timed_out.into())) }
         })
         .wrap_fn(move |req, srv| crate::http::limits::limit(&limiter, req, srv))
-        .wrap_fn(|req, srv| crate::ops::metrics::count_statements(srv.call(req)))
+        .wrap_fn(move |req, srv| crate::ops::metrics::count_statements(statements.clone(), srv.call(req)))
         .wrap(parts.prometheus.clone())
         .wrap(
             Logger::new(crate::logging::ACCESS_LOG_FORMAT)

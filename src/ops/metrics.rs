@@ -3,14 +3,12 @@
 //! outcome, the SQL statements per request by route (`crate::db::statements`), and the feed's
 //! lag (`feed_watch`).
 
-use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
-use std::sync::LazyLock;
-
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 use prometheus::{HistogramOpts, HistogramVec, IntGauge, Opts, Registry};
 
 use crate::db::statements::Tally;
@@ -67,16 +65,15 @@ impl Collector for PoolCollector {
 
 /// The request-metrics middleware, the registry `/metrics` renders, and the feed's gauges
 /// (set by [`super::feed_watch::watch`]).
-pub fn build(pool: &DbPool) -> Result<(PrometheusMetrics, Registry, FeedGauges), String> {
+pub fn build(pool: &DbPool) -> Result<(PrometheusMetrics, Registry, FeedGauges, HistogramVec), String> {
     let registry = Registry::new();
     let collector = PoolCollector::new(pool.clone()).map_err(|e| e.to_string())?;
     registry.register(Box::new(collector)).map_err(|e| e.to_string())?;
     let feed = FeedGauges::register(&registry).map_err(|e| e.to_string())?;
-    if let Some(statements) = STATEMENTS.as_ref() {
-        registry
-            .register(Box::new(statements.clone()))
-            .map_err(|e| e.to_string())?;
-    }
+    let statements = statements_histogram().map_err(|e| e.to_string())?;
+    registry
+        .register(Box::new(statements.clone()))
+        .map_err(|e| e.to_string())?;
     if let Some(deliveries) = crate::webhooks::worker::DELIVERIES.as_ref() {
         registry
             .register(Box::new(deliveries.clone()))
@@ -88,11 +85,11 @@ pub fn build(pool: &DbPool) -> Result<(PrometheusMetrics, Registry, FeedGauges),
         .buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
         .build()
         .map_err(|e| e.to_string())?;
-    Ok((middleware, registry, feed))
+    Ok((middleware, registry, feed, statements))
 }
 
-/// SQL statements per request by method and route pattern, in this process.
-static STATEMENTS: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
+/// SQL statements per request by method and route pattern (`count_statements` observes it).
+fn statements_histogram() -> prometheus::Result<HistogramVec> {
     HistogramVec::new(
         HistogramOpts::new(
             "db_statements",
@@ -104,16 +101,16 @@ static STATEMENTS: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
         ]),
         &["method", "route"],
     )
-    .ok()
-});
+}
 
 /// The statements a request ran, once it is answered: observed in `salesfunnel_db_statements`.
 /// Requests that took no connection are not observed.
 pub async fn count_statements<B: MessageBody>(
+    statements: HistogramVec,
     call: impl Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
     let response = call.await?;
-    if let (Some(statements), Some(tally)) = (STATEMENTS.as_ref(), response.request().extensions().get::<Tally>()) {
+    if let Some(tally) = response.request().extensions().get::<Tally>() {
         let request = response.request();
         let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
         #[expect(
