@@ -95,11 +95,13 @@ async fn a_replica_killed_mid_attempt_leaves_the_attempt_in_the_log() {
     )
     .await;
     assert!(up, "replica A came up");
-    // ... is killed while its first attempt waits for the receiver.
+    // ... is killed while its first attempt waits for the receiver. (The attempt is logged when
+    // claimed, just before the request goes out: wait for both.)
     let in_flight = wait_for(&app, &webhook, |items| {
-        items
-            .iter()
-            .any(|d| d["attempts"].as_array().is_some_and(|a| !a.is_empty()))
+        !receiver.received().is_empty()
+            && items
+                .iter()
+                .any(|d| d["attempts"].as_array().is_some_and(|a| !a.is_empty()))
     })
     .await;
     assert_eq!(receiver.received().len(), 1, "{in_flight:#?}");
