@@ -209,6 +209,31 @@ fn seen_by_rep(user: UserId, teams: Vec<FunnelId>) -> _ {
     opp::owner_id.eq(user).or(opp::funnel_id.eq_any(teams))
 }
 
+/// The rep a scope is fenced to, as hand-written statements bind it: `None` for `All`, the nil id
+/// (which owns nothing and is in no team) for `Nothing`.
+pub fn fenced_rep(scope: Visibility) -> Option<UserId> {
+    match scope {
+        Visibility::All => None,
+        Visibility::Rep(user) => Some(user),
+        Visibility::Nothing => Some(UserId(Uuid::nil())),
+    }
+}
+
+/// [`seen_by_rep`] as SQL for hand-written statements: true when `rep` (an expression of
+/// [`fenced_rep`]'s value) is null or the opportunity aliased `opportunity` is inside its fence.
+pub fn rep_fence_sql(opportunity: &str, rep: &str) -> String {
+    format!(
+        "({rep} IS NULL OR {opportunity}.owner_id = {rep} OR {})",
+        in_team_sql(&format!("{opportunity}.funnel_id"), rep)
+    )
+}
+
+/// Whether the team of funnel `funnel` includes `rep` (SQL expressions): what [`covers_known`]
+/// takes as `in_team`.
+pub fn in_team_sql(funnel: &str, rep: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM funnel_members m WHERE m.funnel_id = {funnel} AND m.user_id = {rep})")
+}
+
 /// The ids of the opportunities inside a rep's fence, as a subquery.
 #[diesel::dsl::auto_type]
 fn fenced_ids(user: UserId, teams: Vec<FunnelId>) -> _ {

@@ -165,3 +165,13 @@ pub async fn updated(
     let data = serde_json::json!({ "previous": super::previous(before, &after), name: after });
     record(conn, event_type, id, actor, data).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statement_of_many_events_numbers_its_parameters_once_and_in_order() {
+        assert_eq!(RECORD_MANY.parameters(), 5);
+    }
+}

@@ -98,9 +98,9 @@ impl FromRequest for IfMatch {
     }
 }
 
-/// An optional header parameter for the OpenAPI document.
-/// An optional header without an example: Swagger UI would send the example with every try,
-/// a stale version (412) or a key already used for another body (422).
+/// An optional header parameter for the OpenAPI document, without an example: Swagger UI would
+/// send the example with every try, a stale version (412) or a key already used for another
+/// body (422).
 fn header_parameter(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {
     ParameterBuilder::new()
         .name(name)

@@ -16,7 +16,7 @@ use super::changes::{NewOpportunity, reference, validation};
 use super::derive;
 use super::events;
 use super::store::{OpportunityRecord, WRITTEN, Written};
-use crate::access::{self, Actor, Visibility};
+use crate::access::{self, Actor};
 use crate::db::Conn;
 use crate::db::prepared::Statement;
 use crate::domain::formula::Formula;
@@ -30,7 +30,7 @@ use crate::ids::{FunnelId, OpportunityId, UserId};
 /// (else the class's), stage `$4`, owner `$5` (else the class's, else the creating user `$6`);
 /// `$7` is the rep whose team the funnel must be, if a rep creates it.
 static CHECKS: LazyLock<Statement> = LazyLock::new(|| {
-    Statement::new(
+    Statement::new(&format!(
         "
 WITH p AS (
     SELECT $1::text AS class_id, $2::uuid AS partner_id, $3::uuid AS funnel_id, $4::uuid AS stage_id,
@@ -42,14 +42,15 @@ SELECT c.active AS class_active, c.default_funnel_id, c.default_owner_id,
        s.outcome AS stage_outcome, s.requires_lines, s.active AS stage_active, s.probability AS stage_probability,
        EXISTS (SELECT 1 FROM funnel_stages fs WHERE fs.funnel_id = f.id AND fs.stage_id = s.id) AS in_funnel,
        u.active AS owner_active,
-       EXISTS (SELECT 1 FROM funnel_members m WHERE m.funnel_id = f.id AND m.user_id = p.rep_id) AS in_team,
+       {} AS in_team,
        (SELECT default_currency::text FROM settings) AS default_currency
 FROM p
 LEFT JOIN classes c ON c.id = p.class_id
 LEFT JOIN funnels f ON f.id = coalesce(p.funnel_id, c.default_funnel_id)
 LEFT JOIN stages s ON s.id = p.stage_id
 LEFT JOIN users u ON u.id = coalesce(p.owner_id, c.default_owner_id, p.creator_id)",
-    )
+        access::in_team_sql("f.id", "p.rep_id")
+    ))
 });
 
 #[derive(Debug, QueryableByName)]
@@ -120,10 +121,6 @@ WITH written AS (
 /// owner then to the creating user), the currency from the settings.
 pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Result<OpportunityRecord, AppError> {
     conn.transaction(async |conn| {
-        let rep = match actor.who {
-            Visibility::Rep(user) => Some(user),
-            Visibility::All | Visibility::Nothing => None,
-        };
         let checks: Checks = CHECKS
             .query()
             .bind::<Text, _>(new.class_id.clone())
@@ -132,7 +129,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             .bind::<SqlUuid, _>(new.stage_id)
             .bind::<Nullable<SqlUuid>, _>(new.owner_id)
             .bind::<Nullable<SqlUuid>, _>(actor.user_id)
-            .bind::<Nullable<SqlUuid>, _>(rep)
+            .bind::<Nullable<SqlUuid>, _>(access::fenced_rep(actor.who))
             .get_result(conn)
             .await?;
         let (funnel, owner) = check(&new, actor, &checks)?;
@@ -240,4 +237,15 @@ fn check(new: &NewOpportunity, actor: &Actor, checks: &Checks) -> Result<(Funnel
         ));
     }
     Ok((funnel, owner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statements_number_their_parameters_once_and_in_order() {
+        assert_eq!(CHECKS.parameters(), 7);
+        assert_eq!(INSERT.parameters(), 18);
+    }
 }

@@ -14,8 +14,8 @@ use super::derive;
 use super::events;
 use super::store::{OpportunityRecord, OpportunityRow, WHAT, WRITTEN, Written, find};
 use super::view::Opportunity;
-use crate::access::Actor;
 use crate::access::Visibility;
+use crate::access::{self, Actor};
 use crate::db::Conn;
 use crate::db::prepared::Statement;
 use crate::domain::formula::Formula;
@@ -25,7 +25,7 @@ use crate::domain::pipeline::Outcome;
 use crate::error::{AppError, field_errors};
 use crate::events::EventType;
 use crate::http::IfMatch;
-use crate::ids::{LostReasonId, OpportunityId, StageId, UserId};
+use crate::ids::{LostReasonId, OpportunityId, StageId};
 use crate::schema::opportunities as opp;
 
 /// Where a move goes.
@@ -54,15 +54,13 @@ pub struct Move {
 /// taken on the opportunity alone, first: when a concurrent change made it wait, the rest is
 /// read for the row as that change left it.
 static LOCK: LazyLock<Statement> = LazyLock::new(|| {
-    Statement::new(
+    Statement::new(&format!(
         "
 WITH p AS (
     SELECT $1::uuid AS id, $2::uuid AS stage_id, $3::text AS outcome, $4::uuid AS lost_reason_id, $5::uuid AS rep_id
 ), o AS MATERIALIZED (
     SELECT x.* FROM opportunities x, p
-    WHERE x.id = p.id
-      AND (p.rep_id IS NULL OR x.owner_id = p.rep_id
-           OR EXISTS (SELECT 1 FROM funnel_members m WHERE m.funnel_id = x.funnel_id AND m.user_id = p.rep_id))
+    WHERE x.id = p.id AND {}
     FOR NO KEY UPDATE OF x
 )
 SELECT o.*,
@@ -81,7 +79,8 @@ JOIN funnels f ON f.id = o.funnel_id
 LEFT JOIN stages t ON t.id = coalesce(p.stage_id, (
     SELECT fs.stage_id FROM funnel_stages fs JOIN stages w ON w.id = fs.stage_id
     WHERE fs.funnel_id = o.funnel_id AND w.outcome = p.outcome ORDER BY fs.position LIMIT 1))",
-    )
+        access::rep_fence_sql("x", "p.rep_id")
+    ))
 });
 
 #[derive(Debug, QueryableByName)]
@@ -145,18 +144,13 @@ async fn lock_for_move(
         Destination::Won => (None, Some(Outcome::Won)),
         Destination::Lost => (None, Some(Outcome::Lost)),
     };
-    let rep = match who {
-        Visibility::All => None,
-        Visibility::Rep(user) => Some(user),
-        Visibility::Nothing => Some(UserId(uuid::Uuid::nil())),
-    };
     let locked: Locked = LOCK
         .query()
         .bind::<SqlUuid, _>(id)
         .bind::<Nullable<SqlUuid>, _>(stage)
         .bind::<Nullable<Text>, _>(outcome)
         .bind::<Nullable<SqlUuid>, _>(lost_reason)
-        .bind::<Nullable<SqlUuid>, _>(rep)
+        .bind::<Nullable<SqlUuid>, _>(access::fenced_rep(who))
         .get_result(conn)
         .await
         .optional()?
@@ -374,4 +368,15 @@ pub async fn hand_off(
         Ok(after)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statements_number_their_parameters_once_and_in_order() {
+        assert_eq!(LOCK.parameters(), 5);
+        assert_eq!(MOVE.parameters(), 13);
+    }
 }
