@@ -114,7 +114,8 @@ try {
     check(sentBody.trim() !== '', 'POST /opportunities has no pre-filled request body');
   });
   if (requiredKey) console.log('  NOTE: Swagger UI marks Idempotency-Key as required; a fresh value was filled in');
-  step(`POST /opportunities with the pre-filled body: ${create.code}`);
+  const keyState = requiredKey ? 'required, filled with a fresh value' : 'optional, not pre-filled';
+  step(`POST /opportunities with the pre-filled body (Idempotency-Key ${keyState}): ${create.code}`);
   check(
     create.code === '201',
     `POST /opportunities with the pre-filled body answered ${create.code}, expected 201.\nBody sent:\n${sentBody}\nResponse:\n${create.text.slice(0, 2000)}`,
