@@ -315,7 +315,7 @@ impl From<validator::ValidationErrors> for AppError {
 }
 
 /// Flattens validator's nested errors into `field` paths.
-fn validator_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+pub fn validator_errors(errors: &ValidationErrors) -> Vec<FieldError> {
     let mut out = Vec::new();
     collect(errors, "", &mut out);
     out

@@ -192,8 +192,43 @@ pub fn add_shared_responses(spec: &mut Spec) {
                 add("429", "TooManyRequests");
                 add("503", "Unavailable");
             }
+            let takes_if_match = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p, RefOr::T(p) if p.name == "If-Match"));
+            if takes_if_match {
+                add("412", "PreconditionFailed");
+            }
+        }
+        if let Some(read) = item.get.as_mut() {
+            add_not_modified(read);
         }
     }
+}
+
+/// A read whose 200 carries an ETag takes `If-None-Match` and may answer 304 (see
+/// `http::conditional`).
+fn add_not_modified(read: &mut utoipa::openapi::path::Operation) {
+    let tagged = matches!(read.responses.responses.get("200"),
+        Some(RefOr::T(ok)) if ok.headers.contains_key("ETag"));
+    if !tagged {
+        return;
+    }
+    read.parameters
+        .get_or_insert_with(Vec::new)
+        .push(RefOr::T(crate::http::if_none_match_parameter()));
+    let etag = utoipa::openapi::HeaderBuilder::new()
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String),
+        ))
+        .description(Some("The current ETag"))
+        .build();
+    let unchanged = utoipa::openapi::ResponseBuilder::new()
+        .description("Not modified: the ETag in If-None-Match is current")
+        .header("ETag", etag)
+        .build();
+    read.responses.responses.insert("304".to_owned(), RefOr::T(unchanged));
 }
 
 fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {

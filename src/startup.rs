@@ -226,6 +226,8 @@ fn api(
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .default_service(web::to(fallback))
+        .wrap_fn(crate::http::deferred::merge)
+        .wrap_fn(crate::http::conditional::not_modified)
         .wrap_fn(crate::ops::fallback::known_query)
         .wrap(crate::http::retry::RetryContended)
         .wrap_fn(move |req, srv| {

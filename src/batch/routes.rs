@@ -175,7 +175,7 @@ async fn run_batch(
     body: JsonBody<BatchRequest>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_send_batches)?;
-    let batch = body.parse()?;
+    let batch = body.parse_now()?;
     let calls = checked(&batch.operations)?;
     let dispatcher = req
         .app_data::<Dispatcher>()

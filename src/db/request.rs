@@ -18,6 +18,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use super::statements::{self, Tally};
 use super::{Conn, DbPool, connection};
 use crate::error::AppError;
+use crate::http::deferred::Deferred;
 
 type Pooled = Object<AsyncDieselConnectionManager<Conn>>;
 
@@ -59,6 +60,7 @@ pub struct Db {
     pool: Data<DbPool>,
     shared: Option<SharedTransaction>,
     tally: Tally,
+    deferred: Option<Deferred>,
 }
 
 impl Db {
@@ -70,6 +72,15 @@ impl Db {
     /// A connection: from the pool (503 when none comes in time), or the batch's transaction.
     pub async fn connection(&self) -> Result<DbConn, AppError> {
         let mut held = match &self.shared {
+            // The body had problems: the request only checks its references, on a connection
+            // taken out of the pool and inside a transaction that is never committed; dropping
+            // the connection ends it, and PostgreSQL rolls it back at once, locks and all. (In
+            // a shared transaction the batch rolls everything back.)
+            None if self.deferred.as_ref().is_some_and(Deferred::is_pending) => {
+                let mut conn = Pooled::take(connection(&self.pool).await?);
+                AnsiTransactionManager::begin_transaction(&mut conn).await?;
+                Held::Detached(conn)
+            }
             None => Held::Pooled(connection(&self.pool).await?),
             Some(shared) => Held::Shared(Arc::clone(&shared.0).lock_owned().await),
         };
@@ -89,11 +100,13 @@ impl FromRequest for Db {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let shared = req.extensions().get::<SharedTransaction>().cloned();
         let tally = req.extensions_mut().get_or_insert_with(Tally::default).clone();
+        let deferred = Deferred::of(req);
         ready(match req.app_data::<Data<DbPool>>() {
             Some(pool) => Ok(Self {
                 pool: pool.clone(),
                 shared,
                 tally,
+                deferred,
             }),
             None => Err(AppError::Internal("no database pool configured".to_owned())),
         })
@@ -107,13 +120,10 @@ pub struct DbConn {
     tally: Tally,
 }
 
-#[expect(
-    clippy::large_enum_variant,
-    reason = "a pooled connection is what nearly every request holds, as before; boxing it would allocate on each"
-)]
 enum Held {
     Pooled(Pooled),
     Shared(OwnedMutexGuard<Pooled>),
+    Detached(Conn),
 }
 
 impl Held {
@@ -121,6 +131,7 @@ impl Held {
         match self {
             Self::Pooled(conn) => conn,
             Self::Shared(conn) => conn,
+            Self::Detached(conn) => conn,
         }
     }
 }
@@ -139,6 +150,7 @@ impl Deref for DbConn {
         match &self.held {
             Held::Pooled(conn) => conn,
             Held::Shared(conn) => conn,
+            Held::Detached(conn) => conn,
         }
     }
 }

@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Resource, etag, header_value};
+use super::{Resource, header_value};
 use crate::access::Principal;
 use crate::db::{self, Conn, Db, DbPool};
 use crate::error::AppError;
@@ -120,7 +120,7 @@ fn created<R: Resource>(resource: &R) -> Result<Response, AppError> {
     Ok(Response {
         status: 201,
         location: Some(resource.location()),
-        etag: Some(etag(resource.version())),
+        etag: Some(resource.etag()),
         body: serde_json::to_value(resource).map_err(|e| AppError::Internal(e.to_string()))?,
         replayed: false,
     })

@@ -13,11 +13,12 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use utoipa::PartialSchema;
-use utoipa::openapi::{RefOr, Schema};
 use validator::Validate;
 
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::http::budget::BodyClock;
+use crate::http::deferred::Deferred;
+use crate::http::fields::{self, Checked};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -28,6 +29,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Idempotency-Key fingerprints.
 pub struct JsonBody<T> {
     pub raw: Value,
+    deferred: Option<Deferred>,
     target: PhantomData<T>,
 }
 
@@ -35,8 +37,38 @@ impl<T> JsonBody<T>
 where
     T: DeserializeOwned + Validate + PartialSchema,
 {
-    /// The body as a validated `T`, or a 422 naming every offending field.
+    /// The body as a validated `T`, or a 422 naming every offending field. In a request
+    /// (see [`Deferred`]) a body whose problems still leave a `T` gives it, stand-ins and all, so
+    /// that the handler checks its references too; the problems are kept, nothing the request
+    /// writes is committed, and its answer is the 422 naming all of them.
     pub fn parse(&self) -> Result<T, AppError> {
+        match (fields::check::<T>(&self.raw), &self.deferred) {
+            (
+                Checked {
+                    value: Some(value),
+                    errors,
+                },
+                _,
+            ) if errors.is_empty() => Ok(value),
+            (
+                Checked {
+                    value: Some(value),
+                    errors,
+                },
+                Some(deferred),
+            ) => {
+                let sent = self.raw.as_object().into_iter().flat_map(|o| o.keys().cloned());
+                deferred.add(errors, sent);
+                Ok(value)
+            }
+            (Checked { errors, .. }, _) => Err(AppError::Validation(errors)),
+        }
+    }
+
+    /// The body as a validated `T`, or at once a 422 naming every offending field: for a
+    /// handler whose effects do not all go through its `Db` (the batch runs its operations as
+    /// requests of their own), which must not start when its own body is bad.
+    pub fn parse_now(&self) -> Result<T, AppError> {
         parse::<T>(&self.raw)
     }
 }
@@ -51,6 +83,7 @@ where
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let checked = check_headers(req);
         let clock = BodyClock::of(req);
+        let deferred = Deferred::of(req);
         let mut payload = payload.take();
         Box::pin(async move {
             checked?;
@@ -59,6 +92,7 @@ where
                 .map_err(|e| AppError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
             Ok(Self {
                 raw,
+                deferred,
                 target: PhantomData,
             })
         })
@@ -137,134 +171,13 @@ pub fn parse<T>(raw: &Value) -> Result<T, AppError>
 where
     T: DeserializeOwned + Validate + PartialSchema,
 {
-    let mut unstorable = Vec::new();
-    nul_characters(raw, "", &mut unstorable);
-    if !unstorable.is_empty() {
-        return Err(AppError::Validation(unstorable));
+    match fields::check::<T>(raw) {
+        Checked {
+            value: Some(value),
+            errors,
+        } if errors.is_empty() => Ok(value),
+        Checked { errors, .. } => Err(AppError::Validation(errors)),
     }
-    match serde_path_to_error::deserialize::<_, T>(raw) {
-        Ok(value) => {
-            value.validate()?;
-            Ok(value)
-        }
-        Err(_) => Err(AppError::Validation(structural_errors::<T>(raw))),
-    }
-}
-
-/// PostgreSQL text cannot hold U+0000: name every string (or key) that contains it.
-fn nul_characters(value: &Value, path: &str, out: &mut Vec<FieldError>) {
-    let bad = |path: &str| FieldError::new(path, "invalid_character", "must not contain the NUL character (U+0000)");
-    match value {
-        Value::String(text) if text.contains('\0') => out.push(bad(path)),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                nul_characters(item, &format!("{path}[{i}]"), out);
-            }
-        }
-        Value::Object(map) => {
-            for (key, item) in map {
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                if key.contains('\0') {
-                    out.push(bad(&child));
-                } else {
-                    nul_characters(item, &child, out);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Collects every structural problem: schema-required and unknown properties first, then type
-/// errors from serde, removing each offending property and trying again.
-fn structural_errors<T: DeserializeOwned + PartialSchema>(raw: &Value) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    let Value::Object(object) = raw else {
-        return vec![FieldError::new("", "invalid_type", "the body must be a JSON object")];
-    };
-    if let RefOr::T(Schema::Object(schema)) = T::schema() {
-        for name in &schema.required {
-            if !object.contains_key(name) {
-                errors.push(FieldError::new(name.clone(), "required", "this field is required"));
-            }
-        }
-        for name in object.keys().filter(|k| !schema.properties.contains_key(*k)) {
-            errors.push(FieldError::new(
-                name.clone(),
-                "unknown_field",
-                "this field is not known here",
-            ));
-        }
-    }
-    let mut trial = object.clone();
-    for known in &errors {
-        trial.remove(&known.field);
-    }
-    for _ in 0..=object.len() {
-        let Err(error) = serde_path_to_error::deserialize::<_, T>(&Value::Object(trial.clone())) else {
-            break;
-        };
-        let message = error.inner().to_string();
-        let field = error_field(&error.path().to_string(), &message);
-        let top = field.split(['.', '[']).next().unwrap_or("").to_owned();
-        // Once a property was removed for an error inside it, its absence is no news.
-        let within = |known: &str| {
-            !top.is_empty()
-                && (known == top || known.starts_with(&format!("{top}[")) || known.starts_with(&format!("{top}.")))
-        };
-        if errors.iter().any(|e| e.field == field || within(&e.field)) {
-            break;
-        }
-        errors.push(FieldError::new(field, serde_code(&message), clean_message(&message)));
-        if top.is_empty() || trial.remove(&top).is_none() {
-            break;
-        }
-    }
-    if errors.is_empty() {
-        errors.push(FieldError::new(
-            "",
-            "invalid",
-            "the body does not match the expected schema",
-        ));
-    }
-    errors.sort_by(|a, b| a.field.cmp(&b.field));
-    errors
-}
-
-/// The path of a serde error; a missing field is named by its own path, not its parent's.
-fn error_field(path: &str, message: &str) -> String {
-    let parent = if path == "." { "" } else { path };
-    match message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next())
-    {
-        Some(name) if parent.is_empty() => name.to_owned(),
-        Some(name) => format!("{parent}.{name}"),
-        None => parent.to_owned(),
-    }
-}
-
-fn serde_code(message: &str) -> &'static str {
-    if message.starts_with("missing field") {
-        "required"
-    } else if message.starts_with("unknown field") {
-        "unknown_field"
-    } else if message.starts_with("unknown variant") {
-        "invalid_choice"
-    } else if message.starts_with("invalid type") {
-        "invalid_type"
-    } else {
-        "invalid_value"
-    }
-}
-
-/// Drops serde's position suffix (" at line 1 column 9"), meaningless for a re-serialised value.
-fn clean_message(message: &str) -> String {
-    message.split(" at line ").next().unwrap_or(message).to_owned()
 }
 
 #[cfg(test)]
@@ -342,6 +255,54 @@ mod tests {
                 ("name".to_owned(), "length".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn rules_are_checked_beside_wrong_types_and_missing_fields() {
+        // `count` is required and wrong: a stand-in lets the rules of the others run.
+        assert_eq!(
+            fields(json!({"name": "", "count": "x", "email": "nope"})),
+            vec![
+                ("count".to_owned(), "invalid_type".to_owned()),
+                ("email".to_owned(), "email".to_owned()),
+                ("name".to_owned(), "length".to_owned()),
+            ]
+        );
+        assert_eq!(
+            fields(json!({"name": "", "extra": true})),
+            vec![
+                ("count".to_owned(), "required".to_owned()),
+                ("extra".to_owned(), "unknown_field".to_owned()),
+                ("name".to_owned(), "length".to_owned()),
+            ]
+        );
+    }
+
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Lead,
+        Customer,
+    }
+
+    #[derive(Debug, Deserialize, Validate, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    struct WithKind {
+        kind: Kind,
+        #[validate(length(min = 1))]
+        name: String,
+    }
+
+    #[test]
+    fn a_bad_required_choice_gets_a_stand_in_from_the_choices() {
+        let checked = fields::check::<WithKind>(&json!({"kind": "prospect", "name": ""}));
+        let found: Vec<_> = checked
+            .errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(found, [("kind", "invalid_choice"), ("name", "length")]);
+        assert!(checked.value.is_some_and(|v| matches!(v.kind, Kind::Lead)));
     }
 
     #[test]

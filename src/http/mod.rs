@@ -2,7 +2,10 @@
 //! merge-patch fields, extractor error handlers and response helpers.
 
 pub mod budget;
+pub mod conditional;
+pub mod deferred;
 pub mod envelope;
+pub mod fields;
 pub mod idempotency;
 pub mod json;
 pub mod limits;
@@ -27,6 +30,11 @@ use crate::error::AppError;
 pub trait Resource: Serialize {
     fn version(&self) -> i32;
     fn location(&self) -> String;
+    /// Its `ETag`: the version, `"<version>"`, unless what is sent also changes without a new
+    /// version (an opportunity's health).
+    fn etag(&self) -> String {
+        etag(self.version())
+    }
 }
 
 /// The ETag of a version: `"<version>"`.
@@ -37,7 +45,7 @@ pub fn etag(version: i32) -> String {
 /// 200 with the resource and its ETag.
 pub fn ok<R: Resource>(resource: &R) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(resource.version())))
+        .insert_header((header::ETAG, resource.etag()))
         .json(resource)
 }
 
@@ -45,7 +53,7 @@ pub fn ok<R: Resource>(resource: &R) -> HttpResponse {
 pub fn created<R: Resource>(resource: &R) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((header::LOCATION, header_value(&resource.location())))
-        .insert_header((header::ETAG, etag(resource.version())))
+        .insert_header((header::ETAG, resource.etag()))
         .json(resource)
 }
 
@@ -75,7 +83,10 @@ impl IfMatch {
                 let tag = tag.trim();
                 let tag = tag.strip_prefix("W/").unwrap_or(tag);
                 let tag = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(tag);
-                tag.parse::<i32>()
+                // `"3-red"` is version 3 (see `Resource::etag`).
+                let version = tag.split_once('-').map_or(tag, |(version, _)| version);
+                version
+                    .parse::<i32>()
                     .map_err(|_| AppError::BadRequest(format!("If-Match must hold ETags such as \"3\", not '{value}'")))
             })
             .collect::<Result<Vec<_>, _>>()
@@ -114,7 +125,7 @@ fn header_parameter(name: &str, description: &str, schema: ObjectBuilder) -> Par
 impl IntoParams for IfMatch {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         let schema = ObjectBuilder::new().pattern(Some(
-            r#"^\s*(\*|(W/)?("[0-9]{1,9}"|[0-9]{1,9})(\s*,\s*(W/)?("[0-9]{1,9}"|[0-9]{1,9}))*)\s*$"#,
+            r#"^\s*(\*|(W/)?("[0-9]{1,9}(-[a-z]+)?"|[0-9]{1,9})(\s*,\s*(W/)?("[0-9]{1,9}(-[a-z]+)?"|[0-9]{1,9}))*)\s*$"#,
         ));
         vec![header_parameter(
             "If-Match",
@@ -123,6 +134,15 @@ impl IntoParams for IfMatch {
             schema,
         )]
     }
+}
+
+/// The `If-None-Match` parameter of a read with an ETag (see [`conditional`]).
+pub fn if_none_match_parameter() -> Parameter {
+    header_parameter(
+        "If-None-Match",
+        "The ETag of the copy the client holds (e.g. `\"3\"`): 304 without a body while it is current",
+        ObjectBuilder::new(),
+    )
 }
 
 impl IntoParams for idempotency::IdempotencyKey {
@@ -212,5 +232,6 @@ mod tests {
         assert!(IfMatch::parse("7").is_ok_and(|m| m.check(7).is_ok()));
         assert!(IfMatch::parse("*").is_ok_and(|m| m.check(1).is_ok()));
         assert!(IfMatch::parse("\"abc\"").is_err());
+        assert!(IfMatch::parse("\"3-red\"").is_ok_and(|m| m.check(3).is_ok() && m.check(4).is_err()));
     }
 }

@@ -220,11 +220,12 @@ fn check(new: &NewOpportunity, actor: &Actor, checks: &Checks) -> Result<(Funnel
         }
     }
     match owner {
-        None => errors.push(FieldError::new(
+        None if class_found => errors.push(FieldError::new(
             "owner_id",
             "required",
             "the class has no default owner and the caller is no user: give owner_id",
         )),
+        None => {}
         Some(owner) => errors.extend(reference("owner_id", "user", &owner, checks.owner_active)),
     }
     validation(errors)?;

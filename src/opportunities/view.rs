@@ -139,4 +139,12 @@ impl Resource for Opportunity {
     fn location(&self) -> String {
         format!("/api/v1/opportunities/{}", self.id)
     }
+    /// `"<version>-<health>"` while open: the traffic light turns with time, not with a new
+    /// version, and a client holding a green copy must not be told it is current once it is red.
+    fn etag(&self) -> String {
+        match self.health {
+            Some(health) => format!("\"{}-{}\"", self.version, health.as_str()),
+            None => crate::http::etag(self.version),
+        }
+    }
 }

@@ -91,7 +91,7 @@ async fn invalid_users_are_422_naming_the_fields() {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(error_fields(&found), vec!["role"]);
+    assert_eq!(error_fields(&found), vec!["display_name", "email", "role"]);
     let body = json!({"email": "not-an-email", "display_name": "", "role": "rep"});
     let found = problem(
         app.post("/api/v1/users", &app.admin(), &body).await,
