@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `token`, `seed`, `openapi`.
+//! The command line: `serve` (default), `migrate`, `token`, `seed`, `ids`, `openapi`.
 
 use std::net::TcpListener;
 
@@ -53,6 +53,9 @@ pub enum Command {
         #[arg(long)]
         opportunities: Option<u32>,
     },
+    /// Print the demo data set's fixed ids as NAME=value lines for a shell's `eval`
+    /// (STAGE_ANFRAGE, FUNNEL_NEUWAGEN, CLASS_NEUWAGEN, ARTICLE_VW_ID4_PRO, PARTNER_…, USER_…).
+    Ids,
     /// Print the OpenAPI document.
     Openapi,
     /// Exit 0 when the server on BIND answers GET /healthz with 200 within 2 s (for container
@@ -90,6 +93,12 @@ impl Cli {
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve { no_demo: false }) {
         Command::Healthcheck => healthcheck(),
+        Command::Ids => {
+            for (name, value) in crate::seed::well_known_ids() {
+                println!("{name}={value}");
+            }
+            Ok(())
+        }
         Command::Openapi => {
             let spec = crate::startup::spec();
             let json = spec.to_pretty_json().map_err(|e| e.to_string())?;

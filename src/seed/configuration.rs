@@ -18,7 +18,7 @@ use crate::schema::{articles, classes, funnel_members, funnel_stages, funnels, l
 use crate::stages::store::StageRow;
 
 /// (id, code, name, icon, probability, outcome, requires lines)
-const STAGES: [(u128, &str, &str, &str, i64, Outcome, bool); 7] = [
+pub(super) const STAGES: [(u128, &str, &str, &str, i64, Outcome, bool); 7] = [
     (201, "ANFRAGE", "Anfrage", "inbox", 5, Outcome::Open, false),
     (202, "ERSTGESPRAECH", "Erstgespräch", "phone", 20, Outcome::Open, false),
     (203, "PROBEFAHRT", "Probefahrt", "car", 40, Outcome::Open, false),
@@ -33,7 +33,36 @@ const NEUWAGEN: u128 = 301;
 const NEUWAGEN_METRIC: &str = "if(days_since_contact > 14, round(weighted_value / 2, 2), weighted_value)";
 const SERVICE: u128 = 302;
 
-const LOST_REASONS: [(u128, &str); 5] = [
+/// (id, name, description, warn after days, critical after days, metric label and formula)
+type DemoFunnel = (
+    u128,
+    &'static str,
+    &'static str,
+    i32,
+    i32,
+    Option<(&'static str, &'static str)>,
+);
+
+pub(super) const FUNNELS: [DemoFunnel; 2] = [
+    (
+        NEUWAGEN,
+        "Neuwagen",
+        "Verkauf von Neufahrzeugen, mit Probefahrt",
+        7,
+        14,
+        Some(("Bereinigtes Potenzial", NEUWAGEN_METRIC)),
+    ),
+    (SERVICE, "Service", "Werkstatt- und Serviceaufträge", 5, 10, None),
+];
+
+/// (code, description, default funnel, default owner)
+pub(super) const CLASSES: [(&str, &str, u128, u128); 3] = [
+    ("NEUWAGEN", "Neufahrzeuge für Privatkunden", NEUWAGEN, 3),
+    ("FLOTTE", "Flottenkunden und Leasing", NEUWAGEN, 2),
+    ("SERVICE", "Werkstatt und Service", SERVICE, 4),
+];
+
+pub(super) const LOST_REASONS: [(u128, &str); 5] = [
     (401, "Preis zu hoch"),
     (402, "Wettbewerber gewählt"),
     (403, "Kein Bedarf mehr"),
@@ -42,7 +71,7 @@ const LOST_REASONS: [(u128, &str); 5] = [
 ];
 
 /// (id, sku, name, unit, unit price in cents, tax rate)
-const ARTICLES: [(u128, &str, &str, &str, i64, i64); 7] = [
+pub(super) const ARTICLES: [(u128, &str, &str, &str, i64, i64); 7] = [
     (501, "VW-ID4-PRO", "VW ID.4 Pro, 77 kWh", "Stk", 4_799_000, 19),
     (502, "VW-GOLF-LIFE", "VW Golf Life 1.5 TSI", "Stk", 2_999_000, 19),
     (
@@ -118,17 +147,8 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
             updated_at: now,
             version: 1,
         };
-    let funnel_rows = [
-        funnel(
-            NEUWAGEN,
-            "Neuwagen",
-            "Verkauf von Neufahrzeugen, mit Probefahrt",
-            7,
-            14,
-            Some(("Bereinigtes Potenzial", NEUWAGEN_METRIC)),
-        ),
-        funnel(SERVICE, "Service", "Werkstatt- und Serviceaufträge", 5, 10, None),
-    ];
+    let funnel_rows = FUNNELS
+        .map(|(n, name, description, warn, critical, metric)| funnel(n, name, description, warn, critical, metric));
     let inserted = diesel::insert_into(funnels::table)
         .values(&funnel_rows)
         .on_conflict_do_nothing()
@@ -172,11 +192,7 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
         updated_at: now,
         version: 1,
     };
-    let class_rows = [
-        class("NEUWAGEN", "Neufahrzeuge für Privatkunden", NEUWAGEN, 3),
-        class("FLOTTE", "Flottenkunden und Leasing", NEUWAGEN, 2),
-        class("SERVICE", "Werkstatt und Service", SERVICE, 4),
-    ];
+    let class_rows = CLASSES.map(|(code, description, funnel, owner)| class(code, description, funnel, owner));
     diesel::insert_into(classes::table)
         .values(&class_rows[..])
         .on_conflict_do_nothing()

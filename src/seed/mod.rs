@@ -104,6 +104,64 @@ const DEMO_PARTNERS: [DemoPartner; 6] = [
     ),
 ];
 
+/// The demo data set's fixed ids as shell variable names and values (`STAGE_ANFRAGE`,
+/// `FUNNEL_NEUWAGEN`, `CLASS_NEUWAGEN`, `ARTICLE_VW_ID4_PRO`, `LOST_REASON_PREIS_ZU_HOCH`,
+/// `PARTNER_AUTOHAUS_MUELLER_GMBH`, `USER_ANNA_SCHMIDT`, …), taken from the constants the seed
+/// writes, so `salesfunnel ids` cannot drift from the data.
+pub fn well_known_ids() -> Vec<(String, String)> {
+    let id = |n: u128| demo_id(n).to_string();
+    let stages = configuration::STAGES
+        .iter()
+        .map(|&(n, code, ..)| (format!("STAGE_{}", shell_name(code)), id(n)));
+    let funnels = configuration::FUNNELS
+        .iter()
+        .map(|&(n, name, ..)| (format!("FUNNEL_{}", shell_name(name)), id(n)));
+    let classes = configuration::CLASSES
+        .iter()
+        .map(|&(code, ..)| (format!("CLASS_{}", shell_name(code)), code.to_owned()));
+    let articles = configuration::ARTICLES
+        .iter()
+        .map(|&(n, sku, ..)| (format!("ARTICLE_{}", shell_name(sku)), id(n)));
+    let reasons = configuration::LOST_REASONS
+        .iter()
+        .map(|&(n, label)| (format!("LOST_REASON_{}", shell_name(label)), id(n)));
+    let partners = DEMO_PARTNERS
+        .iter()
+        .map(|&(n, _, name, ..)| (format!("PARTNER_{}", shell_name(name)), id(n)));
+    let users = DEMO_USERS.iter().map(|&(n, email, ..)| {
+        let local = email.split('@').next().unwrap_or(email);
+        (format!("USER_{}", shell_name(local)), id(n))
+    });
+    stages
+        .chain(funnels)
+        .chain(classes)
+        .chain(articles)
+        .chain(reasons)
+        .chain(partners)
+        .chain(users)
+        .collect()
+}
+
+/// `Weiß & Söhne Bau GmbH` → `WEISS_SOEHNE_BAU_GMBH`: upper-case ASCII letters, digits and
+/// single underscores, a valid shell variable name after a prefix.
+fn shell_name(text: &str) -> String {
+    let mut name = String::new();
+    for c in text.chars() {
+        let ascii = match c {
+            'ä' | 'Ä' => "AE".to_owned(),
+            'ö' | 'Ö' => "OE".to_owned(),
+            'ü' | 'Ü' => "UE".to_owned(),
+            'ß' => "SS".to_owned(),
+            c if c.is_ascii_alphanumeric() => c.to_ascii_uppercase().to_string(),
+            _ => "_".to_owned(),
+        };
+        if ascii != "_" || !(name.is_empty() || name.ends_with('_')) {
+            name.push_str(&ascii);
+        }
+    }
+    name.trim_end_matches('_').to_owned()
+}
+
 /// Whether the database holds no users yet (a fresh embedded database).
 pub fn is_empty(conn: &mut SyncConn) -> Result<bool, AppError> {
     Ok(!diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result::<bool>(conn)?)
@@ -203,4 +261,30 @@ fn slug(name: &str) -> String {
         .replace('ö', "oe")
         .replace('ü', "ue")
         .replace('ß', "ss")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    #[test]
+    fn well_known_ids_are_unique_shell_variables() {
+        let ids = super::well_known_ids();
+        let names: HashSet<&str> = ids.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names.len(), ids.len(), "no name twice: {ids:?}");
+        for (name, value) in &ids {
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                    && !name.contains("__")
+                    && !name.ends_with('_'),
+                "{name}"
+            );
+            assert!(
+                value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{value}"
+            );
+        }
+        assert_eq!(super::shell_name("Weiß & Söhne Bau GmbH"), "WEISS_SOEHNE_BAU_GMBH");
+    }
 }

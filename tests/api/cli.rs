@@ -284,3 +284,94 @@ async fn sigint_drains_a_request_in_flight_like_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// The GET path of a well-known id's resource, and the field whose value the name is made of.
+fn resource_of(name: &str) -> (&'static str, &'static str) {
+    [
+        ("STAGE_", ("/api/v1/stages", "code")),
+        ("FUNNEL_", ("/api/v1/funnels", "name")),
+        ("CLASS_", ("/api/v1/classes", "id")),
+        ("ARTICLE_", ("/api/v1/articles", "sku")),
+        ("LOST_REASON_", ("/api/v1/lost-reasons", "label")),
+        ("PARTNER_", ("/api/v1/business-partners", "name")),
+        ("USER_", ("/api/v1/users", "email")),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| name.starts_with(prefix))
+    .map(|(_, resource)| resource)
+    .unwrap_or_else(|| panic!("{name}: no known prefix"))
+}
+
+#[tokio::test]
+async fn ids_prints_the_demo_data_sets_fixed_ids_for_a_shell() {
+    let app = spawn_app().await;
+    let secret = std::str::from_utf8(SECRET).unwrap();
+    let env = [("DATABASE_URL", app.db.url.as_str()), ("JWT_SECRET", secret)];
+    stdout(&salesfunnel(&["seed", "--demo"], &env));
+    let printed = stdout(&salesfunnel(&["ids"], &[]));
+    let ids: Vec<(&str, &str)> = printed
+        .lines()
+        .map(|line| line.split_once('=').unwrap_or_else(|| panic!("not NAME=value: {line}")))
+        .collect();
+    // Each id is that of a demo resource whose code, name, SKU, label or e-mail it is named after.
+    for (name, id) in &ids {
+        let (path, field) = resource_of(name);
+        let resource = json_with(app.get(&format!("{path}/{id}"), &app.admin()).await, StatusCode::OK).await;
+        let named_after = resource[field].as_str().unwrap().to_uppercase();
+        let named_after = named_after.split('@').next().unwrap();
+        let words: Vec<&str> = named_after
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let simple: Vec<&str> = words.iter().filter(|w| w.is_ascii()).copied().collect();
+        for word in simple {
+            assert!(name.contains(word), "{name}={id} is {field} {named_after:?}");
+        }
+    }
+    // Every stage, funnel, class and article of the demo has its name.
+    for (path, field, prefix) in [
+        ("/api/v1/stages", "id", "STAGE_"),
+        ("/api/v1/funnels", "id", "FUNNEL_"),
+        ("/api/v1/classes", "id", "CLASS_"),
+        ("/api/v1/articles", "id", "ARTICLE_"),
+        ("/api/v1/lost-reasons", "id", "LOST_REASON_"),
+        ("/api/v1/business-partners", "id", "PARTNER_"),
+        ("/api/v1/users", "id", "USER_"),
+    ] {
+        let page = json_with(
+            app.get(&format!("{path}?limit=200"), &app.admin()).await,
+            StatusCode::OK,
+        )
+        .await;
+        let listed: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item[field].as_str().unwrap())
+            .collect();
+        assert!(!listed.is_empty(), "{path} has demo data");
+        for id in listed {
+            assert!(
+                ids.iter().any(|(name, value)| name.starts_with(prefix) && value == &id),
+                "{path}: {id} missing in `salesfunnel ids`"
+            );
+        }
+    }
+    // A shell takes the output as it is.
+    let echoed = Command::new("bash")
+        .args([
+            "-c",
+            "eval \"$1\"; echo \"$STAGE_ANFRAGE $CLASS_NEUWAGEN\"",
+            "-",
+            &printed,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&echoed.stdout).trim(),
+        format!(
+            "{} NEUWAGEN",
+            ids.iter().find(|(name, _)| *name == "STAGE_ANFRAGE").unwrap().1
+        )
+    );
+}
