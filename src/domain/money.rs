@@ -117,7 +117,8 @@ impl PartialSchema for Money {
                 "Exact amount with two decimals, as a decimal string (\"100000.00\"); requests \
                  may also send a number (see `MoneyInput`)",
             ))
-            .pattern(Some(r"^-?[0-9]{1,12}\.[0-9]{2}$"))
+            // Unbounded digits: report totals add up many amounts.
+            .pattern(Some(r"^-?[0-9]+\.[0-9]{2}$"))
             .examples(["100000.00"])
             .into()
     }
