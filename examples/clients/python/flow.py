@@ -1,5 +1,6 @@
 """A short flow through the Python client that openapi-python-client generates from
-openapi/openapi.json: partner → opportunity → lines → quote → PDF → win. Money arrives as
+openapi/openapi.json: partner → opportunity → lines → quote → PDF → win → the typed
+`opportunity.won` event of the feed. Money arrives as
 `str` (the `Money` schema) and is summed as `Decimal`; `mypy --strict` checks that.
 
     openapi-python-client generate --path openapi/openapi.json --meta none \
@@ -16,18 +17,22 @@ from uuid import UUID
 
 from salesfunnel_client import AuthenticatedClient
 from salesfunnel_client.api.business_partners import create_partner
+from salesfunnel_client.api.events import list_events
 from salesfunnel_client.api.opportunities import create_opportunity, get_opportunity, win
 from salesfunnel_client.api.opportunity_lines import create_line
 from salesfunnel_client.api.quotes import create_quote, quote_pdf
 from salesfunnel_client.models import (
     Country,
     Currency,
+    EventPage,
     Line,
+    ListEventsType,
     NewLineRequest,
     NewOpportunityRequest,
     NewPartnerRequest,
     NewQuoteRequest,
     Opportunity,
+    OpportunityWonEvent,
     Outcome,
     Partner,
     PartnerKind,
@@ -65,6 +70,23 @@ def check(condition: bool, what: str) -> None:
     if not condition:
         raise SystemExit(f"check failed: {what}")
     print(f"ok  {what}")
+
+
+def won_event(client: AuthenticatedClient, opportunity: UUID) -> OpportunityWonEvent:
+    """The feed's `opportunity.won` event of `opportunity`, read as an ERP would."""
+    after = 0
+    while True:
+        page = must(
+            list_events.sync_detailed(client=client, after=after, type_=ListEventsType.OPPORTUNITY_WON),
+            EventPage,
+            "read the event feed",
+        )
+        for event in page.items:
+            if isinstance(event, OpportunityWonEvent) and event.data.opportunity.id == opportunity:
+                return event
+        if not page.items:
+            raise SystemExit(f"no opportunity.won event for {opportunity}")
+        after = page.next_after
 
 
 def main(base_url: str, token: str) -> None:
@@ -126,6 +148,12 @@ def main(base_url: str, token: str) -> None:
     )
     check(won.status == Outcome.WON, f"{won.number} is won")
     check(money(won.target_value) == net, f"won value {won.target_value} = the quote's net total")
+
+    data = won_event(client, won.id).data
+    check(money(data.opportunity.target_value) == net, "the won event's opportunity has the won value")
+    check(sum((money(line.line_total) for line in data.lines), Decimal(0)) == net, "the won event's lines add up to it")
+    primary = data.primary_quote
+    check(primary is not None and money(primary.gross_total) == gross, "the won event's primary quote is the quote")
     print(f"Python client flow passed: {partner.number} → {won.number} → {quote.number}")
 
 

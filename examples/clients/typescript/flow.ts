@@ -1,6 +1,7 @@
 // A short flow through the TypeScript types that openapi-typescript generates from
 // openapi/openapi.json, sent with openapi-fetch: partner → opportunity → lines → quote → PDF
-// → win. Money arrives as `Money`, a decimal string, and is summed in integer cents.
+// → win → the typed `opportunity.won` event of the feed. Money arrives as `Money`, a decimal
+// string, and is summed in integer cents.
 //
 //   npx openapi-typescript ../../../openapi/openapi.json -o generated/api.d.ts
 //   npx tsc -p . && node dist/flow.js http://127.0.0.1:8080 "$TOKEN"
@@ -9,6 +10,7 @@ import type { components, paths } from "./generated/api.js";
 
 type Money = components["schemas"]["Money"];
 type Quantity = components["schemas"]["Quantity"];
+type WonEvent = components["schemas"]["OpportunityWonEvent"];
 
 /** The demo data's fixed ids (src/seed): stage ANFRAGE of the NEUWAGEN funnel. */
 const demoId = (n: number): string => `01930000-0000-7000-8000-${n.toString(16).padStart(12, "0")}`;
@@ -52,6 +54,23 @@ function must<T>(result: { data?: T; error?: unknown; response: Response }, what
     throw new Error(`${what}: ${result.response.status} ${JSON.stringify(result.error)}`);
   }
   return result.data;
+}
+
+/** The feed's `opportunity.won` event of the opportunity `id`, read as an ERP would. */
+async function wonEvent(id: string): Promise<WonEvent> {
+  let after = 0;
+  for (;;) {
+    const page = must(
+      await api.GET("/api/v1/events", { params: { query: { after, type: "opportunity.won" } } }),
+      "read the event feed",
+    );
+    for (const event of page.items) {
+      // `type` tells the events apart: this narrows the union to OpportunityWonEvent.
+      if (event.type === "opportunity.won" && event.data.opportunity.id === id) return event;
+    }
+    if (page.items.length === 0) throw new Error(`no opportunity.won event for ${id}`);
+    after = page.next_after;
+  }
 }
 
 const stamp = Date.now().toString(36);
@@ -137,4 +156,12 @@ const won = must(
 );
 check(won.status === "won", `${won.number} is won`);
 check(cents(won.target_value) === cents(quote.net_total), `won value ${won.target_value} = the quote's net total`);
+
+const { data } = await wonEvent(won.id);
+check(cents(data.opportunity.target_value) === cents(quote.net_total), "the won event's opportunity has the won value");
+check(sum(data.lines.map((l) => cents(l.line_total))) === cents(quote.net_total), "the won event's lines add up to it");
+check(
+  data.primary_quote !== null && cents(data.primary_quote.gross_total) === cents(quote.gross_total),
+  "the won event's primary quote is the quote",
+);
 console.log(`TypeScript client flow passed: ${partner.number} → ${won.number} → ${quote.number}`);
