@@ -244,3 +244,111 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
     .into_iter()
     .filter_map(Option::as_mut)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    fn document() -> Value {
+        serde_json::to_value(crate::startup::spec()).unwrap_or_default()
+    }
+
+    /// Calls `visit` on `value` and every object inside it.
+    fn walk(value: &Value, visit: &mut impl FnMut(&serde_json::Map<String, Value>)) {
+        match value {
+            Value::Object(map) => {
+                visit(map);
+                map.values().for_each(|v| walk(v, visit));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, visit)),
+            _ => {}
+        }
+    }
+
+    /// The component schemas `roots` use, directly or through other component schemas.
+    fn reachable<'a>(spec: &Value, roots: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo: Vec<Value> = roots.into_iter().cloned().collect();
+        while let Some(value) = todo.pop() {
+            walk(&value, &mut |map| {
+                let name = map.get("$ref").and_then(Value::as_str);
+                if let Some(name) = name.and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    && seen.insert(name.to_owned())
+                {
+                    todo.push(spec["components"]["schemas"][name].clone());
+                }
+            });
+        }
+        seen
+    }
+
+    fn operations(spec: &Value) -> impl Iterator<Item = &Value> {
+        spec["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .flat_map(|item| item.as_object().into_iter().flat_map(|methods| methods.values()))
+    }
+
+    #[test]
+    fn requests_accept_numbers_for_money_and_responses_give_strings() {
+        let spec = document();
+        let requests = reachable(&spec, operations(&spec).map(|op| &op["requestBody"]));
+        let responses = reachable(
+            &spec,
+            operations(&spec)
+                .map(|op| &op["responses"])
+                .chain([&spec["components"]["responses"]]),
+        );
+        assert!(
+            requests.contains("MoneyInput") && requests.contains("QuantityInput"),
+            "{requests:?}"
+        );
+        assert!(
+            responses.contains("Money") && responses.contains("Quantity"),
+            "{responses:?}"
+        );
+        for (name, uses) in [("Money", &requests), ("Quantity", &requests)] {
+            assert!(
+                !uses.contains(name),
+                "a request field is typed {name}: name {name}Input with value_type"
+            );
+        }
+        for (name, uses) in [("MoneyInput", &responses), ("QuantityInput", &responses)] {
+            assert!(!uses.contains(name), "a response field is typed {name}");
+        }
+        assert_eq!(spec["components"]["schemas"]["Money"]["type"], "string");
+        assert_eq!(spec["components"]["schemas"]["Quantity"]["type"], "string");
+    }
+
+    #[test]
+    fn lists_refer_to_their_item_schema_and_nullable_enums_are_one_of_a_ref_and_null() {
+        let spec = document();
+        let mut problems = Vec::new();
+        walk(&spec, &mut |map| {
+            let item = map
+                .get("items")
+                .filter(|_| map.get("type") == Some(&Value::from("array")));
+            if item.is_some_and(|item| item.get("properties").is_some() || item.get("oneOf").is_some()) {
+                problems.push(format!(
+                    "an array with inline object items: {:.120}",
+                    Value::from(map.clone())
+                ));
+            }
+            let enum_with_null = map
+                .get("enum")
+                .and_then(Value::as_array)
+                .is_some_and(|values| values.contains(&Value::Null));
+            if enum_with_null {
+                problems.push(format!("an enum with null: {:.120}", Value::from(map.clone())));
+            }
+        });
+        assert!(problems.is_empty(), "{problems:#?}");
+        assert_eq!(
+            spec["components"]["schemas"]["Paged_Opportunity"]["properties"]["items"]["items"]["$ref"],
+            "#/components/schemas/Opportunity"
+        );
+    }
+}

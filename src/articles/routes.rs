@@ -56,10 +56,11 @@ pub struct ArticleContent {
     #[schema(min_length = 1, max_length = 20, default = "Stk")]
     pub unit: String,
     #[validate(custom(function = "money::non_negative"))]
+    #[schema(value_type = money::MoneyInput)]
     pub unit_price: Money,
     /// Defaults to the settings' currency.
     #[validate(custom(function = "money::currency"))]
-    #[schema(schema_with = money::optional_currency_schema)]
+    #[schema(value_type = Option<money::Currency>)]
     pub currency: Option<String>,
     /// Defaults to 19.
     pub tax_rate: Option<Percent>,
@@ -87,10 +88,11 @@ pub struct NewArticleRequest {
     #[schema(min_length = 1, max_length = 20, default = "Stk")]
     pub unit: String,
     #[validate(custom(function = "money::non_negative"))]
+    #[schema(value_type = money::MoneyInput)]
     pub unit_price: Money,
     /// Defaults to the settings' currency.
     #[validate(custom(function = "money::currency"))]
-    #[schema(schema_with = money::optional_currency_schema)]
+    #[schema(value_type = Option<money::Currency>)]
     pub currency: Option<String>,
     /// Defaults to 19.
     pub tax_rate: Option<Percent>,
@@ -136,10 +138,11 @@ pub struct ArticlePatch {
     pub unit: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "money::non_negative"))]
+    #[schema(value_type = Option<money::MoneyInput>)]
     pub unit_price: Option<Money>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "money::currency"))]
-    #[schema(nullable = false, schema_with = money::currency_schema)]
+    #[schema(nullable = false, value_type = Option<money::Currency>)]
     pub currency: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     pub tax_rate: Option<Percent>,

@@ -19,21 +19,28 @@ pub fn country(code: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// The ISO 3166-1 alpha-2 codes [`country`] accepts, as an OpenAPI enum (or `null`, as the
-/// field is optional).
-pub fn country_schema() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
-    let mut codes: Vec<serde_json::Value> = celes::Country::get_countries()
-        .iter()
-        .map(|c| serde_json::Value::from(c.alpha2))
-        .collect();
-    codes.push(serde_json::Value::Null);
-    ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-        .description(Some("ISO 3166-1 alpha-2 country code, upper case"))
-        .enum_values(Some(codes))
-        .examples(["DE"])
-        .build()
+/// An ISO 3166-1 alpha-2 country code in the spec: the `Country` schema, an enum of the codes
+/// [`country`] accepts. `String` fields name it with `#[schema(value_type = Country)]`, or
+/// `Option<Country>` where `null` is allowed.
+pub struct Country;
+
+impl utoipa::PartialSchema for Country {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let codes: Vec<&str> = celes::Country::get_countries().iter().map(|c| c.alpha2).collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("ISO 3166-1 alpha-2 country code, upper case"))
+            .enum_values(Some(codes))
+            .examples(["DE"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Country {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Country")
+    }
 }
 
 /// A VAT identification number: two-letter country prefix and 2 to 13 letters or digits.

@@ -112,13 +112,13 @@ pub fn non_negative(money: &Money) -> Result<(), validator::ValidationError> {
 impl PartialSchema for Money {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
-            .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+            .schema_type(Type::String)
             .description(Some(
-                "Exact amount with two decimals: always a string in responses (\"100000.00\"); \
-                 requests may send a string or a number",
+                "Exact amount with two decimals, as a decimal string (\"100000.00\"); requests \
+                 may also send a number (see `MoneyInput`)",
             ))
-            .pattern(Some(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"))
-            .multiple_of(Some(0.01))
+            // Unbounded digits: report totals add up many amounts.
+            .pattern(Some(r"^-?[0-9]+\.[0-9]{2}$"))
             .examples(["100000.00"])
             .into()
     }
@@ -127,6 +127,31 @@ impl PartialSchema for Money {
 impl ToSchema for Money {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("Money")
+    }
+}
+
+/// The schema of [`Money`] in requests, which accept a string or a number: request fields name
+/// it with `#[schema(value_type = MoneyInput)]`, the Rust type stays [`Money`]. Responses use
+/// `Money`, always a string, so that generated clients get one type to sum.
+pub struct MoneyInput;
+
+impl PartialSchema for MoneyInput {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+            .description(Some(
+                "Exact amount with at most two decimals, as a string (\"100000.00\") or a number",
+            ))
+            .pattern(Some(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"))
+            .multiple_of(Some(0.01))
+            .examples(["100000.00"])
+            .into()
+    }
+}
+
+impl ToSchema for MoneyInput {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("MoneyInput")
     }
 }
 
@@ -248,12 +273,12 @@ impl<'de> Deserialize<'de> for Quantity {
 impl PartialSchema for Quantity {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
-            .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+            .schema_type(Type::String)
             .description(Some(
-                "Exact quantity, greater than 0, at most three decimals: a string in responses (\"2.5\"); \
-                 requests may send a string or a number",
+                "Exact quantity, greater than 0, at most three decimals, as a decimal string (\"2.5\"); \
+                 requests may also send a number (see `QuantityInput`)",
             ))
-            .pattern(Some(r"^[0-9]{1,11}(\.[0-9]{1,3})?$"))
+            .pattern(Some(QUANTITY_PATTERN))
             .examples(["2.5"])
             .into()
     }
@@ -264,6 +289,31 @@ impl ToSchema for Quantity {
         Cow::Borrowed("Quantity")
     }
 }
+
+/// The schema of [`Quantity`] in requests, which accept a string or a number (see [`MoneyInput`]).
+pub struct QuantityInput;
+
+impl PartialSchema for QuantityInput {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+            .description(Some(
+                "Exact quantity, greater than 0, at most three decimals, as a string (\"2.5\") or a number",
+            ))
+            .pattern(Some(QUANTITY_PATTERN))
+            .examples(["2.5"])
+            .into()
+    }
+}
+
+impl ToSchema for QuantityInput {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("QuantityInput")
+    }
+}
+
+/// A quantity as text: up to 11 digits before the point and 3 after.
+const QUANTITY_PATTERN: &str = r"^[0-9]{1,11}(\.[0-9]{1,3})?$";
 
 impl ToSql<Numeric, Pg> for Quantity {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
@@ -286,26 +336,29 @@ pub fn currency(code: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
-/// The ISO 4217 codes [`currency`] accepts, as an OpenAPI enum.
-pub fn currency_schema() -> utoipa::openapi::schema::Object {
-    use iso_currency::IntoEnumIterator;
-    let codes: Vec<&str> = iso_currency::Currency::iter().map(|c| c.code()).collect();
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some("ISO 4217 currency code"))
-        .enum_values(Some(codes))
-        .examples(["EUR"])
-        .build()
+/// An ISO 4217 currency code in the spec: the `Currency` schema, an enum of the codes
+/// [`currency`] accepts. `String` fields name it with `#[schema(value_type = Currency)]`, or
+/// `Option<Currency>` where `null` is allowed (`oneOf` of the `$ref` and `null`, which
+/// generators turn into one optional enum).
+pub struct Currency;
+
+impl PartialSchema for Currency {
+    fn schema() -> RefOr<Schema> {
+        use iso_currency::IntoEnumIterator;
+        let codes: Vec<&str> = iso_currency::Currency::iter().map(|c| c.code()).collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("ISO 4217 currency code"))
+            .enum_values(Some(codes))
+            .examples(["EUR"])
+            .into()
+    }
 }
 
-/// [`currency_schema`] for optional fields where `null` means "use the default".
-pub fn optional_currency_schema() -> utoipa::openapi::schema::Object {
-    let mut schema = currency_schema();
-    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
-    if let Some(values) = schema.enum_values.as_mut() {
-        values.push(serde_json::Value::Null);
+impl ToSchema for Currency {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Currency")
     }
-    schema
 }
 
 #[cfg(test)]

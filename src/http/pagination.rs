@@ -3,6 +3,7 @@
 //! (HMAC-SHA256 with the server's [`CursorKey`]): a cursor this API did not issue is a 400
 //! before anything reaches the database, and every value taken from one is bound as its type.
 
+use std::borrow::Cow;
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
@@ -20,6 +21,8 @@ use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -93,11 +96,44 @@ impl FromRequest for PageRequest {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// `Paged<T>` in the spec is `Paged_T` whose `items` are `$ref`s to `T`'s own schema, so that
+/// generated clients get one `Opportunity` type, not a copy per list. utoipa's derive inlines
+/// a generic argument's schema instead (juhaku/utoipa#1586), hence this hand-written impl of
+/// the trait the derive implements; `<Paged<T> as ToSchema>::name()` is `Paged`, and utoipa
+/// appends the argument's name (`Paged_Opportunity`).
+impl<T: ToSchema> utoipa::__dev::ComposeSchema for Paged<T> {
+    fn compose(_inline_generics: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("One page of a list."))
+            .property("items", ArrayBuilder::new().items(Ref::from_schema_name(T::name())))
+            .required("items")
+            .property(
+                "next_cursor",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                    .description(Some("Pass as `cursor` to get the next page; `null` on the last page.")),
+            )
+            .into()
+    }
+}
+
+impl<T: ToSchema> ToSchema for Paged<T> {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Paged")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
 }
 
 impl<T> Paged<T> {

@@ -31,11 +31,13 @@ pub struct NewLineRequest {
     #[validate(length(max = 500), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 500)]
     pub description: Option<String>,
+    #[schema(value_type = money::QuantityInput)]
     pub quantity: Quantity,
     #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 20, example = "Stk")]
     pub unit: Option<String>,
     #[validate(custom(function = "money::non_negative"))]
+    #[schema(value_type = Option<money::MoneyInput>)]
     pub unit_price: Option<Money>,
     /// Default 0.
     pub discount_percent: Option<Percent>,
@@ -57,14 +59,14 @@ pub struct LinePatch {
     #[validate(length(max = 500), custom(function = "crate::http::not_blank"))]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<money::QuantityInput>)]
     pub quantity: Option<Quantity>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false, min_length = 1, max_length = 20)]
     #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
     pub unit: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<money::MoneyInput>)]
     #[validate(custom(function = "money::non_negative"))]
     pub unit_price: Option<Money>,
     #[serde(default, deserialize_with = "merge::present")]

@@ -57,10 +57,11 @@ pub struct NewOpportunityRequest {
     pub owner_id: Option<UserId>,
     /// Default: the settings' currency.
     #[validate(custom(function = "money::currency"))]
-    #[schema(schema_with = money::optional_currency_schema)]
+    #[schema(value_type = Option<money::Currency>)]
     pub currency: Option<String>,
     /// The expected order value while it has no lines.
     #[validate(custom(function = "money::non_negative"))]
+    #[schema(value_type = Option<money::MoneyInput>)]
     pub target_value: Option<Money>,
     pub probability_override: Option<Percent>,
     pub expected_close_date: Option<NaiveDate>,
@@ -126,11 +127,11 @@ pub struct OpportunityPatch {
     pub owner_id: Option<UserId>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "money::currency"))]
-    #[schema(schema_with = money::currency_schema)]
+    #[schema(nullable = false, value_type = Option<money::Currency>)]
     pub currency: Option<String>,
     /// Only while it has no lines (409 otherwise).
     #[serde(default, deserialize_with = "merge::present")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<money::MoneyInput>)]
     #[validate(custom(function = "money::non_negative"))]
     pub target_value: Option<Money>,
     #[serde(default, deserialize_with = "merge::nullable")]

@@ -59,7 +59,7 @@ pub struct NewPartnerRequest {
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2, upper case.
     #[validate(custom(function = "contact::country"))]
-    #[schema(schema_with = contact::country_schema)]
+    #[schema(value_type = Option<contact::Country>)]
     pub country: Option<String>,
     #[validate(custom(function = "contact::vat_id"))]
     #[schema(pattern = "^[A-Z]{2}[A-Za-z0-9]{2,13}$", example = "DE123456789")]
@@ -142,7 +142,7 @@ pub struct PartnerPatch {
     pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(custom(function = "contact::country"))]
-    #[schema(schema_with = contact::country_schema)]
+    #[schema(value_type = Option<contact::Country>)]
     pub country: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::nullable")]
     #[validate(custom(function = "contact::vat_id"))]

@@ -31,7 +31,7 @@ pub struct SettingsPatch {
     pub company_address: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "money::currency"))]
-    #[schema(nullable = false, schema_with = money::currency_schema)]
+    #[schema(nullable = false, value_type = Option<money::Currency>)]
     pub default_currency: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(length(max = 5000))]
