@@ -2,7 +2,7 @@
 //! responses every operation shares (added after the routes are collected).
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{OpenApi as Spec, RefOr};
+use utoipa::openapi::{OpenApi as Spec, RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, ProblemDetails};
@@ -76,7 +76,11 @@ pub mod responses {
         "detail": "the body must be application/json (or application/merge-patch+json), not 'text/plain'"}))]
     pub struct UnsupportedMediaType(pub ProblemDetails);
 
-    /// The body is JSON but invalid: every offending field is listed in `errors`.
+    /// The body is JSON but invalid, every offending field listed in `errors` at once: besides
+    /// what the schema states, a reference to something that does not exist or is inactive, fields
+    /// that contradict each other (a stage's outcome and probability, thresholds, a done activity
+    /// without `occurred_at`), a date in the past where the future is needed, or an
+    /// `Idempotency-Key` already used with another body.
     #[derive(ToResponse)]
     #[response(content_type = "application/problem+json", example = json!({
         "type": "urn:salesfunnel:problem:validation-failed", "title": "Unprocessable Entity", "status": 422,
@@ -200,9 +204,27 @@ pub fn add_shared_responses(spec: &mut Spec) {
             if takes_if_match {
                 add("412", "PreconditionFailed");
             }
+            operation.parameters.iter_mut().flatten().for_each(no_nul_in_free_text);
         }
         if let Some(read) = item.get.as_mut() {
             add_not_modified(read);
+        }
+    }
+}
+
+/// A free-text query parameter cannot hold U+0000, which PostgreSQL cannot store (a 400).
+fn no_nul_in_free_text(parameter: &mut RefOr<utoipa::openapi::path::Parameter>) {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let RefOr::T(parameter) = parameter else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(text))) = parameter.schema.as_mut() {
+        let free = text.schema_type == SchemaType::Type(Type::String)
+            && text.pattern.is_none()
+            && text.format.is_none()
+            && text.enum_values.is_none();
+        if free {
+            text.pattern = Some("^[^\\u0000]*$".to_owned());
         }
     }
 }

@@ -138,13 +138,14 @@ pub struct ArticlePatch {
     pub unit: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "money::non_negative"))]
-    #[schema(value_type = Option<money::MoneyInput>)]
+    #[schema(nullable = false, value_type = Option<money::MoneyInput>)]
     pub unit_price: Option<Money>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "money::currency"))]
     #[schema(nullable = false, value_type = Option<money::Currency>)]
     pub currency: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
     pub tax_rate: Option<Percent>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]

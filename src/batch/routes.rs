@@ -78,10 +78,11 @@ impl From<WriteMethod> for Method {
 pub struct Operation {
     pub method: WriteMethod,
     /// The endpoint's path, with `/api/v1/` (not `/api/v1/batch`).
-    #[schema(example = "/api/v1/business-partners")]
+    #[schema(example = "/api/v1/business-partners", pattern = r"^/api/v1/(?!batch(/|\?|$))\S*$")]
     pub path: String,
-    /// The JSON body the endpoint takes; left out for a DELETE or a bodiless POST.
-    #[schema(value_type = Option<Object>)]
+    /// The JSON body the endpoint takes (the endpoint checks it); left out for a DELETE or a
+    /// bodiless POST.
+    #[schema(value_type = Option<Value>)]
     pub body: Option<Value>,
     /// Only `Idempotency-Key` and `If-Match`; authorization is the batch's.
     #[serde(default)]

@@ -140,9 +140,12 @@ impl PartialSchema for MoneyInput {
         ObjectBuilder::new()
             .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
             .description(Some(
-                "Exact amount with at most two decimals, as a string (\"100000.00\") or a number",
+                "Exact amount, not negative, below a trillion, with at most two decimals, as a string \
+                 (\"100000.00\") or a number",
             ))
-            .pattern(Some(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"))
+            .pattern(Some(r"^[0-9]{1,12}(\.[0-9]{1,2})?$"))
+            .minimum(Some(0))
+            .maximum(Some(999_999_999_999.99))
             .multiple_of(Some(0.01))
             .examples(["100000.00"])
             .into()
@@ -301,6 +304,9 @@ impl PartialSchema for QuantityInput {
                 "Exact quantity, greater than 0, at most three decimals, as a string (\"2.5\") or a number",
             ))
             .pattern(Some(QUANTITY_PATTERN))
+            .exclusive_minimum(Some(0))
+            .exclusive_maximum(Some(QUANTITY_LIMIT))
+            .multiple_of(Some(0.001))
             .examples(["2.5"])
             .into()
     }
@@ -313,7 +319,8 @@ impl ToSchema for QuantityInput {
 }
 
 /// A quantity as text: up to 11 digits before the point and 3 after.
-const QUANTITY_PATTERN: &str = r"^[0-9]{1,11}(\.[0-9]{1,3})?$";
+/// Zero (`0`, `0.000`) is no quantity.
+const QUANTITY_PATTERN: &str = r"^(?!0*(\.0*)?$)[0-9]{1,11}(\.[0-9]{1,3})?$";
 
 impl ToSql<Numeric, Pg> for Quantity {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {

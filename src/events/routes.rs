@@ -87,7 +87,6 @@ pub struct EventQuery {
     pub after: Option<i64>,
     /// Only events of this type.
     #[serde(rename = "type")]
-    #[param(inline)]
     pub event_type: Option<EventType>,
     /// Events per page, 1 to 1000.
     #[param(minimum = 1, maximum = 1000, default = 100, example = 1000)]

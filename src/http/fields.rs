@@ -27,6 +27,7 @@ pub fn check<T>(raw: &Value) -> Checked<T>
 where
     T: DeserializeOwned + Validate + PartialSchema,
 {
+    let raw = &whole_numbers(raw);
     let Value::Object(object) = raw else {
         return Checked {
             value: None,
@@ -94,6 +95,22 @@ where
     errors.sort_by(|a, b| a.field.cmp(&b.field).then_with(|| a.code.cmp(&b.code)));
     errors.dedup();
     Checked { value, errors }
+}
+
+/// JSON does not tell `3.0` from `3`: a whole number sent with a fraction reads as an integer,
+/// so that integer fields take it (numbers of amounts mean the same either way).
+fn whole_numbers(value: &Value) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer below is an exact f64
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            #[expect(clippy::cast_possible_truncation, reason = "a whole number below 2^53 in magnitude")]
+            Some(f) if f.fract() == 0.0 && f.abs() < EXACT => Value::from(f as i64),
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(whole_numbers).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), whole_numbers(v))).collect()),
+        other => other.clone(),
+    }
 }
 
 /// The top-level property of a field path (`lines[0].quantity` → `lines`).

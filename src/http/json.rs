@@ -122,7 +122,8 @@ where
             return Box::pin(async { Ok(Self(None)) });
         }
         let body = JsonBody::<T>::from_request(req, payload);
-        Box::pin(async move { body.await.map(|body| Self(Some(body))) })
+        // A `null` body is no body, as the document's nullable request body says.
+        Box::pin(async move { body.await.map(|body| Self(Some(body).filter(|b| !b.raw.is_null()))) })
     }
 }
 

@@ -47,11 +47,11 @@ impl ScopeQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
-    /// First day; default 364 days before `to`, so that the period is a year.
-    #[param(example = "2026-01-01")]
+    /// First day; default 364 days before `to`, so that the period is a year. Not after `to`.
+    #[param(example = "2026-01-01", pattern = r"^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub from: Option<NaiveDate>,
     /// Last day; default today (UTC).
-    #[param(example = "2026-12-31")]
+    #[param(example = "2026-12-31", pattern = r"^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$")]
     pub to: Option<NaiveDate>,
 }
 

@@ -69,6 +69,7 @@ pub struct StagePatch {
     #[schema(max_length = 64)]
     pub icon: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
     pub probability: Option<Percent>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]

@@ -119,7 +119,7 @@ pub struct NewWebhookRequest {
     /// shorthand such as `127.1` is refused too), unless the server runs with
     /// `WEBHOOK_ALLOW_PRIVATE_TARGETS=true`; it is checked again at every delivery.
     #[validate(custom(function = "webhook_url"))]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$")]
     pub url: String,
     /// At least one event type; `*` subscribes to every type.
     #[validate(length(min = 1, max = 20))]
@@ -128,7 +128,7 @@ pub struct NewWebhookRequest {
     /// The signing key, 16 to 200 characters, at least 8 of them different and no whitespace;
     /// a random one is generated when absent.
     #[validate(custom(function = "webhook_secret"))]
-    #[schema(min_length = 16, max_length = 200, write_only)]
+    #[schema(min_length = 16, max_length = 200, pattern = r"^\S+$", write_only)]
     pub secret: Option<String>,
     #[serde(default = "crate::http::default_true")]
     pub active: bool,
@@ -157,7 +157,11 @@ fn one() -> i32 {
 pub struct WebhookPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "webhook_url"))]
-    #[schema(nullable = false, max_length = 2000)]
+    #[schema(
+        nullable = false,
+        max_length = 2000,
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$"
+    )]
     pub url: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(length(min = 1, max = 20))]
@@ -165,7 +169,7 @@ pub struct WebhookPatch {
     pub event_types: Option<Vec<WebhookEventType>>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(custom(function = "webhook_secret"))]
-    #[schema(nullable = false, min_length = 16, max_length = 200, write_only)]
+    #[schema(nullable = false, min_length = 16, max_length = 200, pattern = r"^\S+$", write_only)]
     pub secret: Option<String>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]

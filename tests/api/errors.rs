@@ -278,3 +278,32 @@ async fn every_operation_of_the_spec_refuses_an_unknown_query_parameter() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+#[tokio::test]
+async fn a_whole_number_with_a_fraction_is_an_integer_and_a_null_optional_body_is_no_body() {
+    let app = spawn_app().await;
+    // JSON does not tell 45.0 from 45: an integer field takes it.
+    let settings = json_with(
+        app.patch("/api/v1/settings", &app.admin(), &json!({"quote_valid_days": 45.0}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(settings["quote_valid_days"], 45);
+    let found = problem(
+        app.patch("/api/v1/settings", &app.admin(), &json!({"quote_valid_days": 45.5}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&found), ["quote_valid_days"]);
+    // The win body is optional: `null` is the same as none.
+    let s = crate::opportunities::sales(&app, "NW").await;
+    let opportunity = crate::opportunities::create(&app, &s, "Flotte").await;
+    let won = json_with(
+        crate::opportunities::act(&app, &app.admin(), &opportunity, "win", &serde_json::Value::Null).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(won["status"], "won");
+}

@@ -25,8 +25,8 @@ from salesfunnel_client.models import (
     Country,
     Currency,
     EventPage,
+    EventType,
     Line,
-    ListEventsType,
     NewLineRequest,
     NewOpportunityRequest,
     NewPartnerRequest,
@@ -77,7 +77,7 @@ def won_event(client: AuthenticatedClient, opportunity: UUID) -> OpportunityWonE
     after = 0
     while True:
         page = must(
-            list_events.sync_detailed(client=client, after=after, type_=ListEventsType.OPPORTUNITY_WON),
+            list_events.sync_detailed(client=client, after=after, type_=EventType.OPPORTUNITY_WON),
             EventPage,
             "read the event feed",
         )
