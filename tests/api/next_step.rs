@@ -269,6 +269,12 @@ async fn a_planned_followup_keeps_a_red_opportunity_yellow_when_the_funnel_says_
     plan(&app, &far, "meeting", "Termin", Some(hours_from_now(21 * 24))).await;
 
     let all = sorted(&["Mit Termin", "Termin verpasst", "Termin in drei Wochen", "Ohne Termin"]);
+    let funnel = json_with(
+        app.get(&format!("/api/v1/funnels/{}", s.funnel), &app.admin()).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(funnel["planned_followup_keeps_yellow"], false, "off by default");
     assert_eq!(read(&app, &kept).await["health"], "red", "the funnel does not keep yet");
     assert_eq!(subjects(&app, "health=red").await, all);
 
@@ -337,4 +343,27 @@ async fn a_rep_reads_the_next_step_of_an_opportunity_they_create() {
     .await;
     let seen = json_with(app.get(&path_of(&own), &rep).await, StatusCode::OK).await;
     assert_eq!(next_id(&seen), Some(id(&planned)));
+}
+
+#[tokio::test]
+async fn the_demo_has_planned_follow_ups_two_of_them_overdue() {
+    let app = spawn_app().await;
+    let seeded = std::process::Command::new(env!("CARGO_BIN_EXE_salesfunnel"))
+        .args(["seed", "--demo"])
+        .env("DATABASE_URL", &app.db.url)
+        .env("JWT_SECRET", std::str::from_utf8(crate::helpers::SECRET).unwrap())
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    assert_eq!(
+        subjects(&app, "overdue=true").await,
+        sorted(&[
+            "Anfrage über die Website: Octavia Combi",
+            "Räderwechsel und Einlagerung Baustellenfahrzeuge"
+        ])
+    );
+    let planned = subjects(&app, "has_next_activity=true&overdue=false").await;
+    assert!(planned.len() >= 4, "{planned:?}");
+    assert!(planned.contains(&"Umbau Kühlfahrzeug: Werkstattstunden".to_owned()));
 }
