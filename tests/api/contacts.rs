@@ -111,6 +111,13 @@ async fn a_contact_is_created_read_listed_changed_and_deleted() {
     let response = app.get(&path_of(&created), &viewer).await;
     assert_eq!(header(&response, "etag").as_deref(), Some("\"1\""));
     assert_eq!(json_with(response, StatusCode::OK).await, created);
+    let unchanged = app
+        .request(Method::GET, &path_of(&created), &viewer)
+        .header("If-None-Match", "\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(last_names(&app, &contacts_of(&p)).await, ["Schmidt"]);
 
     let changed = json_with(
@@ -477,6 +484,28 @@ async fn a_partner_with_contacts_cannot_be_deleted() {
         app.delete(&partner_path, &app.admin()).await.status(),
         StatusCode::NO_CONTENT
     );
+}
+
+#[tokio::test]
+async fn a_lead_converts_with_its_contacts() {
+    let app = spawn_app().await;
+    let lead = app
+        .create_partner(json!({"kind": "lead", "name": "Interessent GmbH"}))
+        .await;
+    let contact = create(&app, &lead, json!({"last_name": "Bleibt", "is_primary": true})).await;
+    let converted = json_with(
+        app.post(
+            &format!("/api/v1/business-partners/{}/convert", lead["id"].as_str().unwrap()),
+            &app.admin(),
+            &json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(converted["kind"], "customer");
+    assert_eq!(read(&app, &contact).await, contact);
+    assert_eq!(primaries(&app, &lead).await, ["Bleibt"]);
 }
 
 #[tokio::test]
