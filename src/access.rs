@@ -70,6 +70,12 @@ impl Role {
         self != Self::Viewer
     }
 
+    /// Contact persons belong to their business partner: whoever writes partners writes (and
+    /// deletes) their contacts. Like partners, contacts have no rep fence: everyone reads them.
+    pub fn can_write_contacts(self) -> bool {
+        self.can_write_partners()
+    }
+
     /// Articles come from the ERP: admins and the integration role upsert them by sku.
     pub fn can_upsert_articles(self) -> bool {
         matches!(self, Self::Admin | Self::Integration)
@@ -350,6 +356,8 @@ mod tests {
         assert!(Role::Admin.can_configure() && !Role::Manager.can_configure());
         assert!(Role::Rep.can_write_partners() && !Role::Viewer.can_write_partners());
         assert!(!Role::Rep.can_delete_partners());
+        assert!(Role::Rep.can_write_contacts() && Role::Integration.can_write_contacts());
+        assert!(!Role::Viewer.can_write_contacts());
     }
 
     #[test]

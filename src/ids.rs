@@ -133,6 +133,10 @@ typed_id!(
     /// An article of the catalogue.
     ArticleId
 );
+typed_id!(
+    /// A contact person of a business partner.
+    ContactId
+);
 
 #[cfg(test)]
 mod tests {

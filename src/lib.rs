@@ -8,6 +8,7 @@ pub mod batch;
 pub mod classes;
 pub mod cli;
 pub mod config;
+pub mod contacts;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -125,6 +125,7 @@ Creating POSTs accept an `Idempotency-Key`.",
     tags(
         (name = "users", description = "People who use salesfunnel and their roles; admins write"),
         (name = "business-partners", description = "Leads and customers"),
+        (name = "contacts", description = "Contact persons of business partners (one primary each); whoever reads or writes partners reads or writes their contacts"),
         (name = "stages", description = "Sales stages (Vertriebsphasen) with probability and outcome; admins write"),
         (name = "funnels", description = "Sales funnels (Vertriebstrichter): ordered stages, team, thresholds, metric formula; admins write"),
         (name = "classes", description = "Classes (KlassenID) routing new opportunities to a funnel and owner; admins write"),

@@ -81,6 +81,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    contacts (id) {
+        id -> Uuid,
+        business_partner_id -> Uuid,
+        salutation -> Nullable<Text>,
+        title -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        position -> Nullable<Text>,
+        is_primary -> Bool,
+        active -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Xid8;
 
@@ -409,6 +430,7 @@ diesel::joinable!(activities -> users (owner_id));
 diesel::joinable!(business_partners -> users (owner_id));
 diesel::joinable!(classes -> funnels (default_funnel_id));
 diesel::joinable!(classes -> users (default_owner_id));
+diesel::joinable!(contacts -> business_partners (business_partner_id));
 diesel::joinable!(funnel_members -> funnels (funnel_id));
 diesel::joinable!(funnel_members -> users (user_id));
 diesel::joinable!(funnel_stages -> funnels (funnel_id));
@@ -436,6 +458,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     business_partners,
     classes,
+    contacts,
     events,
     funnel_members,
     funnel_stages,

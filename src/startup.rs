@@ -41,6 +41,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         utoipa_actix_web::scope("/api/v1")
             .configure(crate::users::routes::configure)
             .configure(crate::partners::routes::configure)
+            .configure(crate::contacts::routes::configure)
             .configure(crate::stages::routes::configure)
             .configure(crate::lost_reasons::routes::configure)
             .configure(crate::funnels::routes::configure)

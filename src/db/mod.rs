@@ -195,7 +195,8 @@ uuid_row_keys!(
     FunnelId,
     StageId,
     LostReasonId,
-    ArticleId
+    ArticleId,
+    ContactId
 );
 
 impl RowKey for str {

@@ -141,6 +141,16 @@ crate::domain::text_enum! {
         /// The settings changed.
         #[serde(rename = "settings.updated")]
         SettingsUpdated = "settings.updated",
+        /// A new contact person of a business partner.
+        #[serde(rename = "contact.created")]
+        ContactCreated = "contact.created",
+        /// Fields of a contact changed (also when another contact of its partner became the
+        /// primary one and it no longer is).
+        #[serde(rename = "contact.updated")]
+        ContactUpdated = "contact.updated",
+        /// A contact was deleted; `data` holds its last state.
+        #[serde(rename = "contact.deleted")]
+        ContactDeleted = "contact.deleted",
     }
 }
 

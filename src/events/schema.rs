@@ -15,6 +15,7 @@ use super::EventType;
 fn resource(name: &str) -> (&'static str, &'static str) {
     match name {
         "business_partner" => ("business_partner", "Partner"),
+        "contact" => ("contact", "Contact"),
         "opportunity" => ("opportunity", "Opportunity"),
         "activity" => ("activity", "Activity"),
         "quote" => ("quote", "Quote"),

@@ -252,7 +252,7 @@ pub async fn delete(conn: &mut Conn, actor: &str, id: PartnerId, if_match: &IfMa
             .await
             .map_err(|e| {
                 AppError::from(e).or_conflict(format!(
-                    "business partner {id} is still referenced by opportunities, activities or quotes"
+                    "business partner {id} is still referenced by opportunities, activities, quotes or contacts"
                 ))
             })?;
         events::store::state(

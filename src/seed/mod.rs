@@ -3,6 +3,7 @@
 pub mod bulk;
 mod catalogue;
 mod configuration;
+mod contacts;
 mod copy;
 mod demo_data;
 mod draft;
@@ -178,7 +179,7 @@ pub fn first_admin(conn: &mut SyncConn) -> Result<Option<String>, AppError> {
         .map(|id| id.to_string()))
 }
 
-/// Loads the demo data set: users, partners, the sales configuration, and opportunities with
+/// Loads the demo data set: users, partners with their contacts, the sales configuration, and opportunities with
 /// their lines, activities and history; rows that exist already are left alone, so running it
 /// twice changes nothing. Blocking: call it outside an async runtime.
 pub fn demo(database_url: &str) -> Result<(), AppError> {
@@ -249,7 +250,8 @@ fn people(conn: &mut SyncConn) -> Result<(), AppError> {
         .values(&partners)
         .on_conflict_do_nothing()
         .execute(conn)?;
-    Ok(())
+    let names: Vec<(u128, &str)> = DEMO_PARTNERS.iter().map(|&(n, _, name, ..)| (n, name)).collect();
+    contacts::load(conn, &names)
 }
 
 fn slug(name: &str) -> String {

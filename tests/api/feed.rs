@@ -239,6 +239,35 @@ async fn every_write_operation_of_the_spec_writes_an_event() {
         json!({}),
     )
     .await;
+    let contact = w
+        .post(
+            "/business-partners/{id}/contacts",
+            &format!("/api/v1/business-partners/{p}/contacts"),
+            json!({"salutation": "Frau", "last_name": "Feed", "is_primary": true}),
+        )
+        .await;
+    let c = id(&contact);
+    let events = w
+        .patch(
+            "/business-partners/{id}/contacts/{contact_id}",
+            &format!("/api/v1/business-partners/{p}/contacts/{c}"),
+            json!({"position": "Einkauf"}),
+        )
+        .await;
+    assert_eq!(
+        event(&events, "contact.updated", &c)["data"]["previous"],
+        json!({"position": null})
+    );
+    let events = w
+        .delete(
+            "/business-partners/{id}/contacts/{contact_id}",
+            &format!("/api/v1/business-partners/{p}/contacts/{c}"),
+        )
+        .await;
+    assert_eq!(
+        event(&events, "contact.deleted", &c)["data"]["contact"]["position"],
+        json!("Einkauf")
+    );
     let opportunity = w
         .post(
             "/opportunities",

@@ -14,6 +14,7 @@ mod bulk_plans;
 mod classes;
 mod cli;
 mod conditional;
+mod contacts;
 mod contention;
 mod cursors;
 mod database;

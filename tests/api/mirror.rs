@@ -1,7 +1,7 @@
 //! What an ERP does (issue 14's acceptance): it loads the lists once, then follows the feed
 //! alone while a random, concurrent mix of several hundred writes changes every resource
-//! (creates, patches, deletes, moves, wins, quote edits, stage probability and formula
-//! changes). Its mirror must then equal the API's state, field by field, deletions and
+//! (creates, patches, deletes, moves, wins, quote edits, contact promotions, stage probability
+//! and formula changes). Its mirror must then equal the API's state, field by field, deletions and
 //! recomputed values included. Only `health` is left out: the traffic light is computed at read
 //! time from the clock, so it changes without a write.
 
@@ -15,8 +15,9 @@ use crate::helpers::{TestApp, spawn_app};
 use crate::opportunities::{Sales, sales};
 
 /// The collections of the mirror: event type prefix (the key of `data`) and list path.
-const RESOURCES: [(&str, &str); 10] = [
+const RESOURCES: [(&str, &str); 11] = [
     ("business_partner", "/api/v1/business-partners"),
+    ("contact", "/api/v1/contacts"),
     ("opportunity", "/api/v1/opportunities"),
     ("activity", "/api/v1/activities"),
     ("quote", "/api/v1/quotes"),
@@ -175,6 +176,8 @@ struct Made {
     quotes: Vec<String>,
     articles: Vec<String>,
     lines: Vec<(String, String)>,
+    /// (partner, contact)
+    contacts: Vec<(String, String)>,
 }
 
 fn id(value: &Value) -> Option<String> {
@@ -191,7 +194,7 @@ async fn writer(app: &TestApp, s: &Sales, seed: u64, writes: usize) -> Vec<(Stri
         let tag = format!("{seed}-{n}");
         let partner = rng.pick(&made.partners).cloned().unwrap_or_else(|| s.partner.clone());
         let opportunity = rng.pick(&made.opportunities).cloned();
-        let (what, method, path, body) = match (rng.below(24), opportunity) {
+        let (what, method, path, body) = match (rng.below(26), opportunity) {
             (0, _) => (
                 "partner+",
                 "POST",
@@ -364,6 +367,30 @@ async fn writer(app: &TestApp, s: &Sales, seed: u64, writes: usize) -> Vec<(Stri
                 format!("/api/v1/opportunities/{o}"),
                 Value::Null,
             ),
+            // Promotions demote the partner's primary contact, often another writer's.
+            (23 | 24, _) => {
+                let own = (!made.contacts.is_empty()).then(|| made.contacts[rng.below(made.contacts.len())].clone());
+                match (own, rng.below(3)) {
+                    (Some((p, c)), 0) => (
+                        "contact-",
+                        "DELETE",
+                        format!("/api/v1/business-partners/{p}/contacts/{c}"),
+                        Value::Null,
+                    ),
+                    (Some((p, c)), 1) => (
+                        "contact~",
+                        "PATCH",
+                        format!("/api/v1/business-partners/{p}/contacts/{c}"),
+                        json!({"is_primary": true, "position": format!("Pos {tag}")}),
+                    ),
+                    _ => (
+                        "contact+",
+                        "POST",
+                        format!("/api/v1/business-partners/{partner}/contacts"),
+                        json!({"last_name": format!("K {tag}"), "is_primary": rng.below(2) == 0}),
+                    ),
+                }
+            }
             (_, Some(o)) => ("quote+", "POST", format!("/api/v1/opportunities/{o}/quotes"), json!({})),
         };
         let mut request = app.request(method.parse().unwrap(), &path, &admin);
@@ -388,6 +415,12 @@ async fn writer(app: &TestApp, s: &Sales, seed: u64, writes: usize) -> Vec<(Stri
                         made.lines.push((o.to_owned(), line));
                     }
                 }
+                "contact+" => {
+                    if let (Some(contact), Some(p)) = (id(&answer), answer["business_partner_id"].as_str()) {
+                        made.contacts.push((p.to_owned(), contact));
+                    }
+                }
+                "contact-" => made.contacts.retain(|(_, c)| !path.ends_with(c.as_str())),
                 "partner-" => made.partners.retain(|p| !path.ends_with(p.as_str())),
                 "activity-" => made.activities.retain(|a| !path.ends_with(a.as_str())),
                 "article-" => made.articles.retain(|a| !path.ends_with(a.as_str())),
@@ -517,6 +550,8 @@ async fn a_mirror_built_from_the_lists_and_the_feed_equals_the_api() {
         "quote.updated",
         "opportunity.won",
         "article.updated",
+        "contact.updated",
+        "contact.deleted",
     ] {
         assert!(kinds.contains(kind), "the mix wrote no {kind}: {kinds:?}");
     }

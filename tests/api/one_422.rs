@@ -7,10 +7,8 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, error_fields, json_with, problem, spawn_app};
 use crate::opportunities::{LIST, NOBODY, create, new_body, path_of, sales, subjects};
 
-async fn fields_of(app: &TestApp, response: reqwest::Response) -> Vec<String> {
-    let found = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let _ = app;
-    error_fields(&found)
+async fn fields_of(response: reqwest::Response) -> Vec<String> {
+    error_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY).await)
 }
 
 async fn feed_length(app: &TestApp) -> usize {
@@ -27,7 +25,7 @@ async fn a_create_names_its_wrong_type_its_broken_rule_and_its_unknown_class_at_
     body["class_id"] = "NOPE".into();
     body["target_value"] = "abc".into();
     assert_eq!(
-        fields_of(&app, app.post(LIST, &app.admin(), &body).await).await,
+        fields_of(app.post(LIST, &app.admin(), &body).await).await,
         ["class_id", "subject", "target_value"]
     );
     // A required reference with the wrong type gets a stand-in: the others are still checked.
@@ -36,7 +34,7 @@ async fn a_create_names_its_wrong_type_its_broken_rule_and_its_unknown_class_at_
     body["owner_id"] = NOBODY.into();
     body["expected_close_date"] = "bald".into();
     assert_eq!(
-        fields_of(&app, app.post(LIST, &app.admin(), &body).await).await,
+        fields_of(app.post(LIST, &app.admin(), &body).await).await,
         ["business_partner_id", "expected_close_date", "owner_id"]
     );
     assert!(subjects(&app, "").await.is_empty(), "nothing was created");
@@ -51,7 +49,7 @@ async fn a_partner_names_its_bad_choice_its_blank_name_and_its_unknown_owner_at_
     let app = spawn_app().await;
     let body = json!({"kind": "prospect", "name": "", "owner_id": NOBODY, "email": "nope"});
     assert_eq!(
-        fields_of(&app, app.post("/api/v1/business-partners", &app.admin(), &body).await).await,
+        fields_of(app.post("/api/v1/business-partners", &app.admin(), &body).await).await,
         ["email", "kind", "name", "owner_id"]
     );
     let listed: Value = json_with(
@@ -70,12 +68,12 @@ async fn a_patch_and_a_line_name_rule_and_reference_errors_together_and_change_n
     let path = path_of(&opportunity);
     let patch = json!({"subject": " ", "owner_id": NOBODY, "probability_override": 150});
     assert_eq!(
-        fields_of(&app, app.patch(&path, &app.admin(), &patch).await).await,
+        fields_of(app.patch(&path, &app.admin(), &patch).await).await,
         ["owner_id", "probability_override", "subject"]
     );
     let line = json!({"article_id": NOBODY, "quantity": "-1", "discount_percent": 101});
     assert_eq!(
-        fields_of(&app, app.post(&format!("{path}/lines"), &app.admin(), &line).await).await,
+        fields_of(app.post(&format!("{path}/lines"), &app.admin(), &line).await).await,
         ["article_id", "discount_percent", "quantity"]
     );
     let now: Value = json_with(app.get(&path, &app.admin()).await, StatusCode::OK).await;

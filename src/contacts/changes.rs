@@ -1,0 +1,151 @@
+//! The transactional commands on contacts: create, change, delete. Each writes its events in
+//! its transaction; making a contact the primary one demotes the partner's previous primary
+//! contact in the same transaction (with its own `contact.updated`).
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use super::store::{ContactChanges, ContactRow, WHAT};
+use super::view::Contact;
+use crate::db::Conn;
+use crate::error::AppError;
+use crate::events::{self, EventType};
+use crate::http::IfMatch;
+use crate::ids::{ContactId, PartnerId};
+use crate::schema::{business_partners as bp, contacts};
+
+/// The name of a contact in events.
+const KEY: &str = "contact";
+
+/// Inserts a contact of its partner with its `contact.created` event; 404 when the partner
+/// does not exist.
+pub async fn insert(conn: &mut Conn, actor: &str, new: &ContactRow) -> Result<ContactRow, AppError> {
+    conn.transaction(async |conn| {
+        lock_partner(conn, new.business_partner_id).await?;
+        if new.is_primary {
+            demote_primary(conn, actor, new.business_partner_id, new.id).await?;
+        }
+        let row: ContactRow = diesel::insert_into(contacts::table)
+            .values(new)
+            .returning(ContactRow::as_returning())
+            .get_result(conn)
+            .await?;
+        let shown = Contact::from(row.clone());
+        events::store::state(conn, EventType::ContactCreated, actor, (KEY, row.id), &shown).await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Changes a contact of `partner` (merge patch), with its `contact.updated` event; 404 when the
+/// partner has no such contact, 412 on an `If-Match` mismatch.
+pub async fn update(
+    conn: &mut Conn,
+    actor: &str,
+    (partner, id): (PartnerId, ContactId),
+    if_match: &IfMatch,
+    changes: &ContactChanges,
+) -> Result<ContactRow, AppError> {
+    conn.transaction(async |conn| {
+        let promotes = changes.is_primary == Some(true);
+        // Partner before contacts, as a create locks them: promotions of one partner's
+        // contacts queue up instead of deadlocking.
+        if promotes {
+            lock_partner(conn, partner).await?;
+        }
+        let current = lock(conn, partner, id, if_match).await?;
+        if promotes && !current.is_primary {
+            demote_primary(conn, actor, partner, id).await?;
+        }
+        let before = events::shown(&Contact::from(current))?;
+        let row: ContactRow = diesel::update(contacts::table.find(id))
+            .set((
+                changes,
+                contacts::updated_at.eq(diesel::dsl::now),
+                contacts::version.eq(contacts::version + 1),
+            ))
+            .returning(ContactRow::as_returning())
+            .get_result(conn)
+            .await?;
+        let after = Contact::from(row.clone());
+        events::store::updated(conn, EventType::ContactUpdated, actor, (KEY, id), &before, &after).await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Deletes a contact of `partner`, with its `contact.deleted` event holding its last state.
+pub async fn delete(
+    conn: &mut Conn,
+    actor: &str,
+    (partner, id): (PartnerId, ContactId),
+    if_match: &IfMatch,
+) -> Result<(), AppError> {
+    conn.transaction(async |conn| {
+        lock(conn, partner, id, if_match).await?;
+        let last: ContactRow = diesel::delete(contacts::table.find(id))
+            .returning(ContactRow::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|e| AppError::from(e).or_conflict(format!("contact {id} is still referenced")))?;
+        events::store::state(conn, EventType::ContactDeleted, actor, (KEY, id), &Contact::from(last)).await
+    })
+    .await
+}
+
+/// Locks the partner's row (`FOR NO KEY UPDATE`: rows referring to it may still be written)
+/// for the rest of the transaction; 404 when it does not exist.
+async fn lock_partner(conn: &mut Conn, partner: PartnerId) -> Result<(), AppError> {
+    bp::table
+        .find(partner)
+        .select(bp::id)
+        .for_no_key_update()
+        .first::<PartnerId>(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("business partner", partner))?;
+    Ok(())
+}
+
+/// Locks contact `id` of `partner` and checks `If-Match` against its version.
+async fn lock(conn: &mut Conn, partner: PartnerId, id: ContactId, if_match: &IfMatch) -> Result<ContactRow, AppError> {
+    let row: ContactRow = contacts::table
+        .find(id)
+        .filter(contacts::business_partner_id.eq(partner))
+        .select(ContactRow::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(WHAT, id))?;
+    if_match.check(row.version)?;
+    Ok(row)
+}
+
+/// Makes the partner's primary contact (other than `keep`) no longer primary, with its
+/// `contact.updated` event. The caller holds the partner's lock.
+async fn demote_primary(conn: &mut Conn, actor: &str, partner: PartnerId, keep: ContactId) -> Result<(), AppError> {
+    let demoted: Vec<ContactRow> = diesel::update(
+        contacts::table
+            .filter(contacts::business_partner_id.eq(partner))
+            .filter(contacts::is_primary)
+            .filter(contacts::id.ne(keep)),
+    )
+    .set((
+        contacts::is_primary.eq(false),
+        contacts::updated_at.eq(diesel::dsl::now),
+        contacts::version.eq(contacts::version + 1),
+    ))
+    .returning(ContactRow::as_returning())
+    .get_results(conn)
+    .await?;
+    for row in demoted {
+        let after = Contact::from(row);
+        let before = events::shown(&Contact {
+            is_primary: true,
+            ..after.clone()
+        })?;
+        events::store::updated(conn, EventType::ContactUpdated, actor, (KEY, after.id), &before, &after).await?;
+    }
+    Ok(())
+}
