@@ -147,6 +147,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        planned_followup_keeps_yellow -> Bool,
     }
 }
 
@@ -229,6 +230,10 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int4,
         external_id -> Nullable<Text>,
+        next_activity_id -> Nullable<Uuid>,
+        next_activity_kind -> Nullable<Text>,
+        next_activity_subject -> Nullable<Text>,
+        next_activity_due_at -> Nullable<Timestamptz>,
     }
 }
 

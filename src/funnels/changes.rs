@@ -55,6 +55,9 @@ pub async fn update(
                 metric_label: changes.metric_label.unwrap_or(current.row.metric_label),
                 metric_formula: changes.metric_formula.unwrap_or(current.row.metric_formula),
                 active: changes.active.unwrap_or(current.row.active),
+                planned_followup_keeps_yellow: changes
+                    .planned_followup_keeps_yellow
+                    .unwrap_or(current.row.planned_followup_keeps_yellow),
                 ..current.row
             },
             stage_ids: changes.stage_ids.unwrap_or(current.stage_ids),
@@ -72,6 +75,7 @@ pub async fn update(
                 funnels::metric_label.eq(&m.metric_label),
                 funnels::metric_formula.eq(&m.metric_formula),
                 funnels::active.eq(m.active),
+                funnels::planned_followup_keeps_yellow.eq(m.planned_followup_keeps_yellow),
                 funnels::updated_at.eq(diesel::dsl::now),
                 funnels::version.eq(funnels::version + 1),
             ))

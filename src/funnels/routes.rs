@@ -65,6 +65,9 @@ pub struct NewFunnelRequest {
     #[validate(length(max = 1000), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 1000)]
     pub metric_formula: Option<String>,
+    /// A planned activity due within the warn days keeps a red opportunity yellow.
+    #[serde(default)]
+    pub planned_followup_keeps_yellow: bool,
     #[serde(default = "crate::http::default_true")]
     pub active: bool,
 }
@@ -109,6 +112,9 @@ pub struct FunnelPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     pub active: Option<bool>,
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub planned_followup_keeps_yellow: Option<bool>,
 }
 
 /// Filters of the funnel list.
@@ -214,6 +220,7 @@ async fn create_funnel(
             created_at: now,
             updated_at: now,
             version: 1,
+            planned_followup_keeps_yellow: r.planned_followup_keeps_yellow,
         },
         stage_ids: r.stage_ids,
         team_ids: r.team_ids,
@@ -260,6 +267,7 @@ async fn update_funnel(
         metric_label: p.metric_label,
         metric_formula: p.metric_formula,
         active: p.active,
+        planned_followup_keeps_yellow: p.planned_followup_keeps_yellow,
     };
     let record = changes::update(
         &mut *db.connection().await?,

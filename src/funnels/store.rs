@@ -28,6 +28,7 @@ pub struct FunnelRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    pub planned_followup_keeps_yellow: bool,
 }
 
 /// A funnel with its stage ids in order and its team.
@@ -58,6 +59,7 @@ pub struct FunnelChanges {
     pub metric_label: Option<Option<String>>,
     pub metric_formula: Option<Option<String>>,
     pub active: Option<bool>,
+    pub planned_followup_keeps_yellow: Option<bool>,
 }
 
 pub(super) const WHAT: &str = "funnel";

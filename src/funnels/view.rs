@@ -15,7 +15,8 @@ use crate::ids::{FunnelId, StageId, UserId};
     "stage_ids": ["0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f21",
         "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f22"],
     "team_ids": ["0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11"], "warn_after_days": 7, "critical_after_days": 14,
-    "metric_label": "Umsatzpotenzial", "metric_formula": "target_value * probability / 100", "active": true,
+    "metric_label": "Umsatzpotenzial", "metric_formula": "target_value * probability / 100",
+    "planned_followup_keeps_yellow": true, "active": true,
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct Funnel {
@@ -40,6 +41,10 @@ pub struct Funnel {
     /// days_since_contact with + - * /, parentheses, comparisons, and/or/not, min, max, round and
     /// if(cond, a, b); evaluated with exact decimals.
     pub metric_formula: Option<String>,
+    /// When true, an open opportunity that would be red shows yellow while its next activity is
+    /// due between now and `warn_after_days` (the stage's, else the funnel's) from now; an
+    /// overdue one keeps nothing yellow.
+    pub planned_followup_keeps_yellow: bool,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -59,6 +64,7 @@ impl From<FunnelRecord> for Funnel {
             critical_after_days: row.critical_after_days,
             metric_label: row.metric_label,
             metric_formula: row.metric_formula,
+            planned_followup_keeps_yellow: row.planned_followup_keeps_yellow,
             active: row.active,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -1,6 +1,7 @@
 //! The derived columns of opportunities, rewritten in the transaction of every change that
 //! affects them: lines (`line_count`, `quantity`, `target_value`), stage, outcome or override
-//! (`probability`), activities (`last_contact_at`), and the funnel formula (`metric`).
+//! (`probability`), activities (`last_contact_at`, `next_activity_*`), and the funnel formula
+//! (`metric`).
 //! `weighted_value` follows from target and probability. The SQL below is the one place that
 //! says how; the formula is evaluated in Rust with decimals.
 
@@ -46,7 +47,11 @@ UPDATE opportunities o SET
     target_value = d.target_value,
     probability = d.probability,
     weighted_value = round(d.target_value * d.probability / 100, 2),
-    last_contact_at = d.last_contact_at
+    last_contact_at = d.last_contact_at,
+    next_activity_id = d.next_id,
+    next_activity_kind = d.next_kind,
+    next_activity_subject = d.next_subject,
+    next_activity_due_at = d.next_due_at
 FROM (
     SELECT x.id,
            l.n::integer AS line_count,
@@ -57,7 +62,8 @@ FROM (
                WHEN 'lost' THEN 0
                ELSE coalesce(x.probability_override, s.probability)
            END AS probability,
-           coalesce(c.at, x.created_at) AS last_contact_at
+           coalesce(c.at, x.created_at) AS last_contact_at,
+           n.id AS next_id, n.kind AS next_kind, n.subject AS next_subject, n.due_at AS next_due_at
     FROM opportunities x
     JOIN stages s ON s.id = x.stage_id
     CROSS JOIN LATERAL (
@@ -69,6 +75,13 @@ FROM (
         WHERE opportunity_id = x.id AND status = 'done'
           AND kind IN ({contacts})
     ) c
+    -- The next step: the earliest planned activity, undated ones last (activities_planned_idx).
+    LEFT JOIN LATERAL (
+        SELECT id, kind, subject, due_at FROM activities
+        WHERE opportunity_id = x.id AND status = 'planned'
+        ORDER BY due_at NULLS LAST, id
+        LIMIT 1
+    ) n ON true
     WHERE x.id = ANY($1)
 ) d
 WHERE o.id = d.id

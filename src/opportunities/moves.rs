@@ -65,7 +65,9 @@ WITH p AS (
 )
 SELECT o.*,
        opportunity_health(o.status, o.last_contact_at, health_cutoff(cur.warn_after_days, f.warn_after_days),
-                          health_cutoff(cur.critical_after_days, f.critical_after_days)) AS health,
+                          health_cutoff(cur.critical_after_days, f.critical_after_days),
+                          followup_keeps_yellow(f.planned_followup_keeps_yellow, o.next_activity_due_at,
+                                                cur.warn_after_days, f.warn_after_days)) AS health,
        cur.code AS from_code, cur.name AS from_name, cur.outcome AS from_outcome,
        t.id AS to_id, t.code AS to_code, t.name AS to_name, t.outcome AS to_outcome,
        t.requires_lines AS to_requires_lines, t.active AS to_active, t.probability AS to_probability,
@@ -246,6 +248,7 @@ async fn write_move(
         health: locked.health.as_deref().and_then(|h| h.parse().ok()),
         activity_counts: after.activity_counts.clone(),
         primary_quote_id: after.primary_quote_id,
+        overdue_activity_count: after.overdue_activity_count,
     }))?;
     let stages = (
         events::stage_ref(row.stage_id, &locked.from_code, &locked.from_name, locked.from_outcome),

@@ -228,6 +228,13 @@ pub struct OpportunityQuery {
     pub external_id: Option<String>,
     /// Case-insensitive substring of subject or number.
     pub q: Option<String>,
+    /// Only those whose next activity is due before this instant.
+    pub next_activity_before: Option<DateTime<Utc>>,
+    /// Only those with (`true`) or without (`false`) a planned activity.
+    pub has_next_activity: Option<bool>,
+    /// Only those with (`true`) or without (`false`) a planned activity whose `due_at` has
+    /// passed.
+    pub overdue: Option<bool>,
     /// Order: `-updated_at` (default), `updated_at`, `expected_close_date`, `-target_value`,
     /// `-weighted_value`.
     #[param(inline)]
@@ -265,6 +272,9 @@ async fn list_opportunities(
         updated_after: q.updated_after,
         q: q.q,
         external_id: q.external_id,
+        next_activity_before: q.next_activity_before,
+        has_next_activity: q.has_next_activity,
+        overdue: q.overdue,
     };
     let rows = store::list(&mut *db.connection().await?, who.read_scope(), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -14,12 +14,13 @@ use utoipa::ToSchema;
 
 use crate::access::{self, Visibility};
 use crate::db::Conn;
+use crate::domain::activity::ActivityKind;
 use crate::domain::money::{Money, Percent};
 use crate::domain::opportunity::Entry;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::http::pagination::Page;
-use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
+use crate::ids::{ActivityId, FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 use crate::schema::{
     activities, business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes,
     quotes, stages, users,
@@ -34,9 +35,12 @@ crate::domain::text_enum! {
     pub enum Health {
         /// Contacted within the stage's (else the funnel's) `warn_after_days`.
         Green = "green",
-        /// Not contacted for `warn_after_days`, but within `critical_after_days`.
+        /// Not contacted for `warn_after_days`, but within `critical_after_days`; or longer, in a
+        /// funnel with `planned_followup_keeps_yellow`, while its next activity is due within
+        /// `warn_after_days` from now.
         Yellow = "yellow",
-        /// Not contacted for `critical_after_days` or longer ("kritisch").
+        /// Not contacted for `critical_after_days` or longer ("kritisch"), without a follow-up
+        /// that keeps it yellow.
         Red = "red",
     }
 }
@@ -48,9 +52,25 @@ diesel::define_sql_function! {
 }
 
 diesel::define_sql_function! {
+    /// Whether the funnel keeps red opportunities with a planned follow-up yellow (`keeps`) and
+    /// the next activity is due between now and the warn days (stage's, else funnel's) from now.
+    fn followup_keeps_yellow(
+        keeps: Bool,
+        next_due_at: Nullable<Timestamptz>,
+        stage_days: Nullable<Integer>,
+        funnel_days: Integer,
+    ) -> Bool;
+}
+
+diesel::define_sql_function! {
     /// `green`, `yellow`, `red`, or null for a closed opportunity.
-    fn opportunity_health(status: Text, last_contact_at: Timestamptz, warn: Timestamptz, critical: Timestamptz)
-        -> Nullable<Text>;
+    fn opportunity_health(
+        status: Text,
+        last_contact_at: Timestamptz,
+        warn: Timestamptz,
+        critical: Timestamptz,
+        followup_keeps_yellow: Bool,
+    ) -> Nullable<Text>;
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
@@ -87,15 +107,21 @@ pub struct OpportunityRow {
     pub updated_at: DateTime<Utc>,
     pub version: i32,
     pub external_id: Option<String>,
+    pub next_activity_id: Option<ActivityId>,
+    pub next_activity_kind: Option<ActivityKind>,
+    pub next_activity_subject: Option<String>,
+    pub next_activity_due_at: Option<DateTime<Utc>>,
 }
 
-/// An opportunity as read: its row, its traffic light and its activities per kind.
+/// An opportunity as read: its row, its traffic light, its activities per kind and how many
+/// of its planned activities are overdue.
 #[derive(Debug, Clone)]
 pub struct OpportunityRecord {
     pub row: OpportunityRow,
     pub health: Option<Health>,
     pub activity_counts: BTreeMap<String, i64>,
     pub primary_quote_id: Option<QuoteId>,
+    pub overdue_activity_count: i64,
 }
 
 /// Whether the caller sees opportunity `id` (404 otherwise: others' opportunities do not exist
@@ -129,6 +155,11 @@ pub struct OpportunityFilter {
     pub updated_after: Option<DateTime<Utc>>,
     pub q: Option<String>,
     pub external_id: Option<String>,
+    /// Its next activity is due before this instant.
+    pub next_activity_before: Option<DateTime<Utc>>,
+    pub has_next_activity: Option<bool>,
+    /// It has (or has no) overdue planned activity.
+    pub overdue: Option<bool>,
 }
 
 diesel::define_sql_function! {
@@ -138,9 +169,15 @@ diesel::define_sql_function! {
     fn array_of(value: Text) -> Nullable<Array<Text>>;
 }
 
-/// What every read selects of an opportunity: the row, the traffic light, the activity counts
-/// and the primary quote, in one statement.
-type Read = (OpportunityRow, Option<String>, Option<Vec<String>>, Option<QuoteId>);
+/// What every read selects of an opportunity: the row, the traffic light, the activity counts,
+/// the primary quote and the overdue planned activities, in one statement.
+type Read = (
+    OpportunityRow,
+    Option<String>,
+    Option<Vec<String>>,
+    Option<QuoteId>,
+    i64,
+);
 
 /// The read query: opportunities with their stage and funnel (for the thresholds), their
 /// activity counts and primary quote.
@@ -153,6 +190,12 @@ macro_rules! reading {
                 opp::last_contact_at,
                 health_cutoff(stages::warn_after_days, funnels::warn_after_days),
                 health_cutoff(stages::critical_after_days, funnels::critical_after_days),
+                followup_keeps_yellow(
+                    funnels::planned_followup_keeps_yellow,
+                    opp::next_activity_due_at,
+                    stages::warn_after_days,
+                    funnels::warn_after_days,
+                ),
             ),
             // The kinds of its activities, counted per kind in Rust: one statement for the
             // page, prepared, where a count per kind in SQL needs a nested aggregate.
@@ -165,6 +208,14 @@ macro_rules! reading {
                 .filter(quotes::is_primary)
                 .select(quotes::id)
                 .single_value(),
+            // Served by activities_planned_idx (opportunity, status, due date).
+            activities::table
+                .filter(activities::opportunity_id.eq(opp::id.nullable()))
+                .filter(activities::status.eq("planned"))
+                .filter(activities::due_at.lt(diesel::dsl::now))
+                .count()
+                .single_value()
+                .assume_not_null(),
         ))
     };
 }
@@ -173,9 +224,13 @@ macro_rules! reading {
 /// read shows them (see [`Written`]).
 pub(super) const WRITTEN: &str = "SELECT w.*,
        opportunity_health(w.status, w.last_contact_at, health_cutoff(s.warn_after_days, f.warn_after_days),
-                          health_cutoff(s.critical_after_days, f.critical_after_days)) AS health,
+                          health_cutoff(s.critical_after_days, f.critical_after_days),
+                          followup_keeps_yellow(f.planned_followup_keeps_yellow, w.next_activity_due_at,
+                                                s.warn_after_days, f.warn_after_days)) AS health,
        (SELECT array_agg(a.kind) FROM activities a WHERE a.opportunity_id = w.id) AS activity_kinds,
-       (SELECT q.id FROM quotes q WHERE q.opportunity_id = w.id AND q.is_primary) AS primary_quote_id
+       (SELECT q.id FROM quotes q WHERE q.opportunity_id = w.id AND q.is_primary) AS primary_quote_id,
+       (SELECT count(*) FROM activities a
+        WHERE a.opportunity_id = w.id AND a.status = 'planned' AND a.due_at < now()) AS overdue_activity_count
 FROM written w
 JOIN stages s ON s.id = w.stage_id
 JOIN funnels f ON f.id = w.funnel_id";
@@ -191,6 +246,8 @@ pub(super) struct Written {
     activity_kinds: Option<Vec<String>>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
     primary_quote_id: Option<QuoteId>,
+    #[diesel(sql_type = BigInt)]
+    overdue_activity_count: i64,
 }
 
 impl Written {
@@ -200,6 +257,7 @@ impl Written {
             self.health,
             self.activity_kinds,
             self.primary_quote_id,
+            self.overdue_activity_count,
         )
     }
 }
@@ -212,6 +270,7 @@ impl OpportunityRecord {
         health: Option<String>,
         kinds: Option<Vec<String>>,
         primary: Option<QuoteId>,
+        overdue_activity_count: i64,
     ) -> Self {
         let mut activity_counts = BTreeMap::new();
         for kind in kinds.unwrap_or_default() {
@@ -221,12 +280,13 @@ impl OpportunityRecord {
             health: health.and_then(|h| h.parse().ok()),
             activity_counts,
             primary_quote_id: primary,
+            overdue_activity_count,
             row,
         }
     }
 
-    fn read((row, health, kinds, primary): Read) -> Self {
-        Self::of(row, health, kinds, primary)
+    fn read((row, health, kinds, primary, overdue): Read) -> Self {
+        Self::of(row, health, kinds, primary, overdue)
     }
 }
 
@@ -296,10 +356,34 @@ pub async fn list(
         let pattern = crate::http::contains_pattern(q);
         query = query.filter(opp::subject.ilike(pattern.clone()).or(opp::number.ilike(pattern)));
     }
+    // Each names `next_activity_id IS NOT NULL` where it needs a next activity, so that the
+    // partial index on (next_activity_due_at, id) serves it; overdue is "the next activity is
+    // due before now", since the next activity is the earliest dated one.
+    let dated = opp::next_activity_id.is_not_null();
+    if let Some(before) = filter.next_activity_before {
+        query = query.filter(dated.and(opp::next_activity_due_at.lt(before)));
+    }
+    match filter.has_next_activity {
+        Some(true) => query = query.filter(dated),
+        Some(false) => query = query.filter(opp::next_activity_id.is_null()),
+        None => {}
+    }
+    let due = opp::next_activity_due_at;
+    match filter.overdue {
+        Some(true) => query = query.filter(dated.and(due.lt(diesel::dsl::now))),
+        Some(false) => query = query.filter(due.is_null().or(due.ge(diesel::dsl::now))),
+        None => {}
+    }
     // Range conditions on last_contact_at (not a test of the health text) so that an index
     // on (funnel_id, stage_id, last_contact_at) serves them.
     let warn = health_cutoff(stages::warn_after_days, funnels::warn_after_days);
     let critical = health_cutoff(stages::critical_after_days, funnels::critical_after_days);
+    let keeps = followup_keeps_yellow(
+        funnels::planned_followup_keeps_yellow,
+        opp::next_activity_due_at,
+        stages::warn_after_days,
+        funnels::warn_after_days,
+    );
     query = match filter.health {
         None => query,
         Some(Health::Green) => query.filter(opp::status.eq(Outcome::Open).and(opp::last_contact_at.gt(warn))),
@@ -307,7 +391,7 @@ pub async fn list(
             opp::status
                 .eq(Outcome::Open)
                 .and(opp::last_contact_at.le(warn))
-                .and(opp::last_contact_at.gt(critical)),
+                .and(opp::last_contact_at.gt(critical).or(keeps)),
         ),
         // Not green first, as in opportunity_health: a stage may lower only the critical days
         // below the funnel's warn days.
@@ -315,7 +399,8 @@ pub async fn list(
             opp::status
                 .eq(Outcome::Open)
                 .and(opp::last_contact_at.le(warn))
-                .and(opp::last_contact_at.le(critical)),
+                .and(opp::last_contact_at.le(critical))
+                .and(diesel::dsl::not(keeps)),
         ),
     };
     let rows = query

@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::store::{Health, OpportunityRecord};
+use crate::domain::activity::ActivityKind;
 use crate::domain::money::{Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::http::Resource;
-use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
+use crate::ids::{ActivityId, FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 
 /// A sales opportunity (Vertriebschance).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -24,7 +25,10 @@ use crate::ids::{FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, Stag
     "target_value": "100000.00", "probability": 75.0, "probability_override": null,
     "weighted_value": "75000.00", "metric": "75000.00", "line_count": 0,
     "expected_close_date": "2027-03-31", "last_contact_at": "2026-11-20T14:05:00Z", "health": "green",
-    "activity_counts": {"call": 2, "meeting": 1}, "stage_entered_at": "2026-11-18T10:00:00Z",
+    "activity_counts": {"call": 2, "meeting": 1},
+    "next_activity": {"id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "kind": "call",
+                      "subject": "Call back about the leasing offer", "due_at": "2026-11-25T09:00:00Z"},
+    "overdue_activity_count": 0, "stage_entered_at": "2026-11-18T10:00:00Z",
     "closed_at": null, "lost_reason_id": null, "lost_note": null, "erp_reference": null, "external_id": null,
     "erp_handed_off_at": null, "primary_quote_id": null, "created_by": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-20T14:05:00Z", "version": 4
@@ -70,6 +74,11 @@ pub struct Opportunity {
     pub health: Option<Health>,
     /// Its activities by kind.
     pub activity_counts: BTreeMap<String, i64>,
+    /// The next step: its earliest planned activity (dated ones by due date first, then those
+    /// without a due date, oldest first); `null` when none is planned.
+    pub next_activity: Option<NextActivity>,
+    /// Its planned activities whose `due_at` has passed, as of now.
+    pub overdue_activity_count: i64,
     pub stage_entered_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     #[schema(value_type = Option<Uuid>)]
@@ -116,6 +125,17 @@ impl From<OpportunityRecord> for Opportunity {
             last_contact_at: row.last_contact_at,
             health: record.health,
             activity_counts: record.activity_counts,
+            // The columns are written together (derive.rs): all set or all null.
+            next_activity: row
+                .next_activity_id
+                .zip(row.next_activity_kind)
+                .map(|(id, kind)| NextActivity {
+                    id,
+                    kind,
+                    subject: row.next_activity_subject.unwrap_or_default(),
+                    due_at: row.next_activity_due_at,
+                }),
+            overdue_activity_count: record.overdue_activity_count,
             stage_entered_at: row.stage_entered_at,
             closed_at: row.closed_at,
             lost_reason_id: row.lost_reason_id,
@@ -130,6 +150,21 @@ impl From<OpportunityRecord> for Opportunity {
             version: row.version,
         }
     }
+}
+
+/// The earliest planned activity of an opportunity.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "kind": "call",
+    "subject": "Call back about the leasing offer", "due_at": "2026-11-25T09:00:00Z"
+}))]
+pub struct NextActivity {
+    #[schema(value_type = Uuid)]
+    pub id: ActivityId,
+    pub kind: ActivityKind,
+    pub subject: String,
+    /// `null` for an activity planned without a date.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl Resource for Opportunity {

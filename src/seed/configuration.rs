@@ -146,6 +146,7 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
             created_at: now,
             updated_at: now,
             version: 1,
+            planned_followup_keeps_yellow: false,
         };
     let funnel_rows = FUNNELS
         .map(|(n, name, description, warn, critical, metric)| funnel(n, name, description, warn, critical, metric));

@@ -28,7 +28,8 @@ pub(super) const OPPORTUNITIES: Columns = (
      expected_close_date date, last_contact_at timestamptz, stage_entered_at timestamptz, \
      closed_at timestamptz, lost_reason_id uuid, lost_note text, erp_reference text, \
      erp_handed_off_at timestamptz, created_by text, created_at timestamptz, \
-     updated_at timestamptz",
+     updated_at timestamptz, next_activity_id uuid, next_activity_kind text, \
+     next_activity_subject text, next_activity_due_at timestamptz",
 );
 
 const LINES: Columns = (
@@ -83,6 +84,10 @@ struct OpportunityColumns {
     created_by: Vec<String>,
     created_at: Vec<DateTime<Utc>>,
     updated_at: Vec<DateTime<Utc>>,
+    next_activity_id: Vec<Option<ActivityId>>,
+    next_activity_kind: Vec<Option<&'static str>>,
+    next_activity_subject: Vec<Option<String>>,
+    next_activity_due_at: Vec<Option<DateTime<Utc>>>,
 }
 
 #[derive(Default)]
@@ -229,6 +234,14 @@ impl Batch {
         o.created_by.push(created_by);
         o.created_at.push(draft.created_at);
         o.updated_at.push(draft.updated_at);
+        let (id, kind, subject, due_at) = match &derived.next_activity {
+            Some((id, kind, subject, due_at)) => (Some(*id), Some(kind.as_str()), Some(subject.clone()), Some(*due_at)),
+            None => (None, None, None, None),
+        };
+        o.next_activity_id.push(id);
+        o.next_activity_kind.push(kind);
+        o.next_activity_subject.push(subject);
+        o.next_activity_due_at.push(due_at);
     }
 
     /// Inserts the batch: opportunities first, then their stage changes, lines and activities.
@@ -272,6 +285,10 @@ impl Batch {
             .bind::<Array<Text>, _>(o.created_by)
             .bind::<Array<Timestamptz>, _>(o.created_at)
             .bind::<Array<Timestamptz>, _>(o.updated_at)
+            .bind::<Array<Nullable<SqlUuid>>, _>(o.next_activity_id)
+            .bind::<Array<Nullable<Text>>, _>(o.next_activity_kind)
+            .bind::<Array<Nullable<Text>>, _>(o.next_activity_subject)
+            .bind::<Array<Nullable<Timestamptz>>, _>(o.next_activity_due_at)
             .execute(conn)
             .await?;
         let c = self.stage_changes;

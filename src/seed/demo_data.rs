@@ -387,6 +387,8 @@ pub(super) const DEMO: [Demo; 18] = [
         activities: &[
             (ActivityKind::Call, "Bedarf Räderwechsel", true, ago(26, 8)),
             (ActivityKind::Email, "Angebot Räderwechsel versendet", true, ago(12, 8)),
+            // A follow-up nobody made: overdue for three days.
+            (ActivityKind::Call, "Nachfassen: Angebot Räderwechsel", false, ago(3, 9)),
         ],
         close_in_days: Some(5),
         ..NONE
@@ -446,12 +448,16 @@ pub(super) const DEMO: [Demo; 18] = [
         owner: 2,
         path: &[(ANFRAGE, ago(9, 7)), (ERSTGESPRAECH, ago(6, 9)), (ANGEBOT, ago(3, 8))],
         lines: &[(Some(507), "", 16, None, 0)],
-        activities: &[(
-            ActivityKind::Meeting,
-            "Fahrzeugbesichtigung in der Werkstatt",
-            true,
-            ago(1, 9),
-        )],
+        activities: &[
+            (
+                ActivityKind::Meeting,
+                "Fahrzeugbesichtigung in der Werkstatt",
+                true,
+                ago(1, 9),
+            ),
+            // The next step, due in two days.
+            (ActivityKind::Call, "Rückruf: Auftrag Kühlfahrzeug", false, -ago(2, 3)),
+        ],
         close_in_days: Some(12),
         ..NONE
     },

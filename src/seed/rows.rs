@@ -123,6 +123,8 @@ pub(super) struct Derived {
     pub quantity: Decimal,
     pub last_contact_at: DateTime<Utc>,
     pub metric: Option<Decimal>,
+    /// The earliest planned activity: id, kind, subject and due date.
+    pub next_activity: Option<(ActivityId, ActivityKind, String, DateTime<Utc>)>,
 }
 
 impl Draft {
@@ -158,6 +160,13 @@ impl Draft {
             .map(|a| a.at)
             .max()
             .unwrap_or(self.created_at);
+        // Every planned activity of a draft has a due date; ties go to the lower id, as in SQL.
+        let next_activity = self
+            .activities
+            .iter()
+            .filter(|a| !a.done)
+            .min_by_key(|a| (a.at, a.id.0))
+            .map(|a| (a.id, a.kind, a.subject.clone(), a.at));
         let inputs = Facts {
             target_value,
             probability,
@@ -177,6 +186,7 @@ impl Draft {
             quantity,
             last_contact_at,
             metric: formula.and_then(|f| f.evaluate(&inputs)).map(round2),
+            next_activity,
         }
     }
 
@@ -190,6 +200,7 @@ impl Draft {
             quantity: Decimal::ZERO,
             last_contact_at: self.created_at,
             metric: None,
+            next_activity: None,
         }
     }
 }

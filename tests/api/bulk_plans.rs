@@ -77,9 +77,9 @@ async fn creates_and_moves_right_after_a_bulk_seed_scan_no_big_table() {
     );
 }
 
-/// Runs a server on `db` for 20 creates, 20 stage moves, 20 reads by id, a page of
-/// opportunities, 20 partner creates and a page of partners; answers the big tables it read
-/// sequentially, with how often.
+/// Runs a server on `db` for 20 creates, 20 stage moves, 20 planned activities marked done, 20
+/// reads by id, pages of opportunities (plain and with each next-step filter), 20 partner
+/// creates and a page of partners; answers the big tables it read sequentially, with how often.
 async fn exercise(db: &TestDatabase) -> Vec<String> {
     let before = seq_scans(db).await;
     assert_eq!(before.len(), BIG.len(), "{before:?}");
@@ -123,6 +123,24 @@ async fn exercise(db: &TestDatabase) -> Vec<String> {
             .await
             .unwrap();
         assert_eq!(moved.status(), StatusCode::OK);
+        // A planned follow-up, then done: the next step is derived in the same transaction.
+        let planned = post(
+            "/activities",
+            json!({"kind": "call", "subject": format!("Plan {n}"), "opportunity_id": created["id"],
+                   "due_at": "2030-01-01T10:00:00Z"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(planned.status(), StatusCode::CREATED);
+        let planned: Value = planned.json().await.unwrap();
+        let done = client
+            .patch(format!("{base}/activities/{}", planned["id"].as_str().unwrap()))
+            .bearer_auth(&token)
+            .json(&json!({"status": "done", "occurred_at": "2026-01-01T10:00:00Z"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::OK);
         assert_eq!(get(path).await.unwrap().status(), StatusCode::OK);
         let partner = post(
             "/business-partners",
@@ -132,7 +150,15 @@ async fn exercise(db: &TestDatabase) -> Vec<String> {
         .unwrap();
         assert_eq!(partner.status(), StatusCode::CREATED);
     }
-    for page in ["/opportunities?limit=50", "/business-partners?limit=50"] {
+    for page in [
+        "/opportunities?limit=50",
+        "/business-partners?limit=50",
+        "/opportunities?limit=50&overdue=true",
+        "/opportunities?limit=50&overdue=false",
+        "/opportunities?limit=50&has_next_activity=true",
+        "/opportunities?limit=50&has_next_activity=false",
+        "/opportunities?limit=50&next_activity_before=2026-01-01T00:00:00Z",
+    ] {
         assert_eq!(get(page.to_owned()).await.unwrap().status(), StatusCode::OK);
     }
     // Its backends report their statistics when they end.

@@ -32,6 +32,7 @@ mod limits;
 mod lost_reasons;
 mod migrations;
 mod mirror;
+mod next_step;
 mod one_422;
 mod openapi;
 mod operations;

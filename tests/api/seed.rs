@@ -169,6 +169,7 @@ type Snapshot = (
     Decimal,
     DateTime<Utc>,
     Option<Decimal>,
+    (Option<Uuid>, Option<String>, Option<String>, Option<DateTime<Utc>>),
 );
 
 async fn snapshot(conn: &mut diesel_async::AsyncPgConnection) -> Vec<Snapshot> {
@@ -185,6 +186,12 @@ async fn snapshot(conn: &mut diesel_async::AsyncPgConnection) -> Vec<Snapshot> {
             opp::quantity,
             opp::last_contact_at,
             opp::metric,
+            (
+                opp::next_activity_id,
+                opp::next_activity_kind,
+                opp::next_activity_subject,
+                opp::next_activity_due_at,
+            ),
         ))
         .load(conn)
         .await
@@ -255,6 +262,10 @@ async fn bulk_opportunities_have_the_derived_columns_the_api_computes() {
 
     let before = snapshot(&mut conn).await;
     assert_eq!(before.len(), 18 + 200 + 300);
+    assert!(
+        before.iter().filter(|row| row.9.0.is_some()).count() > 50,
+        "bulk opportunities have next steps"
+    );
     let ids: Vec<salesfunnel::ids::OpportunityId> = before.iter().map(|row| row.0.into()).collect();
     salesfunnel::opportunities::derive::refresh(&mut conn, &ids)
         .await
@@ -287,7 +298,9 @@ async fn bulk_opportunities_have_the_derived_columns_the_api_computes() {
     let colours: Vec<Option<String>> = diesel::sql_query(
         "SELECT DISTINCT opportunity_health(o.status, o.last_contact_at,
                 health_cutoff(s.warn_after_days, f.warn_after_days),
-                health_cutoff(s.critical_after_days, f.critical_after_days)) AS text
+                health_cutoff(s.critical_after_days, f.critical_after_days),
+                followup_keeps_yellow(f.planned_followup_keeps_yellow, o.next_activity_due_at,
+                                      s.warn_after_days, f.warn_after_days)) AS text
          FROM opportunities o JOIN stages s ON s.id = o.stage_id JOIN funnels f ON f.id = o.funnel_id
          WHERE o.status = 'open'",
     )

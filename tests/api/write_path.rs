@@ -117,12 +117,25 @@ async fn the_values_a_create_or_move_derives_are_those_the_refresh_computes() {
         let response = act(&app, &app.admin(), opportunity, action, &body).await;
         assert_eq!(response.status(), StatusCode::OK, "{action}");
     }
+    // Planned activities, dated and undated, and one done: the next step is derived too.
+    for (kind, due_at) in [
+        ("call", Some("2030-01-02T10:00:00Z")),
+        ("task", None),
+        ("email", Some("2020-01-02T10:00:00Z")),
+    ] {
+        let body = json!({"kind": kind, "subject": kind, "opportunity_id": plain["id"], "due_at": due_at});
+        let planned = app.post("/api/v1/activities", &app.admin(), &body).await;
+        assert_eq!(planned.status(), StatusCode::CREATED, "{kind}");
+    }
     let mut conn = app.db.connect_async().await;
     let columns = "SELECT string_agg(concat_ws('|', id, status, probability, target_value, weighted_value, metric,
-                                           line_count, quantity, last_contact_at), ',' ORDER BY id) AS text
+                                           line_count, quantity, last_contact_at, next_activity_id,
+                                           next_activity_kind, next_activity_subject, next_activity_due_at),
+                                 ',' ORDER BY id) AS text
                    FROM opportunities";
     let before: Text = diesel::sql_query(columns).get_result(&mut conn).await.unwrap();
     assert!(before.text.contains("|won|100.00|1234.57|1234.57|"), "{}", before.text);
+    assert!(before.text.contains("|email|email|2020-01-02"), "{}", before.text);
     let ids: Vec<salesfunnel::ids::OpportunityId> = [&plain, &overridden]
         .iter()
         .map(|o| o["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap().into())

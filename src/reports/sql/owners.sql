@@ -14,7 +14,9 @@ WITH sums AS (
     FROM (SELECT DISTINCT o.owner_id, o.business_partner_id FROM opportunities o WHERE o.status = 'open' AND {scope}) pairs
     GROUP BY pairs.owner_id
 ), red AS (
-    -- One index range per funnel stage: last contact before the stage's (else funnel's) cutoff.
+    -- One index range per funnel stage: last contact before the stage's (else funnel's) cutoff,
+    -- not green (a stage may lower only the critical days) and no follow-up keeping it yellow,
+    -- as in opportunity_health.
     SELECT r.owner_id, count(*)::bigint AS red_count
     FROM funnel_stages fs
     JOIN stages s ON s.id = fs.stage_id
@@ -23,7 +25,11 @@ WITH sums AS (
         SELECT o.owner_id
         FROM opportunities o
         WHERE o.status = 'open' AND o.funnel_id = fs.funnel_id AND o.stage_id = fs.stage_id
-          AND o.last_contact_at <= health_cutoff(s.critical_after_days, f.critical_after_days) AND {scope}
+          AND o.last_contact_at <= health_cutoff(s.critical_after_days, f.critical_after_days)
+          AND o.last_contact_at <= health_cutoff(s.warn_after_days, f.warn_after_days)
+          AND NOT followup_keeps_yellow(f.planned_followup_keeps_yellow, o.next_activity_due_at,
+                                        s.warn_after_days, f.warn_after_days)
+          AND {scope}
         OFFSET 0 -- keeps the subquery apart: one index range per stage, not a scan of all open ones
     ) r
     GROUP BY r.owner_id

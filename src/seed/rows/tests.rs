@@ -115,8 +115,8 @@ fn an_insert_binds_one_array_per_column() {
     let sql = diesel::debug_query::<Pg, _>(&statement(OPPORTUNITIES, Existing::Skip)).to_string();
     assert!(sql.starts_with("INSERT INTO opportunities (id, subject, description, business_partner_id,"));
     assert!(sql.contains("SELECT unnest($1::uuid[]), unnest($2::text[]),"));
-    assert!(sql.contains("unnest($28::timestamptz[]) ON CONFLICT (id) DO NOTHING"));
-    assert!(!sql.contains("$29"));
+    assert!(sql.contains("unnest($32::timestamptz[]) ON CONFLICT (id) DO NOTHING"));
+    assert!(!sql.contains("$33"));
     let sql = diesel::debug_query::<Pg, _>(&statement(ACTIVITIES, Existing::Fail)).to_string();
     assert!(sql.contains("unnest($12::timestamptz[])") && !sql.contains("$13") && !sql.contains("CONFLICT"));
 }
