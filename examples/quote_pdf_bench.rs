@@ -104,6 +104,7 @@ fn quote(lines: i32) -> Result<QuoteDocument, Box<dyn Error>> {
             postal_code: Some("40212".to_owned()),
             city: Some("Düsseldorf".to_owned()),
             country: Some("DE".to_owned()),
+            contact: Some("Frau Dr. Anna Schmidt".to_owned()),
         },
         subject: "Flottenerneuerung Außendienst 2027".to_owned(),
         header_text: "Sehr geehrte Damen und Herren,\n\nvielen Dank für Ihre Anfrage und das freundliche Gespräch. \

@@ -317,6 +317,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        contact_id -> Nullable<Uuid>,
     }
 }
 
@@ -448,6 +449,7 @@ diesel::joinable!(opportunity_stage_changes -> opportunities (opportunity_id));
 diesel::joinable!(quote_lines -> articles (article_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
 diesel::joinable!(quotes -> business_partners (business_partner_id));
+diesel::joinable!(quotes -> contacts (contact_id));
 diesel::joinable!(quotes -> opportunities (opportunity_id));
 diesel::joinable!(webhook_deliveries -> events (event_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::ids::{ContactId, PartnerId};
-use crate::schema::{business_partners as bp, contacts};
+use crate::schema::{business_partners as bp, contacts, quotes};
 
 /// The name of a contact in events.
 const KEY: &str = "contact";
@@ -74,7 +74,8 @@ pub async fn update(
     .await
 }
 
-/// Deletes a contact of `partner`, with its `contact.deleted` event holding its last state.
+/// Deletes a contact of `partner`, with its `contact.deleted` event holding its last state; 409
+/// while a quote names it.
 pub async fn delete(
     conn: &mut Conn,
     actor: &str,
@@ -83,6 +84,20 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         lock(conn, partner, id, if_match).await?;
+        let quoted: Vec<String> = quotes::table
+            .filter(quotes::contact_id.eq(id))
+            .order(quotes::number)
+            .select(quotes::number)
+            .limit(4)
+            .load(conn)
+            .await?;
+        if !quoted.is_empty() {
+            let more = if quoted.len() > 3 { ", …" } else { "" };
+            return Err(AppError::Conflict(format!(
+                "contact {id} is the contact of quotes {}{more}; change their contact first",
+                quoted[..quoted.len().min(3)].join(", ")
+            )));
+        }
         let last: ContactRow = diesel::delete(contacts::table.find(id))
             .returning(ContactRow::as_returning())
             .get_result(conn)

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::{Value, json};
 
+use super::checks::{contact_problem, default_contact, past};
 use super::view::Quote;
 use crate::access::Actor;
 use crate::access::Visibility;
@@ -16,10 +17,10 @@ use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::pipeline::Outcome;
 use crate::domain::quote::{self, StoredStatus};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
-use crate::ids::{ArticleId, OpportunityId, QuoteId, QuoteLineId};
+use crate::ids::{ArticleId, ContactId, OpportunityId, QuoteId, QuoteLineId};
 use crate::lines::content::LineContent;
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::moves::{self, Destination, Move};
@@ -69,6 +70,9 @@ pub struct NewQuote {
     pub header_text: Option<String>,
     pub footer_text: Option<String>,
     pub customer_text: Option<String>,
+    /// `None`: the previous revision's contact while it is an active contact of the partner,
+    /// else the partner's primary contact (if active); `Some(None)`: no contact.
+    pub contact_id: Option<Option<ContactId>>,
 }
 
 /// Writes a quote's totals from its lines.
@@ -101,8 +105,9 @@ pub async fn create(
     conn.transaction(async |conn| {
         let opportunity = opportunities::lock_open(conn, actor.who, opportunity_id).await?;
         let lines = opportunity_lines::of(conn, opportunity_id).await?;
+        let mut errors: Vec<FieldError> = past(new.valid_until).into_iter().collect();
         if lines.is_empty() {
-            return Err(AppError::invalid(
+            errors.push(FieldError::new(
                 "opportunity_id",
                 "no_lines",
                 format!(
@@ -110,6 +115,18 @@ pub async fn create(
                     opportunity.number
                 ),
             ));
+        }
+        let partner = opportunity.business_partner_id;
+        let contact_id = match new.contact_id {
+            Some(Some(id)) => {
+                errors.extend(contact_problem(conn, partner, id).await?);
+                Some(id)
+            }
+            Some(None) => None,
+            None => default_contact(conn, opportunity_id, partner).await?,
+        };
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
         }
         let settings = crate::settings::store::get(conn).await?;
         let (last, has_primary): (Option<i32>, bool) = (
@@ -137,7 +154,8 @@ pub async fn create(
             .values((
                 quotes::id.eq(id),
                 quotes::opportunity_id.eq(opportunity_id),
-                quotes::business_partner_id.eq(opportunity.business_partner_id),
+                quotes::business_partner_id.eq(partner),
+                quotes::contact_id.eq(contact_id),
                 quotes::revision.eq(last.unwrap_or(0) + 1),
                 quotes::status.eq(StoredStatus::Draft),
                 quotes::is_primary.eq(!has_primary),
@@ -266,9 +284,11 @@ pub struct QuoteChanges {
     pub header_text: Option<String>,
     pub footer_text: Option<String>,
     pub customer_text: Option<Option<String>>,
+    /// `Some(None)` clears it.
+    pub contact_id: Option<Option<ContactId>>,
 }
 
-/// Changes the texts or validity of a draft (also an expired one, to extend it).
+/// Changes the texts, validity or contact of a draft (also an expired one, to extend it).
 pub async fn update(
     conn: &mut Conn,
     actor: &Actor,
@@ -278,6 +298,13 @@ pub async fn update(
 ) -> Result<QuoteRecord, AppError> {
     conn.transaction(async |conn| {
         let (_, row) = lock_draft(conn, actor.who, id, if_match).await?;
+        let mut errors: Vec<FieldError> = past(c.valid_until).into_iter().collect();
+        if let Some(Some(contact)) = c.contact_id {
+            errors.extend(contact_problem(conn, row.business_partner_id, contact).await?);
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
         let before = shown_now(conn, id).await?;
         diesel::update(quotes::table.find(id))
             .set((
@@ -285,6 +312,7 @@ pub async fn update(
                 quotes::header_text.eq(c.header_text.unwrap_or_else(|| row.header_text.clone())),
                 quotes::footer_text.eq(c.footer_text.unwrap_or_else(|| row.footer_text.clone())),
                 quotes::customer_text.eq(c.customer_text.unwrap_or_else(|| row.customer_text.clone())),
+                quotes::contact_id.eq(c.contact_id.unwrap_or(row.contact_id)),
             ))
             .execute(conn)
             .await?;

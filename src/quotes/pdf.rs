@@ -27,6 +27,20 @@ pub struct PartnerAddress {
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2; printed (in German, in capitals) unless it is `DE`.
     pub country: Option<String>,
+    /// The contact person (see [`person_name`]), printed as `z. Hd. …` under the name.
+    pub contact: Option<String>,
+}
+
+/// A person's name as an address prints it: the given parts (salutation, title, first and last
+/// name) trimmed and joined by spaces, empty ones skipped: `Frau Dr. Anna Schmidt`.
+pub fn person_name(parts: &[Option<String>]) -> String {
+    parts
+        .iter()
+        .flatten()
+        .map(|part| part.trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One row of the line table, as the quote stores it.
@@ -154,6 +168,7 @@ mod tests {
                 postal_code: Some("40212".to_owned()),
                 city: Some("Düsseldorf".to_owned()),
                 country: Some("DE".to_owned()),
+                contact: None,
             },
             subject: "Flottenerneuerung Außendienst 2027".to_owned(),
             header_text: "Sehr geehrte Damen und Herren,\n\nvielen Dank für Ihre Anfrage. Gern bieten wir Ihnen an:"
@@ -288,6 +303,39 @@ mod tests {
     }
 
     #[test]
+    fn the_contact_person_is_addressed_under_the_partner_name() {
+        let mut doc = three_line_quote();
+        doc.partner.contact = Some(person_name(&[
+            Some("Frau".to_owned()),
+            Some("Dr.".to_owned()),
+            None,
+            Some("Anna Schmidt".to_owned()),
+        ]));
+
+        let text = extract_pages(&render(&doc).unwrap()).join(" ");
+
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("no {needle:?} in {text}"));
+        assert!(
+            at("Autohaus Müller GmbH") < at("z. Hd. Frau Dr. Anna Schmidt"),
+            "{text}"
+        );
+        assert!(at("z. Hd. Frau Dr. Anna Schmidt") < at("Königsallee 5"), "{text}");
+        let without = extract_pages(&render(&three_line_quote()).unwrap()).join(" ");
+        assert!(!without.contains("z. Hd."), "{without}");
+    }
+
+    #[test]
+    fn a_person_name_skips_empty_parts() {
+        let parts = |p: [&str; 4]| p.map(|s| Some(s.to_owned()));
+        assert_eq!(
+            person_name(&parts(["Frau", "Dr.", "Anna", "Schmidt"])),
+            "Frau Dr. Anna Schmidt"
+        );
+        assert_eq!(person_name(&parts(["Herr", " ", "", "Meier"])), "Herr Meier");
+        assert_eq!(person_name(&[None, None, None, Some("Meier".to_owned())]), "Meier");
+    }
+
+    #[test]
     fn a_description_taller_than_a_page_continues_on_the_next() {
         let mut doc = three_line_quote();
         doc.lines[0].description = (1..=150)
@@ -316,6 +364,7 @@ mod tests {
             postal_code: None,
             city: None,
             country: None,
+            contact: None,
         };
 
         let text = extract_pages(&render(&doc).unwrap()).join(" ");

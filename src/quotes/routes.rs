@@ -21,7 +21,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
-use crate::ids::{OpportunityId, PartnerId, QuoteId};
+use crate::ids::{ContactId, OpportunityId, PartnerId, QuoteId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new quote of the opportunity's lines: everything is optional; `valid_until` and the texts
@@ -41,6 +41,12 @@ pub struct NewQuoteRequest {
     #[validate(length(max = 5000))]
     #[schema(max_length = 5000)]
     pub customer_text: Option<String>,
+    /// The person the quote is addressed to: an active contact of the opportunity's partner
+    /// (422 otherwise), or null for none. By default the previous revision's contact while it
+    /// is an active contact of the partner, else the partner's primary contact (if active).
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<Option<ContactId>>,
 }
 
 /// Changes to a draft (JSON merge patch).
@@ -63,15 +69,10 @@ pub struct QuotePatch {
     #[schema(max_length = 5000)]
     #[validate(length(max = 5000))]
     pub customer_text: Option<Option<String>>,
-}
-
-/// 422 unless `date` is today or later.
-fn not_past(date: NaiveDate) -> Result<(), AppError> {
-    if date < store::today() {
-        Err(AppError::invalid("valid_until", "past", "must be today or later"))
-    } else {
-        Ok(())
-    }
+    /// An active contact of the quote's partner (422 otherwise); null clears it.
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<Option<ContactId>>,
 }
 
 /// Filters of the quote list.
@@ -178,14 +179,12 @@ async fn create_quote(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let r = body.parse()?;
-    if let Some(date) = r.valid_until {
-        not_past(date)?;
-    }
     let new = NewQuote {
         valid_until: r.valid_until,
         header_text: r.header_text,
         footer_text: r.footer_text,
         customer_text: r.customer_text,
+        contact_id: r.contact_id,
     };
     let (actor, opportunity) = (Actor::of(&who)?, id.into_inner());
     idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
@@ -211,7 +210,7 @@ async fn get_quote(db: Db, who: Principal, id: Path<QuoteId>) -> Result<HttpResp
     Ok(ok(&Quote::from(record)))
 }
 
-/// Changes the texts or validity of a draft (JSON merge patch); honours `If-Match`.
+/// Changes the texts, validity or contact of a draft (JSON merge patch); honours `If-Match`.
 #[utoipa::path(
     tag = "quotes",
     params(("id" = Uuid, Path, description = "Quote id"), IfMatch),
@@ -236,14 +235,12 @@ async fn update_quote(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_write_opportunities)?;
     let p = body.parse()?;
-    if let Some(date) = p.valid_until {
-        not_past(date)?;
-    }
     let changes = QuoteChanges {
         valid_until: p.valid_until,
         header_text: p.header_text,
         footer_text: p.footer_text,
         customer_text: p.customer_text,
+        contact_id: p.contact_id,
     };
     let record = changes::update(
         &mut *db.connection().await?,

@@ -15,9 +15,9 @@ use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
 use crate::http::pagination::Page;
-use crate::ids::{ArticleId, OpportunityId, PartnerId, QuoteId, QuoteLineId};
+use crate::ids::{ArticleId, ContactId, OpportunityId, PartnerId, QuoteId, QuoteLineId};
 use crate::lines::content::LineContent;
-use crate::schema::{opportunities as opp, quote_lines as ql, quotes};
+use crate::schema::{contacts, opportunities as opp, quote_lines as ql, quotes};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = quotes, check_for_backend(diesel::pg::Pg))]
@@ -26,6 +26,7 @@ pub struct QuoteRow {
     pub number: String,
     pub opportunity_id: OpportunityId,
     pub business_partner_id: PartnerId,
+    pub contact_id: Option<ContactId>,
     pub revision: i32,
     pub status: StoredStatus,
     pub is_primary: bool,
@@ -220,6 +221,20 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
         .select(opp::subject)
         .first(conn)
         .await?;
+    let contact = match record.row.contact_id {
+        Some(id) => contacts::table
+            .find(id)
+            .select((
+                contacts::salutation,
+                contacts::title,
+                contacts::first_name,
+                contacts::last_name,
+            ))
+            .first::<(Option<String>, Option<String>, Option<String>, String)>(conn)
+            .await
+            .optional()?,
+        None => None,
+    };
     let row = record.row;
     let t = quote::totals(record.lines.iter().map(|l| (l.line_total.amount(), l.tax_rate.value())));
     Ok(QuoteDocument {
@@ -236,6 +251,9 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
             postal_code: partner.postal_code,
             city: partner.city,
             country: partner.country,
+            contact: contact.map(|(salutation, title, first_name, last_name)| {
+                super::pdf::person_name(&[salutation, title, first_name, Some(last_name)])
+            }),
         },
         subject,
         header_text: row.header_text,

@@ -8,7 +8,7 @@ use super::store::{self, QuoteLineRow, QuoteRecord};
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, QuoteStatus};
 use crate::http::Resource;
-use crate::ids::{ArticleId, OpportunityId, PartnerId, QuoteId, QuoteLineId};
+use crate::ids::{ArticleId, ContactId, OpportunityId, PartnerId, QuoteId, QuoteLineId};
 
 /// The tax of one rate.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -24,7 +24,8 @@ pub struct TaxAmount {
 #[schema(example = json!({
     "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f70", "number": "QT-000007",
     "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20",
-    "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10", "revision": 1, "status": "draft",
+    "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
+    "contact_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f15", "revision": 1, "status": "draft",
     "is_primary": true, "currency": "EUR", "quote_date": "2026-11-22", "valid_until": "2026-12-22",
     "header_text": "Vielen Dank für Ihre Anfrage.", "customer_text": "Wie besprochen mit Winterrädern.",
     "footer_text": "Es gelten unsere AGB.",
@@ -47,6 +48,10 @@ pub struct Quote {
     /// The addressee: the opportunity's partner when the quote was made.
     #[schema(value_type = Uuid)]
     pub business_partner_id: PartnerId,
+    /// The person the quote is addressed to ("z. Hd." in the PDF's address): an active contact
+    /// of `business_partner_id`, or null.
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<ContactId>,
     /// 1, 2, … per opportunity.
     pub revision: i32,
     /// `expired` is a draft whose `valid_until` has passed.
@@ -87,6 +92,7 @@ impl From<QuoteRecord> for Quote {
             number: row.number,
             opportunity_id: row.opportunity_id,
             business_partner_id: row.business_partner_id,
+            contact_id: row.contact_id,
             revision: row.revision,
             status: quote::shown_status(row.status, row.valid_until, store::today()),
             is_primary: row.is_primary,

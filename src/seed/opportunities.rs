@@ -263,6 +263,7 @@ async fn demo_quotes(conn: &mut Conn, added: &[OpportunityId]) -> Result<(), App
             header_text: None,
             footer_text: None,
             customer_text: None,
+            contact_id: None,
         };
         let first = quotes::create(conn, &actor, id, new.clone()).await?;
         match i {

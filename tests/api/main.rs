@@ -44,6 +44,7 @@ mod opportunity_visibility;
 mod outage;
 mod partners;
 mod quote_acceptance;
+mod quote_contacts;
 mod quote_lines;
 mod quote_workflow;
 mod quotes;

@@ -489,7 +489,7 @@ async fn a_rep_works_on_the_quotes_they_see_and_gets_404_for_the_others() {
 }
 
 /// The text of a PDF: pdftotext where installed, else the pure-Rust extractor.
-fn pdf_text(bytes: &[u8]) -> String {
+pub fn pdf_text(bytes: &[u8]) -> String {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let child = Command::new("pdftotext")

@@ -150,7 +150,8 @@ fn sender_line(fonts: &Fonts, doc: &QuoteDocument) -> (Shaped, f32) {
     (line, size)
 }
 
-/// Name, street, postal code and city, and the country when it is not Germany.
+/// Name, the contact person (`z. Hd. …`), street, postal code and city, and the country when
+/// it is not Germany.
 fn recipient_lines(doc: &QuoteDocument) -> Vec<String> {
     let partner = &doc.partner;
     let city = [partner.postal_code.as_deref(), partner.city.as_deref()]
@@ -160,6 +161,14 @@ fn recipient_lines(doc: &QuoteDocument) -> Vec<String> {
         .collect::<Vec<_>>()
         .join(" ");
     let mut lines = vec![partner.name.clone()];
+    lines.extend(
+        partner
+            .contact
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| format!("z. Hd. {name}")),
+    );
     lines.extend(partner.street.clone());
     lines.push(city);
     lines.extend(partner.country.as_deref().and_then(format::country_line));

@@ -1,0 +1,2 @@
+DROP INDEX quotes_contact_idx;
+ALTER TABLE quotes DROP COLUMN contact_id;
