@@ -83,7 +83,7 @@ impl IfMatch {
                 let tag = tag.trim();
                 let tag = tag.strip_prefix("W/").unwrap_or(tag);
                 let tag = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(tag);
-                // `"3-red"` is version 3 (see `Resource::etag`).
+                // `"3-5f0a1c9e2b7d"` is version 3 (see `Resource::etag`).
                 let version = tag.split_once('-').map_or(tag, |(version, _)| version);
                 version
                     .parse::<i32>()
@@ -125,7 +125,7 @@ fn header_parameter(name: &str, description: &str, schema: ObjectBuilder) -> Par
 impl IntoParams for IfMatch {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         let schema = ObjectBuilder::new().pattern(Some(
-            r#"^\s*(\*|(W/)?("[0-9]{1,9}(-[a-z]+)?"|[0-9]{1,9})(\s*,\s*(W/)?("[0-9]{1,9}(-[a-z]+)?"|[0-9]{1,9}))*)\s*$"#,
+            r#"^\s*(\*|(W/)?("[0-9]{1,9}(-[0-9a-z]+)?"|[0-9]{1,9})(\s*,\s*(W/)?("[0-9]{1,9}(-[0-9a-z]+)?"|[0-9]{1,9}))*)\s*$"#,
         ));
         vec![header_parameter(
             "If-Match",
@@ -232,6 +232,6 @@ mod tests {
         assert!(IfMatch::parse("7").is_ok_and(|m| m.check(7).is_ok()));
         assert!(IfMatch::parse("*").is_ok_and(|m| m.check(1).is_ok()));
         assert!(IfMatch::parse("\"abc\"").is_err());
-        assert!(IfMatch::parse("\"3-red\"").is_ok_and(|m| m.check(3).is_ok() && m.check(4).is_err()));
+        assert!(IfMatch::parse("\"3-5f0a1c9e2b7d\"").is_ok_and(|m| m.check(3).is_ok() && m.check(4).is_err()));
     }
 }

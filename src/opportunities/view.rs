@@ -174,12 +174,13 @@ impl Resource for Opportunity {
     fn location(&self) -> String {
         format!("/api/v1/opportunities/{}", self.id)
     }
-    /// `"<version>-<health>"` while open: the traffic light turns with time, not with a new
-    /// version, and a client holding a green copy must not be told it is current once it is red.
+    /// `"<version>-<digest of what is sent>"`: an opportunity shows values that change without
+    /// a new version (the traffic light and the overdue count turn with time; an activity moves
+    /// the last contact, the counts and the next step), and a client holding an older copy must
+    /// not be told it is current. `If-Match` compares the version.
     fn etag(&self) -> String {
-        match self.health {
-            Some(health) => format!("\"{}-{}\"", self.version, health.as_str()),
-            None => crate::http::etag(self.version),
-        }
+        use sha2::Digest;
+        let digest = serde_json::to_vec(self).map(sha2::Sha256::digest).unwrap_or_default();
+        format!("\"{}-{}\"", self.version, hex::encode(&digest[..6]))
     }
 }

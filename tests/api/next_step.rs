@@ -276,13 +276,18 @@ async fn a_planned_followup_keeps_a_red_opportunity_yellow_when_the_funnel_says_
     .await;
     assert_eq!(funnel["planned_followup_keeps_yellow"], false, "off by default");
     assert_eq!(read(&app, &kept).await["health"], "red", "the funnel does not keep yet");
+    let red_etag = header(&app.get(&path_of(&kept), &app.admin()).await, "etag").unwrap();
     assert_eq!(subjects(&app, "health=red").await, all);
 
     keep_yellow(&app, &s, true).await;
-    let got = json_with(app.get(&path_of(&kept), &app.admin()).await, StatusCode::OK).await;
+    let response = app.get(&path_of(&kept), &app.admin()).await;
+    let etag = header(&response, "etag").unwrap();
+    let got = json_with(response, StatusCode::OK).await;
     assert_eq!(got["health"], "yellow", "{got}");
-    let etag = header(&app.get(&path_of(&kept), &app.admin()).await, "etag").unwrap();
-    assert!(etag.ends_with("-yellow\""), "{etag}");
+    assert!(
+        etag != red_etag && etag.starts_with(&format!("\"{}-", got["version"])),
+        "{etag}"
+    );
     assert_eq!(
         read(&app, &late).await["health"],
         "red",

@@ -203,10 +203,9 @@ async fn the_seed_example_weighs_100000_at_5_percent_then_75_percent_then_won() 
     let etag = header(&response, "etag");
     let created = json_with(response, StatusCode::CREATED).await;
     assert_eq!(location, Some(path_of(&created)));
-    assert_eq!(
-        etag.as_deref(),
-        Some("\"1-green\""),
-        "an open opportunity's ETag holds its health"
+    assert!(
+        etag.as_deref().is_some_and(|e| e.starts_with("\"1-")),
+        "an opportunity's ETag is its version and a digest of what is sent: {etag:?}"
     );
     assert_eq!(created["number"], "OPP-000001");
     assert_eq!(
@@ -235,7 +234,7 @@ async fn the_seed_example_weighs_100000_at_5_percent_then_75_percent_then_won() 
         assert!(created[field].is_null(), "{field} of {created}");
     }
     let read = app.get(&path_of(&created), &app.admin()).await;
-    assert_eq!(header(&read, "etag").as_deref(), Some("\"1-green\""));
+    assert_eq!(header(&read, "etag"), etag, "the same opportunity, the same ETag");
     assert_eq!(json_with(read, StatusCode::OK).await, created);
 
     let moved = act_ok(&app, &created, "stage", &json!({"stage_id": s.proposal})).await;
@@ -624,7 +623,7 @@ async fn patch_changes_the_writable_fields_and_bumps_the_version() {
         "target_value": "2000.50", "expected_close_date": "2027-06-30", "currency": "CHF"
     });
     let response = app.patch(&path_of(&created), &app.admin(), &changes).await;
-    assert_eq!(header(&response, "etag").as_deref(), Some("\"2-green\""));
+    assert!(header(&response, "etag").is_some_and(|e| e.starts_with("\"2-")));
     let patched = json_with(response, StatusCode::OK).await;
     for (field, value) in changes.as_object().unwrap() {
         assert_eq!(&patched[field], value, "field {field}");

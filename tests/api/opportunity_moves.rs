@@ -269,7 +269,7 @@ async fn win_works_without_a_body_and_with_a_note() {
         .send()
         .await
         .unwrap();
-    assert_eq!(header(&response, "etag").as_deref(), Some("\"2\""));
+    assert!(header(&response, "etag").is_some_and(|e| e.starts_with("\"2-")));
     let won = json_with(response, StatusCode::OK).await;
     assert_eq!((&won["status"], &won["stage_id"]), (&json!("won"), &json!(s.won)));
     let other = create(&app, &s, "Mit Notiz").await;
@@ -407,11 +407,11 @@ async fn if_match_guards_every_change() {
     let patched = current(Method::PATCH, "", "\"1\"", json!({"subject": "y"}))
         .await
         .unwrap();
-    assert_eq!(header(&patched, "etag").as_deref(), Some("\"2-green\""));
+    assert!(header(&patched, "etag").is_some_and(|e| e.starts_with("\"2-")));
     let moved = current(Method::POST, "/stage", "\"2\"", json!({"stage_id": s.proposal}))
         .await
         .unwrap();
-    assert_eq!(header(&moved, "etag").as_deref(), Some("\"3-green\""));
+    assert!(header(&moved, "etag").is_some_and(|e| e.starts_with("\"3-")));
     let won = current(Method::POST, "/win", "\"3\"", json!({})).await.unwrap();
     assert_eq!(json_with(won, StatusCode::OK).await["version"], 4);
     problem(
@@ -433,7 +433,7 @@ async fn moving_to_the_current_stage_changes_nothing() {
     let s = sales(&app, "NW").await;
     let created = create(&app, &s, "Stillstand").await;
     let response = act(&app, &app.admin(), &created, "stage", &json!({"stage_id": s.first})).await;
-    assert_eq!(header(&response, "etag").as_deref(), Some("\"1-green\""));
+    assert!(header(&response, "etag").is_some_and(|e| e.starts_with("\"1-")));
     let same = json_with(response, StatusCode::OK).await;
     assert_eq!(same, created);
     assert_eq!(history(&app, &created).await.len(), 1);
@@ -509,7 +509,7 @@ async fn only_integration_and_admin_hand_a_won_opportunity_to_the_erp_once() {
     assert!(handed["erp_handed_off_at"].is_string());
     assert_eq!(handed["version"], 3);
     let again = act(&app, &integration, &won, "erp-handoff", &body).await;
-    assert_eq!(header(&again, "etag").as_deref(), Some("\"3\""));
+    assert!(header(&again, "etag").is_some_and(|e| e.starts_with("\"3-")));
     assert_eq!(
         json_with(again, StatusCode::OK).await,
         handed,
