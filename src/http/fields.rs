@@ -5,6 +5,7 @@
 //! `T` is still built when it can be: the request then checks its references with it, and the
 //! one 422 names every offending field (see `http::deferred`).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde::de::DeserializeOwned;
@@ -27,7 +28,11 @@ pub fn check<T>(raw: &Value) -> Checked<T>
 where
     T: DeserializeOwned + Validate + PartialSchema,
 {
-    let raw = &whole_numbers(raw);
+    let normalised = whole_numbers(raw);
+    let raw = normalised.as_ref();
+    if let Some(checked) = valid_shape(raw) {
+        return checked;
+    }
     let Value::Object(object) = raw else {
         return Checked {
             value: None,
@@ -97,18 +102,63 @@ where
     Checked { value, errors }
 }
 
+/// The common case without copies: a body of the right shape (no NUL character, every
+/// property known and of its type) is built at once and only its rules are checked; `None`
+/// sends the body through the property-by-property pass.
+fn valid_shape<T: DeserializeOwned + Validate>(raw: &Value) -> Option<Checked<T>> {
+    let mut unstorable = Vec::new();
+    nul_characters(raw, "", &mut unstorable);
+    if !unstorable.is_empty() {
+        return None;
+    }
+    let value = T::deserialize(raw).ok()?;
+    let mut errors = value
+        .validate()
+        .err()
+        .map(|rules| validator_errors(&rules))
+        .unwrap_or_default();
+    errors.sort_by(|a, b| a.field.cmp(&b.field).then_with(|| a.code.cmp(&b.code)));
+    Some(Checked {
+        value: Some(value),
+        errors,
+    })
+}
+
 /// JSON does not tell `3.0` from `3`: a whole number sent with a fraction reads as an integer,
-/// so that integer fields take it (numbers of amounts mean the same either way).
-fn whole_numbers(value: &Value) -> Value {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer below is an exact f64
+/// so that integer fields take it (numbers of amounts mean the same either way). The body is
+/// copied only when it holds such a number.
+fn whole_numbers(value: &Value) -> Cow<'_, Value> {
+    if fractional_whole(value) {
+        Cow::Owned(integers(value))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+/// 2^53: every integer below it is an exact f64.
+const EXACT: f64 = 9_007_199_254_740_992.0;
+
+fn as_whole(n: &serde_json::Number) -> Option<i64> {
+    #[expect(clippy::cast_possible_truncation, reason = "a whole number below 2^53 in magnitude")]
+    n.as_f64()
+        .filter(|f| !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() < EXACT)
+        .map(|f| f as i64)
+}
+
+fn fractional_whole(value: &Value) -> bool {
     match value {
-        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
-            #[expect(clippy::cast_possible_truncation, reason = "a whole number below 2^53 in magnitude")]
-            Some(f) if f.fract() == 0.0 && f.abs() < EXACT => Value::from(f as i64),
-            _ => value.clone(),
-        },
-        Value::Array(items) => Value::Array(items.iter().map(whole_numbers).collect()),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), whole_numbers(v))).collect()),
+        Value::Number(n) => as_whole(n).is_some(),
+        Value::Array(items) => items.iter().any(fractional_whole),
+        Value::Object(map) => map.values().any(fractional_whole),
+        _ => false,
+    }
+}
+
+fn integers(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => as_whole(n).map_or_else(|| value.clone(), Value::from),
+        Value::Array(items) => Value::Array(items.iter().map(integers).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), integers(v))).collect()),
         other => other.clone(),
     }
 }
@@ -226,4 +276,22 @@ fn serde_code(message: &str) -> &'static str {
 /// Drops serde's position suffix (" at line 1 column 9"), meaningless for a re-serialised value.
 fn clean_message(message: &str) -> String {
     message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_with_a_fraction_become_integers_and_other_bodies_are_not_copied() {
+        let plain = json!({"days": 45, "price": 1.5, "lines": [{"quantity": 2}]});
+        assert!(matches!(whole_numbers(&plain), Cow::Borrowed(_)));
+        let sent = json!({"days": 45.0, "price": 1.5, "lines": [{"quantity": 2.0}], "huge": 1e300});
+        let read = whole_numbers(&sent);
+        assert!(matches!(read, Cow::Owned(_)));
+        assert_eq!(
+            read.as_ref(),
+            &json!({"days": 45, "price": 1.5, "lines": [{"quantity": 2}], "huge": 1e300})
+        );
+    }
 }
