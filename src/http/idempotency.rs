@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Resource, header_value};
+use super::{Resource, etag_of, header_value};
 use crate::access::Principal;
 use crate::db::{self, Conn, Db, DbPool};
 use crate::error::AppError;
@@ -117,11 +117,12 @@ where
 }
 
 fn created<R: Resource>(resource: &R) -> Result<Response, AppError> {
+    let body = serde_json::to_vec(resource).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(Response {
         status: 201,
         location: Some(resource.location()),
-        etag: Some(resource.etag()),
-        body: serde_json::to_value(resource).map_err(|e| AppError::Internal(e.to_string()))?,
+        etag: Some(etag_of(resource, &body)),
+        body: serde_json::from_slice(&body).map_err(|e| AppError::Internal(e.to_string()))?,
         replayed: false,
     })
 }

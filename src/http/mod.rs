@@ -30,11 +30,10 @@ use crate::error::AppError;
 pub trait Resource: Serialize {
     fn version(&self) -> i32;
     fn location(&self) -> String;
-    /// Its `ETag`: the version, `"<version>"`, unless what is sent also changes without a new
-    /// version (an opportunity's health).
-    fn etag(&self) -> String {
-        etag(self.version())
-    }
+    /// Whether what is sent also changes without a new version: its ETag then adds a digest of
+    /// the body, so that `If-None-Match` never answers 304 to a copy from before (see
+    /// [`etag_of`]).
+    const CHANGES_WITHOUT_VERSION: bool = false;
 }
 
 /// The ETag of a version: `"<version>"`.
@@ -42,19 +41,42 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
+/// The ETag of `resource` sent as `body`: `"<version>"`, or `"<version>-<digest of body>"` for
+/// a resource whose body changes without a new version. `If-Match` compares the version.
+pub fn etag_of<R: Resource>(resource: &R, body: &[u8]) -> String {
+    if R::CHANGES_WITHOUT_VERSION {
+        use sha2::Digest;
+        format!(
+            "\"{}-{}\"",
+            resource.version(),
+            hex::encode(&sha2::Sha256::digest(body)[..6])
+        )
+    } else {
+        etag(resource.version())
+    }
+}
+
+/// The resource as a JSON answer with its ETag, serialised once.
+fn answer<R: Resource>(mut builder: actix_web::HttpResponseBuilder, resource: &R) -> HttpResponse {
+    match serde_json::to_vec(resource) {
+        Ok(body) => builder
+            .insert_header((header::ETAG, etag_of(resource, &body)))
+            .insert_header(header::ContentType::json())
+            .body(body),
+        Err(e) => actix_web::ResponseError::error_response(&AppError::Internal(e.to_string())),
+    }
+}
+
 /// 200 with the resource and its ETag.
 pub fn ok<R: Resource>(resource: &R) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::ETAG, resource.etag()))
-        .json(resource)
+    answer(HttpResponse::Ok(), resource)
 }
 
 /// 201 with the new resource, its `Location` and `ETag` (an upsert that created it).
 pub fn created<R: Resource>(resource: &R) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, header_value(&resource.location())))
-        .insert_header((header::ETAG, resource.etag()))
-        .json(resource)
+    let mut builder = HttpResponse::Created();
+    builder.insert_header((header::LOCATION, header_value(&resource.location())));
+    answer(builder, resource)
 }
 
 /// The `If-Match` precondition: `None` when absent or `*`.
