@@ -106,6 +106,10 @@ where
 /// property known and of its type) is built at once and only its rules are checked; `None`
 /// sends the body through the property-by-property pass.
 fn valid_shape<T: DeserializeOwned + Validate>(raw: &Value) -> Option<Checked<T>> {
+    // serde builds a struct from an array too (`[null, null]` as its first two fields).
+    if !raw.is_object() {
+        return None;
+    }
     let mut unstorable = Vec::new();
     nul_characters(raw, "", &mut unstorable);
     if !unstorable.is_empty() {
@@ -281,6 +285,21 @@ fn clean_message(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize, Validate, utoipa::ToSchema)]
+    struct Patch {
+        description: Option<String>,
+        active: Option<bool>,
+    }
+
+    #[test]
+    fn an_array_is_no_body_even_where_serde_would_read_it_as_the_fields() {
+        let checked = check::<Patch>(&json!([null, null]));
+        assert!(checked.value.is_none());
+        assert_eq!(checked.errors.first().map(|e| e.code.as_str()), Some("invalid_type"));
+        let read = check::<Patch>(&json!({"active": true, "description": "x"})).value;
+        assert!(read.is_some_and(|p| p.active == Some(true) && p.description.as_deref() == Some("x")));
+    }
 
     #[test]
     fn whole_numbers_with_a_fraction_become_integers_and_other_bodies_are_not_copied() {
