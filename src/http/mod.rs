@@ -106,7 +106,12 @@ impl IfMatch {
                 let tag = tag.strip_prefix("W/").unwrap_or(tag);
                 let tag = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(tag);
                 // `"3-5f0a1c9e2b7d"` is version 3 (see `Resource::etag`).
-                let version = tag.split_once('-').map_or(tag, |(version, _)| version);
+                let digest = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+                let version = match tag.split_once('-') {
+                    Some((version, rest)) if digest(rest) => version,
+                    Some(_) => "",
+                    None => tag,
+                };
                 version
                     .parse::<i32>()
                     .map_err(|_| AppError::BadRequest(format!("If-Match must hold ETags such as \"3\", not '{value}'")))
@@ -254,6 +259,7 @@ mod tests {
         assert!(IfMatch::parse("7").is_ok_and(|m| m.check(7).is_ok()));
         assert!(IfMatch::parse("*").is_ok_and(|m| m.check(1).is_ok()));
         assert!(IfMatch::parse("\"abc\"").is_err());
+        assert!(IfMatch::parse("\"1-\"").is_err() && IfMatch::parse("9-vfq(D!e5").is_err());
         assert!(IfMatch::parse("\"3-5f0a1c9e2b7d\"").is_ok_and(|m| m.check(3).is_ok() && m.check(4).is_err()));
     }
 }
