@@ -425,10 +425,18 @@ async fn every_write_operation_of_the_spec_writes_an_event() {
         json!({}),
     )
     .await;
-    w.post("/quotes/{id}/send", &format!("/api/v1/quotes/{q}/send"), json!({}))
-        .await;
-    w.post("/quotes/{id}/send", &format!("/api/v1/quotes/{q2}/send"), json!({}))
-        .await;
+    w.post(
+        "/quotes/{id}/send",
+        &format!("/api/v1/quotes/{q}/send"),
+        json!({"to": ["einkauf@kunde.example"]}),
+    )
+    .await;
+    w.post(
+        "/quotes/{id}/send",
+        &format!("/api/v1/quotes/{q2}/send"),
+        json!({"to": ["einkauf@kunde.example"]}),
+    )
+    .await;
     w.post("/quotes/{id}/reject", &format!("/api/v1/quotes/{q2}/reject"), json!({}))
         .await;
     w.post("/quotes/{id}/accept", &format!("/api/v1/quotes/{q}/accept"), json!({}))
