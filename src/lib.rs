@@ -25,6 +25,7 @@ pub mod opportunities;
 pub mod opportunity_lines;
 pub mod ops;
 pub mod partners;
+pub mod public_quotes;
 pub mod quote_sendings;
 pub mod quotes;
 pub mod reports;

@@ -58,6 +58,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::webhooks::routes::configure)
             .configure(crate::batch::routes::configure),
     )
+    .configure(crate::public_quotes::routes::configure)
     .configure(crate::ops::routes::configure);
 }
 

@@ -43,6 +43,7 @@ mod opportunity_moves;
 mod opportunity_visibility;
 mod outage;
 mod partners;
+mod public_quote;
 mod quote_acceptance;
 mod quote_contacts;
 mod quote_email;
