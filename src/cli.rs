@@ -239,6 +239,30 @@ fn database(settings: &Settings, sharing: Sharing) -> Result<(String, Option<Emb
     }
 }
 
+/// Quote e-mails through `SMTP_URL`; without it, the embedded default writes them as files into
+/// its data folder, and a server with `DATABASE_URL` sends none.
+fn mailer(settings: &Settings, listening_on: &str) -> Result<crate::mail::Mailer, String> {
+    use crate::mail::Mailer;
+    let mail = &settings.mail;
+    let base = mail.public_base_url.as_deref().unwrap_or(listening_on);
+    let from = match &mail.from {
+        Some(from) => from.clone(),
+        None => crate::config::DEFAULT_FROM
+            .parse()
+            .map_err(|e| format!("SMTP_FROM: {e}"))?,
+    };
+    let mailer = match (&mail.smtp_url, &settings.database_url) {
+        (Some(url), _) => Mailer::smtp(url, from, base).map_err(|e| format!("SMTP_URL: {e}"))?,
+        (None, None) => Mailer::files(settings.data_dir.join("mail"), from, base)?,
+        (None, Some(_)) => Mailer::off(from, base),
+    };
+    match mailer.describe() {
+        Some(target) => log::info!("quote e-mails go to {target}"),
+        None => log::warn!("SMTP_URL is not set: quotes cannot be e-mailed (POST /quotes/{{id}}/send answers 503)"),
+    }
+    Ok(mailer)
+}
+
 fn serve(no_demo: bool) -> Result<(), String> {
     crate::auth::self_test().map_err(|e| format!("the JWT crypto backend does not work: {e}"))?;
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
@@ -267,6 +291,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
     let listener =
         TcpListener::bind(settings.bind).map_err(|e| format!("BIND: cannot listen on {}: {e}", settings.bind))?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let mailer = mailer(&settings, &base)?;
     let config = AppConfig {
         pool,
         verifier,
@@ -278,6 +303,7 @@ fn serve(no_demo: bool) -> Result<(), String> {
         rate_limit_per_minute: settings.rate_limit_per_minute,
         body_timeout: settings.body_timeout,
         feed_stall_warn: settings.feed_stall_warn,
+        mailer,
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config, listener).map_err(|e| e.to_string())?;

@@ -1,6 +1,9 @@
 //! Typed configuration read once from the environment; every error names its variable.
 
+mod mail;
 mod variables;
+
+pub use mail::{DEFAULT_FROM, MailSettings};
 
 pub use variables::{VARIABLES, Variable};
 
@@ -85,6 +88,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// `CURSOR_SECRET`'s key for list cursors; `None`: derived from the HS256 secret.
     pub cursor_key: Option<CursorKey>,
+    pub mail: MailSettings,
 }
 
 /// The connection pool and how long anything waits on the database.
@@ -273,6 +277,7 @@ impl Settings {
             cors_allowed_origins,
             webhooks: webhook_settings(&lookup)?,
             cursor_key: cursor_secret.map(|secret| CursorKey::derive(secret.as_bytes())),
+            mail: mail::mail_settings(&lookup)?,
         })
     }
 }

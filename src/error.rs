@@ -119,6 +119,13 @@ pub enum AppError {
     TooManyRequests(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A feature whose configuration is missing (e-mail without `SMTP_URL`): a 503 that names
+    /// the variable.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// A server we relay to (the SMTP server) refused or failed: a 502 with its answer.
+    #[error("{0}")]
+    BadGateway(String),
     /// The database did not answer within a time limit (503 as well; the cause is logged).
     #[error("{0}")]
     TimedOut(String),
@@ -166,7 +173,10 @@ impl AppError {
             Self::Validation(_) => "validation-failed",
             Self::RequestTimeout(_) => "request-timeout",
             Self::TooManyRequests(_) => "too-many-requests",
-            Self::Unavailable(_) | Self::TimedOut(_) | Self::Contended(_) => "service-unavailable",
+            Self::Unavailable(_) | Self::TimedOut(_) | Self::Contended(_) | Self::NotConfigured(_) => {
+                "service-unavailable"
+            }
+            Self::BadGateway(_) => "bad-gateway",
             Self::Internal(_) => "internal-error",
         }
     }
@@ -212,7 +222,10 @@ impl ResponseError for AppError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::TimedOut(_) | Self::Contended(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::TimedOut(_) | Self::Contended(_) | Self::NotConfigured(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -222,6 +235,7 @@ impl ResponseError for AppError {
             Self::Internal(cause) => log::error!("internal error: {cause}"),
             Self::Unavailable(cause) | Self::TimedOut(cause) => log::warn!("database unavailable: {cause}"),
             Self::Contended(cause) => log::warn!("rolled back after retries: {cause}"),
+            Self::BadGateway(cause) => log::warn!("relay failed: {cause}"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());

@@ -137,6 +137,10 @@ typed_id!(
     /// A contact person of a business partner.
     ContactId
 );
+typed_id!(
+    /// An e-mail that carried a quote to the customer.
+    QuoteSendingId
+);
 
 #[cfg(test)]
 mod tests {

@@ -140,6 +140,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "webhooks", description = "Signed HTTP POSTs of the events to ERP and other systems, retried with backoff, every attempt recorded; admins only"),
         (name = "events", description = "The feed of changes (transactional outbox) for ERP and other integrations: poll with `after` = the last `seq`; admin and integration"),
         (name = "batch", description = "Many write operations in one request, each as if sent alone or all in one transaction"),
+        (name = "public", description = "The page a quote e-mail links to: the customer views the offer and accepts or declines it without logging in (HTML for a browser; the link's token is the key)"),
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(

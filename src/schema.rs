@@ -293,6 +293,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    quote_links (token_sha256) {
+        token_sha256 -> Bytea,
+        quote_id -> Uuid,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    quote_sendings (id) {
+        id -> Uuid,
+        quote_id -> Uuid,
+        message_id -> Text,
+        to_addresses -> Array<Nullable<Text>>,
+        cc_addresses -> Array<Nullable<Text>>,
+        subject -> Text,
+        pdf_sha256 -> Nullable<Text>,
+        acceptance_link -> Bool,
+        activity_id -> Nullable<Uuid>,
+        sent_by -> Text,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     quotes (id) {
         id -> Uuid,
         number -> Text,
@@ -318,6 +343,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int4,
         contact_id -> Nullable<Uuid>,
+        decided_by_name -> Nullable<Text>,
+        decided_from -> Nullable<Text>,
+        decided_user_agent -> Nullable<Text>,
     }
 }
 
@@ -334,6 +362,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int4,
         win_on_quote_accept -> Bool,
+        quote_email_subject -> Text,
+        quote_email_text -> Text,
     }
 }
 
@@ -448,6 +478,9 @@ diesel::joinable!(opportunity_stage_changes -> lost_reasons (lost_reason_id));
 diesel::joinable!(opportunity_stage_changes -> opportunities (opportunity_id));
 diesel::joinable!(quote_lines -> articles (article_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
+diesel::joinable!(quote_links -> quotes (quote_id));
+diesel::joinable!(quote_sendings -> activities (activity_id));
+diesel::joinable!(quote_sendings -> quotes (quote_id));
 diesel::joinable!(quotes -> business_partners (business_partner_id));
 diesel::joinable!(quotes -> contacts (contact_id));
 diesel::joinable!(quotes -> opportunities (opportunity_id));
@@ -472,6 +505,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     opportunity_lines,
     opportunity_stage_changes,
     quote_lines,
+    quote_links,
+    quote_sendings,
     quotes,
     settings,
     stage_visits,

@@ -52,11 +52,13 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::opportunities::routes::configure)
             .configure(crate::opportunity_lines::routes::configure)
             .configure(crate::quotes::routes::configure)
+            .configure(crate::quote_sendings::routes::configure)
             .configure(crate::reports::routes::configure)
             .configure(crate::events::routes::configure)
             .configure(crate::webhooks::routes::configure)
             .configure(crate::batch::routes::configure),
     )
+    .configure(crate::public_quotes::routes::configure)
     .configure(crate::ops::routes::configure);
 }
 
@@ -91,6 +93,8 @@ pub struct AppConfig {
     pub body_timeout: Duration,
     /// How long the event feed may be held before a WARN names the transaction holding it.
     pub feed_stall_warn: Duration,
+    /// Where quote e-mails go and where their links point.
+    pub mailer: crate::mail::Mailer,
 }
 
 /// A bound, not yet running server.
@@ -113,6 +117,7 @@ impl Application {
         let verifier = Data::new(config.verifier);
         let cursor_key = Data::new(config.cursor_key);
         let webhook_settings = Data::new(config.webhooks);
+        let mailer = Data::new(config.mailer);
         let origins = config.cors_allowed_origins;
         let limiter = Limiter::new(config.rate_limit_per_minute);
         if let Some(limiter) = &limiter {
@@ -129,6 +134,7 @@ impl Application {
             verifier,
             cursor_key,
             webhook_settings,
+            mailer,
             registry,
             table,
             budget,
@@ -191,6 +197,7 @@ struct Parts {
     verifier: Data<Verifier>,
     cursor_key: Data<CursorKey>,
     webhook_settings: Data<WebhookSettings>,
+    mailer: Data<crate::mail::Mailer>,
     registry: Data<prometheus::Registry>,
     table: Data<RouteTable>,
     budget: Budget,
@@ -222,6 +229,7 @@ fn api(
         .app_data(parts.verifier.clone())
         .app_data(parts.cursor_key.clone())
         .app_data(parts.webhook_settings.clone())
+        .app_data(parts.mailer.clone())
         .app_data(parts.registry.clone())
         .app_data(parts.table.clone())
         .app_data(web::QueryConfig::default().error_handler(query_error))

@@ -118,4 +118,19 @@ pub const VARIABLES: &[Variable] = &[
         name: "WEBHOOK_MAX_ATTEMPTS",
         help: "attempts before a delivery is given up as failed [default: 10]",
     },
+    Variable {
+        name: "SMTP_URL",
+        help: "SMTP server for quote e-mails: smtp://user:password@host:587 (STARTTLS), smtps://host:465, \
+               ?tls=none for a plain local relay; unset: .eml files in SALESFUNNEL_DATA_DIR (embedded \
+               default) or no e-mail (503)",
+    },
+    Variable {
+        name: "SMTP_FROM",
+        help: "sender of quote e-mails, e.g. 'Autohaus Beispiel <angebote@example.com>'; required with SMTP_URL",
+    },
+    Variable {
+        name: "PUBLIC_BASE_URL",
+        help: "how customers reach this service, for the links in quote e-mails, e.g. https://crm.example.com \
+               [default: http://<BIND>]",
+    },
 ];

@@ -69,6 +69,11 @@ impl Db {
         &self.pool
     }
 
+    /// Whether the handler runs inside an atomic batch, whose writes may still be rolled back.
+    pub fn in_atomic_batch(&self) -> bool {
+        self.shared.is_some()
+    }
+
     /// A connection: from the pool (503 when none comes in time), or the batch's transaction.
     pub async fn connection(&self) -> Result<DbConn, AppError> {
         let mut held = match &self.shared {

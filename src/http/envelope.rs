@@ -80,14 +80,15 @@ where
 }
 
 /// An error answer with a body other than problem+json (a CORS refusal is text/plain) as a
-/// problem whose `detail` is that text; every other answer as it is.
+/// problem whose `detail` is that text; every other answer as it is, and so are the HTML pages
+/// the public quote page answers for a browser (a 404 or 410 page says why in German).
 async fn as_problem(response: HttpResponse) -> HttpResponse {
     let status = response.status();
-    let is_problem = response
+    let kept = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if status.as_u16() < 400 || is_problem {
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html"));
+    if status.as_u16() < 400 || kept {
         return response;
     }
     let (mut response, body) = response.into_parts();

@@ -191,7 +191,7 @@ pub async fn create(
 
 /// Locks a quote for a change: its opportunity first (visible to the caller), then the quote,
 /// whose version `If-Match` is checked against.
-async fn lock(
+pub(crate) async fn lock(
     conn: &mut Conn,
     who: Visibility,
     id: QuoteId,
@@ -236,14 +236,14 @@ pub(super) async fn lock_draft(
 }
 
 /// The quote as the API shows it now, as JSON (the `before` of [`changed`]).
-pub(super) async fn shown_now(conn: &mut Conn, id: QuoteId) -> Result<Value, AppError> {
+pub(crate) async fn shown_now(conn: &mut Conn, id: QuoteId) -> Result<Value, AppError> {
     events::shown(&Quote::from(load(conn, id).await?))
 }
 
 /// A new version of a quote with its event (`event_type`, with the values in `before` that
 /// changed); with `lines_changed`, its totals recomputed and, for the primary quote, its lines
 /// copied to the opportunity.
-pub(super) async fn changed(
+pub(crate) async fn changed(
     conn: &mut Conn,
     actor: &Actor,
     row: &QuoteRow,

@@ -8,7 +8,7 @@
 
 mod canvas;
 mod flow;
-mod format;
+pub(crate) mod format;
 mod layout;
 mod table;
 mod text;
@@ -119,6 +119,15 @@ pub fn render(doc: &QuoteDocument) -> Result<Vec<u8>, PdfError> {
     let fonts = text::Fonts::shared()?;
     let pages = layout::compose(doc, fonts);
     canvas::write(&pages, fonts, &format!("Angebot {}", doc.number))
+}
+
+/// [`render`] on actix's blocking threads (layout is CPU work, kept off the async workers).
+pub async fn render_off_workers(document: QuoteDocument) -> Result<Vec<u8>, crate::error::AppError> {
+    use crate::error::AppError;
+    actix_web::web::block(move || render(&document))
+        .await
+        .map_err(|e| AppError::Internal(format!("PDF rendering did not finish: {e}")))?
+        .map_err(|e| AppError::Internal(format!("PDF rendering failed: {e}")))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! status, the primary quote, and the PDF. Quote lines are in `lines`.
 
 use actix_web::http::header;
-use actix_web::web::{self, Path, Query};
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -291,24 +291,6 @@ async fn run_transition(
     Ok(ok(&Quote::from(record)))
 }
 
-/// Marks a draft as sent to the customer; 409 unless it is a draft that has not expired.
-#[utoipa::path(
-    tag = "quotes",
-    params(("id" = Uuid, Path, description = "Quote id"), IfMatch),
-    responses(
-        (status = 200, description = "Sent", body = Quote, headers(("ETag" = String, description = "New version"))),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed)
-    ),
-    security(("bearer" = []))
-)]
-#[post("/quotes/{id}/send")]
-async fn send_quote(db: Db, who: Principal, id: Path<QuoteId>, if_match: IfMatch) -> Result<HttpResponse, AppError> {
-    run_transition(&db, &who, id.into_inner(), &if_match, Transition::Send).await
-}
-
 /// Records that the customer accepted a sent quote; 409 unless it is sent.
 ///
 /// The accepted quote becomes the opportunity's primary one (its lines become the
@@ -371,15 +353,11 @@ async fn quote_pdf(db: Db, who: Principal, id: Path<QuoteId>) -> Result<HttpResp
     who.require(Role::can_read)?;
     let document = store::document(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
     let filename = format!("{}.pdf", document.number);
-    // Layout is CPU work: off the async workers.
-    let pdf = web::block(move || super::pdf::render(&document).map(PdfDocument))
-        .await
-        .map_err(|e| AppError::Internal(format!("PDF rendering did not finish: {e}")))?
-        .map_err(|e| AppError::Internal(format!("PDF rendering failed: {e}")))?;
+    let pdf = super::pdf::render_off_workers(document).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header((header::CONTENT_DISPOSITION, format!("inline; filename=\"{filename}\"")))
-        .body(pdf.0))
+        .body(pdf))
 }
 
 /// Registers the quote routes.
@@ -390,7 +368,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_quote)
         .service(update_quote)
         .service(make_primary)
-        .service(send_quote)
         .service(accept_quote)
         .service(reject_quote)
         .service(quote_pdf);

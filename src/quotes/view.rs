@@ -19,6 +19,16 @@ pub struct TaxAmount {
     pub amount: Money,
 }
 
+/// Who accepted or declined a quote on the public page, as they typed their name, and the
+/// client they did it from (the address as the proxy in front of the service reports it).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Anna Schmidt", "client_address": "203.0.113.7", "user_agent": "Mozilla/5.0"}))]
+pub struct CustomerDecision {
+    pub name: String,
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// A quote (Angebot): a numbered revision of an opportunity's lines with texts and totals.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -35,7 +45,7 @@ pub struct TaxAmount {
         "line_total": "100000.00", "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
         "version": 1}],
     "net_total": "100000.00", "taxes": [{"tax_rate": 19.0, "amount": "19000.00"}], "tax_total": "19000.00",
-    "gross_total": "119000.00", "sent_at": null, "decided_at": null, "created_by": "admin",
+    "gross_total": "119000.00", "sent_at": null, "decided_at": null, "customer_decision": null, "created_by": "admin",
     "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z", "version": 1
 }))]
 pub struct Quote {
@@ -76,6 +86,9 @@ pub struct Quote {
     pub sent_at: Option<DateTime<Utc>>,
     /// When it was accepted or rejected.
     pub decided_at: Option<DateTime<Utc>>,
+    /// The customer's own decision on the public page (the link in the quote's e-mail): who, and
+    /// from where; null when it was recorded through the API.
+    pub customer_decision: Option<CustomerDecision>,
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -118,6 +131,11 @@ impl From<QuoteRecord> for Quote {
             gross_total: row.gross_total,
             sent_at: row.sent_at,
             decided_at: row.decided_at,
+            customer_decision: row.decided_by_name.map(|name| CustomerDecision {
+                name,
+                client_address: row.decided_from,
+                user_agent: row.decided_user_agent,
+            }),
             created_by: row.created_by,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -14,6 +14,7 @@ use crate::domain::money;
 use crate::error::AppError;
 use crate::http::json::JsonBody;
 use crate::http::{IfMatch, ok, patch as merge};
+use crate::mail::template;
 use crate::openapi::responses::{Forbidden, PreconditionFailed, ValidationFailed};
 
 /// Changes to the settings (JSON merge patch).
@@ -48,6 +49,24 @@ pub struct SettingsPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     pub win_on_quote_accept: Option<bool>,
+    /// A template (see `Settings.quote_email_text`); an unknown placeholder is a 422.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[validate(
+        length(max = 500),
+        custom(function = "crate::http::not_blank"),
+        custom(function = "template::valid")
+    )]
+    #[schema(nullable = false, min_length = 1, max_length = 500)]
+    pub quote_email_subject: Option<String>,
+    /// A template (see `Settings.quote_email_text`); an unknown placeholder is a 422.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[validate(
+        length(max = 20000),
+        custom(function = "crate::http::not_blank"),
+        custom(function = "template::valid")
+    )]
+    #[schema(nullable = false, min_length = 1, max_length = 20000)]
+    pub quote_email_text: Option<String>,
 }
 
 /// Gets the settings.
@@ -92,6 +111,8 @@ async fn update_settings(
         quote_footer_text: p.quote_footer_text,
         quote_valid_days: p.quote_valid_days,
         win_on_quote_accept: p.win_on_quote_accept,
+        quote_email_subject: p.quote_email_subject,
+        quote_email_text: p.quote_email_text,
     };
     let row = changes::update(&mut *db.connection().await?, &who.subject, &if_match, &changes).await?;
     Ok(ok(&Settings::from(row)))

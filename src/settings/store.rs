@@ -20,6 +20,8 @@ pub struct SettingsRow {
     pub updated_at: DateTime<Utc>,
     pub version: i32,
     pub win_on_quote_accept: bool,
+    pub quote_email_subject: String,
+    pub quote_email_text: String,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -32,6 +34,8 @@ pub struct SettingsChanges {
     pub quote_footer_text: Option<String>,
     pub quote_valid_days: Option<i32>,
     pub win_on_quote_accept: Option<bool>,
+    pub quote_email_subject: Option<String>,
+    pub quote_email_text: Option<String>,
 }
 
 pub async fn get(conn: &mut Conn) -> Result<SettingsRow, AppError> {

@@ -13,6 +13,8 @@ use crate::http::Resource;
     "company_name": "Autohaus Beispiel GmbH", "company_address": "Hauptstraße 1, 80331 München, Deutschland",
     "default_currency": "EUR", "quote_header_text": "Vielen Dank für Ihre Anfrage.",
     "quote_footer_text": "Es gelten unsere AGB.", "quote_valid_days": 30, "win_on_quote_accept": false,
+    "quote_email_subject": "Ihr Angebot {{ quote.number }}: {{ opportunity.subject }}",
+    "quote_email_text": "{{ greeting }}\n\nanbei unser Angebot {{ quote.number }}.\n\nMit freundlichen Grüßen\n{{ sender.name }}",
     "updated_at": "2026-11-02T09:15:00Z", "version": 3
 }))]
 pub struct Settings {
@@ -29,6 +31,16 @@ pub struct Settings {
     pub quote_valid_days: i32,
     /// Accepting a quote also wins its opportunity (moves it to the funnel's won stage).
     pub win_on_quote_accept: bool,
+    /// Subject of quote e-mails: a template with placeholders such as `{{ quote.number }}`
+    /// (see `quote_email_text`).
+    pub quote_email_subject: String,
+    /// Text of quote e-mails: a template. Placeholders: `quote.number`, `quote.revision`,
+    /// `quote.valid_until`, `quote.net_total`, `quote.gross_total`, `opportunity.subject`,
+    /// `partner.name`, `partner.email`, `contact.salutation`, `contact.title`,
+    /// `contact.first_name`, `contact.last_name`, `contact.name`, `sender.name`, `sender.email`,
+    /// `company.name`, `greeting` (`Sehr geehrte Frau Dr. Schmidt,`) and `acceptance_link` (empty
+    /// without one); `{% if acceptance_link %}…{% endif %}` shows a part only with a link.
+    pub quote_email_text: String,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
 }
@@ -43,6 +55,8 @@ impl From<SettingsRow> for Settings {
             quote_footer_text: row.quote_footer_text,
             quote_valid_days: row.quote_valid_days,
             win_on_quote_accept: row.win_on_quote_accept,
+            quote_email_subject: row.quote_email_subject,
+            quote_email_text: row.quote_email_text,
             updated_at: row.updated_at,
             version: row.version,
         }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, json_with, problem, spawn_app};
 use crate::opportunities::{Sales, act, act_ok, create, id, path_of, sales};
-use crate::quotes::{add_line, new_quote, quote_path, two_cars};
+use crate::quotes::{CUSTOMER_EMAIL, add_line, new_quote, quote_path, two_cars};
 
 const EVENTS: &str = "/api/v1/events";
 /// Publication waits for every older transaction of the whole server (other tests' too).
@@ -277,8 +277,12 @@ async fn quote_events_follow_its_status() {
     let second = new_quote(&app, &opportunity).await;
     for (quote, decision) in [(&first, "accept"), (&second, "reject")] {
         json_with(
-            app.post(&format!("{}/send", quote_path(quote)), &app.admin(), &json!({}))
-                .await,
+            app.post(
+                &format!("{}/send", quote_path(quote)),
+                &app.admin(),
+                &json!({"to": [CUSTOMER_EMAIL]}),
+            )
+            .await,
             StatusCode::OK,
         )
         .await;
@@ -294,8 +298,16 @@ async fn quote_events_follow_its_status() {
 
     let created = of_type(&events, "quote.created");
     assert_eq!(created.len(), 2);
-    let primary = of_type(&events, "opportunity.updated");
+    let (caused, primary): (Vec<&Value>, Vec<&Value>) = of_type(&events, "opportunity.updated")
+        .into_iter()
+        .partition(|e| e["data"].get("cause").is_some());
     assert_eq!(primary.len(), 2, "the line, then the first (primary) quote");
+    // Each e-mail is an `email` activity, a contact that moves the last contact.
+    assert_eq!(caused.len(), 2);
+    assert!(
+        caused.iter().all(|e| e["data"]["cause"]["type"] == "activity"),
+        "{caused:?}"
+    );
     assert_eq!(
         primary[1]["data"]["previous"].get("primary_quote_id"),
         Some(&Value::Null)

@@ -112,6 +112,48 @@ impl<'a> Walk<'a> {
     async fn delete(&mut self, template: &str, path: &str) -> Vec<Value> {
         self.call(Method::DELETE, template, path, None).await.1
     }
+
+    /// Sends quote `id` with a link and answers the link's path, from the e-mail's file.
+    async fn send_with_link(&mut self, id: &str) -> String {
+        self.post(
+            "/quotes/{id}/send",
+            &format!("/api/v1/quotes/{id}/send"),
+            json!({"to": ["einkauf@kunde.example"]}),
+        )
+        .await;
+        let mut files: Vec<_> = std::fs::read_dir(self.app.db.mail_folder())
+            .unwrap()
+            .flatten()
+            .map(|f| (f.metadata().unwrap().modified().unwrap(), f.path()))
+            .collect();
+        files.sort();
+        let raw = std::fs::read(&files.last().unwrap().1).unwrap();
+        let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let text = message.body_text(0).unwrap().into_owned();
+        let link = text.lines().find(|l| l.contains("/public/quotes/")).unwrap().trim();
+        link.trim_start_matches(&self.app.address).to_owned()
+    }
+
+    /// The public page's form (`template` without `/api/v1`, no token), answered by a 303.
+    async fn form(&mut self, template: &str, path: &str, body: &str) -> Vec<Value> {
+        let response = self
+            .app
+            .client
+            .post(format!("{}{path}", self.app.address))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(status.is_success(), "POST {path}: {status}");
+        let events = self.feed_after(Duration::from_secs(5)).await;
+        let operation = format!("POST {template}");
+        assert!(!events.is_empty(), "{operation} wrote no event");
+        self.after = events.last().unwrap()["seq"].as_i64().unwrap();
+        self.called.insert(operation);
+        events
+    }
 }
 
 fn id(value: &Value) -> String {
@@ -425,14 +467,41 @@ async fn every_write_operation_of_the_spec_writes_an_event() {
         json!({}),
     )
     .await;
-    w.post("/quotes/{id}/send", &format!("/api/v1/quotes/{q}/send"), json!({}))
-        .await;
-    w.post("/quotes/{id}/send", &format!("/api/v1/quotes/{q2}/send"), json!({}))
-        .await;
+    w.post(
+        "/quotes/{id}/send",
+        &format!("/api/v1/quotes/{q}/send"),
+        json!({"to": ["einkauf@kunde.example"]}),
+    )
+    .await;
+    w.post(
+        "/quotes/{id}/send",
+        &format!("/api/v1/quotes/{q2}/send"),
+        json!({"to": ["einkauf@kunde.example"]}),
+    )
+    .await;
     w.post("/quotes/{id}/reject", &format!("/api/v1/quotes/{q2}/reject"), json!({}))
         .await;
     w.post("/quotes/{id}/accept", &format!("/api/v1/quotes/{q}/accept"), json!({}))
         .await;
+    // The customer decides on the public page (a new link revokes the opportunity's earlier one).
+    for (decision, event_type) in [("decline", "quote.rejected"), ("accept", "quote.accepted")] {
+        let quote = id(&w
+            .post(
+                "/opportunities/{id}/quotes",
+                &format!("/api/v1/opportunities/{o}/quotes"),
+                json!({}),
+            )
+            .await);
+        let link = w.send_with_link(&quote).await;
+        let events = w
+            .form(
+                &format!("/public/quotes/{{token}}/{decision}"),
+                &format!("{link}/{decision}"),
+                "name=Anna+Schmidt",
+            )
+            .await;
+        assert_eq!(event(&events, event_type, &quote)["actor"], "customer (online)");
+    }
 
     // Moves.
     w.post(

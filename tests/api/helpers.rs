@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
+use lettre::message::Mailbox;
 use reqwest::{Method, Response, StatusCode};
 use salesfunnel::access::Role;
 use salesfunnel::auth::{Signer, Verifier};
@@ -13,6 +14,7 @@ use salesfunnel::config::{DatabaseSettings, JwtKey, JwtSettings, WebhookSettings
 use salesfunnel::db;
 use salesfunnel::db::SyncConn;
 use salesfunnel::http::pagination::CursorKey;
+use salesfunnel::mail::Mailer;
 use salesfunnel::startup::{AppConfig, Application};
 use serde_json::Value;
 use uuid::Uuid;
@@ -140,8 +142,16 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The folder the app of this database writes its `.eml` files to.
+    pub fn mail_folder(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("{}_mail", self.name))
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.mail_folder());
         let name = self.name.clone();
         // Dropping may happen inside the async runtime: do the blocking work on a thread.
         blocking(move || {
@@ -252,8 +262,34 @@ pub async fn spawn_app_with_budget(body_timeout: Duration, database_timeout: Dur
     .await
 }
 
+/// Where the app under test sends e-mail.
+pub enum TestMail {
+    /// `.eml` files in a folder of the test's own (the embedded default's way).
+    Files,
+    /// An SMTP server, by its `SMTP_URL`.
+    Smtp(String),
+    /// None configured: sending is a 503.
+    Off,
+}
+
+/// Starts the app with its e-mail going to `mail`.
+pub async fn spawn_app_with_mail(mail: TestMail) -> TestApp {
+    let db = TestDatabase::new();
+    let url = db.url.clone();
+    start(
+        db,
+        &url,
+        Options {
+            mail,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
 /// What the tests vary about the app they start.
 struct Options {
+    mail: TestMail,
     key: JwtKey,
     webhooks: WebhookSettings,
     /// Off but in tests/api/limits.rs: tests send bursts.
@@ -265,6 +301,7 @@ struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            mail: TestMail::Files,
             key: JwtKey::Secret(SECRET.to_vec()),
             webhooks: idle_webhooks(),
             rate_limit: 0,
@@ -285,6 +322,13 @@ async fn start(db: TestDatabase, url: &str, options: Options) -> TestApp {
     )
     .expect("pool");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("address").port());
+    let from: Mailbox = "Autohaus Beispiel <angebote@autohaus.example>".parse().expect("sender");
+    let mailer = match options.mail {
+        TestMail::Files => Mailer::files(db.mail_folder(), from, &base).expect("mail folder"),
+        TestMail::Smtp(url) => Mailer::smtp(&url, from, &base).expect("SMTP_URL"),
+        TestMail::Off => Mailer::off(from, &base),
+    };
     let config = AppConfig {
         pool,
         verifier,
@@ -299,6 +343,7 @@ async fn start(db: TestDatabase, url: &str, options: Options) -> TestApp {
         rate_limit_per_minute: options.rate_limit,
         body_timeout: options.body_timeout,
         feed_stall_warn: salesfunnel::config::DEFAULT_FEED_STALL_WARN,
+        mailer,
     };
     let app = Application::build(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

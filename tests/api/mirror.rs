@@ -323,7 +323,11 @@ async fn writer(app: &TestApp, s: &Sales, seed: u64, writes: usize) -> Vec<(Stri
             (18, _) => match rng.pick(&made.quotes).cloned() {
                 Some(q) => {
                     let action = ["send", "accept", "reject", "make-primary"][rng.below(4)];
-                    ("quote!", "POST", format!("/api/v1/quotes/{q}/{action}"), json!({}))
+                    let body = match action {
+                        "send" => json!({"to": ["einkauf@kunde.example"]}),
+                        _ => json!({}),
+                    };
+                    ("quote!", "POST", format!("/api/v1/quotes/{q}/{action}"), body)
                 }
                 None => (
                     "settings",

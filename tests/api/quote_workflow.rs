@@ -73,7 +73,12 @@ async fn a_quote_is_sent_then_accepted_or_rejected_and_read_only_once_sent() {
     assert_eq!(sent["decided_at"], Value::Null);
     assert_eq!(sent["version"], 2);
 
-    problem(act_on(&app, &quote, "send").await, StatusCode::CONFLICT).await;
+    // Sending again is a reminder: it stays sent, from the first time.
+    let reminded = act_on_ok(&app, &quote, "send").await;
+    assert_eq!(
+        (&reminded["status"], &reminded["sent_at"]),
+        (&sent["status"], &sent["sent_at"])
+    );
     problem(
         app.patch(&quote_path(&quote), &app.admin(), &json!({"customer_text": "x"}))
             .await,
@@ -96,7 +101,11 @@ async fn a_quote_is_sent_then_accepted_or_rejected_and_read_only_once_sent() {
         StatusCode::CONFLICT,
     )
     .await;
-    assert_eq!(get_ok(&app, &quote_path(&quote)).await, sent);
+    assert_eq!(
+        get_ok(&app, &quote_path(&quote)).await,
+        reminded,
+        "the refused changes changed nothing"
+    );
 
     let accepted = act_on_ok(&app, &quote, "accept").await;
     assert_eq!(accepted["status"], "accepted");
@@ -333,6 +342,7 @@ async fn if_match_guards_every_change_of_a_quote_and_its_lines() {
     .await;
     let sent = json_with(
         with(Method::POST, format!("{}/send", quote_path(&quote)), "\"3\"")
+            .json(&json!({"to": [CUSTOMER_EMAIL]}))
             .send()
             .await
             .unwrap(),
@@ -555,6 +565,7 @@ async fn a_manager_quotes_and_sends_for_every_opportunity() {
     let quote = new_quote_as(&app, &manager, &opportunity).await;
     let sent = json_with(
         app.request(Method::POST, &format!("{}/send", quote_path(&quote)), &manager)
+            .json(&json!({"to": [CUSTOMER_EMAIL]}))
             .send()
             .await
             .unwrap(),

@@ -98,13 +98,19 @@ pub async fn listed(app: &TestApp, token: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
-/// POSTs to a quote's `action` (`send`, `accept`, `reject`, `make-primary`) as admin.
+/// POSTs to a quote's `action` (`send`, `accept`, `reject`, `make-primary`) as admin; `send`
+/// e-mails the quote to [`CUSTOMER_EMAIL`] (into the test's mail folder).
 pub async fn act_on(app: &TestApp, quote: &Value, action: &str) -> Response {
-    app.request(Method::POST, &format!("{}/{action}", quote_path(quote)), &app.admin())
-        .send()
-        .await
-        .unwrap()
+    let request = app.request(Method::POST, &format!("{}/{action}", quote_path(quote)), &app.admin());
+    let request = match action {
+        "send" => request.json(&json!({"to": [CUSTOMER_EMAIL]})),
+        _ => request,
+    };
+    request.send().await.unwrap()
 }
+
+/// Where the tests' quotes are e-mailed to.
+pub const CUSTOMER_EMAIL: &str = "einkauf@kunde.example";
 
 pub async fn act_on_ok(app: &TestApp, quote: &Value, action: &str) -> Value {
     json_with(act_on(app, quote, action).await, StatusCode::OK).await
