@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::pdf::{DocumentLine, PartnerAddress, QuoteDocument};
+use super::pdf::{CompanyDetails, DocumentLine, PartnerAddress, QuoteDocument};
 use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
@@ -56,6 +56,7 @@ pub struct QuoteLineRow {
     pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
+    pub long_description: Option<String>,
     pub quantity: Quantity,
     pub unit: String,
     pub unit_price: Money,
@@ -73,6 +74,7 @@ impl From<&QuoteLineRow> for LineContent {
             article_id: row.article_id,
             sku: row.sku.clone(),
             description: row.description.clone(),
+            long_description: row.long_description.clone(),
             quantity: row.quantity,
             unit: row.unit.clone(),
             unit_price: row.unit_price,
@@ -240,8 +242,22 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
     Ok(QuoteDocument {
         company_name: settings.company_name,
         company_address: settings.company_address,
+        company: CompanyDetails {
+            register_court: settings.register_court,
+            register_number: settings.register_number,
+            managing_directors: settings.managing_directors,
+            vat_id: settings.vat_id,
+            tax_number: settings.tax_number,
+            iban: settings.iban,
+            bic: settings.bic,
+            bank_name: settings.bank_name,
+            phone: settings.phone,
+            email: settings.email,
+            website: settings.website,
+        },
         number: row.number,
         revision: row.revision,
+        status: quote::shown_status(row.status, row.valid_until, today()),
         date: row.quote_date,
         valid_until: row.valid_until,
         currency: row.currency,
@@ -254,6 +270,7 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
             contact: contact.map(|(salutation, title, first_name, last_name)| {
                 super::pdf::person_name(&[salutation, title, first_name, Some(last_name)])
             }),
+            vat_id: partner.vat_id,
         },
         subject,
         header_text: row.header_text,
@@ -266,6 +283,7 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
                 position: l.position,
                 sku: l.sku,
                 description: l.description,
+                long_description: l.long_description,
                 quantity: l.quantity.value(),
                 unit: l.unit,
                 unit_price: l.unit_price.amount(),
@@ -276,6 +294,7 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
             .collect(),
         net_total: row.net_total.amount(),
         taxes: t.taxes,
+        tax_total: row.tax_total.amount(),
         gross_total: row.gross_total.amount(),
     })
 }

@@ -20,6 +20,17 @@ pub struct SettingsRow {
     pub updated_at: DateTime<Utc>,
     pub version: i32,
     pub win_on_quote_accept: bool,
+    pub register_court: Option<String>,
+    pub register_number: Option<String>,
+    pub managing_directors: Option<String>,
+    pub vat_id: Option<String>,
+    pub tax_number: Option<String>,
+    pub iban: Option<String>,
+    pub bic: Option<String>,
+    pub bank_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -32,6 +43,17 @@ pub struct SettingsChanges {
     pub quote_footer_text: Option<String>,
     pub quote_valid_days: Option<i32>,
     pub win_on_quote_accept: Option<bool>,
+    pub register_court: Option<Option<String>>,
+    pub register_number: Option<Option<String>>,
+    pub managing_directors: Option<Option<String>>,
+    pub vat_id: Option<Option<String>>,
+    pub tax_number: Option<Option<String>>,
+    pub iban: Option<Option<String>>,
+    pub bic: Option<Option<String>>,
+    pub bank_name: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub website: Option<Option<String>>,
 }
 
 pub async fn get(conn: &mut Conn) -> Result<SettingsRow, AppError> {

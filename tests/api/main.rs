@@ -46,6 +46,7 @@ mod partners;
 mod quote_acceptance;
 mod quote_contacts;
 mod quote_lines;
+mod quote_pdf_offer;
 mod quote_workflow;
 mod quotes;
 mod report_periods;
