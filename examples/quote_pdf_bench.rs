@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use salesfunnel::quotes::pdf::{DocumentLine, PartnerAddress, QuoteDocument, render};
+use salesfunnel::domain::quote::QuoteStatus;
+use salesfunnel::quotes::pdf::{CompanyDetails, DocumentLine, PartnerAddress, QuoteDocument, render};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut iterations = 200_usize;
@@ -93,8 +94,20 @@ fn quote(lines: i32) -> Result<QuoteDocument, Box<dyn Error>> {
     Ok(QuoteDocument {
         company_name: "Nordlicht Fahrzeughandel GmbH".to_owned(),
         company_address: "Hafenstraße 12\n20457 Hamburg\nTel. +49 40 123456-0\nwww.nordlicht-fahrzeuge.de".to_owned(),
+        company: CompanyDetails {
+            register_court: Some("Amtsgericht Hamburg".to_owned()),
+            register_number: Some("HRB 98765".to_owned()),
+            managing_directors: Some("Jana Nordlicht, Ole Hansen".to_owned()),
+            vat_id: Some("DE811234567".to_owned()),
+            iban: Some("DE89 3704 0044 0532 0130 00".to_owned()),
+            bic: Some("COBADEFFXXX".to_owned()),
+            bank_name: Some("Commerzbank Hamburg".to_owned()),
+            ..CompanyDetails::default()
+        },
         number: "QT-000042".to_owned(),
         revision: 2,
+        status: QuoteStatus::Sent,
+        acceptance: None,
         date: NaiveDate::from_ymd_opt(2026, 11, 22).ok_or("date")?,
         valid_until: NaiveDate::from_ymd_opt(2026, 12, 22).ok_or("date")?,
         currency: "EUR".to_owned(),
@@ -105,6 +118,7 @@ fn quote(lines: i32) -> Result<QuoteDocument, Box<dyn Error>> {
             city: Some("Düsseldorf".to_owned()),
             country: Some("DE".to_owned()),
             contact: Some("Frau Dr. Anna Schmidt".to_owned()),
+            vat_id: Some("DE123456789".to_owned()),
         },
         subject: "Flottenerneuerung Außendienst 2027".to_owned(),
         header_text: "Sehr geehrte Damen und Herren,\n\nvielen Dank für Ihre Anfrage und das freundliche Gespräch. \
@@ -123,6 +137,7 @@ fn quote(lines: i32) -> Result<QuoteDocument, Box<dyn Error>> {
                 description: format!(
                     "Zubehörpaket {position}: Dachträger, Fußmatten in Größe L und Kofferraumwanne, fachgerecht montiert"
                 ),
+                long_description: None,
                 quantity,
                 unit: "Stk.".to_owned(),
                 unit_price,
@@ -133,6 +148,7 @@ fn quote(lines: i32) -> Result<QuoteDocument, Box<dyn Error>> {
             .collect(),
         net_total,
         taxes: vec![(Decimal::from(19), tax)],
+        tax_total: tax,
         gross_total: net_total + tax,
     })
 }

@@ -144,7 +144,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(
-        schemas(ProblemDetails, FieldError),
+        schemas(ProblemDetails, FieldError, crate::quotes::pdf::offer::MachineReadableOffer),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
             RequestTimeout, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, TooManyRequests)
     ),

@@ -41,6 +41,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        long_description -> Nullable<Text>,
     }
 }
 
@@ -254,6 +255,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        long_description -> Nullable<Text>,
     }
 }
 
@@ -289,6 +291,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        long_description -> Nullable<Text>,
     }
 }
 
@@ -364,6 +367,17 @@ diesel::table! {
         win_on_quote_accept -> Bool,
         quote_email_subject -> Text,
         quote_email_text -> Text,
+        register_court -> Nullable<Text>,
+        register_number -> Nullable<Text>,
+        managing_directors -> Nullable<Text>,
+        vat_id -> Nullable<Text>,
+        tax_number -> Nullable<Text>,
+        iban -> Nullable<Text>,
+        bic -> Nullable<Text>,
+        bank_name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        website -> Nullable<Text>,
     }
 }
 

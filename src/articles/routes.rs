@@ -50,6 +50,10 @@ pub struct ArticleContent {
     #[validate(length(max = 5000))]
     #[schema(max_length = 5000)]
     pub description: Option<String>,
+    /// Printed under the line's description on quotes; lines copy it.
+    #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
+    pub long_description: Option<String>,
     /// Defaults to "Stk".
     #[serde(default = "piece")]
     #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
@@ -82,6 +86,10 @@ pub struct NewArticleRequest {
     #[validate(length(max = 5000))]
     #[schema(max_length = 5000)]
     pub description: Option<String>,
+    /// Printed under the line's description on quotes; lines copy it.
+    #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
+    pub long_description: Option<String>,
     /// Defaults to "Stk".
     #[serde(default = "piece")]
     #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
@@ -105,6 +113,7 @@ impl NewArticleRequest {
         let content = ArticleContent {
             name: self.name,
             description: self.description,
+            long_description: self.long_description,
             unit: self.unit,
             unit_price: self.unit_price,
             currency: self.currency,
@@ -132,6 +141,10 @@ pub struct ArticlePatch {
     #[validate(length(max = 5000))]
     #[schema(max_length = 5000)]
     pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
+    pub long_description: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::present")]
     #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
     #[schema(nullable = false, min_length = 1, max_length = 20)]
@@ -204,6 +217,7 @@ async fn row_of(db: &Db, sku: String, content: ArticleContent) -> Result<Article
         sku,
         name: content.name.trim().to_owned(),
         description: content.description,
+        long_description: content.long_description,
         unit: content.unit,
         unit_price: content.unit_price,
         currency,
@@ -328,6 +342,7 @@ async fn upsert_article(
         sku: None,
         name: Some(new.name.clone()),
         description: Some(new.description.clone()),
+        long_description: Some(new.long_description.clone()),
         unit: Some(new.unit.clone()),
         unit_price: Some(new.unit_price),
         currency: Some(new.currency.clone()),
@@ -373,6 +388,7 @@ async fn update_article(
         sku: p.sku,
         name: p.name.map(|n| n.trim().to_owned()),
         description: p.description,
+        long_description: p.long_description,
         unit: p.unit,
         unit_price: p.unit_price,
         currency: p.currency,

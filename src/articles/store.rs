@@ -18,6 +18,7 @@ pub struct ArticleRow {
     pub sku: String,
     pub name: String,
     pub description: Option<String>,
+    pub long_description: Option<String>,
     pub unit: String,
     pub unit_price: Money,
     pub currency: String,
@@ -35,6 +36,7 @@ pub struct ArticleChanges {
     pub sku: Option<String>,
     pub name: Option<String>,
     pub description: Option<Option<String>>,
+    pub long_description: Option<Option<String>>,
     pub unit: Option<String>,
     pub unit_price: Option<Money>,
     pub currency: Option<String>,
@@ -48,6 +50,10 @@ impl ArticleChanges {
         self.sku.as_ref().is_none_or(|v| *v == row.sku)
             && self.name.as_ref().is_none_or(|v| *v == row.name)
             && self.description.as_ref().is_none_or(|v| *v == row.description)
+            && self
+                .long_description
+                .as_ref()
+                .is_none_or(|v| *v == row.long_description)
             && self.unit.as_ref().is_none_or(|v| *v == row.unit)
             && self.unit_price.is_none_or(|v| v == row.unit_price)
             && self.currency.as_ref().is_none_or(|v| *v == row.currency)

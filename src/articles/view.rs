@@ -13,7 +13,8 @@ use crate::ids::ArticleId;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "sku": "VW-ID4-PRO", "name": "VW ID.4 Pro",
-    "description": "Elektro-SUV, 77 kWh", "unit": "Stk", "unit_price": "47990.00", "currency": "EUR",
+    "description": "Elektro-SUV, 77 kWh",
+    "long_description": "Wärmepumpe, Assistenzpaket Plus, 20-Zoll-Leichtmetallräder, Anhängerkupplung.", "unit": "Stk", "unit_price": "47990.00", "currency": "EUR",
     "tax_rate": 19, "active": true, "created_at": "2026-11-02T09:15:00Z",
     "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
@@ -24,6 +25,9 @@ pub struct Article {
     pub sku: String,
     pub name: String,
     pub description: Option<String>,
+    /// The long text (technical details, scope of delivery) that lines copy and quote PDFs
+    /// print under the line's description.
+    pub long_description: Option<String>,
     /// Unit of quantity, e.g. "Stk", "h", "kg".
     pub unit: String,
     pub unit_price: Money,
@@ -43,6 +47,7 @@ impl From<ArticleRow> for Article {
             sku: row.sku,
             name: row.name,
             description: row.description,
+            long_description: row.long_description,
             unit: row.unit,
             unit_price: row.unit_price,
             currency: row.currency,

@@ -72,6 +72,17 @@ pub fn phone(number: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// A web address people can open: an absolute `http` or `https` URL with a host.
+pub fn web_address(text: &str) -> Result<(), ValidationError> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
+        _ => Err(error(
+            "url",
+            "must be an http or https address such as https://www.example.de",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +97,13 @@ mod tests {
     fn vat_ids() {
         assert!(vat_id("DE123456789").is_ok() && vat_id("ATU12345678").is_ok());
         assert!(vat_id("123").is_err() && vat_id("DE").is_err() && vat_id("DE12 345").is_err());
+    }
+
+    #[test]
+    fn web_addresses() {
+        assert!(web_address("https://www.autohaus-beispiel.de").is_ok() && web_address("http://x.example/a?b").is_ok());
+        assert!(web_address("www.example.de").is_err() && web_address("mailto:a@b.de").is_err());
+        assert!(web_address("ftp://example.de").is_err() && web_address("https://").is_err());
     }
 
     #[test]

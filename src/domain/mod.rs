@@ -1,6 +1,7 @@
 //! Pure rules with no I/O.
 
 pub mod activity;
+pub mod bank;
 pub mod contact;
 pub mod formula;
 pub mod money;

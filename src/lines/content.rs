@@ -18,6 +18,7 @@ pub struct NewLine {
     pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: Option<String>,
+    pub long_description: Option<String>,
     pub quantity: Quantity,
     pub unit: Option<String>,
     pub unit_price: Option<Money>,
@@ -32,6 +33,7 @@ pub struct LineContent {
     pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
+    pub long_description: Option<String>,
     pub quantity: Quantity,
     pub unit: String,
     pub unit_price: Money,
@@ -48,6 +50,7 @@ impl From<NewLine> for LineContent {
             article_id: new.article_id,
             sku: new.sku,
             description: new.description.unwrap_or_default(),
+            long_description: new.long_description,
             quantity: new.quantity,
             unit: new.unit.unwrap_or_else(|| DEFAULT_UNIT.to_owned()),
             unit_price,
@@ -68,6 +71,7 @@ impl LineContent {
             article_id: self.article_id,
             sku: c.sku.unwrap_or(self.sku),
             description: c.description.unwrap_or(self.description),
+            long_description: c.long_description.unwrap_or(self.long_description),
             quantity,
             unit: c.unit.unwrap_or(self.unit),
             unit_price,
@@ -78,11 +82,12 @@ impl LineContent {
     }
 }
 
-/// A merge patch of a line; `Some(None)` clears the sku.
+/// A merge patch of a line; `Some(None)` clears the sku or the long description.
 #[derive(Debug, Clone, Default)]
 pub struct LineChanges {
     pub sku: Option<Option<String>>,
     pub description: Option<String>,
+    pub long_description: Option<Option<String>>,
     pub quantity: Option<Quantity>,
     pub unit: Option<String>,
     pub unit_price: Option<Money>,
@@ -118,11 +123,13 @@ pub async fn complete(conn: &mut Conn, currency: &str, new: NewLine) -> Result<N
             Err(AppError::Validation(errors))
         };
     };
-    let article: Option<(String, String, String, Money, String, Percent, bool)> = articles::table
+    type Article = (String, String, Option<String>, String, Money, String, Percent, bool);
+    let article: Option<Article> = articles::table
         .find(article_id)
         .select((
             articles::sku,
             articles::name,
+            articles::long_description,
             articles::unit,
             articles::unit_price,
             articles::currency,
@@ -132,7 +139,7 @@ pub async fn complete(conn: &mut Conn, currency: &str, new: NewLine) -> Result<N
         .first(conn)
         .await
         .optional()?;
-    let Some((sku, name, unit, unit_price, article_currency, tax_rate, active)) = article else {
+    let Some((sku, name, long_description, unit, unit_price, article_currency, tax_rate, active)) = article else {
         return Err(AppError::invalid(
             "article_id",
             "not_found",
@@ -156,6 +163,7 @@ pub async fn complete(conn: &mut Conn, currency: &str, new: NewLine) -> Result<N
     Ok(NewLine {
         sku: new.sku.or(Some(sku)),
         description: new.description.or(Some(name)),
+        long_description: new.long_description.or(long_description),
         unit: new.unit.or(Some(unit)),
         unit_price: new.unit_price.or(Some(unit_price)),
         tax_rate: new.tax_rate.or(Some(tax_rate)),
@@ -177,6 +185,7 @@ macro_rules! content_columns {
         (
             $table::sku.eq(c.sku),
             $table::description.eq(c.description),
+            $table::long_description.eq(c.long_description),
             $table::quantity.eq(c.quantity),
             $table::unit.eq(c.unit),
             $table::unit_price.eq(c.unit_price),

@@ -31,6 +31,10 @@ pub struct NewLineRequest {
     #[validate(length(max = 500), custom(function = "crate::http::not_blank"))]
     #[schema(min_length = 1, max_length = 500)]
     pub description: Option<String>,
+    /// Printed under the description on the quote. Default: the article's.
+    #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
+    pub long_description: Option<String>,
     #[schema(value_type = money::QuantityInput)]
     pub quantity: Quantity,
     #[validate(length(max = 20), custom(function = "crate::http::not_blank"))]
@@ -58,6 +62,11 @@ pub struct LinePatch {
     #[schema(nullable = false, min_length = 1, max_length = 500)]
     #[validate(length(max = 500), custom(function = "crate::http::not_blank"))]
     pub description: Option<String>,
+    /// Printed under the description on the quote; `null` removes it.
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
+    pub long_description: Option<Option<String>>,
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false, value_type = Option<money::QuantityInput>)]
     pub quantity: Option<Quantity>,
@@ -83,6 +92,7 @@ impl From<NewLineRequest> for NewLine {
             article_id: r.article_id,
             sku: r.sku,
             description: r.description.map(|d| d.trim().to_owned()),
+            long_description: r.long_description,
             quantity: r.quantity,
             unit: r.unit,
             unit_price: r.unit_price,
@@ -97,6 +107,7 @@ impl From<LinePatch> for LineChanges {
         Self {
             sku: p.sku,
             description: p.description.map(|d| d.trim().to_owned()),
+            long_description: p.long_description,
             quantity: p.quantity,
             unit: p.unit,
             unit_price: p.unit_price,

@@ -14,7 +14,7 @@ use crate::ids::{ArticleId, OpportunityId, OpportunityLineId};
 #[schema(example = json!({
     "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f60", "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20",
     "position": 1, "article_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "sku": "VW-ID4-PRO",
-    "description": "VW ID.4 Pro", "quantity": "2", "unit": "Stk", "unit_price": "47990.00",
+    "description": "VW ID.4 Pro", "long_description": null, "quantity": "2", "unit": "Stk", "unit_price": "47990.00",
     "discount_percent": 5.0, "tax_rate": 19.0, "line_total": "91181.00",
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
@@ -29,6 +29,8 @@ pub struct Line {
     pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
+    /// The long text printed under the description on the quote (copied from the article).
+    pub long_description: Option<String>,
     pub quantity: Quantity,
     pub unit: String,
     /// In the opportunity's currency.
@@ -53,6 +55,7 @@ impl From<LineRow> for Line {
             article_id: row.article_id,
             sku: row.sku,
             description: row.description,
+            long_description: row.long_description,
             quantity: row.quantity,
             unit: row.unit,
             unit_price: row.unit_price,

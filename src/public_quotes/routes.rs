@@ -177,7 +177,7 @@ const NO_FORM: Form<'static> = Form {
     )
 )]
 #[get("/public/quotes/{token}")]
-async fn quote_page(db: Db, mailer: Data<Mailer>, token: Path<String>) -> Result<HttpResponse, AppError> {
+async fn public_quote_page(db: Db, mailer: Data<Mailer>, token: Path<String>) -> Result<HttpResponse, AppError> {
     let seen = see(&mut *db.connection().await?, &token).await;
     answer(&mailer, &token, seen.as_ref(), NO_FORM)
 }
@@ -193,7 +193,7 @@ async fn quote_page(db: Db, mailer: Data<Mailer>, token: Path<String>) -> Result
     )
 )]
 #[get("/public/quotes/{token}/pdf")]
-async fn quote_page_pdf(db: Db, mailer: Data<Mailer>, token: Path<String>) -> Result<HttpResponse, AppError> {
+async fn public_quote_pdf(db: Db, mailer: Data<Mailer>, token: Path<String>) -> Result<HttpResponse, AppError> {
     let seen = see(&mut *db.connection().await?, &token).await;
     match seen {
         Ok(seen) if !matches!(seen.state, State::Gone(_)) => {
@@ -314,7 +314,7 @@ async fn decide(
     )
 )]
 #[post("/public/quotes/{token}/accept")]
-async fn accept_quote(
+async fn accept_quote_online(
     req: HttpRequest,
     db: Db,
     mailer: Data<Mailer>,
@@ -338,7 +338,7 @@ async fn accept_quote(
     )
 )]
 #[post("/public/quotes/{token}/decline")]
-async fn decline_quote(
+async fn decline_quote_online(
     req: HttpRequest,
     db: Db,
     mailer: Data<Mailer>,
@@ -350,8 +350,8 @@ async fn decline_quote(
 
 /// Registers the public page.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(quote_page)
-        .service(quote_page_pdf)
-        .service(accept_quote)
-        .service(decline_quote);
+    cfg.service(public_quote_page)
+        .service(public_quote_pdf)
+        .service(accept_quote_online)
+        .service(decline_quote_online);
 }

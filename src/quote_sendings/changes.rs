@@ -84,7 +84,15 @@ pub async fn send(
     )
     .await?;
     let pdf = match request.attach_pdf {
-        true => Some(pdf::render_off_workers(prepared.document.clone()).await?),
+        // The PDF of the quote as it is once sent: no draft mark, as GET /quotes/{id}/pdf then
+        // serves it, byte for byte.
+        true => Some(
+            pdf::render_off_workers(QuoteDocument {
+                status: QuoteStatus::Sent,
+                ..prepared.document.clone()
+            })
+            .await?,
+        ),
         false => None,
     };
     let sending_id = QuoteSendingId::generate();

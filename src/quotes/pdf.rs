@@ -8,13 +8,17 @@
 
 mod canvas;
 mod flow;
+mod footer;
 pub(crate) mod format;
 mod layout;
+pub mod offer;
 mod table;
 mod text;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+
+use crate::domain::quote::QuoteStatus;
 
 /// The recipient's postal address, printed in the window-envelope field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +33,29 @@ pub struct PartnerAddress {
     pub country: Option<String>,
     /// The contact person (see [`person_name`]), printed as `z. Hd. …` under the name.
     pub contact: Option<String>,
+    /// The partner's VAT identification number (not printed; in the machine-readable offer).
+    pub vat_id: Option<String>,
+}
+
+/// The legal, bank and contact lines of the page footer, as the settings hold them; any may be
+/// missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompanyDetails {
+    /// Registergericht, e.g. `Amtsgericht München`.
+    pub register_court: Option<String>,
+    /// Handelsregister number, e.g. `HRB 123456`.
+    pub register_number: Option<String>,
+    pub managing_directors: Option<String>,
+    /// USt-IdNr.
+    pub vat_id: Option<String>,
+    /// Steuernummer.
+    pub tax_number: Option<String>,
+    pub iban: Option<String>,
+    pub bic: Option<String>,
+    pub bank_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
 }
 
 /// A person's name as an address prints it: the given parts (salutation, title, first and last
@@ -52,6 +79,8 @@ pub struct DocumentLine {
     pub sku: Option<String>,
     /// What is offered; long texts wrap, newlines are kept.
     pub description: String,
+    /// Details printed under the description, in a lighter colour.
+    pub long_description: Option<String>,
     pub quantity: Decimal,
     /// The unit of the quantity (`Stk.`, `h`, `pauschal`).
     pub unit: String,
@@ -72,10 +101,18 @@ pub struct QuoteDocument {
     pub company_name: String,
     /// The company's postal address: parts separated by newlines or by ", ".
     pub company_address: String,
+    /// Register, directors, tax ids, bank and contact: the columns of the page footer.
+    pub company: CompanyDetails,
     /// The quote number, e.g. `QT-000042`.
     pub number: String,
     /// 1 for the first version; from 2 on it is printed beside the number.
     pub revision: i32,
+    /// The status as the API shows it; a draft (also an expired one: it was never sent)
+    /// carries a large "ENTWURF" across every page.
+    pub status: QuoteStatus,
+    /// For an accepted quote, the line saying when and by whom ("Angenommen am 04.12.2026 von
+    /// Anna Schmidt"), printed under the totals.
+    pub acceptance: Option<String>,
     /// The date of the quote.
     pub date: NaiveDate,
     /// The last day the offer is binding ("Gültig bis").
@@ -97,8 +134,17 @@ pub struct QuoteDocument {
     pub net_total: Decimal,
     /// `(rate in percent, tax amount)` per rate, ascending by rate: one "USt." row each.
     pub taxes: Vec<(Decimal, Decimal)>,
+    /// The sum of the taxes.
+    pub tax_total: Decimal,
     /// Net total plus taxes.
     pub gross_total: Decimal,
+}
+
+impl QuoteDocument {
+    /// Not sent yet: not an offer the customer can accept.
+    pub fn is_draft(&self) -> bool {
+        matches!(self.status, QuoteStatus::Draft | QuoteStatus::Expired)
+    }
 }
 
 /// Why a quote could not be rendered. None of these depend on the document's content; each
@@ -114,11 +160,20 @@ pub enum PdfError {
 }
 
 /// Renders the quote as a PDF (A4 portrait, German labels), breaking long tables across
-/// pages with the table header repeated and "Seite x von n" on every page.
+/// pages with the table header repeated and "Seite x von n" on every page. The quote is also
+/// embedded as `angebot.json` ([`offer::MachineReadableOffer`]) for the buyer's systems.
 pub fn render(doc: &QuoteDocument) -> Result<Vec<u8>, PdfError> {
     let fonts = text::Fonts::shared()?;
     let pages = layout::compose(doc, fonts);
-    canvas::write(&pages, fonts, &format!("Angebot {}", doc.number))
+    let offer = serde_json::to_vec_pretty(&offer::MachineReadableOffer::of(doc)?)
+        .map_err(|error| PdfError::Write(error.to_string()))?;
+    let attachment = canvas::Attachment {
+        name: offer::FILE_NAME.to_owned(),
+        mime_type: "application/json",
+        description: format!("Angebot {} als JSON (MachineReadableOffer)", doc.number),
+        data: offer,
+    };
+    canvas::write(&pages, fonts, &format!("Angebot {}", doc.number), attachment)
 }
 
 /// [`render`] on actix's blocking threads (layout is CPU work, kept off the async workers).
@@ -152,6 +207,7 @@ mod tests {
             position,
             sku: Some(sku.to_owned()),
             description: description.to_owned(),
+            long_description: None,
             quantity: dec(quantity),
             unit: "Stk.".to_owned(),
             unit_price: dec(unit_price),
@@ -162,12 +218,15 @@ mod tests {
     }
 
     /// Two cars at 50.000,00 and two free extras: net 100.000,00, VAT 19.000,00, gross 119.000,00.
-    fn three_line_quote() -> QuoteDocument {
+    pub(super) fn three_line_quote() -> QuoteDocument {
         QuoteDocument {
             company_name: "Nordlicht Fahrzeughandel GmbH".to_owned(),
             company_address: "Hafenstraße 12, 20457 Hamburg".to_owned(),
+            company: CompanyDetails::default(),
             number: "QT-000042".to_owned(),
             revision: 2,
+            status: QuoteStatus::Sent,
+            acceptance: None,
             date: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
             valid_until: NaiveDate::from_ymd_opt(2026, 12, 22).unwrap(),
             currency: "EUR".to_owned(),
@@ -178,6 +237,7 @@ mod tests {
                 city: Some("Düsseldorf".to_owned()),
                 country: Some("DE".to_owned()),
                 contact: None,
+                vat_id: None,
             },
             subject: "Flottenerneuerung Außendienst 2027".to_owned(),
             header_text: "Sehr geehrte Damen und Herren,\n\nvielen Dank für Ihre Anfrage. Gern bieten wir Ihnen an:"
@@ -199,6 +259,7 @@ mod tests {
             ],
             net_total: dec("100000.00"),
             taxes: vec![(dec("19"), dec("19000.00"))],
+            tax_total: dec("19000.00"),
             gross_total: dec("119000.00"),
         }
     }
@@ -374,6 +435,7 @@ mod tests {
             city: None,
             country: None,
             contact: None,
+            vat_id: None,
         };
 
         let text = extract_pages(&render(&doc).unwrap()).join(" ");

@@ -338,11 +338,17 @@ async fn reject_quote(db: Db, who: Principal, id: Path<QuoteId>, if_match: IfMat
 pub struct PdfDocument(pub Vec<u8>);
 
 /// The quote as a PDF offer: letterhead, address, number, dates, texts, line table, totals.
+///
+/// A complete German offer: the footer carries the company's register, directors, VAT id, tax
+/// number, bank and contact details from the settings; a draft is marked "ENTWURF". The PDF
+/// (version 2.0) embeds the quote as the file `angebot.json`, associated with the document as
+/// its alternative representation, in the format of the schema `MachineReadableOffer`, for
+/// the buyer's procurement system.
 #[utoipa::path(
     tag = "quotes",
     params(("id" = Uuid, Path, description = "Quote id")),
     responses(
-        (status = 200, description = "The PDF", content_type = "application/pdf", body = PdfDocument,
+        (status = 200, description = "The PDF; it embeds `angebot.json`, a [MachineReadableOffer](#/components/schemas/MachineReadableOffer)", content_type = "application/pdf", body = PdfDocument,
             headers(("Content-Disposition" = String, description = "inline; filename=\"QT-000001.pdf\""))),
         (status = 404, response = NotFound)
     ),

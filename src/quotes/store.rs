@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::pdf::{DocumentLine, PartnerAddress, QuoteDocument};
+use super::pdf::{CompanyDetails, DocumentLine, PartnerAddress, QuoteDocument};
 use crate::access::{self, Visibility};
 use crate::db::Conn;
 use crate::domain::money::{Money, Percent, Quantity};
@@ -59,6 +59,7 @@ pub struct QuoteLineRow {
     pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
+    pub long_description: Option<String>,
     pub quantity: Quantity,
     pub unit: String,
     pub unit_price: Money,
@@ -76,6 +77,7 @@ impl From<&QuoteLineRow> for LineContent {
             article_id: row.article_id,
             sku: row.sku.clone(),
             description: row.description.clone(),
+            long_description: row.long_description.clone(),
             quantity: row.quantity,
             unit: row.unit.clone(),
             unit_price: row.unit_price,
@@ -239,12 +241,28 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
         None => None,
     };
     let row = record.row;
+    let acceptance = acceptance_line(&row);
     let t = quote::totals(record.lines.iter().map(|l| (l.line_total.amount(), l.tax_rate.value())));
     Ok(QuoteDocument {
         company_name: settings.company_name,
         company_address: settings.company_address,
+        company: CompanyDetails {
+            register_court: settings.register_court,
+            register_number: settings.register_number,
+            managing_directors: settings.managing_directors,
+            vat_id: settings.vat_id,
+            tax_number: settings.tax_number,
+            iban: settings.iban,
+            bic: settings.bic,
+            bank_name: settings.bank_name,
+            phone: settings.phone,
+            email: settings.email,
+            website: settings.website,
+        },
         number: row.number,
         revision: row.revision,
+        status: quote::shown_status(row.status, row.valid_until, today()),
+        acceptance,
         date: row.quote_date,
         valid_until: row.valid_until,
         currency: row.currency,
@@ -257,6 +275,7 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
             contact: contact.map(|(salutation, title, first_name, last_name)| {
                 super::pdf::person_name(&[salutation, title, first_name, Some(last_name)])
             }),
+            vat_id: partner.vat_id,
         },
         subject,
         header_text: row.header_text,
@@ -269,6 +288,7 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
                 position: l.position,
                 sku: l.sku,
                 description: l.description,
+                long_description: l.long_description,
                 quantity: l.quantity.value(),
                 unit: l.unit,
                 unit_price: l.unit_price.amount(),
@@ -279,6 +299,7 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
             .collect(),
         net_total: row.net_total.amount(),
         taxes: t.taxes,
+        tax_total: row.tax_total.amount(),
         gross_total: row.gross_total.amount(),
     })
 }
@@ -299,6 +320,21 @@ pub async fn page_of_lines(
         .select(QuoteLineRow::as_select())
         .load(conn)
         .await?)
+}
+
+/// "Angenommen am 04.12.2026 von Anna Schmidt" (the name only when the customer decided on the
+/// public page) for an accepted quote.
+fn acceptance_line(row: &QuoteRow) -> Option<String> {
+    let at = row.decided_at.filter(|_| row.status == StoredStatus::Accepted)?;
+    let by = row
+        .decided_by_name
+        .as_ref()
+        .map(|name| format!(" von {name}"))
+        .unwrap_or_default();
+    Some(format!(
+        "Angenommen am {}{by}",
+        super::pdf::format::date(at.date_naive())
+    ))
 }
 
 /// The date quotes are judged by (validity, expiry): today in UTC.

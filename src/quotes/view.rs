@@ -40,7 +40,7 @@ pub struct CustomerDecision {
     "header_text": "Vielen Dank für Ihre Anfrage.", "customer_text": "Wie besprochen mit Winterrädern.",
     "footer_text": "Es gelten unsere AGB.",
     "lines": [{"id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f71", "quote_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f70",
-        "position": 1, "article_id": null, "sku": "VW-ID4", "description": "VW ID.4 Pro", "quantity": "2",
+        "position": 1, "article_id": null, "sku": "VW-ID4", "description": "VW ID.4 Pro", "long_description": null, "quantity": "2",
         "unit": "Stk", "unit_price": "50000.00", "discount_percent": 0.0, "tax_rate": 19.0,
         "line_total": "100000.00", "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
         "version": 1}],
@@ -159,7 +159,7 @@ impl Resource for Quote {
 #[schema(example = json!({
     "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f71", "quote_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f70",
     "position": 1, "article_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "sku": "VW-ID4-PRO",
-    "description": "VW ID.4 Pro", "quantity": "2", "unit": "Stk", "unit_price": "50000.00",
+    "description": "VW ID.4 Pro", "long_description": null, "quantity": "2", "unit": "Stk", "unit_price": "50000.00",
     "discount_percent": 0.0, "tax_rate": 19.0, "line_total": "100000.00",
     "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z", "version": 1
 }))]
@@ -173,6 +173,8 @@ pub struct QuoteLine {
     pub article_id: Option<ArticleId>,
     pub sku: Option<String>,
     pub description: String,
+    /// The long text printed under the description on the quote (copied from the article).
+    pub long_description: Option<String>,
     pub quantity: Quantity,
     pub unit: String,
     pub unit_price: Money,
@@ -196,6 +198,7 @@ impl From<QuoteLineRow> for QuoteLine {
             article_id: row.article_id,
             sku: row.sku,
             description: row.description,
+            long_description: row.long_description,
             quantity: row.quantity,
             unit: row.unit,
             unit_price: row.unit_price,

@@ -71,6 +71,21 @@ pub(super) const LOST_REASONS: [(u128, &str); 5] = [
 ];
 
 /// (id, sku, name, unit, unit price in cents, tax rate)
+/// The long text of a demo article (printed under its quote lines), where it has one.
+fn long_description(sku: &str) -> Option<String> {
+    let text = match sku {
+        "VW-ID4-PRO" => {
+            "Elektro-SUV mit 77-kWh-Batterie, Wärmepumpe, Assistenzpaket Plus und \
+             Anhängerkupplung; Lieferung inklusive Typ-2-Ladekabel."
+        }
+        "ZUB-WINTERRAEDER" => {
+            "Vier Leichtmetallräder mit Winterreifen, montiert und gewuchtet, inklusive RDKS-Sensoren."
+        }
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
 pub(super) const ARTICLES: [(u128, &str, &str, &str, i64, i64); 7] = [
     (501, "VW-ID4-PRO", "VW ID.4 Pro, 77 kWh", "Stk", 4_799_000, 19),
     (502, "VW-GOLF-LIFE", "VW Golf Life 1.5 TSI", "Stk", 2_999_000, 19),
@@ -222,6 +237,7 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
             sku: sku.to_owned(),
             name: name.to_owned(),
             description: None,
+            long_description: long_description(sku),
             unit: unit.to_owned(),
             unit_price: Money::rounded(Decimal::new(cents, 2)),
             currency: "EUR".to_owned(),
@@ -242,6 +258,18 @@ pub fn load(conn: &mut SyncConn) -> Result<(), AppError> {
         .set((
             settings::company_name.eq("Autohaus Beispiel GmbH"),
             settings::company_address.eq("Leopoldstraße 200, 80804 München, Deutschland"),
+            settings::register_court.eq("Amtsgericht München"),
+            settings::register_number.eq("HRB 234567"),
+            settings::managing_directors.eq("Maria Beispiel, Thomas Muster"),
+            settings::vat_id.eq("DE811234567"),
+            settings::tax_number.eq("143/234/56789"),
+            // The documentation example IBAN of the German banks: a valid checksum, nobody's account.
+            settings::iban.eq("DE89 3704 0044 0532 0130 00"),
+            settings::bic.eq("COBADEFFXXX"),
+            settings::bank_name.eq("Commerzbank München"),
+            settings::phone.eq("+49 89 3090 4000"),
+            settings::email.eq("angebote@autohaus-beispiel.de"),
+            settings::website.eq("https://www.autohaus-beispiel.de"),
             settings::updated_at.eq(diesel::dsl::now),
             settings::version.eq(2),
         ))

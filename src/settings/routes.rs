@@ -10,7 +10,7 @@ use super::store::{self, SettingsChanges};
 use super::view::Settings;
 use crate::access::{Principal, Role};
 use crate::db::Db;
-use crate::domain::money;
+use crate::domain::{bank, contact, money};
 use crate::error::AppError;
 use crate::http::json::JsonBody;
 use crate::http::{IfMatch, ok, patch as merge};
@@ -67,6 +67,58 @@ pub struct SettingsPatch {
     )]
     #[schema(nullable = false, min_length = 1, max_length = 20000)]
     pub quote_email_text: Option<String>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
+    #[schema(min_length = 1, max_length = 100, example = "Amtsgericht München")]
+    pub register_court: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 50), custom(function = "crate::http::not_blank"))]
+    #[schema(min_length = 1, max_length = 50, example = "HRB 123456")]
+    pub register_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 300), custom(function = "crate::http::not_blank"))]
+    #[schema(min_length = 1, max_length = 300, example = "Maria Beispiel, Thomas Muster")]
+    pub managing_directors: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "contact::vat_id"))]
+    #[schema(pattern = "^[A-Z]{2}[A-Za-z0-9]{2,13}$", example = "DE123456789")]
+    pub vat_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 30), custom(function = "crate::http::not_blank"))]
+    #[schema(min_length = 1, max_length = 30, example = "143/123/45678")]
+    pub tax_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "bank::iban"))]
+    #[schema(
+        pattern = "^[A-Z]{2}[0-9]{2}[A-Z0-9 ]{11,38}$",
+        max_length = 42,
+        example = "DE89 3704 0044 0532 0130 00"
+    )]
+    pub iban: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "bank::bic"))]
+    #[schema(pattern = "^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$", example = "COBADEFFXXX")]
+    pub bic: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 100), custom(function = "crate::http::not_blank"))]
+    #[schema(min_length = 1, max_length = 100, example = "Commerzbank München")]
+    pub bank_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(custom(function = "contact::phone"))]
+    #[schema(
+        pattern = r"^[ +\-/().]*([0-9][ +\-/().]*){3,20}$",
+        max_length = 40,
+        example = "+49 89 1234560"
+    )]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254, example = "info@autohaus-beispiel.de")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[validate(length(max = 500), custom(function = "contact::web_address"))]
+    #[schema(format = "uri", max_length = 500, example = "https://www.autohaus-beispiel.de")]
+    pub website: Option<Option<String>>,
 }
 
 /// Gets the settings.
@@ -113,6 +165,17 @@ async fn update_settings(
         win_on_quote_accept: p.win_on_quote_accept,
         quote_email_subject: p.quote_email_subject,
         quote_email_text: p.quote_email_text,
+        register_court: p.register_court,
+        register_number: p.register_number,
+        managing_directors: p.managing_directors,
+        vat_id: p.vat_id,
+        tax_number: p.tax_number,
+        iban: p.iban,
+        bic: p.bic,
+        bank_name: p.bank_name,
+        phone: p.phone,
+        email: p.email,
+        website: p.website,
     };
     let row = changes::update(&mut *db.connection().await?, &who.subject, &if_match, &changes).await?;
     Ok(ok(&Settings::from(row)))

@@ -22,6 +22,17 @@ pub struct SettingsRow {
     pub win_on_quote_accept: bool,
     pub quote_email_subject: String,
     pub quote_email_text: String,
+    pub register_court: Option<String>,
+    pub register_number: Option<String>,
+    pub managing_directors: Option<String>,
+    pub vat_id: Option<String>,
+    pub tax_number: Option<String>,
+    pub iban: Option<String>,
+    pub bic: Option<String>,
+    pub bank_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -36,6 +47,17 @@ pub struct SettingsChanges {
     pub win_on_quote_accept: Option<bool>,
     pub quote_email_subject: Option<String>,
     pub quote_email_text: Option<String>,
+    pub register_court: Option<Option<String>>,
+    pub register_number: Option<Option<String>>,
+    pub managing_directors: Option<Option<String>>,
+    pub vat_id: Option<Option<String>>,
+    pub tax_number: Option<Option<String>>,
+    pub iban: Option<Option<String>>,
+    pub bic: Option<Option<String>>,
+    pub bank_name: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub website: Option<Option<String>>,
 }
 
 pub async fn get(conn: &mut Conn) -> Result<SettingsRow, AppError> {

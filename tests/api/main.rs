@@ -48,6 +48,7 @@ mod quote_acceptance;
 mod quote_contacts;
 mod quote_email;
 mod quote_lines;
+mod quote_pdf_offer;
 mod quote_workflow;
 mod quotes;
 mod report_periods;

@@ -30,10 +30,17 @@ async fn the_served_spec_equals_the_committed_file() {
 fn every_operation_has_one_tag_a_summary_and_its_error_responses() {
     let spec = committed();
     let mut operations = 0;
+    let mut operation_ids = std::collections::HashSet::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             operations += 1;
             let name = format!("{method} {path}");
+            let operation_id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                operation_ids.insert(operation_id),
+                "{name}: operationId {} is not unique",
+                op["operationId"]
+            );
             assert_eq!(op["tags"].as_array().map(Vec::len), Some(1), "{name}: one tag");
             assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{name}: summary");
             let responses = op["responses"].as_object().unwrap();

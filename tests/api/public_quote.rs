@@ -151,6 +151,21 @@ async fn accepting_online_accepts_the_quote_with_the_api_rules_and_records_who()
         "{html}"
     );
     assert!(!html.contains("Angebot annehmen"), "no second decision");
+    let pdf = app
+        .get(&format!("{}/pdf", quote_path(&quote)), &app.admin())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let text = crate::quote_workflow::pdf_text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let today = chrono::Utc::now().format("%d.%m.%Y").to_string();
+    assert!(
+        text.contains(&format!("Angenommen am {today} von Anna Schmidt")),
+        "{text}"
+    );
     let again = decide(&browser, &link, "decline", "Anna Schmidt").await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert_eq!(get_ok(&app, &quote_path(&quote)).await["status"], "accepted");

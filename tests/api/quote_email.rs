@@ -96,6 +96,10 @@ async fn a_quote_is_emailed_to_its_contact_with_its_pdf_and_the_sending_is_recor
         pdf.as_slice(),
         "the PDF as GET /quotes/{{id}}/pdf serves it"
     );
+    assert!(
+        !crate::quote_workflow::pdf_text(&pdf).contains("ENTWURF"),
+        "a sent quote is no draft"
+    );
 
     let recorded = sendings(&app, &quote).await;
     assert_eq!(recorded.len(), 1);

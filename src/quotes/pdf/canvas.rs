@@ -2,14 +2,16 @@
 //! pages first and writes them afterwards, because "Seite 1 von N" needs the page count.
 //! Coordinates are points from the top-left corner; a text's `y` is its baseline.
 
-use krilla::Document;
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::configure::{ConfigurationBuilder, PdfVersion};
+use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
+use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::metadata::Metadata;
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
+use krilla::{Document, SerializeSettings};
 
 use super::PdfError;
 use super::text::{Fonts, Shaped, Weight};
@@ -37,6 +39,8 @@ pub const ACCENT: Color = Color(22, 72, 120);
 pub const SHADE: Color = Color(234, 239, 244);
 /// Thin separators between table rows.
 pub const HAIRLINE: Color = Color(210, 215, 221);
+/// The draft mark behind the content: light enough to read the text through it.
+pub const WATERMARK: Color = Color(232, 236, 240);
 
 /// How a text looks.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +72,8 @@ enum Item {
         size: f32,
         color: Color,
         run: Shaped,
+        /// Degrees clockwise around the start of the baseline; 0 for ordinary text.
+        rotation: f32,
     },
     Line {
         from: (f32, f32),
@@ -101,12 +107,39 @@ impl Page {
             size: style.size,
             color: style.color,
             run,
+            rotation: 0.0,
         });
+    }
+
+    /// Draws a run beneath everything else on the page, turned by `rotation` degrees (clockwise)
+    /// around the start of its baseline at (`x`, `y`).
+    pub fn underlay(&mut self, run: Shaped, style: Style, (x, y): (f32, f32), rotation: f32) {
+        let item = Item::Text {
+            x,
+            y,
+            size: style.size,
+            color: style.color,
+            run,
+            rotation,
+        };
+        self.items.insert(0, item);
     }
 
     /// Shapes and draws one line of text.
     pub fn text(&mut self, fonts: &Fonts, text: &str, style: Style, x: f32, y: f32, align: Align) {
         self.run(fonts.shape(text, style.weight), style, x, y, align);
+    }
+
+    /// The texts on the page: left edge, baseline, width and text (for tests of the layout).
+    #[cfg(test)]
+    pub fn texts(&self) -> Vec<(f32, f32, f32, &str)> {
+        self.items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Text { x, y, size, run, .. } => Some((*x, *y, run.width(*size), run.text.as_str())),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn line(&mut self, from: (f32, f32), to: (f32, f32), width: f32, color: Color) {
@@ -121,9 +154,41 @@ impl Page {
     }
 }
 
-/// Writes the pages as one PDF document with `title` in its metadata.
-pub fn write(pages: &[Page], fonts: &Fonts, title: &str) -> Result<Vec<u8>, PdfError> {
-    let mut document = Document::new();
+/// A file carried inside the PDF (a machine-readable copy of what the pages show).
+pub struct Attachment {
+    /// The file name a viewer shows and saves it under.
+    pub name: String,
+    pub mime_type: &'static str,
+    pub description: String,
+    pub data: Vec<u8>,
+}
+
+/// Writes the pages as one PDF document with `title` in its metadata and `attachment` embedded.
+/// PDF 2.0, so that the catalogue lists the attachment as an associated file (`AF`) with its
+/// relationship: the PDF/A-3 way of saying "this file is the data of these pages" (as ZUGFeRD
+/// does), without PDF/A's refusal of any text the font lacks a glyph for.
+pub fn write(pages: &[Page], fonts: &Fonts, title: &str, attachment: Attachment) -> Result<Vec<u8>, PdfError> {
+    let configuration = ConfigurationBuilder::new()
+        .with_version(PdfVersion::Pdf20)
+        .finish()
+        .map_err(|_| PdfError::Layout("PDF 2.0 configuration"))?;
+    let mut document = Document::new_with(SerializeSettings {
+        configuration,
+        ..SerializeSettings::default()
+    });
+    let mime_type = MimeType::new(attachment.mime_type).ok_or(PdfError::Layout("attachment mime type"))?;
+    document
+        .embed_file(EmbeddedFile {
+            path: attachment.name,
+            mime_type: Some(mime_type),
+            description: Some(attachment.description),
+            association_kind: AssociationKind::Alternative,
+            data: attachment.data.into(),
+            modification_date: None,
+            compress: Some(true),
+            location: None,
+        })
+        .ok_or(PdfError::Layout("attachment embedded twice"))?;
     document.set_metadata(
         Metadata::new()
             .title(title.to_owned())
@@ -149,7 +214,18 @@ fn paint(color: Color) -> krilla::paint::Paint {
 
 fn draw(surface: &mut Surface<'_>, item: &Item, fonts: &Fonts) {
     match item {
-        Item::Text { x, y, size, color, run } => {
+        Item::Text {
+            x,
+            y,
+            size,
+            color,
+            run,
+            rotation,
+        } => {
+            let turned = *rotation != 0.0;
+            if turned {
+                surface.push_transform(&Transform::from_rotate_at(*rotation, *x, *y));
+            }
             surface.set_stroke(None);
             surface.set_fill(Some(Fill {
                 paint: paint(*color),
@@ -164,6 +240,9 @@ fn draw(surface: &mut Surface<'_>, item: &Item, fonts: &Fonts) {
                 *size,
                 false,
             );
+            if turned {
+                surface.pop();
+            }
         }
         Item::Line { from, to, width, color } => {
             let mut builder = PathBuilder::new();

@@ -1,19 +1,15 @@
 //! The flow of a quote's pages: the text area of DIN 5008, the current page and how far down it
 //! is filled, page breaks with the running head.
 
-use super::canvas::{Align, HAIRLINE, MUTED, PAGE_HEIGHT, PAGE_WIDTH, Page, Style, mm};
+use super::canvas::{Align, HAIRLINE, MUTED, PAGE_WIDTH, Page, Style, mm};
 use super::text::{Fonts, Weight};
 
 /// Left edge of the text (DIN 5008: 25 mm).
 pub const LEFT: f32 = 25.0 * 72.0 / 25.4;
 /// Right edge of the text (20 mm from the paper's edge).
 pub const RIGHT: f32 = PAGE_WIDTH - 20.0 * 72.0 / 25.4;
-/// Nothing but the page footer goes below this line.
-const CONTENT_BOTTOM: f32 = PAGE_HEIGHT - 72.0;
 /// Where the flow starts on pages after the first, below the running head.
 const CONTINUED_TOP: f32 = 70.0;
-/// The height a page after the first offers to the flow.
-pub const CONTINUED_ROOM: f32 = CONTENT_BOTTOM - CONTINUED_TOP;
 
 /// The small print: running heads and page numbers.
 pub const SMALL: Style = Style::new(Weight::Regular, 7.5, MUTED);
@@ -28,11 +24,14 @@ pub struct Flow<'a> {
     pub y: f32,
     running_head: String,
     company: String,
+    /// Nothing but the page footer goes below this line.
+    bottom: f32,
 }
 
 impl<'a> Flow<'a> {
-    /// A flow whose pages after the first carry `running_head` and `company` at the top.
-    pub fn new(fonts: &'a Fonts, running_head: String, company: String) -> Self {
+    /// A flow whose pages after the first carry `running_head` and `company` at the top, and
+    /// whose content ends at `bottom`, above the page footer.
+    pub fn new(fonts: &'a Fonts, running_head: String, company: String, bottom: f32) -> Self {
         Self {
             fonts,
             done: Vec::new(),
@@ -40,6 +39,7 @@ impl<'a> Flow<'a> {
             y: 0.0,
             running_head,
             company,
+            bottom,
         }
     }
 
@@ -49,7 +49,12 @@ impl<'a> Flow<'a> {
 
     /// The height left on the current page.
     pub fn room(&self) -> f32 {
-        CONTENT_BOTTOM - self.y
+        self.bottom - self.y
+    }
+
+    /// The height a page after the first offers to the flow.
+    pub fn continued_room(&self) -> f32 {
+        self.bottom - CONTINUED_TOP
     }
 
     /// Starts a new page unless `height` still fits on this one.

@@ -82,6 +82,21 @@ pub fn country_line(code: &str) -> Option<String> {
     Some(name.to_uppercase())
 }
 
+/// The company address as separate parts, whether it was entered with newlines or as one
+/// line separated by commas.
+pub fn address_parts(address: &str) -> Vec<&str> {
+    let parts: Vec<&str> = if address.contains('\n') {
+        address.lines().collect()
+    } else {
+        address.split(", ").collect()
+    };
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a test fails loudly on a broken fixture")]
 mod tests {

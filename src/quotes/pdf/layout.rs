@@ -4,9 +4,10 @@
 //! footer with "Seite x von n", pages after the first a running head.
 
 use super::QuoteDocument;
-use super::canvas::{ACCENT, Align, HAIRLINE, INK, MUTED, PAGE_HEIGHT, Page, SHADE, Style, mm};
-use super::flow::{Flow, LEFT, RIGHT, SMALL};
-use super::format;
+use super::canvas::{ACCENT, Align, HAIRLINE, INK, MUTED, PAGE_HEIGHT, PAGE_WIDTH, Page, SHADE, Style, WATERMARK, mm};
+use super::flow::{Flow, LEFT, RIGHT};
+use super::footer::Footer;
+use super::format::{self, address_parts};
 use super::table;
 use super::text::{Fonts, Shaped, Weight};
 
@@ -21,8 +22,8 @@ const GROSS: Style = Style::new(Weight::Bold, 10.5, INK);
 /// Lays out the whole quote.
 pub fn compose(doc: &QuoteDocument, fonts: &Fonts) -> Vec<Page> {
     let running_head = format!("Angebot {} vom {}", number_with_revision(doc), format::date(doc.date));
-    let mut flow = Flow::new(fonts, running_head, doc.company_name.clone());
-    let company_line = company_line(doc);
+    let footer = Footer::new(fonts, doc);
+    let mut flow = Flow::new(fonts, running_head, doc.company_name.clone(), footer.content_bottom());
     letterhead(flow.page(), fonts, doc);
     fold_marks(flow.page());
     address_field(flow.page(), fonts, doc);
@@ -43,11 +44,37 @@ pub fn compose(doc: &QuoteDocument, fonts: &Fonts) -> Vec<Page> {
     flow.y += 6.0;
     table::draw(&mut flow, doc);
     totals(&mut flow, doc);
+    if let Some(acceptance) = &doc.acceptance {
+        flow.y += BODY_LEADING * 1.5;
+        flow.paragraph(acceptance, SUBJECT, 15.0);
+    }
     if !doc.footer_text.trim().is_empty() {
         flow.y += BODY_LEADING * 1.5;
         flow.paragraph(&doc.footer_text, BODY, BODY_LEADING);
     }
-    flow.finish(|page, fonts, number, count| page_footer(page, fonts, &company_line, number, count))
+    flow.finish(|page, fonts, number, count| {
+        footer.draw(page, fonts, number, count);
+        if doc.is_draft() {
+            draft_mark(page, fonts);
+        }
+    })
+}
+
+/// "ENTWURF" in large light letters diagonally across the page, beneath the content: a draft
+/// is not an offer yet.
+fn draft_mark(page: &mut Page, fonts: &Fonts) {
+    let style = Style::new(Weight::Bold, 110.0, WATERMARK);
+    let run = fonts.shape("ENTWURF", style.weight);
+    // From lower left to upper right, centred on the page.
+    let angle: f32 = -(PAGE_HEIGHT / PAGE_WIDTH).atan().to_degrees().min(55.0);
+    let half = run.width(style.size) / 2.0;
+    let (sin, cos) = angle.to_radians().sin_cos();
+    let centre = (PAGE_WIDTH / 2.0, PAGE_HEIGHT / 2.0);
+    // The baseline's start, so that the middle of the word (a third of the size above the
+    // baseline) is the centre of the page.
+    let lift = style.size / 3.0;
+    let start = (centre.0 - half * cos - lift * sin, centre.1 - half * sin + lift * cos);
+    page.underlay(run, style, start, angle);
 }
 
 /// `QT-000042`, or `QT-000042 (Revision 2)` once the quote was revised.
@@ -57,29 +84,6 @@ fn number_with_revision(doc: &QuoteDocument) -> String {
     } else {
         doc.number.clone()
     }
-}
-
-/// The company address as separate parts, whether it was entered with newlines or as one
-/// line separated by commas.
-fn address_parts(address: &str) -> Vec<&str> {
-    let parts: Vec<&str> = if address.contains('\n') {
-        address.lines().collect()
-    } else {
-        address.split(", ").collect()
-    };
-    parts
-        .into_iter()
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .collect()
-}
-
-/// "Company · Street 1 · 12345 City · …": the page footer.
-fn company_line(doc: &QuoteDocument) -> String {
-    std::iter::once(doc.company_name.trim())
-        .chain(address_parts(&doc.company_address))
-        .collect::<Vec<_>>()
-        .join(" · ")
 }
 
 fn letterhead(page: &mut Page, fonts: &Fonts, doc: &QuoteDocument) {
@@ -250,22 +254,99 @@ fn totals(flow: &mut Flow<'_>, doc: &QuoteDocument) {
     flow.y = top + band;
 }
 
-/// The rule, the company line and "Seite x von n" at the bottom of every page.
-fn page_footer(page: &mut Page, fonts: &Fonts, company_line: &str, number: usize, count: usize) {
-    let rule = PAGE_HEIGHT - mm(17.0);
-    page.line((LEFT, rule), (RIGHT, rule), 0.5, HAIRLINE);
-    let page_label = format!("Seite {number} von {count}");
-    let label_width = fonts.width(&page_label, SMALL.weight, SMALL.size);
-    page.text(fonts, &page_label, SMALL, RIGHT, rule + 11.0, Align::Right);
-    let mut baseline = rule + 11.0;
-    let lines = fonts.wrap(
-        company_line,
-        SMALL.weight,
-        SMALL.size,
-        RIGHT - LEFT - label_width - 20.0,
-    );
-    for line in lines.into_iter().take(2) {
-        page.run(line, SMALL, LEFT, baseline, Align::Left);
-        baseline += 9.5;
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails loudly on a broken fixture")]
+mod tests {
+    use super::super::footer::complete_details;
+    use super::super::tests::three_line_quote;
+    use super::*;
+    use crate::domain::quote::QuoteStatus;
+
+    /// A long quote with every footer detail, a long description and a long article number.
+    fn long_german_offer() -> QuoteDocument {
+        let mut doc = three_line_quote();
+        doc.company = complete_details();
+        doc.lines = (1..=80)
+            .map(|n| {
+                let mut line = doc.lines[0].clone();
+                line.position = n;
+                line.sku = Some("WAGEN-ZUBEHOER-DACHBOX-XL-2026".to_owned());
+                line.long_description = Some(format!("Details zu Position {n}: Montage, Zulassung, Einweisung."));
+                line
+            })
+            .collect();
+        doc
+    }
+
+    #[test]
+    fn no_content_reaches_into_the_footer_and_every_text_stays_in_the_text_area() {
+        let doc = long_german_offer();
+        let fonts = Fonts::shared().unwrap();
+        let bottom = Footer::new(fonts, &doc).content_bottom();
+
+        let pages = compose(&doc, fonts);
+
+        assert!(pages.len() >= 3, "{} pages", pages.len());
+        for (index, page) in pages.iter().enumerate() {
+            let texts = page.texts();
+            let footer_top = texts
+                .iter()
+                .filter(|(_, _, _, text)| text.starts_with("Seite "))
+                .map(|(_, y, _, _)| *y)
+                .next()
+                .unwrap();
+            assert!(footer_top > bottom, "page {}", index + 1);
+            let content_below = texts
+                .iter()
+                .filter(|(_, y, _, text)| *y > bottom && *y < footer_top - 0.5 && !text.is_empty());
+            assert_eq!(content_below.count(), 0, "page {}", index + 1);
+            for (x, _, width, text) in texts {
+                assert!(
+                    x >= LEFT - 0.01 && x + width <= RIGHT + 0.01,
+                    "{text:?} leaves the text area"
+                );
+            }
+            assert!(
+                page.texts()
+                    .iter()
+                    .any(|(_, _, _, text)| text.starts_with("IBAN: DE89"))
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_article_number_breaks_after_a_hyphen_inside_its_column() {
+        let doc = long_german_offer();
+
+        let pages = compose(&doc, Fonts::shared().unwrap());
+
+        let texts = pages[0].texts();
+        let piece = texts.iter().find(|(_, _, _, text)| text.starts_with("WAGEN-")).unwrap();
+        assert!(piece.3.ends_with('-') && piece.3.len() < "WAGEN-ZUBEHOER-DACHBOX-XL-2026".len());
+        let description = texts
+            .iter()
+            .find(|(_, _, _, text)| text.starts_with("Elektro-Kombi"))
+            .unwrap();
+        assert!(
+            piece.0 + piece.2 < description.0,
+            "the article number runs into the description"
+        );
+    }
+
+    #[test]
+    fn only_drafts_carry_the_draft_mark_beneath_the_content() {
+        let mut doc = three_line_quote();
+        let fonts = Fonts::shared().unwrap();
+        let marked = |doc: &QuoteDocument| {
+            compose(doc, fonts)
+                .iter()
+                .map(|page| page.texts().first().is_some_and(|(_, _, _, text)| *text == "ENTWURF"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(marked(&doc), [false]);
+        for status in [QuoteStatus::Draft, QuoteStatus::Expired] {
+            doc.status = status;
+            assert_eq!(marked(&doc), [true], "{status:?}");
+        }
     }
 }

@@ -2,13 +2,15 @@
 //! Columns are as wide as their widest cell, the description takes the rest and wraps. Rows
 //! never split across pages unless one is taller than a page; the header repeats on every page.
 
-use super::canvas::{Align, HAIRLINE, INK, SHADE, Style, mm};
-use super::flow::{CONTINUED_ROOM, Flow, LEFT, RIGHT};
+use super::canvas::{Align, HAIRLINE, INK, MUTED, SHADE, Style, mm};
+use super::flow::{Flow, LEFT, RIGHT};
 use super::format;
 use super::text::{Fonts, Shaped, Weight};
 use super::{DocumentLine, QuoteDocument};
 
 const CELL: Style = Style::new(Weight::Regular, 8.5, INK);
+/// The long description under a line's description.
+const DETAIL: Style = Style::new(Weight::Regular, 8.0, MUTED);
 const HEAD: Style = Style::new(Weight::Bold, 8.5, INK);
 const LEADING: f32 = 11.0;
 /// Space between a cell's text and its neighbours, left/right and top/bottom.
@@ -48,6 +50,8 @@ const DESCRIPTION_MIN: f32 = 45.0 * 72.0 / 25.4;
 /// A row's cells, each as the lines it occupies.
 struct Row {
     cells: [Vec<Shaped>; 8],
+    /// The description cell's lines from this one on are the long description.
+    details_from: usize,
 }
 
 impl Row {
@@ -75,7 +79,7 @@ pub fn draw(flow: &mut Flow<'_>, doc: &QuoteDocument) {
         wrap_row(fonts, row, line, &columns);
     }
     // Lines of one row that fit below the header of an otherwise empty page.
-    let page_lines = ((CONTINUED_ROOM - HEADER_HEIGHT - 2.0 * PAD_Y) / LEADING)
+    let page_lines = ((flow.continued_room() - HEADER_HEIGHT - 2.0 * PAD_Y) / LEADING)
         .floor()
         .max(1.0) as usize;
     // The header never stands alone at the bottom of a page: the first row (or, if it is
@@ -129,6 +133,7 @@ fn single_line_row(fonts: &Fonts, line: &DocumentLine, currency: &str) -> Row {
     ];
     Row {
         cells: texts.map(|text| vec![fonts.shape(&text, CELL.weight)]),
+        details_from: 1,
     }
 }
 
@@ -166,7 +171,8 @@ fn columns(fonts: &Fonts, rows: &[Row]) -> Columns {
     Columns { x, width }
 }
 
-/// Wraps the text columns (article, description, unit) to their final widths.
+/// Wraps the text columns (article, description, unit) to their final widths, and puts the
+/// long description under the description.
 fn wrap_row(fonts: &Fonts, row: &mut Row, line: &DocumentLine, columns: &Columns) {
     let texts = [
         (SKU, line.sku.as_deref().unwrap_or_default()),
@@ -179,6 +185,12 @@ fn wrap_row(fonts: &Fonts, row: &mut Row, line: &DocumentLine, columns: &Columns
         if !fits {
             row.cells[index] = fonts.wrap(text, CELL.weight, CELL.size, available);
         }
+    }
+    let description = &mut row.cells[DESCRIPTION];
+    row.details_from = description.len();
+    if let Some(details) = line.long_description.as_deref().filter(|text| !text.trim().is_empty()) {
+        let available = columns.width[DESCRIPTION] - 2.0 * PAD_X;
+        description.extend(fonts.wrap(details, DETAIL.weight, DETAIL.size, available));
     }
 }
 
@@ -205,7 +217,9 @@ fn draw_row(flow: &mut Flow<'_>, columns: &Columns, row: &Row, range: std::ops::
         let lines = cell.iter().skip(range.start).take(range.len());
         for (offset, line) in lines.enumerate() {
             let baseline = top + PAD_Y + LEADING * (offset as f32 + 0.8);
-            page.run(line.clone(), CELL, anchor(columns, index), baseline, ALIGN[index]);
+            let detail = index == DESCRIPTION && range.start + offset >= row.details_from;
+            let style = if detail { DETAIL } else { CELL };
+            page.run(line.clone(), style, anchor(columns, index), baseline, ALIGN[index]);
         }
     }
     page.line((LEFT, top + height), (RIGHT, top + height), 0.4, HAIRLINE);

@@ -171,21 +171,42 @@ impl Fonts {
         lines
     }
 
-    /// Cuts a word wider than `max_width` into pieces that fit (at least one character each).
+    /// Cuts a word wider than `max_width` into pieces that fit: after the last `-`, `/` or `_`
+    /// that fits (article numbers such as `WAGEN-ZUBEHOER-DACHBOX-XL`, paths), else after the
+    /// last character that fits; at least one character each, and never between a letter and
+    /// the accent combined with it.
     fn split_word(&self, word: &str, weight: Weight, size: f32, max_width: f32) -> Vec<String> {
         let mut pieces = Vec::new();
-        let mut piece = String::new();
-        for character in word.chars() {
-            piece.push(character);
-            if piece.chars().count() > 1 && self.width(&piece, weight, size) > max_width {
-                piece.pop();
-                pieces.push(std::mem::take(&mut piece));
-                piece.push(character);
-            }
+        let mut rest = word;
+        while self.width(rest, weight, size) > max_width {
+            let cuts: Vec<usize> = rest
+                .char_indices()
+                .skip(1)
+                .filter(|(_, c)| !is_combining(*c))
+                .map(|(at, _)| at)
+                .collect();
+            let Some(&first) = cuts.first() else { break };
+            let fitting = cuts
+                .iter()
+                .copied()
+                .take_while(|&at| self.width(&rest[..at], weight, size) <= max_width)
+                .last()
+                .unwrap_or(first);
+            let cut = rest[..fitting]
+                .rfind(['-', '/', '_'])
+                .map(|at| at + 1)
+                .unwrap_or(fitting);
+            pieces.push(rest[..cut].to_owned());
+            rest = &rest[cut..];
         }
-        pieces.push(piece);
+        pieces.push(rest.to_owned());
         pieces
     }
+}
+
+/// Combining diacritical marks (U+0300–U+036F), drawn on the character before them.
+fn is_combining(c: char) -> bool {
+    ('\u{300}'..='\u{36f}').contains(&c)
 }
 
 #[cfg(test)]
@@ -214,6 +235,33 @@ mod tests {
             text.split_whitespace().collect::<Vec<_>>().join(" ")
         );
         assert!(joined.contains(&""), "the blank line stays: {joined:?}");
+    }
+
+    #[test]
+    fn an_article_number_breaks_after_its_hyphens() {
+        let fonts = Fonts::load().unwrap();
+        let sku = "WAGEN-ZUBEHOER-DACHBOX-XL-2026";
+        let width = fonts.width("WAGEN-ZUBEHOER-DA", Weight::Regular, 8.5);
+
+        let lines = fonts.wrap(sku, Weight::Regular, 8.5, width);
+
+        let texts: Vec<&str> = lines.iter().map(|line| line.text.as_str()).collect();
+        assert_eq!(texts, ["WAGEN-ZUBEHOER-", "DACHBOX-XL-2026"]);
+        assert!(lines.iter().all(|line| line.width(8.5) <= width));
+    }
+
+    #[test]
+    fn a_word_without_break_points_is_cut_by_characters_keeping_accents() {
+        let fonts = Fonts::load().unwrap();
+        let word = "Zubehoe\u{308}rpaketDachboxKomfortXL";
+        let width = fonts.width("Zubehoe\u{308}rpa", Weight::Regular, 8.5);
+
+        let lines = fonts.wrap(word, Weight::Regular, 8.5, width);
+
+        assert!(lines.len() >= 2);
+        assert!(lines.iter().all(|line| line.width(8.5) <= width));
+        assert!(lines.iter().all(|line| !line.text.starts_with('\u{308}')));
+        assert_eq!(lines.iter().map(|line| line.text.as_str()).collect::<String>(), word);
     }
 
     #[test]
