@@ -137,6 +137,10 @@ typed_id!(
     /// A contact person of a business partner.
     ContactId
 );
+typed_id!(
+    /// A custom field definition.
+    CustomFieldId
+);
 
 #[cfg(test)]
 mod tests {

@@ -23,6 +23,7 @@ diesel::table! {
         version -> Int4,
         timeline_at -> Timestamptz,
         external_id -> Nullable<Text>,
+        custom -> Jsonb,
     }
 }
 
@@ -64,6 +65,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int4,
         external_id -> Nullable<Text>,
+        custom -> Jsonb,
     }
 }
 
@@ -98,6 +100,36 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        custom -> Jsonb,
+    }
+}
+
+diesel::table! {
+    custom_fields (id) {
+        id -> Uuid,
+        resource -> Text,
+        key -> Text,
+        label -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        options -> Array<Nullable<Text>>,
+        required_from_stage_ids -> Array<Nullable<Uuid>>,
+        show_on_quote -> Bool,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    custom_values (entity_id, field_id, item) {
+        field_id -> Uuid,
+        entity_id -> Uuid,
+        num -> Nullable<Numeric>,
+        day -> Nullable<Date>,
+        txt -> Nullable<Text>,
+        item -> Int4,
     }
 }
 
@@ -234,6 +266,7 @@ diesel::table! {
         next_activity_kind -> Nullable<Text>,
         next_activity_subject -> Nullable<Text>,
         next_activity_due_at -> Nullable<Timestamptz>,
+        custom -> Jsonb,
     }
 }
 
@@ -318,6 +351,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int4,
         contact_id -> Nullable<Uuid>,
+        custom -> Jsonb,
     }
 }
 
@@ -432,6 +466,7 @@ diesel::joinable!(business_partners -> users (owner_id));
 diesel::joinable!(classes -> funnels (default_funnel_id));
 diesel::joinable!(classes -> users (default_owner_id));
 diesel::joinable!(contacts -> business_partners (business_partner_id));
+diesel::joinable!(custom_values -> custom_fields (field_id));
 diesel::joinable!(funnel_members -> funnels (funnel_id));
 diesel::joinable!(funnel_members -> users (user_id));
 diesel::joinable!(funnel_stages -> funnels (funnel_id));
@@ -461,6 +496,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     business_partners,
     classes,
     contacts,
+    custom_fields,
+    custom_values,
     events,
     funnel_members,
     funnel_stages,

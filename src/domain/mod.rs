@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod contact;
+pub mod custom;
 pub mod formula;
 pub mod money;
 pub mod opportunity;

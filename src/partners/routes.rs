@@ -12,6 +12,8 @@ use super::changes::{self, NewPartner, PartnerChanges};
 use super::store::{self, PartnerFilter, PartnerKind, PartnerRow};
 use super::view::Partner;
 use crate::access::{Principal, Role};
+use crate::custom_fields::values::Sent;
+use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
 use crate::domain::contact;
 use crate::error::AppError;
@@ -74,6 +76,9 @@ pub struct NewPartnerRequest {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200, example = "D-10042")]
     pub external_id: Option<String>,
+    /// Custom field values by key (see `/custom-fields?resource=business_partner`).
+    #[schema(value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 impl NewPartnerRequest {
@@ -94,6 +99,7 @@ impl NewPartnerRequest {
             owner_id,
             notes: self.notes,
             external_id,
+            custom: self.custom,
         }
     }
 }
@@ -160,6 +166,10 @@ pub struct PartnerPatch {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200)]
     pub external_id: Option<Option<String>>,
+    /// Merged onto the custom values; a key set to null is removed.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Sort orders of the partner list.
@@ -361,6 +371,7 @@ async fn update_partner(
         owner_id: p.owner_id,
         notes: p.notes,
         external_id: p.external_id,
+        custom: p.custom,
     };
     let row = changes::update(&mut *db.connection().await?, &who.subject, id, &if_match, &changes).await?;
     Ok(ok(&Partner::from(row)))

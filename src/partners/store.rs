@@ -6,7 +6,9 @@ use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::custom_fields::values;
 use crate::db::Conn;
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::ids::{PartnerId, UserId};
@@ -45,6 +47,11 @@ pub struct PartnerRow {
     pub updated_at: DateTime<Utc>,
     pub version: i32,
     pub external_id: Option<String>,
+    #[diesel(
+        select_expression = values::shown(CustomResource::BusinessPartner, bp::custom),
+        select_expression_type = values::Shown<bp::custom>
+    )]
+    pub custom: serde_json::Value,
 }
 
 /// List filters.

@@ -1,0 +1,460 @@
+//! Custom fields: the definitions (`/custom-fields`) and the `custom` values of the resources.
+
+use reqwest::StatusCode;
+use salesfunnel::access::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_fields, header, json_with, problem, spawn_app};
+
+fn path_of(field: &Value) -> String {
+    format!("/api/v1/custom-fields/{}", field["id"].as_str().unwrap())
+}
+
+/// Defines a custom field (admin) and answers it.
+pub async fn define(app: &TestApp, body: Value) -> Value {
+    json_with(
+        app.post("/api/v1/custom-fields", &app.admin(), &body).await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_admin_defines_a_field_that_every_role_reads() {
+    let app = spawn_app().await;
+    let body = json!({"resource": "opportunity", "key": "leasing_months", "label": "Leasing (Monate)",
+                      "type": "number", "show_on_quote": true});
+    let response = app.post("/api/v1/custom-fields", &app.admin(), &body).await;
+    let location = header(&response, "location");
+    let etag = header(&response, "etag");
+    let created = json_with(response, StatusCode::CREATED).await;
+    assert_eq!(location, Some(path_of(&created)));
+    assert_eq!(etag.as_deref(), Some("\"1\""));
+    assert_eq!(
+        (
+            &created["type"],
+            &created["options"],
+            &created["active"],
+            &created["show_on_quote"]
+        ),
+        (&json!("number"), &json!([]), &json!(true), &json!(true))
+    );
+    for role in [Role::Viewer, Role::Rep, Role::Manager, Role::Integration] {
+        let token = app.token_for(role, "someone");
+        let read = json_with(app.get(&path_of(&created), &token).await, StatusCode::OK).await;
+        assert_eq!(read, created, "{role:?}");
+        let listed = json_with(
+            app.get("/api/v1/custom-fields?resource=opportunity", &token).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(listed["items"], json!([created.clone()]), "{role:?}");
+        let refused = app
+            .post(
+                "/api/v1/custom-fields",
+                &token,
+                &json!({"resource": "quote", "key": "x", "label": "X", "type": "text"}),
+            )
+            .await;
+        problem(refused, StatusCode::FORBIDDEN).await;
+        problem(
+            app.patch(&path_of(&created), &token, &json!({"label": "Y"})).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        problem(app.delete(&path_of(&created), &token).await, StatusCode::FORBIDDEN).await;
+    }
+    let none = json_with(
+        app.get("/api/v1/custom-fields?resource=quote", &app.admin()).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(none["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_definition_names_every_problem_in_one_422() {
+    let app = spawn_app().await;
+    let bad = problem(
+        app.post(
+            "/api/v1/custom-fields",
+            &app.admin(),
+            &json!({"resource": "quote", "key": "9lives", "label": " ", "type": "enum", "options": []}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["key", "label", "options"]);
+    let unknown_stage = "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f30";
+    let bad = problem(
+        app.post(
+            "/api/v1/custom-fields",
+            &app.admin(),
+            &json!({"resource": "business_partner", "key": "group", "label": "Gruppe", "type": "text",
+                    "options": ["a"], "required_from_stage_ids": [unknown_stage]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        error_fields(&bad),
+        ["options", "required_from_stage_ids", "required_from_stage_ids"]
+    );
+    let bad = problem(
+        app.post(
+            "/api/v1/custom-fields",
+            &app.admin(),
+            &json!({"resource": "deal", "key": "k", "label": "K", "type": "color", "colour": 1}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["colour", "resource", "type"]);
+    let enumeration = define(
+        &app,
+        json!({"resource": "quote", "key": "pick", "label": "Wahl", "type": "multi_enum", "options": ["a", "b"]}),
+    )
+    .await;
+    let bad = problem(
+        app.patch(&path_of(&enumeration), &app.admin(), &json!({"type": "text"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["options"], "a text field takes no options");
+    let text = json_with(
+        app.patch(
+            &path_of(&enumeration),
+            &app.admin(),
+            &json!({"type": "text", "options": []}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!((&text["type"], &text["version"]), (&json!("text"), &json!(2)));
+}
+
+#[tokio::test]
+async fn a_key_is_unique_per_resource() {
+    let app = spawn_app().await;
+    let body = json!({"resource": "opportunity", "key": "customer_group", "label": "Kundengruppe", "type": "text"});
+    define(&app, body.clone()).await;
+    let duplicate = problem(
+        app.post("/api/v1/custom-fields", &app.admin(), &body).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(duplicate["detail"], "a field with this key exists for this resource");
+    let mut other = body;
+    other["resource"] = json!("business_partner");
+    define(&app, other).await;
+}
+
+#[tokio::test]
+async fn a_definition_changes_with_if_match_and_is_deleted_with_its_events() {
+    let app = spawn_app().await;
+    let field = define(
+        &app,
+        json!({"resource": "activity", "key": "outcome", "label": "Ergebnis", "type": "enum", "options": ["gut", "schlecht"]}),
+    )
+    .await;
+    let stale = app
+        .request(reqwest::Method::PATCH, &path_of(&field), &app.admin())
+        .header("If-Match", "\"7\"")
+        .json(&json!({"label": "Resultat"}))
+        .send()
+        .await
+        .unwrap();
+    problem(stale, StatusCode::PRECONDITION_FAILED).await;
+    let changed = json_with(
+        app.patch(
+            &path_of(&field),
+            &app.admin(),
+            &json!({"label": "Resultat", "options": ["gut"]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (&changed["label"], &changed["options"]),
+        (&json!("Resultat"), &json!(["gut"]))
+    );
+    let response = app.delete(&path_of(&field), &app.admin()).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    problem(app.get(&path_of(&field), &app.admin()).await, StatusCode::NOT_FOUND).await;
+    let events = app.feed(3).await;
+    let types: Vec<_> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["custom_field.created", "custom_field.updated", "custom_field.deleted"]
+    );
+    assert_eq!(
+        events[1]["data"]["previous"],
+        json!({"label": "Ergebnis", "options": ["gut", "schlecht"]})
+    );
+    assert_eq!(events[2]["data"]["custom_field"]["key"], "outcome");
+}
+
+/// Partner fields: a text, a money, a date, an enum and a multi_enum.
+async fn partner_fields(app: &TestApp) -> Vec<Value> {
+    let mut fields = Vec::new();
+    for (key, kind, options) in [
+        ("erp_customer_group", "text", json!([])),
+        ("credit_limit", "money", json!([])),
+        ("customer_since", "date", json!([])),
+        ("segment", "enum", json!(["A", "B", "C"])),
+        ("brands", "multi_enum", json!(["VW", "Audi", "Skoda"])),
+    ] {
+        fields.push(
+            define(
+                app,
+                json!({"resource": "business_partner", "key": key, "label": key, "type": kind, "options": options}),
+            )
+            .await,
+        );
+    }
+    fields
+}
+
+#[tokio::test]
+async fn partner_values_are_created_merge_patched_and_removed_with_null() {
+    let app = spawn_app().await;
+    partner_fields(&app).await;
+    let partner = app
+        .create_partner(json!({"kind": "customer", "name": "Autohaus Custom", "custom": {
+            "erp_customer_group": "Flotte", "credit_limit": 50000, "customer_since": "2019-04-01",
+            "segment": "A", "brands": ["VW", "Audi"]}}))
+        .await;
+    assert_eq!(
+        partner["custom"],
+        json!({"erp_customer_group": "Flotte", "credit_limit": "50000.00", "customer_since": "2019-04-01",
+               "segment": "A", "brands": ["VW", "Audi"]}),
+        "money is a Money string"
+    );
+    let path = format!("/api/v1/business-partners/{}", partner["id"].as_str().unwrap());
+    let patched = json_with(
+        app.patch(
+            &path,
+            &app.admin(),
+            &json!({"custom": {"segment": "B", "credit_limit": null, "brands": ["Skoda"]}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        patched["custom"],
+        json!({"erp_customer_group": "Flotte", "customer_since": "2019-04-01", "segment": "B", "brands": ["Skoda"]})
+    );
+    let read = json_with(app.get(&path, &app.token_for(Role::Viewer, "v")).await, StatusCode::OK).await;
+    assert_eq!(read["custom"], patched["custom"]);
+    let events = app.feed(50).await;
+    let updated = events
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "business_partner.updated")
+        .unwrap();
+    assert_eq!(updated["data"]["business_partner"]["custom"], patched["custom"]);
+    assert_eq!(updated["data"]["previous"]["custom"]["credit_limit"], "50000.00");
+    let plain = app.create_partner(json!({"kind": "lead", "name": "Ohne Felder"})).await;
+    assert_eq!(plain["custom"], json!({}));
+}
+
+#[tokio::test]
+async fn every_bad_value_is_named_in_one_422_with_the_other_field_errors() {
+    let app = spawn_app().await;
+    partner_fields(&app).await;
+    let bad = problem(
+        app.post(
+            "/api/v1/business-partners",
+            &app.admin(),
+            &json!({"kind": "customer", "name": "", "custom": {
+                "erp_customer_group": 7, "credit_limit": "12.345", "customer_since": "2019-02-30",
+                "segment": "Z", "brands": ["VW", "Opel"], "colour": "blau"}}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        error_fields(&bad),
+        [
+            "custom.brands",
+            "custom.colour",
+            "custom.credit_limit",
+            "custom.customer_since",
+            "custom.erp_customer_group",
+            "custom.segment",
+            "name"
+        ]
+    );
+    let unknown_owner = "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f30";
+    let bad = problem(
+        app.post(
+            "/api/v1/business-partners",
+            &app.admin(),
+            &json!({"kind": "customer", "name": "X", "owner_id": unknown_owner, "custom": {"segment": "Z"}}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["custom.segment", "owner_id"]);
+    let partner = app.create_partner(json!({"kind": "lead", "name": "Patch"})).await;
+    let path = format!("/api/v1/business-partners/{}", partner["id"].as_str().unwrap());
+    let bad = problem(
+        app.patch(
+            &path,
+            &app.admin(),
+            &json!({"custom": {"segment": ["A"], "brands": "VW"}, "kind": "x"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["custom.brands", "custom.segment", "kind"]);
+    let bad = problem(
+        app.patch(&path, &app.admin(), &json!({"custom": ["segment"]})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["custom"], "custom is an object");
+}
+
+#[tokio::test]
+async fn definitions_in_use_keep_their_type_and_options_and_deleted_ones_hide_values() {
+    let app = spawn_app().await;
+    let fields = partner_fields(&app).await;
+    let [group, _, _, segment, _] = &fields[..] else {
+        unreachable!()
+    };
+    let unused = json_with(
+        app.patch(&path_of(group), &app.admin(), &json!({"type": "number"}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(unused["type"], "number", "no value yet: the type may change");
+    let back = json_with(
+        app.patch(&path_of(group), &app.admin(), &json!({"type": "text"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(back["type"], "text");
+    let partner = app
+        .create_partner(
+            json!({"kind": "customer", "name": "Belegt", "custom": {"erp_customer_group": "G1", "segment": "B"}}),
+        )
+        .await;
+    let conflict = problem(
+        app.patch(&path_of(group), &app.admin(), &json!({"type": "number"}))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(
+        conflict["detail"],
+        "records hold values of this field: its type cannot change"
+    );
+    problem(
+        app.patch(&path_of(segment), &app.admin(), &json!({"options": ["A", "C"]}))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let fewer = json_with(
+        app.patch(&path_of(segment), &app.admin(), &json!({"options": ["B", "C"]}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(fewer["options"], json!(["B", "C"]), "an option nobody holds may go");
+
+    let response = app.delete(&path_of(group), &app.admin()).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let path = format!("/api/v1/business-partners/{}", partner["id"].as_str().unwrap());
+    let read = json_with(app.get(&path, &app.admin()).await, StatusCode::OK).await;
+    assert_eq!(
+        read["custom"],
+        json!({"segment": "B"}),
+        "the deleted field's value is not shown"
+    );
+    let patched = json_with(
+        app.patch(&path, &app.admin(), &json!({"custom": {"segment": "C"}}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(patched["custom"], json!({"segment": "C"}));
+    let again = problem(
+        app.post(
+            "/api/v1/custom-fields",
+            &app.admin(),
+            &json!({"resource": "business_partner", "key": "erp_customer_group", "label": "Neu", "type": "number"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        again["detail"].as_str().unwrap().contains("values of a deleted field"),
+        "{again}"
+    );
+    let inactive = json_with(
+        app.patch(&path_of(segment), &app.admin(), &json!({"active": false}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(inactive["active"], false);
+    let refused = problem(
+        app.patch(&path, &app.admin(), &json!({"custom": {"segment": "B"}}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["code"], "inactive");
+    let read = json_with(app.get(&path, &app.admin()).await, StatusCode::OK).await;
+    assert_eq!(
+        read["custom"],
+        json!({"segment": "C"}),
+        "an inactive field's value is still shown"
+    );
+}
+
+#[tokio::test]
+async fn a_partner_upsert_replaces_the_values() {
+    let app = spawn_app().await;
+    partner_fields(&app).await;
+    let path = "/api/v1/business-partners/by-external-id/D-777";
+    let body = json!({"kind": "customer", "name": "ERP GmbH", "custom": {"segment": "A", "brands": ["VW"]}});
+    let request = |body: Value| app.request(reqwest::Method::PUT, path, &app.admin()).json(&body).send();
+    let created = json_with(request(body.clone()).await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(created["custom"], json!({"segment": "A", "brands": ["VW"]}));
+    let same = json_with(request(body).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(same["version"], 1, "the same values change nothing");
+    let replaced = json_with(
+        request(json!({"kind": "customer", "name": "ERP GmbH", "custom": {"segment": "C"}}))
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (&replaced["custom"], &replaced["version"]),
+        (&json!({"segment": "C"}), &json!(2))
+    );
+    let bad = problem(
+        request(json!({"kind": "customer", "name": "ERP GmbH", "custom": {"segment": "Q"}}))
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["custom.segment"]);
+}
