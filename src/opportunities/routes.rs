@@ -14,6 +14,8 @@ use super::view::Opportunity;
 use super::{create, upsert};
 use crate::access::Actor;
 use crate::access::{Principal, Role};
+use crate::custom_fields::values::Sent;
+use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
 use crate::domain::money::{self, Money, Percent};
 use crate::domain::pipeline::Outcome;
@@ -69,6 +71,9 @@ pub struct NewOpportunityRequest {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200, example = "AUF-2027-0042")]
     pub external_id: Option<String>,
+    /// Custom field values by key (see `/custom-fields?resource=opportunity`).
+    #[schema(value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 impl NewOpportunityRequest {
@@ -87,6 +92,7 @@ impl NewOpportunityRequest {
             probability_override: self.probability_override,
             expected_close_date: self.expected_close_date,
             external_id,
+            custom: self.custom,
         }
     }
 }
@@ -143,6 +149,10 @@ pub struct OpportunityPatch {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200)]
     pub external_id: Option<Option<String>>,
+    /// Merged onto the custom values; a key set to null is removed.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Sort orders of the opportunity list.
@@ -420,6 +430,7 @@ async fn update_opportunity(
         probability_override: p.probability_override,
         expected_close_date: p.expected_close_date,
         external_id: p.external_id,
+        custom: p.custom,
     };
     let record = changes::update(
         &mut *db.connection().await?,

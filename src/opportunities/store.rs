@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{self, Visibility};
+use crate::custom_fields::values;
 use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
+use crate::domain::custom::CustomResource;
 use crate::domain::money::{Money, Percent};
 use crate::domain::opportunity::Entry;
 use crate::domain::pipeline::Outcome;
@@ -111,6 +113,14 @@ pub struct OpportunityRow {
     pub next_activity_kind: Option<ActivityKind>,
     pub next_activity_subject: Option<String>,
     pub next_activity_due_at: Option<DateTime<Utc>>,
+    /// Shown custom values; a statement that reads rows by name selects them as `shown_custom`.
+    #[diesel(
+        sql_type = diesel::sql_types::Jsonb,
+        column_name = shown_custom,
+        select_expression = values::shown(CustomResource::Opportunity, opp::custom),
+        select_expression_type = values::Shown<opp::custom>
+    )]
+    pub custom: serde_json::Value,
 }
 
 /// An opportunity as read: its row, its traffic light, its activities per kind and how many
@@ -222,7 +232,7 @@ macro_rules! reading {
 
 /// The end of a statement that writes opportunities in a CTE named `written`: they as every
 /// read shows them (see [`Written`]).
-pub(super) const WRITTEN: &str = "SELECT w.*,
+pub(super) const WRITTEN: &str = "SELECT w.*, custom_shown('opportunity', w.custom) AS shown_custom,
        opportunity_health(w.status, w.last_contact_at, health_cutoff(s.warn_after_days, f.warn_after_days),
                           health_cutoff(s.critical_after_days, f.critical_after_days),
                           followup_keeps_yellow(f.planned_followup_keeps_yellow, w.next_activity_due_at,

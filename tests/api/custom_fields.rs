@@ -5,6 +5,7 @@ use salesfunnel::access::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_fields, header, json_with, problem, spawn_app};
+use crate::opportunities::{Sales, act, act_ok, create, create_as, new_body, path_of as opp_path, rejected, sales};
 
 fn path_of(field: &Value) -> String {
     format!("/api/v1/custom-fields/{}", field["id"].as_str().unwrap())
@@ -457,4 +458,171 @@ async fn a_partner_upsert_replaces_the_values() {
     )
     .await;
     assert_eq!(error_fields(&bad), ["custom.segment"]);
+}
+
+/// Opportunity fields: `leasing_months` (number), `trade_in_value` (money) required from the
+/// proposal stage and the won stage, `customer_group` (enum).
+async fn opportunity_fields(app: &TestApp, s: &Sales) {
+    define(
+        app,
+        json!({"resource": "opportunity", "key": "leasing_months", "label": "Leasing", "type": "number"}),
+    )
+    .await;
+    define(
+        app,
+        json!({"resource": "opportunity", "key": "trade_in_value", "label": "Inzahlungnahme", "type": "money",
+               "required_from_stage_ids": [s.proposal, s.won]}),
+    )
+    .await;
+    define(
+        app,
+        json!({"resource": "opportunity", "key": "customer_group", "label": "Kundengruppe", "type": "enum",
+               "options": ["Flotte", "Privat"]}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn opportunity_values_are_checked_merged_and_carried_by_events() {
+    let app = spawn_app().await;
+    let s = sales(&app, "CFO").await;
+    opportunity_fields(&app, &s).await;
+    let mut body = new_body(&s, "Leasing");
+    body["custom"] = json!({"leasing_months": 36, "customer_group": "Flotte"});
+    let created = create_as(&app, &app.admin(), &body).await;
+    assert_eq!(
+        created["custom"],
+        json!({"leasing_months": 36, "customer_group": "Flotte"})
+    );
+    let patched = json_with(
+        app.patch(
+            &opp_path(&created),
+            &app.admin(),
+            &json!({"custom": {"leasing_months": null, "trade_in_value": 8000.5}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        patched["custom"],
+        json!({"trade_in_value": "8000.50", "customer_group": "Flotte"})
+    );
+    let events = app.feed(100).await;
+    let created_event = events.iter().find(|e| e["type"] == "opportunity.created").unwrap();
+    assert_eq!(created_event["data"]["opportunity"]["custom"], created["custom"]);
+    let updated = events
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "opportunity.updated")
+        .unwrap();
+    assert_eq!(updated["data"]["opportunity"]["custom"], patched["custom"]);
+    assert_eq!(updated["data"]["previous"]["custom"], created["custom"]);
+
+    let mut bad = new_body(&s, "");
+    bad["custom"] = json!({"leasing_months": "36", "customer_group": "Firma", "nope": 1});
+    assert_eq!(
+        rejected(&app, &bad).await,
+        [
+            "custom.customer_group",
+            "custom.leasing_months",
+            "custom.nope",
+            "subject"
+        ]
+    );
+    let bad = problem(
+        app.patch(
+            &opp_path(&created),
+            &app.admin(),
+            &json!({"custom": {"customer_group": 1}, "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f30"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["custom.customer_group", "owner_id"]);
+}
+
+#[tokio::test]
+async fn a_value_required_from_a_stage_is_needed_to_enter_it() {
+    let app = spawn_app().await;
+    let s = sales(&app, "CFR").await;
+    opportunity_fields(&app, &s).await;
+    let mut body = new_body(&s, "Gleich im Angebot");
+    body["stage_id"] = json!(s.proposal);
+    assert_eq!(rejected(&app, &body).await, ["custom.trade_in_value"]);
+    body["custom"] = json!({"trade_in_value": "5000"});
+    let created = create_as(&app, &app.admin(), &body).await;
+    assert_eq!(created["custom"]["trade_in_value"], "5000.00");
+
+    let plain = create(&app, &s, "Ohne Wert").await;
+    for (action, body) in [("stage", json!({"stage_id": s.proposal})), ("win", json!({}))] {
+        let refused = problem(
+            act(&app, &app.admin(), &plain, action, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(error_fields(&refused), ["custom.trade_in_value"], "{action}");
+    }
+    let refused = problem(
+        app.patch(&opp_path(&plain), &app.admin(), &json!({"stage_id": s.proposal}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&refused), ["custom.trade_in_value"]);
+    let moved = json_with(
+        app.patch(
+            &opp_path(&plain),
+            &app.admin(),
+            &json!({"stage_id": s.proposal, "custom": {"trade_in_value": 100}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(moved["stage_id"], json!(s.proposal));
+    let won = act_ok(&app, &moved, "win", &json!({})).await;
+    assert_eq!(won["status"], "won");
+
+    let mut upsert = new_body(&s, "Per ERP");
+    upsert["stage_id"] = json!(s.proposal);
+    let response = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/opportunities/by-external-id/ERP-1",
+            &app.admin(),
+        )
+        .json(&upsert)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY).await),
+        ["custom.trade_in_value"]
+    );
+    upsert["custom"] = json!({"trade_in_value": "1.00", "leasing_months": 24});
+    let put = |body: Value| {
+        app.request(
+            reqwest::Method::PUT,
+            "/api/v1/opportunities/by-external-id/ERP-1",
+            &app.admin(),
+        )
+        .json(&body)
+        .send()
+    };
+    let created = json_with(put(upsert.clone()).await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(
+        created["custom"],
+        json!({"trade_in_value": "1.00", "leasing_months": 24})
+    );
+    let same = json_with(put(upsert.clone()).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(same["version"], created["version"], "the same values change nothing");
+    upsert["custom"] = json!({"trade_in_value": "2.00"});
+    let replaced = json_with(put(upsert).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(
+        replaced["custom"],
+        json!({"trade_in_value": "2.00"}),
+        "left-out keys are removed"
+    );
 }
