@@ -2,6 +2,7 @@
 //! opportunities, business partners, contacts, quotes and activities (`values.rs`).
 
 pub mod changes;
+pub mod filters;
 pub mod routes;
 pub mod store;
 pub mod values;

@@ -14,9 +14,11 @@ use super::view::Opportunity;
 use super::{create, upsert};
 use crate::access::Actor;
 use crate::access::{Principal, Role};
+use crate::custom_fields::filters::{self, CustomFilterParams};
 use crate::custom_fields::values::Sent;
 use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
+use crate::domain::custom::CustomResource;
 use crate::domain::money::{self, Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
@@ -254,7 +256,7 @@ pub struct OpportunityQuery {
 /// Lists the opportunities the caller sees.
 #[utoipa::path(
     tag = "opportunities",
-    params(OpportunityQuery, PageParams),
+    params(OpportunityQuery, PageParams, CustomFilterParams),
     responses((status = 200, description = "One page of opportunities", body = Paged<Opportunity>)),
     security(("bearer" = []))
 )]
@@ -262,6 +264,7 @@ pub struct OpportunityQuery {
 async fn list_opportunities(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     query: Query<OpportunityQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -269,6 +272,8 @@ async fn list_opportunities(
     let q = query.into_inner();
     let sort = q.sort.unwrap_or_default();
     let page = Page::new(&page, sort.key())?.tie_breaker("opportunities.id");
+    let mut conn = db.connection().await?;
+    let custom = filters::parse(&mut conn, CustomResource::Opportunity, req.query_string()).await?;
     let filter = OpportunityFilter {
         status: q.status,
         owner_id: q.owner_id,
@@ -285,8 +290,9 @@ async fn list_opportunities(
         next_activity_before: q.next_activity_before,
         has_next_activity: q.has_next_activity,
         overdue: q.overdue,
+        custom,
     };
-    let rows = store::list(&mut *db.connection().await?, who.read_scope(), &filter, &page).await?;
+    let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |r| (sort.cursor_value(r), r.row.id))
             .map(Opportunity::from),

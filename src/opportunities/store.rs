@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{self, Visibility};
+use crate::custom_fields::filters::{self, CustomFilter};
 use crate::custom_fields::values;
 use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
@@ -170,6 +171,7 @@ pub struct OpportunityFilter {
     pub has_next_activity: Option<bool>,
     /// It has (or has no) overdue planned activity.
     pub overdue: Option<bool>,
+    pub custom: Vec<CustomFilter>,
 }
 
 diesel::define_sql_function! {
@@ -365,6 +367,9 @@ pub async fn list(
     if let Some(q) = &filter.q {
         let pattern = crate::http::contains_pattern(q);
         query = query.filter(opp::subject.ilike(pattern.clone()).or(opp::number.ilike(pattern)));
+    }
+    for custom in &filter.custom {
+        query = query.filter(opp::id.eq_any(filters::matching(custom)));
     }
     // Each names `next_activity_id IS NOT NULL` where it needs a next activity, so that the
     // partial index on (next_activity_due_at, id) serves it; overdue is "the next activity is

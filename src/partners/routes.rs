@@ -12,10 +12,12 @@ use super::changes::{self, NewPartner, PartnerChanges};
 use super::store::{self, PartnerFilter, PartnerKind, PartnerRow};
 use super::view::Partner;
 use crate::access::{Principal, Role};
+use crate::custom_fields::filters::{self, CustomFilterParams};
 use crate::custom_fields::values::Sent;
 use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
 use crate::domain::contact;
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -241,7 +243,7 @@ pub struct PartnerQuery {
 /// Lists business partners.
 #[utoipa::path(
     tag = "business-partners",
-    params(PartnerQuery, PageParams),
+    params(PartnerQuery, PageParams, CustomFilterParams),
     responses((status = 200, description = "One page of business partners", body = Paged<Partner>)),
     security(("bearer" = []))
 )]
@@ -249,6 +251,7 @@ pub struct PartnerQuery {
 async fn list_partners(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     query: Query<PartnerQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -256,14 +259,17 @@ async fn list_partners(
     let query = query.into_inner();
     let sort = query.sort.unwrap_or_default();
     let page = Page::new(&page, sort.key())?;
+    let mut conn = db.connection().await?;
+    let custom = filters::parse(&mut conn, CustomResource::BusinessPartner, req.query_string()).await?;
     let filter = PartnerFilter {
         kind: query.kind,
         owner_id: query.owner_id,
         q: query.q,
         updated_after: query.updated_after,
         external_id: query.external_id,
+        custom,
     };
-    let rows = store::list(&mut *db.connection().await?, &filter, &page).await?;
+    let rows = store::list(&mut conn, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |row| (sort.cursor_value(row), row.id))
             .map(Partner::from),

@@ -626,3 +626,150 @@ async fn a_value_required_from_a_stage_is_needed_to_enter_it() {
         "left-out keys are removed"
     );
 }
+
+/// The subjects (or names) of a list's first page, sorted.
+async fn listed(app: &TestApp, path: &str, field: &str) -> Vec<String> {
+    let page = json_with(app.get(path, &app.admin()).await, StatusCode::OK).await;
+    let mut names: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn lists_filter_by_custom_values_and_ranges() {
+    let app = spawn_app().await;
+    let s = sales(&app, "CFF").await;
+    opportunity_fields(&app, &s).await;
+    define(
+        &app,
+        json!({"resource": "opportunity", "key": "delivery", "label": "Lieferung", "type": "date"}),
+    )
+    .await;
+    for (subject, custom) in [
+        (
+            "A",
+            json!({"leasing_months": 24, "customer_group": "Flotte", "delivery": "2027-01-15"}),
+        ),
+        (
+            "B",
+            json!({"leasing_months": 36, "trade_in_value": "9000.00", "delivery": "2027-03-01"}),
+        ),
+        (
+            "C",
+            json!({"leasing_months": 48, "customer_group": "Privat", "trade_in_value": 12000}),
+        ),
+        ("D", json!({})),
+    ] {
+        let mut body = new_body(&s, subject);
+        body["custom"] = custom;
+        create_as(&app, &app.admin(), &body).await;
+    }
+    let list = "/api/v1/opportunities?limit=200";
+    assert_eq!(
+        listed(&app, &format!("{list}&custom.customer_group=Flotte"), "subject").await,
+        ["A"]
+    );
+    assert_eq!(
+        listed(&app, &format!("{list}&custom.leasing_months=36"), "subject").await,
+        ["B"]
+    );
+    assert_eq!(
+        listed(
+            &app,
+            &format!("{list}&custom.leasing_months_from=30&custom.leasing_months_to=48"),
+            "subject"
+        )
+        .await,
+        ["B", "C"]
+    );
+    assert_eq!(
+        listed(&app, &format!("{list}&custom.trade_in_value_from=10000.5"), "subject").await,
+        ["C"]
+    );
+    assert_eq!(
+        listed(&app, &format!("{list}&custom.delivery_to=2027-02-01"), "subject").await,
+        ["A"]
+    );
+    assert_eq!(
+        listed(
+            &app,
+            &format!("{list}&custom.leasing_months_from=30&status=open&custom.customer_group=Privat"),
+            "subject"
+        )
+        .await,
+        ["C"]
+    );
+    let page = json_with(
+        app.get(
+            "/api/v1/opportunities?custom.leasing_months_from=1&limit=2",
+            &app.admin(),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest = json_with(
+        app.get(
+            &format!("/api/v1/opportunities?custom.leasing_months_from=1&limit=2&cursor={cursor}"),
+            &app.admin(),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len() + rest["items"].as_array().unwrap().len(),
+        3
+    );
+
+    for bad in [
+        "custom.colour=blau",
+        "custom.customer_group_from=A",
+        "custom.leasing_months=viele",
+        "custom.delivery_from=gestern",
+    ] {
+        let refused = problem(
+            app.get(&format!("{list}&{bad}"), &app.admin()).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        let name = bad.split('=').next().unwrap();
+        assert!(refused["detail"].as_str().unwrap().contains(name), "{bad}: {refused}");
+    }
+    let other = problem(
+        app.get("/api/v1/lost-reasons?custom.x=1", &app.admin()).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(other["detail"].as_str().unwrap().contains("'custom.x'"), "{other}");
+
+    partner_fields(&app).await;
+    for (name, custom) in [
+        ("P1", json!({"brands": ["VW", "Audi"], "credit_limit": "100.00"})),
+        ("P2", json!({"brands": ["Skoda"], "credit_limit": 5000})),
+    ] {
+        app.create_partner(json!({"kind": "customer", "name": name, "custom": custom}))
+            .await;
+    }
+    let partners = "/api/v1/business-partners?limit=200";
+    assert_eq!(
+        listed(&app, &format!("{partners}&custom.brands=Audi"), "name").await,
+        ["P1"]
+    );
+    assert_eq!(
+        listed(&app, &format!("{partners}&custom.credit_limit_from=1000"), "name").await,
+        ["P2"]
+    );
+    problem(
+        app.get(&format!("{partners}&custom.leasing_months=1"), &app.admin())
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
