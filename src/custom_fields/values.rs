@@ -227,3 +227,21 @@ pub fn join(custom: Result<Change, Vec<FieldError>>, others: Result<(), AppError
         (Err(_), Err(error)) => Err(error),
     }
 }
+
+/// [`checked`] for a write that gathers its field errors in `errors`: the custom values'
+/// problems join them (and the change is then empty).
+pub async fn check_into(
+    conn: &mut Conn,
+    resource: CustomResource,
+    current: &Map<String, Value>,
+    sent: Option<&Sent>,
+    errors: &mut Vec<FieldError>,
+) -> Result<Change, AppError> {
+    match checked(conn, resource, current, sent, Ok(())).await {
+        Err(AppError::Validation(wrong)) => {
+            errors.extend(wrong);
+            Ok(Change::default())
+        }
+        other => other,
+    }
+}

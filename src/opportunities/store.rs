@@ -25,8 +25,7 @@ use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::ids::{ActivityId, FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 use crate::schema::{
-    activities, business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes,
-    quotes, stages, users,
+    activities, business_partners, funnel_stages, funnels, opportunities as opp, quotes, stages, users,
 };
 
 crate::domain::text_enum! {
@@ -472,37 +471,4 @@ pub(super) async fn entry(conn: &mut Conn, funnel: FunnelId, id: StageId) -> Res
         active,
         in_funnel,
     }))
-}
-
-/// One entry of an opportunity's stage history.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = changes, check_for_backend(Pg))]
-pub struct StageChangeRow {
-    pub id: OpportunityId,
-    pub from_stage_id: Option<StageId>,
-    pub to_stage_id: StageId,
-    pub probability: Percent,
-    pub target_value: Money,
-    pub lost_reason_id: Option<LostReasonId>,
-    pub note: Option<String>,
-    pub changed_by: Option<String>,
-    pub changed_at: DateTime<Utc>,
-}
-
-/// A page of the stage history of a visible opportunity, oldest first.
-pub async fn history(
-    conn: &mut Conn,
-    who: Visibility,
-    id: OpportunityId,
-    page: &Page,
-) -> Result<Vec<StageChangeRow>, AppError> {
-    check_visible(conn, who, id).await?;
-    Ok(changes::table
-        .filter(changes::opportunity_id.eq(id))
-        .filter(page.after())
-        .order(page.order())
-        .limit(page.fetch())
-        .select(StageChangeRow::as_select())
-        .load(conn)
-        .await?)
 }

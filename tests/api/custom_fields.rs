@@ -773,3 +773,84 @@ async fn lists_filter_by_custom_values_and_ranges() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn contacts_and_activities_take_values_and_activities_filter_by_them() {
+    let app = spawn_app().await;
+    define(
+        &app,
+        json!({"resource": "contact", "key": "newsletter", "label": "Newsletter", "type": "boolean"}),
+    )
+    .await;
+    define(
+        &app,
+        json!({"resource": "activity", "key": "channel", "label": "Kanal", "type": "enum", "options": ["Telefon", "Messe"]}),
+    )
+    .await;
+    let partner = app
+        .create_partner(json!({"kind": "customer", "name": "Kontakte GmbH"}))
+        .await;
+    let contacts = format!("/api/v1/business-partners/{}/contacts", partner["id"].as_str().unwrap());
+    let contact = json_with(
+        app.post(
+            &contacts,
+            &app.admin(),
+            &json!({"last_name": "Schmidt", "custom": {"newsletter": true}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(contact["custom"], json!({"newsletter": true}));
+    let contact_path = format!("{contacts}/{}", contact["id"].as_str().unwrap());
+    let cleared = json_with(
+        app.patch(&contact_path, &app.admin(), &json!({"custom": {"newsletter": null}}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cleared["custom"], json!({}));
+    let bad = problem(
+        app.post(
+            &contacts,
+            &app.admin(),
+            &json!({"last_name": "", "custom": {"newsletter": "ja"}}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["custom.newsletter", "last_name"]);
+
+    let partner_id = partner["id"].as_str().unwrap();
+    for (subject, channel) in [("Anruf", "Telefon"), ("Stand", "Messe")] {
+        let body = json!({"kind": "call", "subject": subject, "business_partner_id": partner_id,
+                          "custom": {"channel": channel}});
+        let created = json_with(
+            app.post("/api/v1/activities", &app.admin(), &body).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(created["custom"]["channel"], channel);
+    }
+    assert_eq!(
+        listed(&app, "/api/v1/activities?custom.channel=Messe", "subject").await,
+        ["Stand"]
+    );
+    let bad = problem(
+        app.post(
+            "/api/v1/activities",
+            &app.admin(),
+            &json!({"kind": "call", "subject": "X", "business_partner_id": partner_id, "custom": {"channel": "Fax"}}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), ["custom.channel"]);
+    problem(
+        app.get("/api/v1/activities?custom.kanal=1", &app.admin()).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
