@@ -141,6 +141,10 @@ typed_id!(
     /// An e-mail that carried a quote to the customer.
     QuoteSendingId
 );
+typed_id!(
+    /// A custom field definition.
+    CustomFieldId
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod classes;
 pub mod cli;
 pub mod config;
 pub mod contacts;
+pub mod custom_fields;
 pub mod db;
 pub mod domain;
 pub mod error;

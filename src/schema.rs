@@ -23,6 +23,7 @@ diesel::table! {
         version -> Int4,
         timeline_at -> Timestamptz,
         external_id -> Nullable<Text>,
+        custom -> Jsonb,
     }
 }
 
@@ -65,6 +66,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int4,
         external_id -> Nullable<Text>,
+        custom -> Jsonb,
     }
 }
 
@@ -99,6 +101,36 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        custom -> Jsonb,
+    }
+}
+
+diesel::table! {
+    custom_fields (id) {
+        id -> Uuid,
+        resource -> Text,
+        key -> Text,
+        label -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        options -> Array<Nullable<Text>>,
+        required_from_stage_ids -> Array<Nullable<Uuid>>,
+        show_on_quote -> Bool,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    custom_values (entity_id, field_id, item) {
+        field_id -> Uuid,
+        entity_id -> Uuid,
+        num -> Nullable<Numeric>,
+        day -> Nullable<Date>,
+        txt -> Nullable<Text>,
+        item -> Int4,
     }
 }
 
@@ -235,6 +267,7 @@ diesel::table! {
         next_activity_kind -> Nullable<Text>,
         next_activity_subject -> Nullable<Text>,
         next_activity_due_at -> Nullable<Timestamptz>,
+        custom -> Jsonb,
     }
 }
 
@@ -349,6 +382,7 @@ diesel::table! {
         decided_by_name -> Nullable<Text>,
         decided_from -> Nullable<Text>,
         decided_user_agent -> Nullable<Text>,
+        custom -> Jsonb,
     }
 }
 
@@ -476,6 +510,7 @@ diesel::joinable!(business_partners -> users (owner_id));
 diesel::joinable!(classes -> funnels (default_funnel_id));
 diesel::joinable!(classes -> users (default_owner_id));
 diesel::joinable!(contacts -> business_partners (business_partner_id));
+diesel::joinable!(custom_values -> custom_fields (field_id));
 diesel::joinable!(funnel_members -> funnels (funnel_id));
 diesel::joinable!(funnel_members -> users (user_id));
 diesel::joinable!(funnel_stages -> funnels (funnel_id));
@@ -508,6 +543,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     business_partners,
     classes,
     contacts,
+    custom_fields,
+    custom_values,
     events,
     funnel_members,
     funnel_stages,

@@ -44,6 +44,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::contacts::routes::configure)
             .configure(crate::stages::routes::configure)
             .configure(crate::lost_reasons::routes::configure)
+            .configure(crate::custom_fields::routes::configure)
             .configure(crate::funnels::routes::configure)
             .configure(crate::classes::routes::configure)
             .configure(crate::articles::routes::configure)

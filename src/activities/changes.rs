@@ -13,8 +13,12 @@ use super::store::{ActivityRow, ActivityStatus, Occurred, WHAT, occurred_at, vis
 use super::view::Activity;
 use crate::access::Actor;
 use crate::access::Visibility;
+use serde_json::Map;
+
+use crate::custom_fields::values::{self, Sent};
 use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
+use crate::domain::custom::CustomResource;
 use crate::error::{AppError, FieldError};
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
@@ -26,6 +30,9 @@ use crate::schema::{activities as act, business_partners};
 
 /// The name of an activity in events.
 const KEY: &str = "activity";
+
+/// Whose custom fields an activity has.
+const RESOURCE: CustomResource = CustomResource::Activity;
 
 /// A new activity as the caller asked for it; the store settles partner, owner and timing.
 #[derive(Debug, Clone)]
@@ -41,6 +48,8 @@ pub struct NewActivity {
     pub due_at: Option<DateTime<Utc>>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub external_id: Option<String>,
+    /// The `custom` object the body sent (checked in the write).
+    pub custom: Option<Sent>,
 }
 
 /// A merge patch: `None` leaves a field alone, `Some(None)` clears an optional one.
@@ -56,6 +65,8 @@ pub struct ActivityChanges {
     pub due_at: Option<Option<DateTime<Utc>>>,
     pub occurred_at: Option<Option<DateTime<Utc>>>,
     pub external_id: Option<Option<String>>,
+    /// Merged onto the custom values (checked in the write).
+    pub custom: Option<Sent>,
 }
 
 /// Locks an activity the caller sees for the rest of the transaction and checks `If-Match`.
@@ -111,6 +122,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
             (None, Some(caller)) => crate::users::store::exists(conn, caller).await?.then_some(caller),
             (None, None) => None,
         };
+        let custom = values::check_into(conn, RESOURCE, &Map::new(), new.custom.as_ref(), &mut errors).await?;
         let values = ActivityValues {
             kind: new.kind,
             subject: new.subject,
@@ -124,7 +136,11 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
             external_id: new.external_id,
         };
         let row = diesel::insert_into(act::table)
-            .values((act::id.eq(ActivityId::generate()), &values))
+            .values((
+                act::id.eq(ActivityId::generate()),
+                &values,
+                act::custom.eq(custom.stored()),
+            ))
             .returning(ActivityRow::as_returning())
             .get_result(conn)
             .await?;
@@ -181,6 +197,8 @@ pub async fn update(
             Some(None) => None,
             None => row.owner_id,
         };
+        let shown = values::object(&row.custom);
+        let custom = values::check_into(conn, RESOURCE, &shown, changes.custom.as_ref(), &mut errors).await?;
         let values = ActivityValues {
             kind: changes.kind.unwrap_or(row.kind),
             subject: changes.subject.unwrap_or(row.subject),
@@ -196,6 +214,7 @@ pub async fn update(
         let updated = diesel::update(act::table.find(id))
             .set((
                 &values,
+                act::custom.eq(values::merged(act::custom, &custom)),
                 act::updated_at.eq(diesel::dsl::now),
                 act::version.eq(act::version + 1),
             ))

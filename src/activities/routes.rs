@@ -13,8 +13,12 @@ use super::store::{self, ActivityFilter, ActivityRow, ActivityStatus};
 use super::view::Activity;
 use crate::access::Actor;
 use crate::access::{Principal, Role};
+use crate::custom_fields::filters::{self, CustomFilterParams};
+use crate::custom_fields::values::Sent;
+use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
 use crate::domain::activity::ActivityKind;
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -60,6 +64,9 @@ pub struct NewActivityRequest {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200, example = "CRM-ACT-7731")]
     pub external_id: Option<String>,
+    /// Custom field values by key (see `/custom-fields?resource=activity`).
+    #[schema(value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Changes to an activity (JSON merge patch): absent fields stay, `null` clears an optional
@@ -103,6 +110,10 @@ pub struct ActivityPatch {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200)]
     pub external_id: Option<Option<String>>,
+    /// Merged onto the custom values; a key set to null is removed.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Sort orders of activity lists.
@@ -183,7 +194,7 @@ fn page_of(page: &Page, rows: Vec<ActivityRow>) -> HttpResponse {
 /// Lists the activities the caller sees.
 #[utoipa::path(
     tag = "activities",
-    params(ActivityQuery, PageParams),
+    params(ActivityQuery, PageParams, CustomFilterParams),
     responses((status = 200, description = "One page of activities", body = Paged<Activity>)),
     security(("bearer" = []))
 )]
@@ -191,6 +202,7 @@ fn page_of(page: &Page, rows: Vec<ActivityRow>) -> HttpResponse {
 async fn list_activities(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     query: Query<ActivityQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -198,6 +210,8 @@ async fn list_activities(
     let q = query.into_inner();
     let sort = q.sort.unwrap_or_default();
     let page = sort.page(&page)?;
+    let mut conn = db.connection().await?;
+    let custom = filters::parse(&mut conn, CustomResource::Activity, req.query_string()).await?;
     let filter = ActivityFilter {
         kind: q.kind,
         status: q.status,
@@ -208,8 +222,9 @@ async fn list_activities(
         due_after: q.due_after,
         updated_after: q.updated_after,
         external_id: q.external_id,
+        custom,
     };
-    let rows = store::list(&mut *db.connection().await?, who.read_scope(), &filter, &page).await?;
+    let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
     Ok(page_of(&page, rows))
 }
 
@@ -340,6 +355,7 @@ async fn create_activity(
         due_at: r.due_at,
         occurred_at: r.occurred_at,
         external_id: r.external_id,
+        custom: r.custom,
     };
     let actor = Actor::of(&who)?;
     idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
@@ -387,6 +403,7 @@ async fn update_activity(
         due_at: p.due_at,
         occurred_at: p.occurred_at,
         external_id: p.external_id,
+        custom: p.custom,
     };
     let row = changes::update(
         &mut *db.connection().await?,

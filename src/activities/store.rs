@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{self, Visibility};
+use crate::custom_fields::filters::{self, CustomFilter};
+use crate::custom_fields::values;
 use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
+use crate::domain::custom::CustomResource;
 use crate::error::{AppError, FieldError};
 use crate::http::pagination::Page;
 use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
@@ -48,6 +51,11 @@ pub struct ActivityRow {
     pub version: i32,
     pub timeline_at: DateTime<Utc>,
     pub external_id: Option<String>,
+    #[diesel(
+        select_expression = values::shown(CustomResource::Activity, act::custom),
+        select_expression_type = values::Shown<act::custom>
+    )]
+    pub custom: serde_json::Value,
 }
 
 /// List filters (all optional, combined with AND).
@@ -62,6 +70,7 @@ pub struct ActivityFilter {
     pub due_after: Option<DateTime<Utc>>,
     pub updated_after: Option<DateTime<Utc>>,
     pub external_id: Option<String>,
+    pub custom: Vec<CustomFilter>,
 }
 
 pub(super) const WHAT: &str = "activity";
@@ -175,6 +184,9 @@ pub async fn list(
     }
     if let Some(external_id) = &filter.external_id {
         query = query.filter(act::external_id.eq(external_id));
+    }
+    for custom in &filter.custom {
+        query = query.filter(act::id.eq_any(filters::matching(custom)));
     }
     Ok(query
         .filter(page.after())

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::store::{ActivityRow, ActivityStatus};
+use crate::custom_fields::view::CustomValues;
 use crate::domain::activity::ActivityKind;
 use crate::http::Resource;
 use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
@@ -17,7 +18,7 @@ use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
     "body": "Wants a second quote with 48 months", "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
     "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
     "status": "done", "due_at": null, "occurred_at": "2026-11-20T14:05:00Z", "timeline_at": "2026-11-20T14:05:00Z",
-    "external_id": null,
+    "external_id": null, "custom": {},
     "created_at": "2026-11-20T14:20:00Z", "updated_at": "2026-11-20T14:20:00Z", "version": 1
 }))]
 pub struct Activity {
@@ -43,6 +44,9 @@ pub struct Activity {
     pub timeline_at: DateTime<Utc>,
     /// The ERP's key for this activity (unique, case-sensitive; set by admin or integration).
     pub external_id: Option<String>,
+    /// Custom field values by key (see `/custom-fields?resource=activity`).
+    #[schema(value_type = CustomValues)]
+    pub custom: serde_json::Map<String, serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Increases with every change; the ETag.
@@ -64,6 +68,7 @@ impl From<ActivityRow> for Activity {
             occurred_at: row.occurred_at,
             timeline_at: row.timeline_at,
             external_id: row.external_id,
+            custom: crate::custom_fields::values::object(&row.custom),
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,

@@ -7,7 +7,11 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::store::{ContactChanges, ContactRow, WHAT};
 use super::view::Contact;
+use serde_json::Map;
+
+use crate::custom_fields::values;
 use crate::db::Conn;
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
@@ -17,16 +21,25 @@ use crate::schema::{business_partners as bp, contacts, quotes};
 /// The name of a contact in events.
 const KEY: &str = "contact";
 
+/// Whose custom fields a contact has.
+const RESOURCE: CustomResource = CustomResource::Contact;
+
 /// Inserts a contact of its partner with its `contact.created` event; 404 when the partner
 /// does not exist.
 pub async fn insert(conn: &mut Conn, actor: &str, new: &ContactRow) -> Result<ContactRow, AppError> {
     conn.transaction(async |conn| {
         lock_partner(conn, new.business_partner_id).await?;
+        let sent = new.custom.as_object().cloned();
+        let custom = values::checked(conn, RESOURCE, &Map::new(), sent.as_ref(), Ok(())).await?;
         if new.is_primary {
             demote_primary(conn, actor, new.business_partner_id, new.id).await?;
         }
+        let new = ContactRow {
+            custom: custom.stored(),
+            ..new.clone()
+        };
         let row: ContactRow = diesel::insert_into(contacts::table)
-            .values(new)
+            .values(&new)
             .returning(ContactRow::as_returning())
             .get_result(conn)
             .await?;
@@ -54,6 +67,8 @@ pub async fn update(
             lock_partner(conn, partner).await?;
         }
         let current = lock(conn, partner, id, if_match).await?;
+        let shown = values::object(&current.custom);
+        let custom = values::checked(conn, RESOURCE, &shown, changes.custom.as_ref(), Ok(())).await?;
         if promotes && !current.is_primary {
             demote_primary(conn, actor, partner, id).await?;
         }
@@ -61,6 +76,7 @@ pub async fn update(
         let row: ContactRow = diesel::update(contacts::table.find(id))
             .set((
                 changes,
+                contacts::custom.eq(values::merged(contacts::custom, &custom)),
                 contacts::updated_at.eq(diesel::dsl::now),
                 contacts::version.eq(contacts::version + 1),
             ))

@@ -13,6 +13,8 @@ use super::changes;
 use super::store::{self, ContactChanges, ContactFilter, ContactRow};
 use super::view::Contact;
 use crate::access::{Principal, Role};
+use crate::custom_fields::values::Sent;
+use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
 use crate::domain::contact;
 use crate::error::AppError;
@@ -75,6 +77,9 @@ pub struct NewContactRequest {
     /// Default `true`.
     #[serde(default = "crate::http::default_true")]
     pub active: bool,
+    /// Custom field values by key (see `/custom-fields?resource=contact`).
+    #[schema(value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Changes to a contact (JSON merge patch): absent fields stay, `null` clears an optional
@@ -121,6 +126,10 @@ pub struct ContactPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     pub active: Option<bool>,
+    /// Merged onto the custom values; a key set to null is removed.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 fn trimmed(text: String) -> String {
@@ -140,6 +149,7 @@ impl ContactPatch {
             position: self.position.map(|s| s.map(trimmed)),
             is_primary: self.is_primary,
             active: self.active,
+            custom: self.custom,
         }
     }
 }
@@ -351,6 +361,7 @@ async fn create_contact(
         created_at: now,
         updated_at: now,
         version: 1,
+        custom: serde_json::Value::Object(r.custom.unwrap_or_default()),
     };
     let actor = who.subject.clone();
     idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {

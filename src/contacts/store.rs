@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use crate::custom_fields::values::{self, Sent};
 use crate::db::Conn;
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::ids::{ContactId, PartnerId};
@@ -29,6 +31,12 @@ pub struct ContactRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    /// Shown custom values when read; the values to store when inserted (checked first).
+    #[diesel(
+        select_expression = values::shown(CustomResource::Contact, contacts::custom),
+        select_expression_type = values::Shown<contacts::custom>
+    )]
+    pub custom: serde_json::Value,
 }
 
 /// `None` leaves a column alone; `Some(None)` clears it.
@@ -45,6 +53,9 @@ pub struct ContactChanges {
     pub position: Option<Option<String>>,
     pub is_primary: Option<bool>,
     pub active: Option<bool>,
+    /// Merged onto the custom values (checked in the write).
+    #[diesel(skip_update)]
+    pub custom: Option<Sent>,
 }
 
 /// List filters.

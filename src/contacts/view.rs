@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::store::ContactRow;
+use crate::custom_fields::view::CustomValues;
 use crate::http::Resource;
 use crate::ids::{ContactId, PartnerId};
 
@@ -14,7 +15,7 @@ use crate::ids::{ContactId, PartnerId};
     "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f40", "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
     "salutation": "Frau", "title": "Dr.", "first_name": "Anna", "last_name": "Schmidt",
     "email": "anna.schmidt@autohaus-mueller.example", "phone": "+49 89 1234567-12", "mobile": "+49 171 2345678",
-    "position": "Leiterin Fuhrpark", "is_primary": true, "active": true,
+    "position": "Leiterin Fuhrpark", "is_primary": true, "active": true, "custom": {},
     "created_by": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
@@ -38,6 +39,9 @@ pub struct Contact {
     /// The partner's primary contact (at most one per partner).
     pub is_primary: bool,
     pub active: bool,
+    /// Custom field values by key (see `/custom-fields?resource=contact`).
+    #[schema(value_type = CustomValues)]
+    pub custom: serde_json::Map<String, serde_json::Value>,
     /// The subject of the token that created it.
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -61,6 +65,7 @@ impl From<ContactRow> for Contact {
             position: row.position,
             is_primary: row.is_primary,
             active: row.active,
+            custom: crate::custom_fields::values::object(&row.custom),
             created_by: row.created_by,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -196,7 +196,8 @@ uuid_row_keys!(
     StageId,
     LostReasonId,
     ArticleId,
-    ContactId
+    ContactId,
+    CustomFieldId
 );
 
 impl RowKey for str {

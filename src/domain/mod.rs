@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod bank;
 pub mod contact;
+pub mod custom;
 pub mod formula;
 pub mod money;
 pub mod opportunity;

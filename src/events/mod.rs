@@ -151,6 +151,16 @@ crate::domain::text_enum! {
         /// A contact was deleted; `data` holds its last state.
         #[serde(rename = "contact.deleted")]
         ContactDeleted = "contact.deleted",
+        /// A new custom field definition.
+        #[serde(rename = "custom_field.created")]
+        CustomFieldCreated = "custom_field.created",
+        /// Fields of a custom field definition changed.
+        #[serde(rename = "custom_field.updated")]
+        CustomFieldUpdated = "custom_field.updated",
+        /// A custom field definition was deleted (records keep their values, no longer shown);
+        /// `data` holds its last state.
+        #[serde(rename = "custom_field.deleted")]
+        CustomFieldDeleted = "custom_field.deleted",
     }
 }
 

@@ -25,6 +25,7 @@ fn resource(name: &str) -> (&'static str, &'static str) {
         "class" => ("class", "Class"),
         "lost_reason" => ("lost_reason", "LostReason"),
         "user" => ("user", "User"),
+        "custom_field" => ("custom_field", "CustomField"),
         _ => ("settings", "Settings"),
     }
 }

@@ -12,7 +12,9 @@ use super::store::{OpportunityRecord, OpportunityRow, WHAT, active_user, entry, 
 use super::{derive, events};
 use crate::access::Actor;
 use crate::access::{self, Visibility};
+use crate::custom_fields::values::{self, Change, Definitions, Sent};
 use crate::db::Conn;
+use crate::domain::custom::CustomResource;
 use crate::domain::money::{Money, Percent};
 use crate::domain::opportunity::{self};
 use crate::domain::pipeline::Outcome;
@@ -43,6 +45,8 @@ pub struct NewOpportunity {
     pub probability_override: Option<Percent>,
     pub expected_close_date: Option<NaiveDate>,
     pub external_id: Option<String>,
+    /// The `custom` object the body sent (checked in the write).
+    pub custom: Option<Sent>,
 }
 
 /// 422 with `errors` unless there are none.
@@ -190,6 +194,8 @@ pub struct OpportunityChanges {
     pub probability_override: Option<Option<Percent>>,
     pub expected_close_date: Option<Option<NaiveDate>>,
     pub external_id: Option<Option<String>>,
+    /// Merged onto the custom values (a key set to null is removed).
+    pub custom: Option<Sent>,
 }
 
 #[derive(Debug, AsChangeset)]
@@ -209,9 +215,31 @@ struct Columns<'a> {
     external_id: Option<Option<&'a str>>,
 }
 
-/// Checks the references a patch changes; one 422 naming every bad field.
-async fn check_changes(conn: &mut Conn, current: &OpportunityRow, c: &OpportunityChanges) -> Result<(), AppError> {
+/// Checks the references and custom values a patch changes (and the custom values a new stage
+/// requires); one 422 naming every bad field. Answers the custom values' change.
+async fn check_changes(conn: &mut Conn, current: &OpportunityRow, c: &OpportunityChanges) -> Result<Change, AppError> {
     let mut errors = Vec::new();
+    let shown = values::object(&current.custom);
+    let moved = c.stage_id.filter(|stage| *stage != current.stage_id);
+    let custom = if c.custom.as_ref().is_some_and(|sent| !sent.is_empty()) || moved.is_some() {
+        let definitions = Definitions::load(conn, CustomResource::Opportunity).await?;
+        match definitions.check(&shown, c.custom.as_ref()) {
+            Ok(custom) => {
+                errors.extend(
+                    moved
+                        .map(|stage| definitions.missing_for(&custom.after, stage))
+                        .unwrap_or_default(),
+                );
+                custom
+            }
+            Err(wrong) => {
+                errors.extend(wrong);
+                Change::default()
+            }
+        }
+    } else {
+        Change::default()
+    };
     if let Some(partner) = c.business_partner_id {
         errors.extend(reference(
             "business_partner_id",
@@ -264,7 +292,7 @@ async fn check_changes(conn: &mut Conn, current: &OpportunityRow, c: &Opportunit
             "the lines are priced in the current currency: remove them before changing it".to_owned(),
         ));
     }
-    Ok(())
+    Ok(custom)
 }
 
 /// Applies a merge patch to an open opportunity; a changed stage is recorded as a move.
@@ -278,7 +306,7 @@ pub async fn update(
     conn.transaction(async |conn| {
         let current = lock(conn, actor.who, id, if_match).await?;
         ensure_open(&current)?;
-        check_changes(conn, &current, &c).await?;
+        let custom = check_changes(conn, &current, &c).await?;
         let before = events::snapshot(conn, id).await?;
         // The rule of creation holds for handing over: a rep gives opportunities to others
         // only in funnels of their team.
@@ -316,6 +344,7 @@ pub async fn update(
         diesel::update(opp::table.find(id))
             .set((
                 columns,
+                opp::custom.eq(values::merged(opp::custom, &custom)),
                 opp::updated_at.eq(diesel::dsl::now),
                 opp::version.eq(opp::version + 1),
             ))

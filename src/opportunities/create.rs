@@ -17,14 +17,17 @@ use super::derive;
 use super::events;
 use super::store::{OpportunityRecord, WRITTEN, Written};
 use crate::access::{self, Actor};
+use crate::custom_fields::values::{self, Change, Definitions};
 use crate::db::Conn;
 use crate::db::prepared::Statement;
+use crate::domain::custom::CustomResource;
 use crate::domain::formula::Formula;
 use crate::domain::money::Percent;
 use crate::domain::opportunity::{self, Entry, Facts};
 use crate::domain::pipeline::Outcome;
 use crate::error::{AppError, FieldError, field_errors};
 use crate::ids::{FunnelId, OpportunityId, UserId};
+use serde_json::Map;
 
 /// Everything a new opportunity is checked against, for class `$1`, partner `$2`, funnel `$3`
 /// (else the class's), stage `$4`, owner `$5` (else the class's, else the creating user `$6`);
@@ -43,13 +46,15 @@ SELECT c.active AS class_active, c.default_funnel_id, c.default_owner_id,
        EXISTS (SELECT 1 FROM funnel_stages fs WHERE fs.funnel_id = f.id AND fs.stage_id = s.id) AS in_funnel,
        u.active AS owner_active,
        {} AS in_team,
-       (SELECT default_currency::text FROM settings) AS default_currency
+       (SELECT default_currency::text FROM settings) AS default_currency,
+       {} AS custom_fields
 FROM p
 LEFT JOIN classes c ON c.id = p.class_id
 LEFT JOIN funnels f ON f.id = coalesce(p.funnel_id, c.default_funnel_id)
 LEFT JOIN stages s ON s.id = p.stage_id
 LEFT JOIN users u ON u.id = coalesce(p.owner_id, c.default_owner_id, p.creator_id)",
-        access::in_team_sql("f.id", "p.rep_id")
+        access::in_team_sql("f.id", "p.rep_id"),
+        values::definitions_sql(CustomResource::Opportunity)
     ))
 });
 
@@ -83,6 +88,8 @@ struct Checks {
     in_team: bool,
     #[diesel(sql_type = Nullable<Text>)]
     default_currency: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    custom_fields: serde_json::Value,
 }
 
 impl Checks {
@@ -97,21 +104,21 @@ impl Checks {
     }
 }
 
-/// The row with its derived values and creator (`$1`…`$17`), its first history entry (`$18`),
-/// read back as every read shows it.
+/// The row with its derived values, creator and custom values (`$1`…`$18`), its first history
+/// entry (`$19`), read back as every read shows it.
 static INSERT: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(&format!(
         "
 WITH written AS (
     INSERT INTO opportunities (id, subject, description, business_partner_id, class_id, funnel_id, stage_id,
                                owner_id, currency, status, probability_override, probability, target_value,
-                               weighted_value, metric, expected_close_date, external_id, created_by)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14, $15, $16, $17)
+                               weighted_value, metric, expected_close_date, external_id, created_by, custom)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14, $15, $16, $17, $18)
     RETURNING *
 ), history AS (
     INSERT INTO opportunity_stage_changes (id, opportunity_id, to_stage_id, probability, target_value,
                                            changed_by, changed_at)
-    SELECT $18, w.id, w.stage_id, w.probability, w.target_value, w.created_by, w.stage_entered_at FROM written w
+    SELECT $19, w.id, w.stage_id, w.probability, w.target_value, w.created_by, w.stage_entered_at FROM written w
 )
 {WRITTEN}"
     ))
@@ -132,7 +139,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             .bind::<Nullable<SqlUuid>, _>(access::fenced_rep(actor.who))
             .get_result(conn)
             .await?;
-        let (funnel, owner) = check(&new, actor, &checks)?;
+        let (funnel, owner, custom) = check(&new, actor, &checks)?;
         let probability = opportunity::probability(
             Outcome::Open,
             new.probability_override.map(Percent::value),
@@ -176,6 +183,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             .bind::<Nullable<diesel::sql_types::Date>, _>(new.expected_close_date)
             .bind::<Nullable<Text>, _>(new.external_id.clone())
             .bind::<Text, _>(actor.subject.clone())
+            .bind::<diesel::sql_types::Jsonb, _>(custom.stored())
             .bind::<SqlUuid, _>(Uuid::now_v7())
             .get_result(conn)
             .await?;
@@ -186,10 +194,22 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
     .await
 }
 
-/// The funnel and owner of the new opportunity, or one 422 naming every bad reference, or 403
-/// when a rep creates it for someone else outside their team's funnels.
-fn check(new: &NewOpportunity, actor: &Actor, checks: &Checks) -> Result<(FunnelId, UserId), AppError> {
+/// The funnel, owner and custom values of the new opportunity, or one 422 naming every bad
+/// reference and value, or 403 when a rep creates it for someone else outside their team's
+/// funnels.
+fn check(new: &NewOpportunity, actor: &Actor, checks: &Checks) -> Result<(FunnelId, UserId, Change), AppError> {
+    let definitions = Definitions::from_json(checks.custom_fields.clone())?;
     let mut errors = Vec::new();
+    let custom = match definitions.check(&Map::new(), new.custom.as_ref()) {
+        Ok(custom) => {
+            errors.extend(definitions.missing_for(&custom.after, new.stage_id));
+            custom
+        }
+        Err(wrong) => {
+            errors.extend(wrong);
+            Change::default()
+        }
+    };
     let class_found = checks.class_active.is_some();
     errors.extend(reference("class_id", "class", &new.class_id, checks.class_active));
     errors.extend(reference(
@@ -237,7 +257,7 @@ fn check(new: &NewOpportunity, actor: &Actor, checks: &Checks) -> Result<(Funnel
             "reps create opportunities they own or in funnels of their team".to_owned(),
         ));
     }
-    Ok((funnel, owner))
+    Ok((funnel, owner, custom))
 }
 
 #[cfg(test)]
@@ -247,6 +267,6 @@ mod tests {
     #[test]
     fn the_statements_number_their_parameters_once_and_in_order() {
         assert_eq!(CHECKS.parameters(), 7);
-        assert_eq!(INSERT.parameters(), 18);
+        assert_eq!(INSERT.parameters(), 19);
     }
 }

@@ -4,6 +4,7 @@ pub mod changes;
 pub mod create;
 pub mod derive;
 pub mod events;
+pub mod history;
 pub mod moves;
 pub mod routes;
 pub mod store;

@@ -16,13 +16,15 @@ use super::store::{OpportunityRecord, OpportunityRow, WHAT, WRITTEN, Written, fi
 use super::view::Opportunity;
 use crate::access::Visibility;
 use crate::access::{self, Actor};
+use crate::custom_fields::values::{self, Definitions};
 use crate::db::Conn;
 use crate::db::prepared::Statement;
+use crate::domain::custom::CustomResource;
 use crate::domain::formula::Formula;
 use crate::domain::money::Percent;
 use crate::domain::opportunity::{self, Entry, Facts};
 use crate::domain::pipeline::Outcome;
-use crate::error::{AppError, field_errors};
+use crate::error::{AppError, FieldError, field_errors};
 use crate::events::EventType;
 use crate::http::IfMatch;
 use crate::ids::{LostReasonId, OpportunityId, StageId};
@@ -63,7 +65,7 @@ WITH p AS (
     WHERE x.id = p.id AND {}
     FOR NO KEY UPDATE OF x
 )
-SELECT o.*,
+SELECT o.*, custom_shown('opportunity', o.custom) AS shown_custom, {} AS custom_fields,
        opportunity_health(o.status, o.last_contact_at, health_cutoff(cur.warn_after_days, f.warn_after_days),
                           health_cutoff(cur.critical_after_days, f.critical_after_days),
                           followup_keeps_yellow(f.planned_followup_keeps_yellow, o.next_activity_due_at,
@@ -81,7 +83,8 @@ JOIN funnels f ON f.id = o.funnel_id
 LEFT JOIN stages t ON t.id = coalesce(p.stage_id, (
     SELECT fs.stage_id FROM funnel_stages fs JOIN stages w ON w.id = fs.stage_id
     WHERE fs.funnel_id = o.funnel_id AND w.outcome = p.outcome ORDER BY fs.position LIMIT 1))",
-        access::rep_fence_sql("x", "p.rep_id")
+        access::rep_fence_sql("x", "p.rep_id"),
+        values::definitions_sql(CustomResource::Opportunity)
     ))
 });
 
@@ -117,9 +120,21 @@ struct Locked {
     lost_reason_active: Option<bool>,
     #[diesel(sql_type = Nullable<Text>)]
     metric_formula: Option<String>,
+    /// The opportunity custom field definitions (`values::definitions_sql`).
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    custom_fields: serde_json::Value,
 }
 
 impl Locked {
+    /// The custom values the stage it goes to requires and it lacks.
+    fn missing_custom(&self) -> Result<Vec<FieldError>, AppError> {
+        let Some(to) = self.to_id else {
+            return Ok(Vec::new());
+        };
+        Ok(Definitions::from_json(self.custom_fields.clone())?
+            .missing_for(&values::object(&self.opportunity.custom), to))
+    }
+
     /// The stage it goes to as the funnel sees it; `None` when there is no such stage.
     fn entry(&self) -> Option<Entry> {
         Some(Entry {
@@ -291,6 +306,7 @@ pub async fn move_to(
                 locked.lost_reason_active,
             ));
         }
+        errors.extend(locked.missing_custom()?);
         validation(errors)?;
         write_move(conn, actor, locked, m.lost_reason_id, m.note.as_deref(), false).await
     })
@@ -319,11 +335,13 @@ pub async fn reopen(
                 current.number
             )));
         }
-        validation(field_errors(opportunity::check_open_entry(
+        let mut errors = field_errors(opportunity::check_open_entry(
             locked.entry(),
             current.line_count,
             "reopen into an open stage",
-        )))?;
+        ));
+        errors.extend(locked.missing_custom()?);
+        validation(errors)?;
         write_move(conn, actor, locked, None, note.as_deref(), true).await
     })
     .await

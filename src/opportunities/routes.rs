@@ -14,7 +14,11 @@ use super::view::Opportunity;
 use super::{create, upsert};
 use crate::access::Actor;
 use crate::access::{Principal, Role};
+use crate::custom_fields::filters::{self, CustomFilterParams};
+use crate::custom_fields::values::Sent;
+use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
+use crate::domain::custom::CustomResource;
 use crate::domain::money::{self, Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
@@ -69,6 +73,9 @@ pub struct NewOpportunityRequest {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200, example = "AUF-2027-0042")]
     pub external_id: Option<String>,
+    /// Custom field values by key (see `/custom-fields?resource=opportunity`).
+    #[schema(value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 impl NewOpportunityRequest {
@@ -87,6 +94,7 @@ impl NewOpportunityRequest {
             probability_override: self.probability_override,
             expected_close_date: self.expected_close_date,
             external_id,
+            custom: self.custom,
         }
     }
 }
@@ -143,6 +151,10 @@ pub struct OpportunityPatch {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200)]
     pub external_id: Option<Option<String>>,
+    /// Merged onto the custom values; a key set to null is removed.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Sort orders of the opportunity list.
@@ -244,7 +256,7 @@ pub struct OpportunityQuery {
 /// Lists the opportunities the caller sees.
 #[utoipa::path(
     tag = "opportunities",
-    params(OpportunityQuery, PageParams),
+    params(OpportunityQuery, PageParams, CustomFilterParams),
     responses((status = 200, description = "One page of opportunities", body = Paged<Opportunity>)),
     security(("bearer" = []))
 )]
@@ -252,6 +264,7 @@ pub struct OpportunityQuery {
 async fn list_opportunities(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     query: Query<OpportunityQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -259,6 +272,8 @@ async fn list_opportunities(
     let q = query.into_inner();
     let sort = q.sort.unwrap_or_default();
     let page = Page::new(&page, sort.key())?.tie_breaker("opportunities.id");
+    let mut conn = db.connection().await?;
+    let custom = filters::parse(&mut conn, CustomResource::Opportunity, req.query_string()).await?;
     let filter = OpportunityFilter {
         status: q.status,
         owner_id: q.owner_id,
@@ -275,8 +290,9 @@ async fn list_opportunities(
         next_activity_before: q.next_activity_before,
         has_next_activity: q.has_next_activity,
         overdue: q.overdue,
+        custom,
     };
-    let rows = store::list(&mut *db.connection().await?, who.read_scope(), &filter, &page).await?;
+    let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |r| (sort.cursor_value(r), r.row.id))
             .map(Opportunity::from),
@@ -420,6 +436,7 @@ async fn update_opportunity(
         probability_override: p.probability_override,
         expected_close_date: p.expected_close_date,
         external_id: p.external_id,
+        custom: p.custom,
     };
     let record = changes::update(
         &mut *db.connection().await?,

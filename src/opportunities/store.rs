@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{self, Visibility};
+use crate::custom_fields::filters::{self, CustomFilter};
+use crate::custom_fields::values;
 use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
+use crate::domain::custom::CustomResource;
 use crate::domain::money::{Money, Percent};
 use crate::domain::opportunity::Entry;
 use crate::domain::pipeline::Outcome;
@@ -22,8 +25,7 @@ use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::ids::{ActivityId, FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 use crate::schema::{
-    activities, business_partners, funnel_stages, funnels, opportunities as opp, opportunity_stage_changes as changes,
-    quotes, stages, users,
+    activities, business_partners, funnel_stages, funnels, opportunities as opp, quotes, stages, users,
 };
 
 crate::domain::text_enum! {
@@ -111,6 +113,14 @@ pub struct OpportunityRow {
     pub next_activity_kind: Option<ActivityKind>,
     pub next_activity_subject: Option<String>,
     pub next_activity_due_at: Option<DateTime<Utc>>,
+    /// Shown custom values; a statement that reads rows by name selects them as `shown_custom`.
+    #[diesel(
+        sql_type = diesel::sql_types::Jsonb,
+        column_name = shown_custom,
+        select_expression = values::shown(CustomResource::Opportunity, opp::custom),
+        select_expression_type = values::Shown<opp::custom>
+    )]
+    pub custom: serde_json::Value,
 }
 
 /// An opportunity as read: its row, its traffic light, its activities per kind and how many
@@ -160,6 +170,7 @@ pub struct OpportunityFilter {
     pub has_next_activity: Option<bool>,
     /// It has (or has no) overdue planned activity.
     pub overdue: Option<bool>,
+    pub custom: Vec<CustomFilter>,
 }
 
 diesel::define_sql_function! {
@@ -222,7 +233,7 @@ macro_rules! reading {
 
 /// The end of a statement that writes opportunities in a CTE named `written`: they as every
 /// read shows them (see [`Written`]).
-pub(super) const WRITTEN: &str = "SELECT w.*,
+pub(super) const WRITTEN: &str = "SELECT w.*, custom_shown('opportunity', w.custom) AS shown_custom,
        opportunity_health(w.status, w.last_contact_at, health_cutoff(s.warn_after_days, f.warn_after_days),
                           health_cutoff(s.critical_after_days, f.critical_after_days),
                           followup_keeps_yellow(f.planned_followup_keeps_yellow, w.next_activity_due_at,
@@ -356,6 +367,9 @@ pub async fn list(
         let pattern = crate::http::contains_pattern(q);
         query = query.filter(opp::subject.ilike(pattern.clone()).or(opp::number.ilike(pattern)));
     }
+    for custom in &filter.custom {
+        query = query.filter(opp::id.eq_any(filters::matching(custom)));
+    }
     // Each names `next_activity_id IS NOT NULL` where it needs a next activity, so that the
     // partial index on (next_activity_due_at, id) serves it; overdue is "the next activity is
     // due before now", since the next activity is the earliest dated one.
@@ -457,37 +471,4 @@ pub(super) async fn entry(conn: &mut Conn, funnel: FunnelId, id: StageId) -> Res
         active,
         in_funnel,
     }))
-}
-
-/// One entry of an opportunity's stage history.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = changes, check_for_backend(Pg))]
-pub struct StageChangeRow {
-    pub id: OpportunityId,
-    pub from_stage_id: Option<StageId>,
-    pub to_stage_id: StageId,
-    pub probability: Percent,
-    pub target_value: Money,
-    pub lost_reason_id: Option<LostReasonId>,
-    pub note: Option<String>,
-    pub changed_by: Option<String>,
-    pub changed_at: DateTime<Utc>,
-}
-
-/// A page of the stage history of a visible opportunity, oldest first.
-pub async fn history(
-    conn: &mut Conn,
-    who: Visibility,
-    id: OpportunityId,
-    page: &Page,
-) -> Result<Vec<StageChangeRow>, AppError> {
-    check_visible(conn, who, id).await?;
-    Ok(changes::table
-        .filter(changes::opportunity_id.eq(id))
-        .filter(page.after())
-        .order(page.order())
-        .limit(page.fetch())
-        .select(StageChangeRow::as_select())
-        .load(conn)
-        .await?)
 }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::history::{StageChangeRow, stage_changes};
 use super::moves::{self, Destination, Move};
-use super::store::{self, StageChangeRow};
 use super::view::Opportunity;
 use crate::access::Actor;
 use crate::access::{Principal, Role};
@@ -298,7 +298,7 @@ const BY_CHANGE: SortKey = SortKey {
 async fn history(db: Db, who: Principal, id: Path<OpportunityId>, page: PageRequest) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, BY_CHANGE)?.tie_breaker("opportunity_stage_changes.id");
-    let rows = store::history(&mut *db.connection().await?, who.read_scope(), id.into_inner(), &page).await?;
+    let rows = stage_changes(&mut *db.connection().await?, who.read_scope(), id.into_inner(), &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |row| (time_key(&row.changed_at), row.id))
             .map(StageChange::from),

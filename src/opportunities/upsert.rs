@@ -9,6 +9,7 @@ use super::changes::{NewOpportunity, OpportunityChanges, lock, update};
 use super::create::insert;
 use super::store::{OpportunityRecord, OpportunityRow, find};
 use crate::access::{Actor, Visibility};
+use crate::custom_fields::values::{self, Sent};
 use crate::db::Conn;
 use crate::error::AppError;
 use crate::http::IfMatch;
@@ -36,7 +37,23 @@ fn replacing(new: &NewOpportunity, current: &OpportunityRow) -> OpportunityChang
         probability_override: differs(Some(&new.probability_override), &current.probability_override),
         expected_close_date: differs(Some(&new.expected_close_date), &current.expected_close_date),
         external_id: None,
+        custom: replaced_custom(new, current),
     }
+}
+
+/// The merge patch that makes the shown custom values those `new` gives (keys it leaves out
+/// are removed); `None` when they are already.
+fn replaced_custom(new: &NewOpportunity, current: &OpportunityRow) -> Option<Sent> {
+    let given = new.custom.clone().unwrap_or_default();
+    let shown = values::object(&current.custom);
+    if given == shown {
+        return None;
+    }
+    let mut patch = given;
+    for key in shown.keys() {
+        patch.entry(key.clone()).or_insert(serde_json::Value::Null);
+    }
+    Some(patch)
 }
 
 fn is_empty(c: &OpportunityChanges) -> bool {
@@ -51,6 +68,7 @@ fn is_empty(c: &OpportunityChanges) -> bool {
         && c.target_value.is_none()
         && c.probability_override.is_none()
         && c.expected_close_date.is_none()
+        && c.custom.is_none()
 }
 
 /// Creates the opportunity with `new.external_id`, or replaces the fields of the one that has

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::store::{Health, OpportunityRecord};
+use crate::custom_fields::view::CustomValues;
 use crate::domain::activity::ActivityKind;
 use crate::domain::money::{Money, Percent};
 use crate::domain::pipeline::Outcome;
@@ -30,6 +31,7 @@ use crate::ids::{ActivityId, FunnelId, LostReasonId, OpportunityId, PartnerId, Q
                       "subject": "Call back about the leasing offer", "due_at": "2026-11-25T09:00:00Z"},
     "overdue_activity_count": 0, "stage_entered_at": "2026-11-18T10:00:00Z",
     "closed_at": null, "lost_reason_id": null, "lost_note": null, "erp_reference": null, "external_id": null,
+    "custom": {"leasing_months": 36, "trade_in_value": "12500.00", "customer_group": "Flotte"},
     "erp_handed_off_at": null, "primary_quote_id": null, "created_by": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-20T14:05:00Z", "version": 4
 }))]
@@ -88,6 +90,9 @@ pub struct Opportunity {
     pub erp_reference: Option<String>,
     /// The ERP's key for this opportunity (unique, case-sensitive; set by admin or integration).
     pub external_id: Option<String>,
+    /// Custom field values by key (see `/custom-fields?resource=opportunity`).
+    #[schema(value_type = CustomValues)]
+    pub custom: serde_json::Map<String, serde_json::Value>,
     pub erp_handed_off_at: Option<DateTime<Utc>>,
     /// The primary quote; `null` while it has none.
     #[schema(value_type = Option<Uuid>)]
@@ -142,6 +147,7 @@ impl From<OpportunityRecord> for Opportunity {
             lost_note: row.lost_note,
             erp_reference: row.erp_reference,
             external_id: row.external_id,
+            custom: crate::custom_fields::values::object(&row.custom),
             erp_handed_off_at: row.erp_handed_off_at,
             primary_quote_id: record.primary_quote_id,
             created_by: row.created_by,

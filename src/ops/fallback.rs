@@ -11,6 +11,7 @@ use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use utoipa::openapi::OpenApi;
 
+use crate::custom_fields::filters::PARAMETER as CUSTOM_FILTERS;
 use crate::error::AppError;
 
 /// Path templates of the spec with their methods.
@@ -97,6 +98,8 @@ impl RouteTable {
         let mut unknown: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
             .map(|(name, _)| name.into_owned())
             .filter(|name| !known.contains(name))
+            // The custom value filters: the handler checks their keys against the definitions.
+            .filter(|name| !(name.starts_with("custom.") && known.iter().any(|k| k == CUSTOM_FILTERS)))
             .collect();
         unknown.sort();
         unknown.dedup();

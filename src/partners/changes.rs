@@ -4,8 +4,12 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use serde_json::Map;
+
 use super::store::{PartnerKind, PartnerRow, WHAT, find};
+use crate::custom_fields::values::{self, Change, Definitions, Sent};
 use crate::db::{Conn, lock_version};
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
@@ -15,6 +19,9 @@ use crate::schema::business_partners as bp;
 
 /// The name of a business partner in events.
 const KEY: &str = "business_partner";
+
+/// Whose custom fields a partner has.
+const RESOURCE: CustomResource = CustomResource::BusinessPartner;
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = bp)]
@@ -33,6 +40,9 @@ pub struct NewPartner {
     pub owner_id: Option<UserId>,
     pub notes: Option<String>,
     pub external_id: Option<String>,
+    /// The `custom` object the body sent (checked in the write).
+    #[diesel(skip_insertion)]
+    pub custom: Option<Sent>,
 }
 
 /// `None` leaves a column alone; `Some(None)` clears it.
@@ -52,6 +62,9 @@ pub struct PartnerChanges {
     pub owner_id: Option<Option<UserId>>,
     pub notes: Option<Option<String>>,
     pub external_id: Option<Option<String>>,
+    /// The `custom` object the body sent: merged onto the values (checked in the write).
+    #[diesel(skip_update)]
+    pub custom: Option<Sent>,
 }
 
 impl PartnerChanges {
@@ -71,6 +84,7 @@ impl PartnerChanges {
             owner_id: Some(new.owner_id),
             notes: Some(new.notes.clone()),
             external_id: Some(new.external_id.clone()),
+            custom: None,
         }
     }
 
@@ -95,13 +109,20 @@ impl PartnerChanges {
     }
 }
 
-/// Inserts a partner with its `business_partner.created` event; the owner must exist (422
-/// otherwise).
+/// Inserts a partner with its `business_partner.created` event; the owner must exist and the
+/// custom values fit their definitions (422 otherwise).
 pub async fn insert(conn: &mut Conn, actor: &str, new: &NewPartner) -> Result<PartnerRow, AppError> {
     conn.transaction(async |conn| {
-        // The owner's foreign key checks it, in the insert.
+        // The owner's foreign key checks it in the insert, unless custom values were sent: then
+        // it is looked up first, for one 422 naming every problem.
+        let others = if new.custom.as_ref().is_some_and(|c| !c.is_empty()) {
+            check_owner(conn, new.owner_id).await
+        } else {
+            Ok(())
+        };
+        let custom = values::checked(conn, RESOURCE, &Map::new(), new.custom.as_ref(), others).await?;
         let row = diesel::insert_into(bp::table)
-            .values(new)
+            .values((new, bp::custom.eq(custom.stored())))
             .returning(PartnerRow::as_returning())
             .get_result(conn)
             .await
@@ -123,8 +144,18 @@ pub async fn update(
 ) -> Result<PartnerRow, AppError> {
     conn.transaction(async |conn| {
         lock_version(conn, "business_partners", WHAT, &id, if_match).await?;
-        let before = events::shown(&Partner::from(find(conn, id).await?))?;
-        let row = apply(conn, id, changes).await?;
+        let current = find(conn, id).await?;
+        let others = check_owner(conn, changes.owner_id.flatten()).await;
+        let custom = values::checked(
+            conn,
+            RESOURCE,
+            &values::object(&current.custom),
+            changes.custom.as_ref(),
+            others,
+        )
+        .await?;
+        let before = events::shown(&Partner::from(current))?;
+        let row = apply(conn, id, changes, &custom).await?;
         let after = Partner::from(row.clone());
         events::store::updated(
             conn,
@@ -140,11 +171,17 @@ pub async fn update(
     .await
 }
 
-async fn apply(conn: &mut Conn, id: PartnerId, changes: &PartnerChanges) -> Result<PartnerRow, AppError> {
-    check_owner(conn, changes.owner_id.flatten()).await?;
+/// Writes `changes` and the custom values' `custom` change (the owner is checked).
+async fn apply(
+    conn: &mut Conn,
+    id: PartnerId,
+    changes: &PartnerChanges,
+    custom: &Change,
+) -> Result<PartnerRow, AppError> {
     Ok(diesel::update(bp::table.find(id))
         .set((
             changes,
+            bp::custom.eq(values::merged(bp::custom, custom)),
             bp::updated_at.eq(diesel::dsl::now),
             bp::version.eq(bp::version + 1),
         ))
@@ -163,9 +200,11 @@ pub async fn upsert(
     if_match: &IfMatch,
 ) -> Result<(PartnerRow, bool), AppError> {
     conn.transaction(async |conn| {
-        check_owner(conn, new.owner_id).await?;
+        let others = check_owner(conn, new.owner_id).await;
+        let definitions = Definitions::load(conn, RESOURCE).await?;
+        let fresh = values::join(definitions.check(&Map::new(), new.custom.as_ref()), others)?;
         let inserted: Option<PartnerRow> = diesel::insert_into(bp::table)
-            .values(new)
+            .values((new, bp::custom.eq(fresh.stored())))
             .on_conflict_do_nothing()
             .returning(PartnerRow::as_returning())
             .get_result(conn)
@@ -184,11 +223,15 @@ pub async fn upsert(
             .await?;
         if_match.check(current.version)?;
         let replacement = PartnerChanges::replacing(new);
-        if replacement.unchanged(&current) {
+        let shown = values::object(&current.custom);
+        let custom = definitions
+            .replace(&shown, new.custom.as_ref())
+            .map_err(AppError::Validation)?;
+        if replacement.unchanged(&current) && custom.after == shown {
             return Ok((current, false));
         }
         let before = events::shown(&Partner::from(current.clone()))?;
-        let row = apply(conn, current.id, &replacement).await?;
+        let row = apply(conn, current.id, &replacement, &custom).await?;
         let after = Partner::from(row.clone());
         events::store::updated(
             conn,
@@ -224,6 +267,7 @@ pub async fn convert(conn: &mut Conn, actor: &str, id: PartnerId, if_match: &IfM
                 kind: Some(PartnerKind::Customer),
                 ..PartnerChanges::default()
             },
+            &Change::default(),
         )
         .await?;
         let after = Partner::from(row.clone());

@@ -12,8 +12,12 @@ use super::changes::{self, NewPartner, PartnerChanges};
 use super::store::{self, PartnerFilter, PartnerKind, PartnerRow};
 use super::view::Partner;
 use crate::access::{Principal, Role};
+use crate::custom_fields::filters::{self, CustomFilterParams};
+use crate::custom_fields::values::Sent;
+use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
 use crate::domain::contact;
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -74,6 +78,9 @@ pub struct NewPartnerRequest {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200, example = "D-10042")]
     pub external_id: Option<String>,
+    /// Custom field values by key (see `/custom-fields?resource=business_partner`).
+    #[schema(value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 impl NewPartnerRequest {
@@ -94,6 +101,7 @@ impl NewPartnerRequest {
             owner_id,
             notes: self.notes,
             external_id,
+            custom: self.custom,
         }
     }
 }
@@ -160,6 +168,10 @@ pub struct PartnerPatch {
     #[validate(custom(function = "crate::http::external_id"))]
     #[schema(min_length = 1, max_length = 200)]
     pub external_id: Option<Option<String>>,
+    /// Merged onto the custom values; a key set to null is removed.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Sort orders of the partner list.
@@ -231,7 +243,7 @@ pub struct PartnerQuery {
 /// Lists business partners.
 #[utoipa::path(
     tag = "business-partners",
-    params(PartnerQuery, PageParams),
+    params(PartnerQuery, PageParams, CustomFilterParams),
     responses((status = 200, description = "One page of business partners", body = Paged<Partner>)),
     security(("bearer" = []))
 )]
@@ -239,6 +251,7 @@ pub struct PartnerQuery {
 async fn list_partners(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     query: Query<PartnerQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -246,14 +259,17 @@ async fn list_partners(
     let query = query.into_inner();
     let sort = query.sort.unwrap_or_default();
     let page = Page::new(&page, sort.key())?;
+    let mut conn = db.connection().await?;
+    let custom = filters::parse(&mut conn, CustomResource::BusinessPartner, req.query_string()).await?;
     let filter = PartnerFilter {
         kind: query.kind,
         owner_id: query.owner_id,
         q: query.q,
         updated_after: query.updated_after,
         external_id: query.external_id,
+        custom,
     };
-    let rows = store::list(&mut *db.connection().await?, &filter, &page).await?;
+    let rows = store::list(&mut conn, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |row| (sort.cursor_value(row), row.id))
             .map(Partner::from),
@@ -361,6 +377,7 @@ async fn update_partner(
         owner_id: p.owner_id,
         notes: p.notes,
         external_id: p.external_id,
+        custom: p.custom,
     };
     let row = changes::update(&mut *db.connection().await?, &who.subject, id, &if_match, &changes).await?;
     Ok(ok(&Partner::from(row)))

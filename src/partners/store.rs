@@ -6,7 +6,10 @@ use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::custom_fields::filters::{self, CustomFilter};
+use crate::custom_fields::values;
 use crate::db::Conn;
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::ids::{PartnerId, UserId};
@@ -45,6 +48,11 @@ pub struct PartnerRow {
     pub updated_at: DateTime<Utc>,
     pub version: i32,
     pub external_id: Option<String>,
+    #[diesel(
+        select_expression = values::shown(CustomResource::BusinessPartner, bp::custom),
+        select_expression_type = values::Shown<bp::custom>
+    )]
+    pub custom: serde_json::Value,
 }
 
 /// List filters.
@@ -55,6 +63,7 @@ pub struct PartnerFilter {
     pub q: Option<String>,
     pub updated_after: Option<DateTime<Utc>>,
     pub external_id: Option<String>,
+    pub custom: Vec<CustomFilter>,
 }
 
 pub(super) const WHAT: &str = "business partner";
@@ -86,6 +95,9 @@ pub async fn list(conn: &mut Conn, filter: &PartnerFilter, page: &Page) -> Resul
     if let Some(q) = &filter.q {
         let pattern = crate::http::contains_pattern(q);
         query = query.filter(bp::name.ilike(pattern.clone()).or(bp::number.ilike(pattern)));
+    }
+    for custom in &filter.custom {
+        query = query.filter(bp::id.eq_any(filters::matching(custom)));
     }
     Ok(query
         .filter(page.after())

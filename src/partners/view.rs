@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::store::{PartnerKind, PartnerRow};
+use crate::custom_fields::values;
+use crate::custom_fields::view::CustomValues;
 use crate::http::Resource;
 use crate::ids::{PartnerId, UserId};
 
@@ -16,7 +18,7 @@ use crate::ids::{PartnerId, UserId};
     "website": "https://autohaus-mueller.example", "street": "Leopoldstraße 12", "postal_code": "80802",
     "city": "München", "country": "DE", "vat_id": "DE123456789",
     "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "notes": "Fleet of 40 cars, renewal in spring",
-    "external_id": "D-10042",
+    "external_id": "D-10042", "custom": {"erp_customer_group": "Flotte"},
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-02T09:15:00Z", "version": 1
 }))]
 pub struct Partner {
@@ -41,6 +43,8 @@ pub struct Partner {
     pub notes: Option<String>,
     /// The ERP's key for this partner (unique, case-sensitive; set by admin or integration).
     pub external_id: Option<String>,
+    #[schema(value_type = CustomValues)]
+    pub custom: serde_json::Map<String, serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Increases with every change; the ETag.
@@ -65,6 +69,7 @@ impl From<PartnerRow> for Partner {
             owner_id: row.owner_id,
             notes: row.notes,
             external_id: row.external_id,
+            custom: values::object(&row.custom),
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,

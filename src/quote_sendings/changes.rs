@@ -326,6 +326,7 @@ async fn record(
                 due_at: None,
                 occurred_at: Some(sending.sent_at),
                 external_id: None,
+                custom: None,
             },
         )
         .await?;

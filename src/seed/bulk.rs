@@ -142,6 +142,7 @@ pub async fn insert_partners(conn: &mut Conn, count: u32) -> Result<(), AppError
                         owner_id: owners.choose(&mut rng).copied(),
                         notes: None,
                         external_id: None,
+                        custom: None,
                         name,
                     }
                 })

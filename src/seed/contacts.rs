@@ -151,6 +151,7 @@ pub(super) fn load(conn: &mut SyncConn, partners: &[(u128, &str)]) -> Result<(),
                     created_at: now,
                     updated_at: now,
                     version: 1,
+                    custom: serde_json::Value::Object(serde_json::Map::new()),
                 })
             },
         )

@@ -244,6 +244,7 @@ fn people(conn: &mut SyncConn) -> Result<(), AppError> {
             owner_id: Some(demo_id(*owner).into()),
             notes: None,
             external_id: None,
+            custom: None,
         })
         .collect();
     diesel::insert_into(business_partners::table)

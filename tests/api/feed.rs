@@ -236,6 +236,24 @@ async fn every_write_operation_of_the_spec_writes_an_event() {
         json!({"label": "Preis zu hoch"}),
     )
     .await;
+    let field = w
+        .post(
+            "/custom-fields",
+            "/api/v1/custom-fields",
+            json!({"resource": "opportunity", "key": "leasing_months", "label": "Leasing", "type": "number"}),
+        )
+        .await;
+    let events = w
+        .patch(
+            "/custom-fields/{id}",
+            &format!("/api/v1/custom-fields/{}", id(&field)),
+            json!({"label": "Leasing (Monate)"}),
+        )
+        .await;
+    assert_eq!(
+        event(&events, "custom_field.updated", &id(&field))["data"]["custom_field"]["label"],
+        json!("Leasing (Monate)")
+    );
     w.patch("/settings", "/api/v1/settings", json!({"quote_valid_days": 45}))
         .await;
     let article = w
@@ -607,6 +625,18 @@ async fn every_write_operation_of_the_spec_writes_an_event() {
     w.delete(
         "/lost-reasons/{id}",
         &format!("/api/v1/lost-reasons/{}", id(&spare_reason)),
+    )
+    .await;
+    let spare_field = w
+        .post(
+            "/custom-fields",
+            "/api/v1/custom-fields",
+            json!({"resource": "quote", "key": "spare", "label": "Spare", "type": "boolean"}),
+        )
+        .await;
+    w.delete(
+        "/custom-fields/{id}",
+        &format!("/api/v1/custom-fields/{}", id(&spare_field)),
     )
     .await;
     let spare_stage = w

@@ -17,6 +17,7 @@ mod conditional;
 mod contacts;
 mod contention;
 mod cursors;
+mod custom_fields;
 mod database;
 mod embedded;
 mod erp_consumer;

@@ -1,0 +1,16 @@
+DROP TRIGGER activities_custom_values ON activities;
+DROP TRIGGER quotes_custom_values ON quotes;
+DROP TRIGGER contacts_custom_values ON contacts;
+DROP TRIGGER business_partners_custom_values ON business_partners;
+DROP TRIGGER opportunities_custom_values ON opportunities;
+DROP FUNCTION custom_values_sync();
+DROP FUNCTION custom_merge(jsonb, jsonb, text[]);
+DROP FUNCTION custom_shown(text, jsonb);
+DROP FUNCTION custom_typed(text, jsonb);
+DROP TABLE custom_values;
+ALTER TABLE activities DROP COLUMN custom;
+ALTER TABLE quotes DROP COLUMN custom;
+ALTER TABLE contacts DROP COLUMN custom;
+ALTER TABLE business_partners DROP COLUMN custom;
+ALTER TABLE opportunities DROP COLUMN custom;
+DROP TABLE custom_fields;
