@@ -158,3 +158,29 @@ fn cors_origins_are_split_on_commas() {
     let s = settings(&[("CORS_ALLOWED_ORIGINS", "https://a.example, https://b.example")]).ok();
     assert_eq!(s.map(|s| s.cors_allowed_origins.len()), Some(2));
 }
+
+#[test]
+fn mail_variables_are_checked_and_name_themselves() {
+    let variable = |vars: &[(&str, &str)]| settings(vars).err().map(|e| e.variable);
+    assert_eq!(
+        variable(&[("SMTP_URL", "smtp://mail.example.com:587")]),
+        Some("SMTP_FROM")
+    );
+    assert_eq!(variable(&[("SMTP_URL", "http://mail.example.com")]), Some("SMTP_URL"));
+    assert_eq!(variable(&[("SMTP_FROM", "kein Absender")]), Some("SMTP_FROM"));
+    assert_eq!(
+        variable(&[("PUBLIC_BASE_URL", "crm.example.com")]),
+        Some("PUBLIC_BASE_URL")
+    );
+    let ok = settings(&[
+        ("SMTP_URL", "smtp://u:p@mail.example.com:587"),
+        ("SMTP_FROM", "Autohaus <angebote@autohaus.example>"),
+        ("PUBLIC_BASE_URL", "https://crm.example.com/"),
+    ]);
+    let mail = ok.map(|s| s.mail).ok();
+    assert_eq!(
+        mail.as_ref().and_then(|m| m.public_base_url.as_deref()),
+        Some("https://crm.example.com")
+    );
+    assert!(!format!("{mail:?}").contains("u:p"), "the password stays out of Debug");
+}
