@@ -5,6 +5,8 @@ pub mod create;
 pub mod derive;
 pub mod events;
 pub mod history;
+pub mod list;
+pub mod list_routes;
 pub mod moves;
 pub mod routes;
 pub mod store;

@@ -1,30 +1,26 @@
 //! `/opportunities`: create, read, list, change and delete. Stage moves, history and the ERP
 //! hand-off are in `transitions`.
 
-use actix_web::web::{Path, Query};
+use actix_web::web::Path;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::changes::{self, NewOpportunity, OpportunityChanges};
-use super::store::{self, Health, OpportunityFilter, OpportunityRecord};
+use super::store;
 use super::view::Opportunity;
 use super::{create, upsert};
 use crate::access::Actor;
 use crate::access::{Principal, Role};
-use crate::custom_fields::filters::{self, CustomFilterParams};
 use crate::custom_fields::values::Sent;
 use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
-use crate::domain::custom::CustomResource;
 use crate::domain::money::{self, Money, Percent};
-use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{FunnelId, OpportunityId, PartnerId, StageId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -155,148 +151,6 @@ pub struct OpportunityPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false, value_type = Option<CustomValues>)]
     pub custom: Option<Sent>,
-}
-
-/// Sort orders of the opportunity list.
-#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
-pub enum OpportunitySort {
-    #[serde(rename = "updated_at")]
-    UpdatedAt,
-    #[default]
-    #[serde(rename = "-updated_at")]
-    UpdatedAtDesc,
-    /// Soonest first; those without a date last.
-    #[serde(rename = "expected_close_date")]
-    ExpectedCloseDate,
-    #[serde(rename = "-target_value")]
-    TargetValueDesc,
-    #[serde(rename = "-weighted_value")]
-    WeightedValueDesc,
-}
-
-impl OpportunitySort {
-    fn key(self) -> SortKey {
-        let (name, column, descending, kind) = match self {
-            Self::UpdatedAt => ("updated_at", "opportunities.updated_at", false, KeyKind::Timestamp),
-            Self::UpdatedAtDesc => ("-updated_at", "opportunities.updated_at", true, KeyKind::Timestamp),
-            Self::ExpectedCloseDate => (
-                "expected_close_date",
-                "coalesce(opportunities.expected_close_date, 'infinity'::date)",
-                false,
-                KeyKind::Date,
-            ),
-            Self::TargetValueDesc => ("-target_value", "opportunities.target_value", true, KeyKind::Decimal),
-            Self::WeightedValueDesc => (
-                "-weighted_value",
-                "opportunities.weighted_value",
-                true,
-                KeyKind::Decimal,
-            ),
-        };
-        SortKey {
-            name,
-            column,
-            descending,
-            kind,
-        }
-    }
-
-    fn cursor_value(self, record: &OpportunityRecord) -> String {
-        let row = &record.row;
-        match self {
-            Self::UpdatedAt | Self::UpdatedAtDesc => time_key(&row.updated_at),
-            Self::ExpectedCloseDate => row
-                .expected_close_date
-                .map_or_else(|| "infinity".to_owned(), |d| d.to_string()),
-            Self::TargetValueDesc => row.target_value.amount().to_string(),
-            Self::WeightedValueDesc => row.weighted_value.amount().to_string(),
-        }
-    }
-}
-
-/// Filters and order of the opportunity list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OpportunityQuery {
-    pub status: Option<Outcome>,
-    #[param(value_type = Option<Uuid>)]
-    pub owner_id: Option<UserId>,
-    #[param(value_type = Option<Uuid>)]
-    pub funnel_id: Option<FunnelId>,
-    #[param(value_type = Option<Uuid>)]
-    pub stage_id: Option<StageId>,
-    pub class_id: Option<String>,
-    #[param(value_type = Option<Uuid>)]
-    pub business_partner_id: Option<PartnerId>,
-    /// The traffic light as of now (open opportunities only).
-    pub health: Option<Health>,
-    /// Expected close on or after this date.
-    pub close_from: Option<NaiveDate>,
-    /// Expected close on or before this date.
-    pub close_to: Option<NaiveDate>,
-    /// Only those changed after this instant (incremental sync).
-    pub updated_after: Option<DateTime<Utc>>,
-    /// Only the opportunity with this ERP key (exact match).
-    pub external_id: Option<String>,
-    /// Case-insensitive substring of subject or number.
-    pub q: Option<String>,
-    /// Only those whose next activity is due before this instant.
-    pub next_activity_before: Option<DateTime<Utc>>,
-    /// Only those with (`true`) or without (`false`) a planned activity.
-    pub has_next_activity: Option<bool>,
-    /// Only those with (`true`) or without (`false`) a planned activity whose `due_at` has
-    /// passed.
-    pub overdue: Option<bool>,
-    /// Order: `-updated_at` (default), `updated_at`, `expected_close_date`, `-target_value`,
-    /// `-weighted_value`.
-    #[param(inline)]
-    pub sort: Option<OpportunitySort>,
-}
-
-/// Lists the opportunities the caller sees.
-#[utoipa::path(
-    tag = "opportunities",
-    params(OpportunityQuery, PageParams, CustomFilterParams),
-    responses((status = 200, description = "One page of opportunities", body = Paged<Opportunity>)),
-    security(("bearer" = []))
-)]
-#[get("/opportunities")]
-async fn list_opportunities(
-    db: Db,
-    who: Principal,
-    req: HttpRequest,
-    query: Query<OpportunityQuery>,
-    page: PageRequest,
-) -> Result<HttpResponse, AppError> {
-    who.require(Role::can_read)?;
-    let q = query.into_inner();
-    let sort = q.sort.unwrap_or_default();
-    let page = Page::new(&page, sort.key())?.tie_breaker("opportunities.id");
-    let mut conn = db.connection().await?;
-    let custom = filters::parse(&mut conn, CustomResource::Opportunity, req.query_string()).await?;
-    let filter = OpportunityFilter {
-        status: q.status,
-        owner_id: q.owner_id,
-        funnel_id: q.funnel_id,
-        stage_id: q.stage_id,
-        class_id: q.class_id,
-        business_partner_id: q.business_partner_id,
-        health: q.health,
-        close_from: q.close_from,
-        close_to: q.close_to,
-        updated_after: q.updated_after,
-        q: q.q,
-        external_id: q.external_id,
-        next_activity_before: q.next_activity_before,
-        has_next_activity: q.has_next_activity,
-        overdue: q.overdue,
-        custom,
-    };
-    let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
-    Ok(HttpResponse::Ok().json(
-        page.finish(rows, |r| (sort.cursor_value(r), r.row.id))
-            .map(Opportunity::from),
-    ))
 }
 
 /// Gets one opportunity.
@@ -483,9 +337,9 @@ async fn delete_opportunity(
 
 /// Registers the opportunity routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(upsert_opportunity)
-        .service(list_opportunities)
-        .service(get_opportunity)
+    cfg.service(upsert_opportunity);
+    super::list_routes::configure(cfg);
+    cfg.service(get_opportunity)
         .service(create_opportunity)
         .service(update_opportunity)
         .service(delete_opportunity);
