@@ -145,7 +145,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(
-        schemas(ProblemDetails, FieldError, crate::quotes::pdf::offer::MachineReadableOffer),
+        schemas(ProblemDetails, FieldError),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
             RequestTimeout, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, TooManyRequests)
     ),

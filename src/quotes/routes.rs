@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::changes::{self, NewQuote, QuoteChanges, Transition};
+use super::pdf::offer::MachineReadableOffer;
 use super::store::{self, QuoteFilter};
 use super::view::Quote;
 use crate::access::Actor;
@@ -348,7 +349,7 @@ pub struct PdfDocument(pub Vec<u8>);
     tag = "quotes",
     params(("id" = Uuid, Path, description = "Quote id")),
     responses(
-        (status = 200, description = "The PDF; it embeds `angebot.json`, a [MachineReadableOffer](#/components/schemas/MachineReadableOffer)", content_type = "application/pdf", body = PdfDocument,
+        (status = 200, description = "The PDF; it embeds `angebot.json`, the offer `GET /quotes/{id}/offer` answers", content_type = "application/pdf", body = PdfDocument,
             headers(("Content-Disposition" = String, description = "inline; filename=\"QT-000001.pdf\""))),
         (status = 404, response = NotFound)
     ),
@@ -366,6 +367,26 @@ async fn quote_pdf(db: Db, who: Principal, id: Path<QuoteId>) -> Result<HttpResp
         .body(pdf))
 }
 
+/// The quote as the machine-readable offer: the JSON file the PDF embeds as `angebot.json`,
+/// for a buyer's procurement system or an integration that wants the offer without the PDF.
+#[utoipa::path(
+    tag = "quotes",
+    params(("id" = Uuid, Path, description = "Quote id")),
+    responses(
+        (status = 200, description = "The offer, as embedded in the PDF", body = MachineReadableOffer),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/quotes/{id}/offer")]
+async fn quote_offer(db: Db, who: Principal, id: Path<QuoteId>) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let document = store::document(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
+    let offer = MachineReadableOffer::of(&document)
+        .map_err(|e| AppError::Internal(format!("the offer could not be built: {e}")))?;
+    Ok(HttpResponse::Ok().json(offer))
+}
+
 /// Registers the quote routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_quotes)
@@ -376,6 +397,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(make_primary)
         .service(accept_quote)
         .service(reject_quote)
-        .service(quote_pdf);
+        .service(quote_pdf)
+        .service(quote_offer);
     super::lines::configure(cfg);
 }
