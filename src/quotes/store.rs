@@ -219,6 +219,11 @@ pub async fn list(
 /// Everything the PDF of a visible quote shows.
 pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<QuoteDocument, AppError> {
     let record = find(conn, who, id).await?;
+    document_of(conn, record).await
+}
+
+/// The printable document of a quote already read (and checked) with [`find`].
+pub async fn document_of(conn: &mut Conn, record: QuoteRecord) -> Result<QuoteDocument, AppError> {
     let settings = crate::settings::store::get(conn).await?;
     let partner = crate::partners::store::find(conn, record.row.business_partner_id).await?;
     let subject: String = opp::table
