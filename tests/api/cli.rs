@@ -1,6 +1,6 @@
 //! The command line: openapi, token, migrate, seed, and configuration errors.
 
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use diesel::prelude::*;
 use reqwest::StatusCode;
@@ -45,6 +45,24 @@ fn openapi_prints_the_committed_document() {
         printed == committed,
         "run `cargo run -- openapi > openapi/openapi.json`"
     );
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    // `salesfunnel openapi | head`: the document is far larger than a pipe's buffer, so the
+    // command is still writing when the reader goes away.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_salesfunnel"))
+        .arg("openapi")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
