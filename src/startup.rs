@@ -114,6 +114,7 @@ impl Application {
             crate::ops::metrics::build(&config.pool).map_err(std::io::Error::other)?;
         let registry = Data::new(registry);
         let background_pool = config.pool.clone();
+        let detached = Data::new(crate::db::request::DetachedLimit::new(&config.pool));
         let pool = Data::new(config.pool);
         let verifier = Data::new(config.verifier);
         let cursor_key = Data::new(config.cursor_key);
@@ -132,6 +133,7 @@ impl Application {
         };
         let parts = Parts {
             pool,
+            detached,
             verifier,
             cursor_key,
             webhook_settings,
@@ -195,6 +197,7 @@ impl Application {
 #[derive(Clone)]
 struct Parts {
     pool: Data<DbPool>,
+    detached: Data<crate::db::request::DetachedLimit>,
     verifier: Data<Verifier>,
     cursor_key: Data<CursorKey>,
     webhook_settings: Data<WebhookSettings>,
@@ -227,6 +230,7 @@ fn api(
         .configure(routes)
         .into_app()
         .app_data(parts.pool.clone())
+        .app_data(parts.detached.clone())
         .app_data(parts.verifier.clone())
         .app_data(parts.cursor_key.clone())
         .app_data(parts.webhook_settings.clone())
