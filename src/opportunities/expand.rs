@@ -184,3 +184,29 @@ async fn embed_contacts(conn: &mut Conn, page: &mut [Opportunity]) -> Result<(),
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(query: &str) -> Result<Vec<Expansion>, String> {
+        actix_web::web::Query::<ExpandQuery>::from_query(query)
+            .map(|q| q.into_inner().expand)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn expand_takes_a_comma_separated_list_of_known_relations() {
+        assert_eq!(parse(""), Ok(vec![]));
+        assert_eq!(parse("expand="), Ok(vec![]));
+        assert_eq!(
+            parse("expand=stage,contacts"),
+            Ok(vec![Expansion::Stage, Expansion::Contacts])
+        );
+        assert_eq!(
+            parse("expand=business_partner,owner"),
+            Ok(vec![Expansion::BusinessPartner, Expansion::Owner])
+        );
+        assert!(parse("expand=owner,lines").is_err_and(|e| e.contains("'lines'")));
+    }
+}

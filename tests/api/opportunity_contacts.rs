@@ -642,3 +642,24 @@ async fn the_demo_has_buying_centres_and_activities_with_their_contacts() {
     }
     assert!(named > 0, "demo activities name the person they were with");
 }
+
+#[tokio::test]
+async fn a_create_with_contacts_reads_and_writes_them_in_one_statement_each() {
+    let app = spawn_app().await;
+    let s = sales(&app, "OCW").await;
+    let anna = person(&app, &s.partner, "Anna").await;
+    create(&app, &s, "Ohne").await;
+    let without = crate::write_path::statements(&app, "POST", "/api/v1/opportunities").await;
+    assert_eq!(
+        without,
+        (3.0, 1.0),
+        "without contacts a create stays at three statements"
+    );
+    with_contacts(&app, &s, "Mit", json!([entry(&anna, "buyer")])).await;
+    let with = crate::write_path::statements(&app, "POST", "/api/v1/opportunities").await;
+    assert_eq!(
+        (with.0 - without.0, with.1 - without.1),
+        (5.0, 1.0),
+        "the contacts checked in one statement and written in another"
+    );
+}
