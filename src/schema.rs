@@ -24,6 +24,7 @@ diesel::table! {
         timeline_at -> Timestamptz,
         external_id -> Nullable<Text>,
         custom -> Jsonb,
+        contact_id -> Nullable<Uuid>,
     }
 }
 
@@ -272,6 +273,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    opportunity_contacts (opportunity_id, contact_id) {
+        opportunity_id -> Uuid,
+        contact_id -> Uuid,
+        role -> Text,
+        position -> Int2,
+    }
+}
+
+diesel::table! {
     opportunity_lines (id) {
         id -> Uuid,
         opportunity_id -> Uuid,
@@ -504,6 +514,7 @@ diesel::table! {
 }
 
 diesel::joinable!(activities -> business_partners (business_partner_id));
+diesel::joinable!(activities -> contacts (contact_id));
 diesel::joinable!(activities -> opportunities (opportunity_id));
 diesel::joinable!(activities -> users (owner_id));
 diesel::joinable!(business_partners -> users (owner_id));
@@ -521,6 +532,8 @@ diesel::joinable!(opportunities -> funnels (funnel_id));
 diesel::joinable!(opportunities -> lost_reasons (lost_reason_id));
 diesel::joinable!(opportunities -> stages (stage_id));
 diesel::joinable!(opportunities -> users (owner_id));
+diesel::joinable!(opportunity_contacts -> contacts (contact_id));
+diesel::joinable!(opportunity_contacts -> opportunities (opportunity_id));
 diesel::joinable!(opportunity_lines -> articles (article_id));
 diesel::joinable!(opportunity_lines -> opportunities (opportunity_id));
 diesel::joinable!(opportunity_stage_changes -> lost_reasons (lost_reason_id));
@@ -553,6 +566,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     line_contributions,
     lost_reasons,
     opportunities,
+    opportunity_contacts,
     opportunity_lines,
     opportunity_stage_changes,
     quote_lines,

@@ -411,6 +411,9 @@ async fn update_contact(
 }
 
 /// Deletes a contact; honours `If-Match`.
+///
+/// 409 while a quote, an opportunity (open or closed) or an activity names the person:
+/// deactivate them (`active: false`) instead, which keeps what names them true.
 #[utoipa::path(
     tag = "contacts",
     params(

@@ -264,6 +264,7 @@ async fn write_move(
         activity_counts: after.activity_counts.clone(),
         primary_quote_id: after.primary_quote_id,
         overdue_activity_count: after.overdue_activity_count,
+        contacts: after.contacts.clone(),
     }))?;
     let stages = (
         events::stage_ref(row.stage_id, &locked.from_code, &locked.from_name, locked.from_outcome),

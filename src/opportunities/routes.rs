@@ -8,8 +8,11 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::buying_centre::ContactAssignment;
 use super::changes::{self, NewOpportunity, OpportunityChanges};
-use super::store::{self, Health, OpportunityFilter, OpportunityRecord};
+use super::expand::{self, ExpandQuery};
+use super::sort::OpportunitySort;
+use super::store::{self, Health, OpportunityFilter};
 use super::view::Opportunity;
 use super::{create, upsert};
 use crate::access::Actor;
@@ -24,7 +27,7 @@ use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
+use crate::http::pagination::{Page, PageParams, PageRequest, Paged};
 use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{FunnelId, OpportunityId, PartnerId, StageId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -36,7 +39,8 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
 #[schema(example = json!({
     "subject": "Flottenerneuerung 2028: 12 Kombis", "business_partner_id": "01930000-0000-7000-8000-000000000065",
     "class_id": "NEUWAGEN", "stage_id": "01930000-0000-7000-8000-0000000000c9", "target_value": "100000.00",
-    "expected_close_date": "2028-03-31"
+    "expected_close_date": "2028-03-31",
+    "contacts": [{"contact_id": "01930000-0000-7000-8000-000000000259", "role": "decision_maker"}]
 }))]
 pub struct NewOpportunityRequest {
     #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
@@ -76,6 +80,9 @@ pub struct NewOpportunityRequest {
     /// Custom field values by key (see `/custom-fields?resource=opportunity`).
     #[schema(value_type = Option<CustomValues>)]
     pub custom: Option<Sent>,
+    /// Its contact persons: active contacts of its partner, each once. The upsert keeps the
+    /// list when the body has none.
+    pub contacts: Option<Vec<ContactAssignment>>,
 }
 
 impl NewOpportunityRequest {
@@ -95,6 +102,7 @@ impl NewOpportunityRequest {
             expected_close_date: self.expected_close_date,
             external_id,
             custom: self.custom,
+            contacts: self.contacts,
         }
     }
 }
@@ -155,63 +163,11 @@ pub struct OpportunityPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false, value_type = Option<CustomValues>)]
     pub custom: Option<Sent>,
-}
-
-/// Sort orders of the opportunity list.
-#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
-pub enum OpportunitySort {
-    #[serde(rename = "updated_at")]
-    UpdatedAt,
-    #[default]
-    #[serde(rename = "-updated_at")]
-    UpdatedAtDesc,
-    /// Soonest first; those without a date last.
-    #[serde(rename = "expected_close_date")]
-    ExpectedCloseDate,
-    #[serde(rename = "-target_value")]
-    TargetValueDesc,
-    #[serde(rename = "-weighted_value")]
-    WeightedValueDesc,
-}
-
-impl OpportunitySort {
-    fn key(self) -> SortKey {
-        let (name, column, descending, kind) = match self {
-            Self::UpdatedAt => ("updated_at", "opportunities.updated_at", false, KeyKind::Timestamp),
-            Self::UpdatedAtDesc => ("-updated_at", "opportunities.updated_at", true, KeyKind::Timestamp),
-            Self::ExpectedCloseDate => (
-                "expected_close_date",
-                "coalesce(opportunities.expected_close_date, 'infinity'::date)",
-                false,
-                KeyKind::Date,
-            ),
-            Self::TargetValueDesc => ("-target_value", "opportunities.target_value", true, KeyKind::Decimal),
-            Self::WeightedValueDesc => (
-                "-weighted_value",
-                "opportunities.weighted_value",
-                true,
-                KeyKind::Decimal,
-            ),
-        };
-        SortKey {
-            name,
-            column,
-            descending,
-            kind,
-        }
-    }
-
-    fn cursor_value(self, record: &OpportunityRecord) -> String {
-        let row = &record.row;
-        match self {
-            Self::UpdatedAt | Self::UpdatedAtDesc => time_key(&row.updated_at),
-            Self::ExpectedCloseDate => row
-                .expected_close_date
-                .map_or_else(|| "infinity".to_owned(), |d| d.to_string()),
-            Self::TargetValueDesc => row.target_value.amount().to_string(),
-            Self::WeightedValueDesc => row.weighted_value.amount().to_string(),
-        }
-    }
+    /// Replaces its contact persons (`[]` removes them); needed with a new `business_partner_id`
+    /// while it has contacts.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub contacts: Option<Vec<ContactAssignment>>,
 }
 
 /// Filters and order of the opportunity list.
@@ -256,7 +212,7 @@ pub struct OpportunityQuery {
 /// Lists the opportunities the caller sees.
 #[utoipa::path(
     tag = "opportunities",
-    params(OpportunityQuery, PageParams, CustomFilterParams),
+    params(OpportunityQuery, PageParams, CustomFilterParams, ExpandQuery),
     responses((status = 200, description = "One page of opportunities", body = Paged<Opportunity>)),
     security(("bearer" = []))
 )]
@@ -266,6 +222,7 @@ async fn list_opportunities(
     who: Principal,
     req: HttpRequest,
     query: Query<OpportunityQuery>,
+    expand: Query<ExpandQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
@@ -293,16 +250,17 @@ async fn list_opportunities(
         custom,
     };
     let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
-    Ok(HttpResponse::Ok().json(
-        page.finish(rows, |r| (sort.cursor_value(r), r.row.id))
-            .map(Opportunity::from),
-    ))
+    let mut answer = page
+        .finish(rows, |r| (sort.cursor_value(r), r.row.id))
+        .map(Opportunity::from);
+    expand::embed(&mut conn, &expand, &mut answer.items).await?;
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// Gets one opportunity.
 #[utoipa::path(
     tag = "opportunities",
-    params(("id" = Uuid, Path, description = "Opportunity id")),
+    params(("id" = Uuid, Path, description = "Opportunity id"), ExpandQuery),
     responses(
         (status = 200, description = "The opportunity", body = Opportunity, headers(("ETag" = String, description = "Current version"))),
         (status = 404, response = NotFound)
@@ -310,10 +268,17 @@ async fn list_opportunities(
     security(("bearer" = []))
 )]
 #[get("/opportunities/{id}")]
-async fn get_opportunity(db: Db, who: Principal, id: Path<OpportunityId>) -> Result<HttpResponse, AppError> {
+async fn get_opportunity(
+    db: Db,
+    who: Principal,
+    id: Path<OpportunityId>,
+    expand: Query<ExpandQuery>,
+) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let record = store::find(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
-    Ok(ok(&Opportunity::from(record)))
+    let mut conn = db.connection().await?;
+    let mut opportunity = Opportunity::from(store::find(&mut conn, who.read_scope(), id.into_inner()).await?);
+    expand::embed(&mut conn, &expand, std::slice::from_mut(&mut opportunity)).await?;
+    Ok(ok(&opportunity))
 }
 
 /// Creates an opportunity in an open stage.
@@ -437,6 +402,7 @@ async fn update_opportunity(
         expected_close_date: p.expected_close_date,
         external_id: p.external_id,
         custom: p.custom,
+        contacts: p.contacts,
     };
     let record = changes::update(
         &mut *db.connection().await?,

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::embedded::OpportunityContact;
 use crate::access::{self, Visibility};
 use crate::custom_fields::filters::{self, CustomFilter};
 use crate::custom_fields::values;
@@ -19,14 +20,11 @@ use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
 use crate::domain::custom::CustomResource;
 use crate::domain::money::{Money, Percent};
-use crate::domain::opportunity::Entry;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::http::pagination::Page;
 use crate::ids::{ActivityId, FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
-use crate::schema::{
-    activities, business_partners, funnel_stages, funnels, opportunities as opp, quotes, stages, users,
-};
+use crate::schema::{activities, funnels, opportunities as opp, quotes, stages};
 
 crate::domain::text_enum! {
     /// The traffic light of an open opportunity.
@@ -132,6 +130,7 @@ pub struct OpportunityRecord {
     pub activity_counts: BTreeMap<String, i64>,
     pub primary_quote_id: Option<QuoteId>,
     pub overdue_activity_count: i64,
+    pub contacts: Vec<OpportunityContact>,
 }
 
 /// Whether the caller sees opportunity `id` (404 otherwise: others' opportunities do not exist
@@ -181,14 +180,28 @@ diesel::define_sql_function! {
 }
 
 /// What every read selects of an opportunity: the row, the traffic light, the activity counts,
-/// the primary quote and the overdue planned activities, in one statement.
+/// the primary quote, the overdue planned activities and the contacts, in one statement.
 type Read = (
     OpportunityRow,
     Option<String>,
     Option<Vec<String>>,
     Option<QuoteId>,
     i64,
+    serde_json::Value,
 );
+
+/// Its contacts in their order, `[{"contact_id", "role"}]`, served by the primary key of
+/// `opportunity_contacts`; `{}` is the opportunity's row (`opportunities`, `w`).
+macro_rules! contacts_of {
+    ($row:literal) => {
+        concat!(
+            "coalesce((SELECT jsonb_agg(jsonb_build_object('contact_id', oc.contact_id, 'role', oc.role) ",
+            "ORDER BY oc.position) FROM opportunity_contacts oc WHERE oc.opportunity_id = ",
+            $row,
+            ".id), '[]'::jsonb)"
+        )
+    };
+}
 
 /// The read query: opportunities with their stage and funnel (for the thresholds), their
 /// activity counts and primary quote.
@@ -227,13 +240,17 @@ macro_rules! reading {
                 .count()
                 .single_value()
                 .assume_not_null(),
+            diesel::dsl::sql::<diesel::sql_types::Jsonb>(contacts_of!("opportunities")),
         ))
     };
 }
 
 /// The end of a statement that writes opportunities in a CTE named `written`: they as every
 /// read shows them (see [`Written`]).
-pub(super) const WRITTEN: &str = "SELECT w.*, custom_shown('opportunity', w.custom) AS shown_custom,
+pub(super) const WRITTEN: &str = concat!(
+    "SELECT w.*, custom_shown('opportunity', w.custom) AS shown_custom, ",
+    contacts_of!("w"),
+    " AS contacts,
        opportunity_health(w.status, w.last_contact_at, health_cutoff(s.warn_after_days, f.warn_after_days),
                           health_cutoff(s.critical_after_days, f.critical_after_days),
                           followup_keeps_yellow(f.planned_followup_keeps_yellow, w.next_activity_due_at,
@@ -244,7 +261,8 @@ pub(super) const WRITTEN: &str = "SELECT w.*, custom_shown('opportunity', w.cust
         WHERE a.opportunity_id = w.id AND a.status = 'planned' AND a.due_at < now()) AS overdue_activity_count
 FROM written w
 JOIN stages s ON s.id = w.stage_id
-JOIN funnels f ON f.id = w.funnel_id";
+JOIN funnels f ON f.id = w.funnel_id"
+);
 
 /// An opportunity as a writing statement read it back (see [`WRITTEN`]).
 #[derive(Debug, QueryableByName)]
@@ -259,6 +277,8 @@ pub(super) struct Written {
     primary_quote_id: Option<QuoteId>,
     #[diesel(sql_type = BigInt)]
     overdue_activity_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    contacts: serde_json::Value,
 }
 
 impl Written {
@@ -269,6 +289,7 @@ impl Written {
             self.activity_kinds,
             self.primary_quote_id,
             self.overdue_activity_count,
+            self.contacts,
         )
     }
 }
@@ -282,6 +303,7 @@ impl OpportunityRecord {
         kinds: Option<Vec<String>>,
         primary: Option<QuoteId>,
         overdue_activity_count: i64,
+        contacts: serde_json::Value,
     ) -> Self {
         let mut activity_counts = BTreeMap::new();
         for kind in kinds.unwrap_or_default() {
@@ -292,12 +314,14 @@ impl OpportunityRecord {
             activity_counts,
             primary_quote_id: primary,
             overdue_activity_count,
+            // The table's checks keep the roles to those the type knows.
+            contacts: serde_json::from_value(contacts).unwrap_or_default(),
             row,
         }
     }
 
-    fn read((row, health, kinds, primary, overdue): Read) -> Self {
-        Self::of(row, health, kinds, primary, overdue)
+    fn read((row, health, kinds, primary, overdue, contacts): Read) -> Self {
+        Self::of(row, health, kinds, primary, overdue, contacts)
     }
 }
 
@@ -424,51 +448,4 @@ pub async fn list(
         .load::<Read>(conn)
         .await?;
     Ok(rows.into_iter().map(OpportunityRecord::read).collect())
-}
-
-pub(super) async fn active_user(conn: &mut Conn, id: UserId) -> Result<Option<bool>, AppError> {
-    Ok(users::table
-        .find(id)
-        .select(users::active)
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-pub(super) async fn partner_exists(conn: &mut Conn, id: PartnerId) -> Result<Option<bool>, AppError> {
-    let found: bool = diesel::select(diesel::dsl::exists(business_partners::table.find(id)))
-        .get_result(conn)
-        .await?;
-    Ok(found.then_some(true))
-}
-
-pub(super) async fn funnel_active(conn: &mut Conn, id: FunnelId) -> Result<Option<bool>, AppError> {
-    Ok(funnels::table
-        .find(id)
-        .select(funnels::active)
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-/// The stage `id` as funnel `funnel` sees it; `None` when there is no such stage.
-pub(super) async fn entry(conn: &mut Conn, funnel: FunnelId, id: StageId) -> Result<Option<Entry>, AppError> {
-    let stage: Option<(Outcome, bool, bool)> = stages::table
-        .find(id)
-        .select((stages::outcome, stages::requires_lines, stages::active))
-        .first(conn)
-        .await
-        .optional()?;
-    let Some((outcome, requires_lines, active)) = stage else {
-        return Ok(None);
-    };
-    let in_funnel: bool = diesel::select(diesel::dsl::exists(funnel_stages::table.find((funnel, id))))
-        .get_result(conn)
-        .await?;
-    Ok(Some(Entry {
-        outcome,
-        requires_lines,
-        active,
-        in_funnel,
-    }))
 }

@@ -327,6 +327,7 @@ async fn record(
                 occurred_at: Some(sending.sent_at),
                 external_id: None,
                 custom: None,
+                contact_id: None,
             },
         )
         .await?;

@@ -1,6 +1,7 @@
 //! Demo data (idempotent) and bulk data for benchmarks.
 
 pub mod bulk;
+mod buying_centres;
 mod catalogue;
 mod configuration;
 mod contacts;

@@ -223,6 +223,7 @@ pub(super) async fn load_demo(conn: &mut Conn) -> Result<usize, AppError> {
             }
         }
         batch.insert(conn, Existing::Skip).await?;
+        super::buying_centres::load(conn, &added).await?;
         derive::refresh(conn, &added).await?;
         demo_quotes(conn, &added).await?;
         // The demo data is the initial state (consumers take it from the lists): the quotes

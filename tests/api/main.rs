@@ -38,6 +38,8 @@ mod one_422;
 mod openapi;
 mod operations;
 mod opportunities;
+mod opportunity_contacts;
+mod opportunity_expand;
 mod opportunity_lines;
 mod opportunity_lists;
 mod opportunity_moves;

@@ -12,7 +12,7 @@ use crate::opportunities::{act, create, create_as, new_body, path_of, sales};
 use salesfunnel::access::Role;
 
 /// The statements `method` `route` ran, summed over its requests so far, and how many requests.
-async fn statements(app: &TestApp, method: &str, route: &str) -> (f64, f64) {
+pub async fn statements(app: &TestApp, method: &str, route: &str) -> (f64, f64) {
     let text = app.get("/metrics", &app.admin()).await.text().await.unwrap();
     let labels = format!(r#"{{method="{method}",route="{route}"}}"#);
     let value = |series: &str| {
