@@ -3,7 +3,9 @@
 
 use std::str::FromStr;
 
-use super::{FUNCTIONS, FormulaError, MAX_ROUND_DIGITS, VARIABLES};
+use std::cell::RefCell;
+
+use super::{CustomVariable, FUNCTIONS, FormulaError, MAX_ROUND_DIGITS, VARIABLES};
 
 use rust_decimal::Decimal;
 use sqlparser::ast::{
@@ -80,6 +82,8 @@ fn excerpt(text: String) -> String {
 pub(super) struct Checker {
     /// The source's tokens, without whitespace and comments, with where they start.
     tokens: Vec<(Token, Location)>,
+    /// The `custom.<key>` variables met so far.
+    custom: RefCell<Vec<CustomVariable>>,
 }
 
 impl Checker {
@@ -92,7 +96,17 @@ impl Checker {
             .filter(|t| !matches!(t.token, Token::Whitespace(_)))
             .map(|t| (t.token, t.span.start))
             .collect();
-        Checker { tokens }
+        Checker {
+            tokens,
+            custom: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The `custom.<key>` variables the checked expression names, in source order.
+    pub(super) fn custom_variables(&self) -> Vec<CustomVariable> {
+        let mut found = self.custom.borrow().clone();
+        found.sort_by_key(|v| (v.line, v.column));
+        found
     }
 
     /// The tokens that start at or after `from` (the tokens are in source order).
@@ -160,6 +174,18 @@ impl Checker {
             },
             Expr::Identifier(ident) => {
                 variable(ident)?;
+                Ok(Kind::Number)
+            }
+            Expr::CompoundIdentifier(idents) if is_custom(idents) => {
+                for ident in idents.iter_mut() {
+                    ident.value = ident.value.to_ascii_lowercase();
+                }
+                let key = idents.get(1).map(|i| i.value.clone()).unwrap_or_default();
+                self.custom.borrow_mut().push(CustomVariable {
+                    key,
+                    line: start.line,
+                    column: start.column,
+                });
                 Ok(Kind::Number)
             }
             Expr::CompoundIdentifier(idents) => {
@@ -405,6 +431,19 @@ fn construct(expr: &Expr) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// Whether `idents` is `custom.<key>` (unquoted, a key of the custom field pattern).
+pub(super) fn is_custom(idents: &[Ident]) -> bool {
+    match idents {
+        [custom, key] => {
+            custom.quote_style.is_none()
+                && key.quote_style.is_none()
+                && custom.value.eq_ignore_ascii_case("custom")
+                && crate::domain::custom::valid_key(&key.value.to_ascii_lowercase())
+        }
+        _ => false,
+    }
+}
+
 /// Checks that `ident` names a variable, and lowercases it.
 fn variable(ident: &mut Ident) -> Result<(), FormulaError> {
     if ident.quote_style.is_some() {
@@ -442,6 +481,9 @@ fn end(expr: &Expr) -> Location {
             },
             Expr::Value(value) => return known(value.span.end),
             Expr::Identifier(ident) => return known(ident.span.end),
+            Expr::CompoundIdentifier(idents) => {
+                return known(idents.last().map_or(Location::new(0, 0), |i| i.span.end));
+            }
             other => return known(other.span().end),
         };
     }

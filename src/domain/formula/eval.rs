@@ -39,6 +39,7 @@ fn operand(expr: &Expr, inputs: &Inputs) -> Option<Decimal> {
             _ => None,
         },
         Expr::Identifier(ident) => inputs.get(&ident.value),
+        Expr::CompoundIdentifier(idents) => idents.get(1).map(|key| inputs.custom(&key.value)),
         Expr::Nested(inner) => number(inner, inputs),
         Expr::UnaryOp {
             op: UnaryOperator::Plus,
