@@ -12,6 +12,7 @@
 
 mod check;
 mod eval;
+mod parts;
 
 use check::{Checker, Kind};
 use eval::number;

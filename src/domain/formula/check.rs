@@ -1,13 +1,11 @@
 //! Checking a parsed formula: only the allowed subset, every node a number or a condition where
 //! it has to be, each rejection with its line and column.
 
-use std::str::FromStr;
-
 use std::cell::RefCell;
 
+use super::parts::{literal, plain_args, round_digits};
 use super::{CustomVariable, FUNCTIONS, FormulaError, MAX_ROUND_DIGITS, VARIABLES};
 
-use rust_decimal::Decimal;
 use sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectNamePart, Spanned,
     UnaryOperator, Value,
@@ -22,13 +20,6 @@ fn known(location: Location) -> Location {
     } else {
         Location::new(1, 1)
     }
-}
-
-/// A numeric literal as a decimal; `None` when it is out of range.
-pub(super) fn literal(text: &str) -> Option<Decimal> {
-    Decimal::from_str(text)
-        .ok()
-        .or_else(|| Decimal::from_scientific(text).ok())
 }
 
 /// What a node gives.
@@ -486,33 +477,5 @@ fn end(expr: &Expr) -> Location {
             }
             other => return known(other.span().end),
         };
-    }
-}
-
-/// The digits of `round(x, digits)`: an integer literal from 0 to [`MAX_ROUND_DIGITS`].
-pub(super) fn round_digits(expr: &Expr) -> Option<u32> {
-    match expr {
-        Expr::Value(value) => match &value.value {
-            Value::Number(digits, false) if digits.bytes().all(|b| b.is_ascii_digit()) => {
-                digits.parse::<u32>().ok().filter(|d| *d <= MAX_ROUND_DIGITS)
-            }
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// The plain arguments of a function call, as checked by [`Checker::function`].
-pub(super) fn plain_args(function: &Function) -> Option<Vec<&Expr>> {
-    match &function.args {
-        FunctionArguments::List(list) => list
-            .args
-            .iter()
-            .map(|arg| match arg {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => Some(expr),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
     }
 }

@@ -2,7 +2,7 @@
 //! division by zero).
 
 use super::Inputs;
-use super::check::{literal, plain_args, round_digits};
+use super::parts::{literal, plain_args, round_digits};
 use rust_decimal::{Decimal, RoundingStrategy};
 use sqlparser::ast::{BinaryOperator, Expr, Function, ObjectNamePart, UnaryOperator, Value};
 
