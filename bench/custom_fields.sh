@@ -12,7 +12,8 @@
 # Knobs (environment): BENCH_DATABASE_URL (default .../salesfunnel_bench_custom; only a name
 # containing "bench" is dropped), BENCH_OPPORTUNITIES (1000000), BENCH_DURATION (15),
 # BENCH_CONNECTIONS (16), BENCH_PORT (18760), DATABASE_POOL_SIZE (16), SKIP_SEED=1 (reuse the
-# database), SKIP_BUILD=1, PG_LOG (/var/log/postgresql/postgresql-15-main.log).
+# database), SKIP_BUILD=1, BENCH_BIN (target/release/salesfunnel), BENCH_SEED_BIN (BENCH_BIN),
+# BENCH_SEED_ONLY=1, PG_LOG (/var/log/postgresql/postgresql-15-main.log).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +25,9 @@ CONNECTIONS=${BENCH_CONNECTIONS:-16}
 PORT=${BENCH_PORT:-18760}
 POOL=${DATABASE_POOL_SIZE:-16}
 PG_LOG=${PG_LOG:-/var/log/postgresql/postgresql-15-main.log}
-BIN="$REPO/target/release/salesfunnel"
+BIN=${BENCH_BIN:-$REPO/target/release/salesfunnel}
+# The binary that seeds (the bulk seeder): BIN unless given.
+SEED_BIN=${BENCH_SEED_BIN:-$BIN}
 LUA="$BENCH_DIR/wrk/scenario.lua"
 
 # shellcheck source=bench/common.sh
@@ -38,9 +41,10 @@ if [[ ${SKIP_SEED:-0} != 1 ]]; then
     log "fresh database $DB_NAME"
     psql "$ADMIN_URL" -X -q -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" -c "CREATE DATABASE \"$DB_NAME\""
     log "salesfunnel seed --opportunities $OPPORTUNITIES"
-    /usr/bin/time -f 'seed: %e s wall' env DATABASE_URL="$DB_URL" RUST_LOG=warn "$BIN" seed --opportunities "$OPPORTUNITIES"
+    /usr/bin/time -f 'seed: %e s wall' env DATABASE_URL="$DB_URL" RUST_LOG=warn "$SEED_BIN" seed --opportunities "$OPPORTUNITIES"
     log "custom values on every second opportunity (the triggers fill custom_values)"
-    /usr/bin/time -f 'custom values: %e s wall' psql_db <<'SQL'
+    started=$SECONDS
+    psql_db <<'SQL'
 INSERT INTO custom_fields (id, resource, key, label, type)
 VALUES ('01930000-0000-7000-8000-0000000002c1', 'opportunity', 'annual_mileage', 'Jahresfahrleistung (km)', 'number')
 ON CONFLICT DO NOTHING;
@@ -54,7 +58,10 @@ WHERE x.id = o.id AND x.h % 2 = 0 AND o.custom = '{}';
 VACUUM ANALYZE opportunities;
 VACUUM ANALYZE custom_values;
 SQL
+    echo "custom values: $((SECONDS - started)) s"
 fi
+# BENCH_SEED_ONLY=1: seed, then stop (measure later with SKIP_SEED=1).
+[[ ${BENCH_SEED_ONLY:-0} == 1 ]] && exit 0
 psql_db -Atc "SELECT 'opportunities: ' || count(*) || ', with custom values: ' || count(*) FILTER (WHERE custom <> '{}')
     || ', custom_values rows: ' || (SELECT count(*) FROM custom_values) FROM opportunities"
 
