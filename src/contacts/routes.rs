@@ -13,10 +13,12 @@ use super::changes;
 use super::store::{self, ContactChanges, ContactFilter, ContactRow};
 use super::view::Contact;
 use crate::access::{Principal, Role};
+use crate::custom_fields::filters::{self, CustomFilterParams};
 use crate::custom_fields::values::Sent;
 use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
 use crate::domain::contact;
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -236,7 +238,7 @@ pub struct ContactQuery {
 /// Searches the contacts of all business partners.
 #[utoipa::path(
     tag = "contacts",
-    params(ContactQuery, PageParams),
+    params(ContactQuery, PageParams, CustomFilterParams),
     responses((status = 200, description = "One page of contacts", body = Paged<Contact>)),
     security(("bearer" = []))
 )]
@@ -244,6 +246,7 @@ pub struct ContactQuery {
 async fn list_contacts(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     query: Query<ContactQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -251,20 +254,22 @@ async fn list_contacts(
     let query = query.into_inner();
     let sort = query.sort.unwrap_or_default();
     let page = Page::new(&page, sort.key())?;
+    let mut conn = db.connection().await?;
     let filter = ContactFilter {
         business_partner_id: query.business_partner_id,
         active: query.active,
         q: query.q,
         updated_after: query.updated_after,
+        custom: filters::parse(&mut conn, CustomResource::Contact, req.query_string()).await?,
     };
-    let rows = store::list(&mut *db.connection().await?, &filter, &page).await?;
+    let rows = store::list(&mut conn, &filter, &page).await?;
     Ok(sort.answer(&page, rows))
 }
 
 /// Lists the contacts of a business partner.
 #[utoipa::path(
     tag = "contacts",
-    params(("id" = Uuid, Path, description = "Business partner id"), PartnerContactQuery, PageParams),
+    params(("id" = Uuid, Path, description = "Business partner id"), PartnerContactQuery, PageParams, CustomFilterParams),
     responses(
         (status = 200, description = "One page of the partner's contacts", body = Paged<Contact>),
         (status = 404, response = NotFound)
@@ -275,6 +280,7 @@ async fn list_contacts(
 async fn list_partner_contacts(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     id: Path<PartnerId>,
     query: Query<PartnerContactQuery>,
     page: PageRequest,
@@ -284,14 +290,15 @@ async fn list_partner_contacts(
     let query = query.into_inner();
     let sort = query.sort.unwrap_or_default();
     let page = Page::new(&page, sort.key())?;
+    let mut conn = db.connection().await?;
+    crate::partners::store::find(&mut conn, id).await?;
     let filter = ContactFilter {
         business_partner_id: Some(id),
         active: query.active,
         q: query.q,
         updated_after: None,
+        custom: filters::parse(&mut conn, CustomResource::Contact, req.query_string()).await?,
     };
-    let mut conn = db.connection().await?;
-    crate::partners::store::find(&mut conn, id).await?;
     let rows = store::list(&mut conn, &filter, &page).await?;
     Ok(sort.answer(&page, rows))
 }

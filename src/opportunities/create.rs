@@ -167,7 +167,9 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             .metric_formula
             .as_deref()
             .and_then(|text| Formula::parse(text).ok());
-        let metric = derive::metric(formula.as_ref(), &facts, now);
+        let definitions = Definitions::from_json(checks.custom_fields.clone())?;
+        let numbers = derive::custom_inputs(formula.as_ref(), &definitions, &custom.stored());
+        let metric = derive::metric(formula.as_ref(), &facts, numbers, now);
         let currency = new.currency.or(checks.default_currency).unwrap_or_default();
         let written: Written = INSERT
             .query()

@@ -237,7 +237,9 @@ async fn write_move(
         .metric_formula
         .as_deref()
         .and_then(|text| Formula::parse(text).ok());
-    let metric = derive::metric(formula.as_ref(), &facts, now);
+    let definitions = Definitions::from_json(locked.custom_fields.clone())?;
+    let numbers = derive::custom_inputs(formula.as_ref(), &definitions, &row.custom);
+    let metric = derive::metric(formula.as_ref(), &facts, numbers, now);
     let written: Written = MOVE
         .query()
         .bind::<SqlUuid, _>(to)

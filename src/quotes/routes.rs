@@ -15,7 +15,11 @@ use super::store::{self, QuoteFilter};
 use super::view::Quote;
 use crate::access::Actor;
 use crate::access::{Principal, Role};
+use crate::custom_fields::filters::{self, CustomFilterParams};
+use crate::custom_fields::values::Sent;
+use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
+use crate::domain::custom::CustomResource;
 use crate::domain::quote::QuoteStatus;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
@@ -48,6 +52,9 @@ pub struct NewQuoteRequest {
     #[serde(default, deserialize_with = "merge::nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub contact_id: Option<Option<ContactId>>,
+    /// Custom field values by key (see `/custom-fields?resource=quote`).
+    #[schema(value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Changes to a draft (JSON merge patch).
@@ -74,6 +81,10 @@ pub struct QuotePatch {
     #[serde(default, deserialize_with = "merge::nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub contact_id: Option<Option<ContactId>>,
+    /// Merged onto the custom values; a key set to null is removed.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Filters of the quote list.
@@ -107,7 +118,7 @@ async fn list(db: &Db, who: &Principal, filter: QuoteFilter, page: PageRequest) 
 /// Lists the quotes of the opportunities the caller sees, newest first.
 #[utoipa::path(
     tag = "quotes",
-    params(QuoteQuery, PageParams),
+    params(QuoteQuery, PageParams, CustomFilterParams),
     responses((status = 200, description = "One page of quotes", body = Paged<Quote>)),
     security(("bearer" = []))
 )]
@@ -115,14 +126,18 @@ async fn list(db: &Db, who: &Principal, filter: QuoteFilter, page: PageRequest) 
 async fn list_quotes(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     query: Query<QuoteQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
     let q = query.into_inner();
+    let custom = filters::parse(&mut *db.connection().await?, CustomResource::Quote, req.query_string()).await?;
     let filter = QuoteFilter {
         status: q.status,
         opportunity_id: q.opportunity_id,
         business_partner_id: q.business_partner_id,
+        custom,
     };
     list(&db, &who, filter, page).await
 }
@@ -186,6 +201,7 @@ async fn create_quote(
         footer_text: r.footer_text,
         customer_text: r.customer_text,
         contact_id: r.contact_id,
+        custom: r.custom,
     };
     let (actor, opportunity) = (Actor::of(&who)?, id.into_inner());
     idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
@@ -242,6 +258,7 @@ async fn update_quote(
         footer_text: p.footer_text,
         customer_text: p.customer_text,
         contact_id: p.contact_id,
+        custom: p.custom,
     };
     let record = changes::update(
         &mut *db.connection().await?,

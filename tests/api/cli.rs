@@ -313,6 +313,7 @@ fn resource_of(name: &str) -> (&'static str, &'static str) {
         ("LOST_REASON_", ("/api/v1/lost-reasons", "label")),
         ("PARTNER_", ("/api/v1/business-partners", "name")),
         ("USER_", ("/api/v1/users", "email")),
+        ("CUSTOM_FIELD_", ("/api/v1/custom-fields", "key")),
     ]
     .into_iter()
     .find(|(prefix, _)| name.starts_with(prefix))
@@ -355,6 +356,7 @@ async fn ids_prints_the_demo_data_sets_fixed_ids_for_a_shell() {
         ("/api/v1/lost-reasons", "id", "LOST_REASON_"),
         ("/api/v1/business-partners", "id", "PARTNER_"),
         ("/api/v1/users", "id", "USER_"),
+        ("/api/v1/custom-fields", "id", "CUSTOM_FIELD_"),
     ] {
         let page = json_with(
             app.get(&format!("{path}?limit=200"), &app.admin()).await,

@@ -18,6 +18,8 @@ mod contacts;
 mod contention;
 mod cursors;
 mod custom_fields;
+mod custom_formula;
+mod custom_quotes;
 mod database;
 mod embedded;
 mod erp_consumer;
