@@ -91,7 +91,8 @@ async fn list_exchange_rates(
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let query = query.into_inner();
-    let page = Page::new(&page, BY_KEY)?;
+    // The key is unique: it breaks its own ties.
+    let page = Page::new(&page, BY_KEY)?.tie_breaker(KEY_SQL);
     let filter = RateFilter {
         currency: query.currency,
         on: query.on,

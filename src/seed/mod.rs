@@ -10,6 +10,7 @@ mod draft;
 mod opportunities;
 mod plan;
 mod rows;
+mod targets;
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -179,14 +180,16 @@ pub fn first_admin(conn: &mut SyncConn) -> Result<Option<String>, AppError> {
         .map(|id| id.to_string()))
 }
 
-/// Loads the demo data set: users, partners with their contacts, the sales configuration, and opportunities with
+/// Loads the demo data set: users, partners with their contacts, the sales configuration, exchange
+/// rates and quotas, and opportunities with
 /// their lines, activities and history; rows that exist already are left alone, so running it
 /// twice changes nothing. Blocking: call it outside an async runtime.
 pub fn demo(database_url: &str) -> Result<(), AppError> {
     let mut conn = db::sync_connection(database_url).map_err(AppError::Unavailable)?;
     conn.transaction(|conn| {
         people(conn)?;
-        configuration::load(conn)
+        configuration::load(conn)?;
+        targets::load(conn)
     })?;
     drop(conn);
     // The opportunities' derived columns come from the API's own (async) refresh.
