@@ -52,10 +52,19 @@ const BY_KEY: SortKey = SortKey {
     kind: KeyKind::Text,
 };
 
-/// The path's currency and first day: 422 naming the field for a write (`bad` = a 422), 400
-/// for a read.
+/// The path's currency and first day: 422 naming the field for a write, 400 for a read or a
+/// delete, where any date is a key (a rate of a day no rate may start on is simply not there).
 fn path_key(path: (String, String), write: bool) -> Result<(String, NaiveDate), AppError> {
     let (currency, day) = path;
+    if !write {
+        let valid_from = NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok();
+        return match valid_from {
+            Some(valid_from) if crate::domain::money::currency(&currency).is_ok() => Ok((currency, valid_from)),
+            _ => Err(AppError::BadRequest(
+                "the path needs an ISO 4217 currency and a date YYYY-MM-DD".to_owned(),
+            )),
+        };
+    }
     let mut broken = Vec::new();
     if crate::domain::money::currency(&currency).is_err() {
         broken.push(crate::domain::Violation::new(
@@ -67,10 +76,7 @@ fn path_key(path: (String, String), write: bool) -> Result<(String, NaiveDate), 
     let valid_from = rate::valid_from(&day).map_err(|v| broken.push(v)).ok();
     match valid_from {
         Some(valid_from) if broken.is_empty() => Ok((currency, valid_from)),
-        _ if write => Err(AppError::Validation(field_errors(broken))),
-        _ => Err(AppError::BadRequest(
-            "the path needs an ISO 4217 currency and a date YYYY-MM-DD".to_owned(),
-        )),
+        _ => Err(AppError::Validation(field_errors(broken))),
     }
 }
 

@@ -192,7 +192,12 @@ async fn invalid_rates_are_422_naming_the_field() {
     .await;
     assert_eq!(home["errors"][0]["code"], "home_currency");
     assert!(listed(&app, "").await.is_empty(), "nothing was written");
-    // A read of a malformed key is a 400.
+    // A read of a day no rate may start on finds nothing; a malformed key is a 400.
+    problem(
+        app.get("/api/v1/exchange-rates/CHF/0001-01-01", &app.admin()).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     problem(
         app.get("/api/v1/exchange-rates/CHF/morgen", &app.admin()).await,
         StatusCode::BAD_REQUEST,
