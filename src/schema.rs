@@ -154,6 +154,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    exchange_rates (currency, valid_from) {
+        #[max_length = 3]
+        currency -> Bpchar,
+        valid_from -> Date,
+        rate -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
     funnel_members (funnel_id, user_id) {
         funnel_id -> Uuid,
         user_id -> Uuid,
@@ -314,6 +326,21 @@ diesel::table! {
         note -> Nullable<Text>,
         changed_by -> Nullable<Text>,
         changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    quotas (id) {
+        id -> Uuid,
+        owner_id -> Nullable<Uuid>,
+        funnel_id -> Nullable<Uuid>,
+        period -> Text,
+        measure -> Text,
+        article_id -> Nullable<Uuid>,
+        target -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -538,6 +565,9 @@ diesel::joinable!(opportunity_lines -> articles (article_id));
 diesel::joinable!(opportunity_lines -> opportunities (opportunity_id));
 diesel::joinable!(opportunity_stage_changes -> lost_reasons (lost_reason_id));
 diesel::joinable!(opportunity_stage_changes -> opportunities (opportunity_id));
+diesel::joinable!(quotas -> articles (article_id));
+diesel::joinable!(quotas -> funnels (funnel_id));
+diesel::joinable!(quotas -> users (owner_id));
 diesel::joinable!(quote_lines -> articles (article_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
 diesel::joinable!(quote_links -> quotes (quote_id));
@@ -559,6 +589,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     custom_fields,
     custom_values,
     events,
+    exchange_rates,
     funnel_members,
     funnel_stages,
     funnels,
@@ -569,6 +600,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     opportunity_contacts,
     opportunity_lines,
     opportunity_stage_changes,
+    quotas,
     quote_lines,
     quote_links,
     quote_sendings,

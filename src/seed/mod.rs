@@ -12,6 +12,7 @@ mod draft;
 mod opportunities;
 mod plan;
 mod rows;
+mod targets;
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -185,7 +186,8 @@ pub fn first_admin(conn: &mut SyncConn) -> Result<Option<String>, AppError> {
         .map(|id| id.to_string()))
 }
 
-/// Loads the demo data set: users, partners with their contacts, the sales configuration, and opportunities with
+/// Loads the demo data set: users, partners with their contacts, the sales configuration, exchange
+/// rates and quotas, and opportunities with
 /// their lines, activities and history; rows that exist already are left alone, so running it
 /// twice changes nothing. Blocking: call it outside an async runtime.
 pub fn demo(database_url: &str) -> Result<(), AppError> {
@@ -193,7 +195,8 @@ pub fn demo(database_url: &str) -> Result<(), AppError> {
     conn.transaction(|conn| {
         people(conn)?;
         configuration::load(conn)?;
-        custom::load(conn)
+        custom::load(conn)?;
+        targets::load(conn)
     })?;
     drop(conn);
     // The opportunities' derived columns come from the API's own (async) refresh.
