@@ -124,6 +124,7 @@ fn quote(lines: i32) -> Result<QuoteDocument, Box<dyn Error>> {
         header_text: "Sehr geehrte Damen und Herren,\n\nvielen Dank für Ihre Anfrage und das freundliche Gespräch. \
                       Gern unterbreiten wir Ihnen das folgende Angebot:"
             .to_owned(),
+        custom_fields: vec![("Leasinglaufzeit (Monate)".to_owned(), "36".to_owned())],
         customer_text: Some(
             "Wie besprochen sind die Überführung nach Düsseldorf und die Zulassung im Preis enthalten.".to_owned(),
         ),

@@ -81,6 +81,16 @@ impl Role {
         matches!(self, Self::Admin | Self::Integration)
     }
 
+    /// Exchange rates come from the ERP: admins and the integration role write them.
+    pub fn can_write_exchange_rates(self) -> bool {
+        matches!(self, Self::Admin | Self::Integration)
+    }
+
+    /// Quotas: admins and managers set them.
+    pub fn can_write_quotas(self) -> bool {
+        matches!(self, Self::Admin | Self::Manager)
+    }
+
     /// Deleting partners is left to those who curate the data.
     pub fn can_delete_partners(self) -> bool {
         matches!(self, Self::Admin | Self::Manager)
@@ -184,6 +194,13 @@ impl Principal {
     pub fn write_scope(&self) -> Result<Visibility, AppError> {
         self.require(Role::can_write_opportunities)?;
         Ok(self.scope(Role::can_write_opportunities))
+    }
+
+    /// The owner whose quotas alone the caller reads: a caller that reads only as a rep sees
+    /// the quotas set for them (the nil id, owner of none, when its subject is no user);
+    /// `None` when it reads every quota.
+    pub fn quota_owner(&self) -> Option<UserId> {
+        fenced_rep(self.read_scope())
     }
 
     /// The union of what the roles granting `rule` cover: everything as soon as one of them is
@@ -358,6 +375,16 @@ mod tests {
         assert!(!Role::Rep.can_delete_partners());
         assert!(Role::Rep.can_write_contacts() && Role::Integration.can_write_contacts());
         assert!(!Role::Viewer.can_write_contacts());
+        assert!(Role::Integration.can_write_exchange_rates() && !Role::Manager.can_write_exchange_rates());
+        assert!(Role::Manager.can_write_quotas() && !Role::Rep.can_write_quotas());
+        assert!(!Role::Integration.can_write_quotas());
+    }
+
+    #[test]
+    fn a_rep_reads_only_their_own_quotas() {
+        assert_eq!(principal(&[Role::Rep]).quota_owner(), Some(UserId(Uuid::nil())));
+        assert_eq!(principal(&[Role::Rep, Role::Viewer]).quota_owner(), None);
+        assert_eq!(principal(&[Role::Manager]).quota_owner(), None);
     }
 
     #[test]

@@ -89,21 +89,32 @@ impl Cli {
     }
 }
 
+/// Writes a command's output to stdout. A reader that stops early (`salesfunnel ids | head`)
+/// ends the output quietly, as for any Unix tool, instead of a panic on the broken pipe.
+fn print_out(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("could not write to stdout: {e}")),
+        _ => Ok(()),
+    }
+}
+
 /// Runs the command; an error is printed by `main`.
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve { no_demo: false }) {
         Command::Healthcheck => healthcheck(),
         Command::Ids => {
-            for (name, value) in crate::seed::well_known_ids() {
-                println!("{name}={value}");
-            }
-            Ok(())
+            let lines: String = crate::seed::well_known_ids()
+                .into_iter()
+                .map(|(name, value)| format!("{name}={value}\n"))
+                .collect();
+            print_out(&lines)
         }
         Command::Openapi => {
             let spec = crate::startup::spec();
             let json = spec.to_pretty_json().map_err(|e| e.to_string())?;
-            println!("{json}");
-            Ok(())
+            print_out(&format!("{json}\n"))
         }
         Command::Token { role, sub, ttl } => {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;
@@ -118,8 +129,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let token = signer
                 .sign(role, sub.as_deref().unwrap_or(role.as_str()), ttl)
                 .map_err(|e| e.to_string())?;
-            println!("{token}");
-            Ok(())
+            print_out(&format!("{token}\n"))
         }
         Command::Migrate => with_database(|conn| {
             let applied = db::run_migrations(conn)?;

@@ -145,6 +145,10 @@ typed_id!(
     /// A custom field definition.
     CustomFieldId
 );
+typed_id!(
+    /// A sales quota.
+    QuotaId
+);
 
 #[cfg(test)]
 mod tests {

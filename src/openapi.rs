@@ -133,6 +133,8 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "custom-fields", description = "Custom fields of opportunities, business partners, contacts, quotes and activities: key, type, options; admins write, everyone reads"),
         (name = "articles", description = "The article catalogue; admins write, the integration role upserts by sku"),
         (name = "settings", description = "Company-wide settings and defaults; admins write"),
+        (name = "exchange-rates", description = "Rates of other currencies to the home currency (settings.default_currency) from a day on, for totals in one currency; admins and the integration role write, everyone reads"),
+        (name = "quotas", description = "Targets per rep or manager, or per funnel team, per month or quarter: won value, won count or won quantity of an article; admins and managers write, reps read their own"),
         (name = "opportunities", description = "Sales opportunities (Vertriebschancen): stages, win/lose/reopen, history, ERP hand-off; reps see their own and their teams'"),
         (name = "opportunity-lines", description = "Articles and quantities of an opportunity; they make up its target value"),
         (name = "quotes", description = "Quotes (Angebote) made from an opportunity's lines: revisions, primary quote, send/accept/reject, PDF"),
@@ -145,7 +147,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(
-        schemas(ProblemDetails, FieldError, crate::quotes::pdf::offer::MachineReadableOffer),
+        schemas(ProblemDetails, FieldError),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
             RequestTimeout, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, TooManyRequests)
     ),

@@ -24,6 +24,7 @@ diesel::table! {
         timeline_at -> Timestamptz,
         external_id -> Nullable<Text>,
         custom -> Jsonb,
+        contact_id -> Nullable<Uuid>,
     }
 }
 
@@ -153,6 +154,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    exchange_rates (currency, valid_from) {
+        #[max_length = 3]
+        currency -> Bpchar,
+        valid_from -> Date,
+        rate -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
     funnel_members (funnel_id, user_id) {
         funnel_id -> Uuid,
         user_id -> Uuid,
@@ -272,6 +285,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    opportunity_contacts (opportunity_id, contact_id) {
+        opportunity_id -> Uuid,
+        contact_id -> Uuid,
+        role -> Text,
+        position -> Int2,
+    }
+}
+
+diesel::table! {
     opportunity_lines (id) {
         id -> Uuid,
         opportunity_id -> Uuid,
@@ -304,6 +326,21 @@ diesel::table! {
         note -> Nullable<Text>,
         changed_by -> Nullable<Text>,
         changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    quotas (id) {
+        id -> Uuid,
+        owner_id -> Nullable<Uuid>,
+        funnel_id -> Nullable<Uuid>,
+        period -> Text,
+        measure -> Text,
+        article_id -> Nullable<Uuid>,
+        target -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -504,6 +541,7 @@ diesel::table! {
 }
 
 diesel::joinable!(activities -> business_partners (business_partner_id));
+diesel::joinable!(activities -> contacts (contact_id));
 diesel::joinable!(activities -> opportunities (opportunity_id));
 diesel::joinable!(activities -> users (owner_id));
 diesel::joinable!(business_partners -> users (owner_id));
@@ -521,10 +559,15 @@ diesel::joinable!(opportunities -> funnels (funnel_id));
 diesel::joinable!(opportunities -> lost_reasons (lost_reason_id));
 diesel::joinable!(opportunities -> stages (stage_id));
 diesel::joinable!(opportunities -> users (owner_id));
+diesel::joinable!(opportunity_contacts -> contacts (contact_id));
+diesel::joinable!(opportunity_contacts -> opportunities (opportunity_id));
 diesel::joinable!(opportunity_lines -> articles (article_id));
 diesel::joinable!(opportunity_lines -> opportunities (opportunity_id));
 diesel::joinable!(opportunity_stage_changes -> lost_reasons (lost_reason_id));
 diesel::joinable!(opportunity_stage_changes -> opportunities (opportunity_id));
+diesel::joinable!(quotas -> articles (article_id));
+diesel::joinable!(quotas -> funnels (funnel_id));
+diesel::joinable!(quotas -> users (owner_id));
 diesel::joinable!(quote_lines -> articles (article_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
 diesel::joinable!(quote_links -> quotes (quote_id));
@@ -546,6 +589,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     custom_fields,
     custom_values,
     events,
+    exchange_rates,
     funnel_members,
     funnel_stages,
     funnels,
@@ -553,8 +597,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     line_contributions,
     lost_reasons,
     opportunities,
+    opportunity_contacts,
     opportunity_lines,
     opportunity_stage_changes,
+    quotas,
     quote_lines,
     quote_links,
     quote_sendings,

@@ -49,12 +49,14 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::board::routes::configure)
             .configure(crate::classes::routes::configure)
             .configure(crate::articles::routes::configure)
+            .configure(crate::exchange_rates::routes::configure)
             .configure(crate::settings::routes::configure)
             .configure(crate::activities::routes::configure)
             .configure(crate::opportunities::routes::configure)
             .configure(crate::opportunity_lines::routes::configure)
             .configure(crate::quotes::routes::configure)
             .configure(crate::quote_sendings::routes::configure)
+            .configure(crate::quotas::routes::configure)
             .configure(crate::reports::routes::configure)
             .configure(crate::events::routes::configure)
             .configure(crate::webhooks::routes::configure)
@@ -115,6 +117,7 @@ impl Application {
             crate::ops::metrics::build(&config.pool).map_err(std::io::Error::other)?;
         let registry = Data::new(registry);
         let background_pool = config.pool.clone();
+        let detached = Data::new(crate::db::request::DetachedLimit::new(&config.pool));
         let pool = Data::new(config.pool);
         let verifier = Data::new(config.verifier);
         let cursor_key = Data::new(config.cursor_key);
@@ -133,6 +136,7 @@ impl Application {
         };
         let parts = Parts {
             pool,
+            detached,
             verifier,
             cursor_key,
             webhook_settings,
@@ -196,6 +200,7 @@ impl Application {
 #[derive(Clone)]
 struct Parts {
     pool: Data<DbPool>,
+    detached: Data<crate::db::request::DetachedLimit>,
     verifier: Data<Verifier>,
     cursor_key: Data<CursorKey>,
     webhook_settings: Data<WebhookSettings>,
@@ -228,6 +233,7 @@ fn api(
         .configure(routes)
         .into_app()
         .app_data(parts.pool.clone())
+        .app_data(parts.detached.clone())
         .app_data(parts.verifier.clone())
         .app_data(parts.cursor_key.clone())
         .app_data(parts.webhook_settings.clone())

@@ -22,11 +22,11 @@ use crate::domain::custom::CustomResource;
 use crate::error::{AppError, FieldError};
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
-use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
+use crate::ids::{ActivityId, ContactId, OpportunityId, PartnerId, UserId};
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::derive;
 use crate::opportunities::events as opportunity_events;
-use crate::schema::{activities as act, business_partners};
+use crate::schema::{activities as act, business_partners, contacts};
 
 /// The name of an activity in events.
 const KEY: &str = "activity";
@@ -50,6 +50,7 @@ pub struct NewActivity {
     pub external_id: Option<String>,
     /// The `custom` object the body sent (checked in the write).
     pub custom: Option<Sent>,
+    pub contact_id: Option<ContactId>,
 }
 
 /// A merge patch: `None` leaves a field alone, `Some(None)` clears an optional one.
@@ -67,6 +68,7 @@ pub struct ActivityChanges {
     pub external_id: Option<Option<String>>,
     /// Merged onto the custom values (checked in the write).
     pub custom: Option<Sent>,
+    pub contact_id: Option<Option<ContactId>>,
 }
 
 /// Locks an activity the caller sees for the rest of the transaction and checks `If-Match`.
@@ -115,6 +117,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
             &mut errors,
         )
         .await?;
+        check_contact(conn, new.contact_id, partner, None, &mut errors).await?;
         let touched = affected(None, new.opportunity_id);
         let before = opportunity_events::snapshots(conn, &touched).await?;
         let owner = match (new.owner_id, actor.user_id) {
@@ -134,6 +137,7 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewActivity) -> Result<
             due_at: new.due_at,
             occurred_at,
             external_id: new.external_id,
+            contact_id: new.contact_id,
         };
         let row = diesel::insert_into(act::table)
             .values((
@@ -189,6 +193,8 @@ pub async fn update(
             &mut errors,
         )
         .await?;
+        let contact = changes.contact_id.unwrap_or(row.contact_id);
+        check_contact(conn, contact, partner, row.contact_id, &mut errors).await?;
         let touched = affected(row.opportunity_id, joins);
         let before_activity = events::shown(&Activity::from(row.clone()))?;
         let before = opportunity_events::snapshots(conn, &touched).await?;
@@ -210,6 +216,7 @@ pub async fn update(
             due_at: changes.due_at.unwrap_or(row.due_at),
             occurred_at,
             external_id: changes.external_id.unwrap_or(row.external_id),
+            contact_id: contact,
         };
         let updated = diesel::update(act::table.find(id))
             .set((
@@ -346,6 +353,41 @@ async fn place(
     }
 }
 
+/// Checks the contact person of an activity of `partner`: a contact of that partner, active
+/// unless the activity names them already (`kept`). Share-locks it against deletion until the
+/// write commits. Problems go to `errors`; without a settled partner there is nothing to check.
+async fn check_contact(
+    conn: &mut Conn,
+    contact: Option<ContactId>,
+    partner: Option<PartnerId>,
+    kept: Option<ContactId>,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), AppError> {
+    let (Some(contact), Some(partner)) = (contact, partner) else {
+        return Ok(());
+    };
+    let found: Option<(PartnerId, bool)> = contacts::table
+        .find(contact)
+        .select((contacts::business_partner_id, contacts::active))
+        .for_key_share()
+        .first(conn)
+        .await
+        .optional()?;
+    let problem = match found {
+        None => Some(("not_found", format!("contact {contact} does not exist"))),
+        Some((of, _)) if of != partner => Some((
+            "mismatch",
+            format!("contact {contact} is a contact of business partner {of}, not of the activity's {partner}"),
+        )),
+        Some((_, false)) if kept != Some(contact) => Some(("inactive", format!("contact {contact} is not active"))),
+        Some(_) => None,
+    };
+    if let Some((code, message)) = problem {
+        errors.push(FieldError::new("contact_id", code, message));
+    }
+    Ok(())
+}
+
 /// The owner if the user exists; else an error in `errors`.
 async fn check_owner(conn: &mut Conn, owner: UserId, errors: &mut Vec<FieldError>) -> Result<Option<UserId>, AppError> {
     if crate::users::store::exists(conn, owner).await? {
@@ -395,6 +437,7 @@ struct ActivityValues {
     due_at: Option<DateTime<Utc>>,
     occurred_at: Option<DateTime<Utc>>,
     external_id: Option<String>,
+    contact_id: Option<ContactId>,
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
 use crate::http::pagination::{CountParams, KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
-use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
+use crate::ids::{ActivityId, ContactId, OpportunityId, PartnerId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
 
 /// A new activity. With `opportunity_id` the partner is the opportunity's; without it,
@@ -35,7 +35,7 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
 #[schema(example = json!({
     "kind": "call", "subject": "Discussed the leasing offer", "body": "Wants a second quote with 48 months",
     "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "status": "done",
-    "occurred_at": "2026-11-20T14:05:00Z"
+    "occurred_at": "2026-11-20T14:05:00Z", "contact_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f40"
 }))]
 pub struct NewActivityRequest {
     pub kind: ActivityKind,
@@ -67,6 +67,9 @@ pub struct NewActivityRequest {
     /// Custom field values by key (see `/custom-fields?resource=activity`).
     #[schema(value_type = Option<CustomValues>)]
     pub custom: Option<Sent>,
+    /// The person it was with: an active contact of its business partner.
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<ContactId>,
 }
 
 /// Changes to an activity (JSON merge patch): absent fields stay, `null` clears an optional
@@ -114,6 +117,10 @@ pub struct ActivityPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false, value_type = Option<CustomValues>)]
     pub custom: Option<Sent>,
+    /// The person it was with (a contact of its business partner); `null` removes it.
+    #[serde(default, deserialize_with = "merge::nullable")]
+    #[schema(value_type = Option<Option<Uuid>>)]
+    pub contact_id: Option<Option<ContactId>>,
 }
 
 /// Sort orders of activity lists.
@@ -167,6 +174,9 @@ pub struct ActivityQuery {
     pub updated_after: Option<DateTime<Utc>>,
     /// Only the activity with this ERP key (exact match).
     pub external_id: Option<String>,
+    /// Only those with this contact person.
+    #[param(value_type = Option<Uuid>)]
+    pub contact_id: Option<ContactId>,
     /// Order: `-timeline_at` (default, newest first) or `timeline_at`.
     #[param(inline)]
     pub sort: Option<ActivitySort>,
@@ -223,6 +233,7 @@ async fn list_activities(
         due_after: q.due_after,
         updated_after: q.updated_after,
         external_id: q.external_id,
+        contact_id: q.contact_id,
         custom,
     };
     let total = store::total(&mut conn, who.read_scope(), &filter, &page).await?;
@@ -358,6 +369,7 @@ async fn create_activity(
         occurred_at: r.occurred_at,
         external_id: r.external_id,
         custom: r.custom,
+        contact_id: r.contact_id,
     };
     let actor = Actor::of(&who)?;
     idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
@@ -406,6 +418,7 @@ async fn update_activity(
         occurred_at: p.occurred_at,
         external_id: p.external_id,
         custom: p.custom,
+        contact_id: p.contact_id,
     };
     let row = changes::update(
         &mut *db.connection().await?,

@@ -18,7 +18,7 @@ use crate::domain::activity::ActivityKind;
 use crate::domain::custom::CustomResource;
 use crate::error::{AppError, FieldError};
 use crate::http::pagination::Page;
-use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
+use crate::ids::{ActivityId, ContactId, OpportunityId, PartnerId, UserId};
 use crate::schema::activities as act;
 
 crate::domain::text_enum! {
@@ -56,6 +56,7 @@ pub struct ActivityRow {
         select_expression_type = values::Shown<act::custom>
     )]
     pub custom: serde_json::Value,
+    pub contact_id: Option<ContactId>,
 }
 
 /// List filters (all optional, combined with AND).
@@ -70,6 +71,7 @@ pub struct ActivityFilter {
     pub due_after: Option<DateTime<Utc>>,
     pub updated_after: Option<DateTime<Utc>>,
     pub external_id: Option<String>,
+    pub contact_id: Option<ContactId>,
     pub custom: Vec<CustomFilter>,
 }
 
@@ -211,6 +213,9 @@ fn filtered<'a>(
     }
     if let Some(external_id) = &filter.external_id {
         query = query.filter(act::external_id.eq(external_id));
+    }
+    if let Some(contact) = filter.contact_id {
+        query = query.filter(act::contact_id.eq(contact));
     }
     for custom in &filter.custom {
         query = query.filter(act::id.eq_any(filters::matching(custom)));

@@ -8,7 +8,7 @@ use super::store::{ActivityRow, ActivityStatus};
 use crate::custom_fields::view::CustomValues;
 use crate::domain::activity::ActivityKind;
 use crate::http::Resource;
-use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
+use crate::ids::{ActivityId, ContactId, OpportunityId, PartnerId, UserId};
 
 /// A call, e-mail, meeting, appointment, ticket, task or note with a business partner,
 /// optionally on one of its opportunities.
@@ -18,7 +18,7 @@ use crate::ids::{ActivityId, OpportunityId, PartnerId, UserId};
     "body": "Wants a second quote with 48 months", "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10",
     "opportunity_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
     "status": "done", "due_at": null, "occurred_at": "2026-11-20T14:05:00Z", "timeline_at": "2026-11-20T14:05:00Z",
-    "external_id": null, "custom": {},
+    "external_id": null, "custom": {}, "contact_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f40",
     "created_at": "2026-11-20T14:20:00Z", "updated_at": "2026-11-20T14:20:00Z", "version": 1
 }))]
 pub struct Activity {
@@ -47,6 +47,9 @@ pub struct Activity {
     /// Custom field values by key (see `/custom-fields?resource=activity`).
     #[schema(value_type = CustomValues)]
     pub custom: serde_json::Map<String, serde_json::Value>,
+    /// The person it was with, a contact of its business partner.
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<ContactId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Increases with every change; the ETag.
@@ -69,6 +72,7 @@ impl From<ActivityRow> for Activity {
             timeline_at: row.timeline_at,
             external_id: row.external_id,
             custom: crate::custom_fields::values::object(&row.custom),
+            contact_id: row.contact_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,

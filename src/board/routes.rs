@@ -14,7 +14,7 @@ use crate::http::pagination::{CursorKey, time_key};
 use crate::ids::{FunnelId, UserId};
 use crate::openapi::responses::{NotFound, ValidationFailed};
 use crate::opportunities::list::CardRecord;
-use crate::opportunities::list_routes::OpportunitySort;
+use crate::opportunities::sort::OpportunitySort;
 use crate::opportunities::store::Health;
 use crate::opportunities::view::OpportunityCard;
 use crate::reports::pipeline::Amounts;

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
 use crate::ids::{ContactId, PartnerId};
-use crate::schema::{business_partners as bp, contacts, quotes};
+use crate::schema::{activities, business_partners as bp, contacts, opportunities, opportunity_contacts, quotes};
 
 /// The name of a contact in events.
 const KEY: &str = "contact";
@@ -91,7 +91,7 @@ pub async fn update(
 }
 
 /// Deletes a contact of `partner`, with its `contact.deleted` event holding its last state; 409
-/// while a quote names it.
+/// while a quote, an opportunity (open or closed) or an activity names it.
 pub async fn delete(
     conn: &mut Conn,
     actor: &str,
@@ -107,13 +107,36 @@ pub async fn delete(
             .limit(4)
             .load(conn)
             .await?;
-        if !quoted.is_empty() {
-            let more = if quoted.len() > 3 { ", …" } else { "" };
-            return Err(AppError::Conflict(format!(
-                "contact {id} is the contact of quotes {}{more}; change their contact first",
-                quoted[..quoted.len().min(3)].join(", ")
-            )));
-        }
+        refuse_while_named(id, "the contact of quotes", &quoted, "change their contact first")?;
+        // The buying centre and the record of who was called stay true: a person who left is
+        // deactivated (`active: false`), not deleted, while anything names them.
+        let on: Vec<String> = opportunity_contacts::table
+            .inner_join(opportunities::table)
+            .filter(opportunity_contacts::contact_id.eq(id))
+            .order(opportunities::number)
+            .select(opportunities::number)
+            .limit(4)
+            .load(conn)
+            .await?;
+        refuse_while_named(
+            id,
+            "a contact person of opportunities",
+            &on,
+            "deactivate the contact (active: false) or remove it from their contacts first",
+        )?;
+        let met: Vec<String> = activities::table
+            .filter(activities::contact_id.eq(id))
+            .order(activities::timeline_at.desc())
+            .select(activities::subject)
+            .limit(4)
+            .load(conn)
+            .await?;
+        refuse_while_named(
+            id,
+            "the contact person of activities",
+            &met,
+            "deactivate the contact (active: false) or change their contact_id first",
+        )?;
         let last: ContactRow = diesel::delete(contacts::table.find(id))
             .returning(ContactRow::as_returning())
             .get_result(conn)
@@ -122,6 +145,18 @@ pub async fn delete(
         events::store::state(conn, EventType::ContactDeleted, actor, (KEY, id), &Contact::from(last)).await
     })
     .await
+}
+
+/// 409 when `names` (up to four) are of what names contact `id` as `what`.
+fn refuse_while_named(id: ContactId, what: &str, names: &[String], way_out: &str) -> Result<(), AppError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let more = if names.len() > 3 { ", …" } else { "" };
+    Err(AppError::Conflict(format!(
+        "contact {id} is {what} {}{more}; {way_out}",
+        names[..names.len().min(3)].join(", ")
+    )))
 }
 
 /// Locks the partner's row (`FOR NO KEY UPDATE`: rows referring to it may still be written)

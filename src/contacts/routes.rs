@@ -13,10 +13,12 @@ use super::changes;
 use super::store::{self, ContactChanges, ContactFilter, ContactRow};
 use super::view::Contact;
 use crate::access::{Principal, Role};
+use crate::custom_fields::filters::{self, CustomFilterParams};
 use crate::custom_fields::values::Sent;
 use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
 use crate::domain::contact;
+use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
@@ -237,7 +239,7 @@ pub struct ContactQuery {
 /// Searches the contacts of all business partners.
 #[utoipa::path(
     tag = "contacts",
-    params(ContactQuery, PageParams, CountParams),
+    params(ContactQuery, PageParams, CountParams, CustomFilterParams),
     responses((status = 200, description = "One page of contacts", body = Paged<Contact>)),
     security(("bearer" = []))
 )]
@@ -245,6 +247,7 @@ pub struct ContactQuery {
 async fn list_contacts(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     query: Query<ContactQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -252,13 +255,14 @@ async fn list_contacts(
     let query = query.into_inner();
     let sort = query.sort.unwrap_or_default();
     let page = Page::new(&page, sort.key())?;
+    let mut conn = db.connection().await?;
     let filter = ContactFilter {
         business_partner_id: query.business_partner_id,
         active: query.active,
         q: query.q,
         updated_after: query.updated_after,
+        custom: filters::parse(&mut conn, CustomResource::Contact, req.query_string()).await?,
     };
-    let mut conn = db.connection().await?;
     let total = store::total(&mut conn, &filter, &page).await?;
     let rows = store::list(&mut conn, &filter, &page).await?;
     Ok(sort.answer(&page, rows, total))
@@ -267,7 +271,7 @@ async fn list_contacts(
 /// Lists the contacts of a business partner.
 #[utoipa::path(
     tag = "contacts",
-    params(("id" = Uuid, Path, description = "Business partner id"), PartnerContactQuery, PageParams, CountParams),
+    params(("id" = Uuid, Path, description = "Business partner id"), PartnerContactQuery, PageParams, CountParams, CustomFilterParams),
     responses(
         (status = 200, description = "One page of the partner's contacts", body = Paged<Contact>),
         (status = 404, response = NotFound)
@@ -278,6 +282,7 @@ async fn list_contacts(
 async fn list_partner_contacts(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     id: Path<PartnerId>,
     query: Query<PartnerContactQuery>,
     page: PageRequest,
@@ -287,14 +292,15 @@ async fn list_partner_contacts(
     let query = query.into_inner();
     let sort = query.sort.unwrap_or_default();
     let page = Page::new(&page, sort.key())?;
+    let mut conn = db.connection().await?;
+    crate::partners::store::find(&mut conn, id).await?;
     let filter = ContactFilter {
         business_partner_id: Some(id),
         active: query.active,
         q: query.q,
         updated_after: None,
+        custom: filters::parse(&mut conn, CustomResource::Contact, req.query_string()).await?,
     };
-    let mut conn = db.connection().await?;
-    crate::partners::store::find(&mut conn, id).await?;
     let total = store::total(&mut conn, &filter, &page).await?;
     let rows = store::list(&mut conn, &filter, &page).await?;
     Ok(sort.answer(&page, rows, total))
@@ -415,6 +421,9 @@ async fn update_contact(
 }
 
 /// Deletes a contact; honours `If-Match`.
+///
+/// 409 while a quote, an opportunity (open or closed) or an activity names the person:
+/// deactivate them (`active: false`) instead, which keeps what names them true.
 #[utoipa::path(
     tag = "contacts",
     params(

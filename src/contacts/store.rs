@@ -5,6 +5,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use crate::custom_fields::filters::{self, CustomFilter};
 use crate::custom_fields::values::{self, Sent};
 use crate::db::Conn;
 use crate::domain::custom::CustomResource;
@@ -66,6 +67,7 @@ pub struct ContactFilter {
     pub active: Option<bool>,
     pub q: Option<String>,
     pub updated_after: Option<DateTime<Utc>>,
+    pub custom: Vec<CustomFilter>,
 }
 
 pub(super) const WHAT: &str = "contact";
@@ -111,6 +113,9 @@ fn filtered(filter: &ContactFilter) -> contacts::BoxedQuery<'_, Pg, diesel::dsl:
     }
     if let Some(after) = filter.updated_after {
         query = query.filter(contacts::updated_at.gt(after));
+    }
+    for custom in &filter.custom {
+        query = query.filter(contacts::id.eq_any(filters::matching(custom)));
     }
     for word in filter.q.iter().flat_map(|q| q.split_whitespace()) {
         let pattern = crate::http::contains_pattern(word);

@@ -36,12 +36,13 @@ enum Typed {
     Text(String),
 }
 
-/// One custom value filter of a list.
+/// One custom value filter of a list: the tests one value of one field passes. The `_from` and
+/// `_to` of a key are one filter, so that one range scan of the (field, value) index serves
+/// both bounds and the planner estimates the range as a whole.
 #[derive(Debug, Clone)]
 pub struct CustomFilter {
     field: CustomFieldId,
-    bound: Bound,
-    value: Typed,
+    tests: Vec<(Bound, Typed)>,
 }
 
 /// The `custom.*` parameters of query string `query`, as filters on `resource`'s fields; the
@@ -57,7 +58,8 @@ pub async fn parse(conn: &mut Conn, resource: CustomResource, query: &str) -> Re
         return Ok(Vec::new());
     }
     let fields = store::of_resource(conn, resource).await?;
-    sent.into_iter()
+    let parsed = sent
+        .into_iter()
         .map(|(name, text)| {
             let found = fields.iter().find_map(|f| {
                 if f.key == name {
@@ -75,14 +77,25 @@ pub async fn parse(conn: &mut Conn, resource: CustomResource, query: &str) -> Re
                     "unknown query parameter 'custom.{name}': no {resource} custom field takes it"
                 )));
             };
-            Ok(CustomFilter {
-                field: field.id,
-                bound,
-                value: typed(field.type_, &text)
-                    .ok_or_else(|| AppError::BadRequest(format!("'custom.{name}': '{text}' is no {}", field.type_)))?,
-            })
+            let value = typed(field.type_, &text)
+                .ok_or_else(|| AppError::BadRequest(format!("'custom.{name}': '{text}' is no {}", field.type_)))?;
+            Ok((field.id, bound, value))
         })
-        .collect()
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let mut filters: Vec<CustomFilter> = Vec::new();
+    for (field, bound, value) in parsed {
+        let range = filters
+            .iter_mut()
+            .find(|f| f.field == field && bound != Bound::Equal && f.tests.iter().all(|(b, _)| *b != Bound::Equal));
+        match range {
+            Some(filter) => filter.tests.push((bound, value)),
+            None => filters.push(CustomFilter {
+                field,
+                tests: vec![(bound, value)],
+            }),
+        }
+    }
+    Ok(filters)
 }
 
 fn typed(field_type: FieldType, text: &str) -> Option<Typed> {
@@ -96,19 +109,22 @@ fn typed(field_type: FieldType, text: &str) -> Option<Typed> {
 
 /// The ids of the records whose value passes `filter`: compare with `id.eq_any(…)`.
 pub fn matching(filter: &CustomFilter) -> cv::BoxedQuery<'static, Pg, diesel::sql_types::Uuid> {
-    let values = cv::table
+    let mut values = cv::table
         .filter(cv::field_id.eq(filter.field))
         .select(cv::entity_id)
         .into_boxed();
-    match (&filter.value, filter.bound) {
-        (Typed::Number(n), Bound::Equal) => values.filter(cv::num.eq(*n)),
-        (Typed::Number(n), Bound::From) => values.filter(cv::num.ge(*n)),
-        (Typed::Number(n), Bound::To) => values.filter(cv::num.le(*n)),
-        (Typed::Day(d), Bound::Equal) => values.filter(cv::day.eq(*d)),
-        (Typed::Day(d), Bound::From) => values.filter(cv::day.ge(*d)),
-        (Typed::Day(d), Bound::To) => values.filter(cv::day.le(*d)),
-        (Typed::Text(t), _) => values.filter(cv::txt.eq(t.clone())),
+    for (bound, value) in &filter.tests {
+        values = match (value, bound) {
+            (Typed::Number(n), Bound::Equal) => values.filter(cv::num.eq(*n)),
+            (Typed::Number(n), Bound::From) => values.filter(cv::num.ge(*n)),
+            (Typed::Number(n), Bound::To) => values.filter(cv::num.le(*n)),
+            (Typed::Day(d), Bound::Equal) => values.filter(cv::day.eq(*d)),
+            (Typed::Day(d), Bound::From) => values.filter(cv::day.ge(*d)),
+            (Typed::Day(d), Bound::To) => values.filter(cv::day.le(*d)),
+            (Typed::Text(t), _) => values.filter(cv::txt.eq(t.clone())),
+        };
     }
+    values
 }
 
 /// The filter parameters in the document of a list operation.

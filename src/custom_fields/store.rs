@@ -73,6 +73,19 @@ pub async fn list(
         .await?)
 }
 
+/// The active definitions of opportunities and quotes flagged `show_on_quote`: opportunity
+/// fields first, then by label.
+pub async fn printed_on_quote(conn: &mut Conn) -> Result<Vec<CustomFieldRow>, AppError> {
+    Ok(custom_fields::table
+        .filter(custom_fields::resource.eq_any([CustomResource::Opportunity, CustomResource::Quote]))
+        .filter(custom_fields::show_on_quote)
+        .filter(custom_fields::active)
+        .order((custom_fields::resource, custom_fields::label, custom_fields::key))
+        .select(CustomFieldRow::as_select())
+        .load(conn)
+        .await?)
+}
+
 /// The definitions of `resource` (active or not), by key.
 pub async fn of_resource(conn: &mut Conn, resource: CustomResource) -> Result<Vec<CustomFieldRow>, AppError> {
     Ok(custom_fields::table

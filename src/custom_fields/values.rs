@@ -5,13 +5,17 @@
 //! opportunity enters the stages a definition names. Reads show only the keys that have a
 //! definition ([`Shown`]): values of a deleted definition stay stored but are not shown.
 
+use std::collections::BTreeMap;
+
 use diesel::sql_types::{Jsonb, Text};
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::store;
 use crate::db::Conn;
-use crate::domain::custom::{CustomResource, Definition, FieldType, normalise};
+use crate::domain::custom::{self, CustomResource, Definition, FieldType, normalise};
+use crate::domain::formula::CustomKind;
 use crate::error::{AppError, FieldError};
 use crate::ids::StageId;
 
@@ -123,6 +127,27 @@ impl Definitions {
 
     fn field(&self, key: &str) -> Option<&Field> {
         self.0.iter().find(|f| f.key == key)
+    }
+
+    /// What field `key` is to a funnel formula that names `custom.<key>`; `None` without one.
+    pub fn formula_kind(&self, key: &str) -> Option<CustomKind> {
+        self.field(key).map(|f| {
+            if f.field_type.is_numeric() {
+                CustomKind::Number
+            } else {
+                CustomKind::Other
+            }
+        })
+    }
+
+    /// The number and money values of `custom` by key: the formula's `custom.<key>` variables
+    /// (the one place that says which values those are; a key without one reads as 0).
+    pub fn numbers(&self, custom: &Map<String, Value>) -> BTreeMap<String, Decimal> {
+        self.0
+            .iter()
+            .filter(|f| f.field_type.is_numeric())
+            .filter_map(|f| custom.get(&f.key).and_then(custom::decimal).map(|d| (f.key.clone(), d)))
+            .collect()
     }
 
     /// `sent` merged onto the shown values `current`, each key checked against its active

@@ -197,7 +197,8 @@ uuid_row_keys!(
     LostReasonId,
     ArticleId,
     ContactId,
-    CustomFieldId
+    CustomFieldId,
+    QuotaId
 );
 
 impl RowKey for str {

@@ -13,7 +13,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use deadpool::managed::Object;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AnsiTransactionManager, TransactionManager};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use super::statements::{self, Tally};
 use super::{Conn, DbPool, connection};
@@ -55,9 +55,22 @@ impl SharedTransaction {
     }
 }
 
+/// Caps the connections taken out of the pool for requests whose body already failed (see
+/// [`Db::connection`]) at the pool's size: the pool opens a new connection for each one taken,
+/// so without a cap a flood of invalid requests would open PostgreSQL connections without
+/// bound and exhaust its `max_connections` for everyone. Created once per process.
+pub struct DetachedLimit(Arc<Semaphore>);
+
+impl DetachedLimit {
+    pub fn new(pool: &DbPool) -> Self {
+        Self(Arc::new(Semaphore::new(pool.status().max_size)))
+    }
+}
+
 /// The handler's way to the database; see the module comment.
 pub struct Db {
     pool: Data<DbPool>,
+    detached: Data<DetachedLimit>,
     shared: Option<SharedTransaction>,
     tally: Tally,
     deferred: Option<Deferred>,
@@ -81,10 +94,19 @@ impl Db {
             // taken out of the pool and inside a transaction that is never committed; dropping
             // the connection ends it, and PostgreSQL rolls it back at once, locks and all. (In
             // a shared transaction the batch rolls everything back.)
+            // At most as many at once as the pool holds; the others wait as for the pool.
             None if self.deferred.as_ref().is_some_and(Deferred::is_pending) => {
+                let permit = Arc::clone(&self.detached.0).acquire_owned();
+                let permit = match self.pool.timeouts().wait {
+                    Some(wait) => tokio::time::timeout(wait, permit)
+                        .await
+                        .map_err(|_| AppError::Unavailable("no database connection became free in time".to_owned()))?,
+                    None => permit.await,
+                }
+                .map_err(|e| AppError::Internal(e.to_string()))?;
                 let mut conn = Pooled::take(connection(&self.pool).await?);
                 AnsiTransactionManager::begin_transaction(&mut conn).await?;
-                Held::Detached(conn)
+                Held::Detached { conn, _place: permit }
             }
             None => Held::Pooled(connection(&self.pool).await?),
             Some(shared) => Held::Shared(Arc::clone(&shared.0).lock_owned().await),
@@ -106,15 +128,18 @@ impl FromRequest for Db {
         let shared = req.extensions().get::<SharedTransaction>().cloned();
         let tally = req.extensions_mut().get_or_insert_with(Tally::default).clone();
         let deferred = Deferred::of(req);
-        ready(match req.app_data::<Data<DbPool>>() {
-            Some(pool) => Ok(Self {
-                pool: pool.clone(),
-                shared,
-                tally,
-                deferred,
-            }),
-            None => Err(AppError::Internal("no database pool configured".to_owned())),
-        })
+        ready(
+            match (req.app_data::<Data<DbPool>>(), req.app_data::<Data<DetachedLimit>>()) {
+                (Some(pool), Some(detached)) => Ok(Self {
+                    pool: pool.clone(),
+                    detached: detached.clone(),
+                    shared,
+                    tally,
+                    deferred,
+                }),
+                _ => Err(AppError::Internal("no database pool configured".to_owned())),
+            },
+        )
     }
 }
 
@@ -128,7 +153,11 @@ pub struct DbConn {
 enum Held {
     Pooled(Pooled),
     Shared(OwnedMutexGuard<Pooled>),
-    Detached(Conn),
+    /// Out of the pool, with its place under the [`DetachedLimit`].
+    Detached {
+        conn: Conn,
+        _place: OwnedSemaphorePermit,
+    },
 }
 
 impl Held {
@@ -136,7 +165,7 @@ impl Held {
         match self {
             Self::Pooled(conn) => conn,
             Self::Shared(conn) => conn,
-            Self::Detached(conn) => conn,
+            Self::Detached { conn, .. } => conn,
         }
     }
 }
@@ -155,7 +184,7 @@ impl Deref for DbConn {
         match &self.held {
             Held::Pooled(conn) => conn,
             Held::Shared(conn) => conn,
-            Held::Detached(conn) => conn,
+            Held::Detached { conn, .. } => conn,
         }
     }
 }

@@ -83,6 +83,26 @@ pub fn web_address(text: &str) -> Result<(), ValidationError> {
     }
 }
 
+crate::domain::text_enum! {
+    /// The part a contact person plays in an opportunity's purchase (the buying centre).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ContactRole {
+        /// Signs the order (Entscheider).
+        DecisionMaker = "decision_maker",
+        /// Negotiates the terms (Einkäufer).
+        Buyer = "buyer",
+        /// Judges the technical fit (Fachabteilung, IT).
+        Technical = "technical",
+        /// Will work with what is bought (Anwender).
+        User = "user",
+        /// Sways the decision without making it (Beeinflusser).
+        Influencer = "influencer",
+        /// Any other part.
+        Other = "other",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

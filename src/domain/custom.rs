@@ -55,6 +55,11 @@ impl FieldType {
         matches!(self, Self::Enum | Self::MultiEnum)
     }
 
+    /// Whether values of the type are numbers (number and money: the formula's variables).
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Self::Number | Self::Money)
+    }
+
     /// Whether values of the type are ordered (ranges `_from`/`_to` apply).
     pub fn is_ranged(self) -> bool {
         matches!(self, Self::Number | Self::Money | Self::Date)

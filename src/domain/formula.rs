@@ -1,7 +1,8 @@
 //! Per-funnel metric formulas.
 //!
 //! A formula is an expression over the numbers of a deal — `target_value`, `probability`, `weighted_value`,
-//! `line_count`, `quantity`, `days_open`, `days_since_contact` — with `+ - * /`, parentheses, comparisons
+//! `line_count`, `quantity`, `days_open`, `days_since_contact`, and `custom.<key>`, the value of an opportunity
+//! custom field of type number or money (0 where the opportunity has none, as `quantity` is 0 without lines) — with `+ - * /`, parentheses, comparisons
 //! (`> < >= <= = <> !=`), `and`, `or`, `not`, and the functions `min(a, b, …)`, `max(a, b, …)`, `round(x)`,
 //! `round(x, digits)` and `if(condition, a, b)`.
 //!
@@ -11,10 +12,12 @@
 
 mod check;
 mod eval;
+mod parts;
 
 use check::{Checker, Kind};
 use eval::number;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -34,9 +37,21 @@ pub struct Inputs {
     pub quantity: Decimal,
     pub days_open: Decimal,
     pub days_since_contact: Decimal,
+    /// The number and money custom values by key (`custom.<key>`); a key that is not here reads as 0.
+    pub custom: BTreeMap<String, Decimal>,
 }
 
 impl Inputs {
+    /// These inputs with the custom values `custom`.
+    pub fn with_custom(self, custom: BTreeMap<String, Decimal>) -> Self {
+        Self { custom, ..self }
+    }
+
+    /// The value of custom variable `custom.<key>`: 0 when the opportunity has no value.
+    fn custom(&self, key: &str) -> Decimal {
+        self.custom.get(key).copied().unwrap_or(Decimal::ZERO)
+    }
+
     /// The value of a variable given by its lowercase name.
     fn get(&self, name: &str) -> Option<Decimal> {
         match name {
@@ -84,6 +99,26 @@ pub struct Formula {
     source: String,
     /// The parsed expression; checked by [`Formula::parse`], with variable and function names in lowercase.
     expr: Arc<Expr>,
+    /// The `custom.<key>` variables it names, in source order.
+    custom: Arc<[CustomVariable]>,
+}
+
+/// A `custom.<key>` variable of a formula and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomVariable {
+    /// The custom field's key.
+    pub key: String,
+    pub line: u64,
+    pub column: u64,
+}
+
+/// What a custom field is to a formula that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomKind {
+    /// A number or money field: a variable.
+    Number,
+    /// A field of another type.
+    Other,
 }
 
 impl fmt::Debug for Formula {
@@ -150,7 +185,32 @@ impl Formula {
         Ok(Formula {
             source: text.to_owned(),
             expr: Arc::new(expr),
+            custom: checker.custom_variables().into(),
         })
+    }
+
+    /// The `custom.<key>` variables the formula names, in source order.
+    pub fn custom_variables(&self) -> &[CustomVariable] {
+        &self.custom
+    }
+
+    /// Checks the `custom.<key>` variables against the opportunity custom fields: `field(key)`
+    /// tells what the field of that key is, `None` when there is none. The first variable that
+    /// names no field or a field that is no number or money is the error, at its position.
+    pub fn check_custom(&self, field: impl Fn(&str) -> Option<CustomKind>) -> Result<(), FormulaError> {
+        for variable in self.custom.iter() {
+            let problem = match field(&variable.key) {
+                Some(CustomKind::Number) => continue,
+                Some(CustomKind::Other) => "is no number or money field: only those are formula variables",
+                None => "names no opportunity custom field",
+            };
+            return Err(FormulaError {
+                message: format!("custom.{} {problem}", variable.key),
+                line: variable.line,
+                column: variable.column,
+            });
+        }
+        Ok(())
     }
 
     /// The source text.

@@ -8,7 +8,9 @@ pub mod formula;
 pub mod money;
 pub mod opportunity;
 pub mod pipeline;
+pub mod quota;
 pub mod quote;
+pub mod rate;
 mod text_enum;
 pub mod violation;
 

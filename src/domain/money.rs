@@ -28,8 +28,8 @@ fn two_decimals<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D
 }
 
 /// Reads a decimal from a JSON string or number with at most `places` decimals.
-struct DecimalVisitor {
-    places: usize,
+pub(super) struct DecimalVisitor {
+    pub(super) places: usize,
 }
 
 impl Visitor<'_> for DecimalVisitor {

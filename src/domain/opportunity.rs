@@ -57,6 +57,7 @@ impl Facts {
             quantity: self.quantity,
             days_open: whole_days(self.created_at, self.closed_at.unwrap_or(now)),
             days_since_contact: whole_days(self.last_contact_at, now),
+            custom: Default::default(),
         }
     }
 }

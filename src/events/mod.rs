@@ -161,6 +161,24 @@ crate::domain::text_enum! {
         /// `data` holds its last state.
         #[serde(rename = "custom_field.deleted")]
         CustomFieldDeleted = "custom_field.deleted",
+        /// A new exchange rate of a currency from a day on (also by the upsert).
+        #[serde(rename = "exchange_rate.created")]
+        ExchangeRateCreated = "exchange_rate.created",
+        /// The rate of a currency from a day on changed.
+        #[serde(rename = "exchange_rate.updated")]
+        ExchangeRateUpdated = "exchange_rate.updated",
+        /// An exchange rate was deleted; `data` holds its last state.
+        #[serde(rename = "exchange_rate.deleted")]
+        ExchangeRateDeleted = "exchange_rate.deleted",
+        /// A new quota.
+        #[serde(rename = "quota.created")]
+        QuotaCreated = "quota.created",
+        /// Fields of a quota changed.
+        #[serde(rename = "quota.updated")]
+        QuotaUpdated = "quota.updated",
+        /// A quota was deleted; `data` holds its last state.
+        #[serde(rename = "quota.deleted")]
+        QuotaDeleted = "quota.deleted",
     }
 }
 

@@ -26,6 +26,8 @@ fn resource(name: &str) -> (&'static str, &'static str) {
         "lost_reason" => ("lost_reason", "LostReason"),
         "user" => ("user", "User"),
         "custom_field" => ("custom_field", "CustomField"),
+        "exchange_rate" => ("exchange_rate", "ExchangeRate"),
+        "quota" => ("quota", "Quota"),
         _ => ("settings", "Settings"),
     }
 }
@@ -219,7 +221,7 @@ fn event(event_type: EventType, data_name: &str) -> Schema {
             "subject_id",
             string(
                 None,
-                "The id of the resource that changed, as text (a UUID or a class code)",
+                "The id of the resource that changed, as text (a UUID, a class code, or an exchange rate's `CHF/2027-01-01`)",
             ),
         )
         .property(

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use crate::custom_fields::values::Definitions;
 use crate::db::Conn;
+use crate::domain::custom::CustomResource;
 use crate::domain::formula::Formula;
 use crate::domain::pipeline::{self, FunnelStage, Outcome};
 use crate::error::{AppError, FieldError, field_errors};
@@ -72,8 +74,16 @@ pub(super) async fn validate(conn: &mut Conn, record: &FunnelRecord) -> Result<(
         Some(record.row.warn_after_days),
         Some(record.row.critical_after_days),
     ));
-    if let Some(Err(error)) = record.row.metric_formula.as_deref().map(Formula::parse) {
-        errors.push(FieldError::new("metric_formula", "formula", error.to_string()));
+    match record.row.metric_formula.as_deref().map(Formula::parse) {
+        Some(Err(error)) => errors.push(FieldError::new("metric_formula", "formula", error.to_string())),
+        // Its `custom.<key>` variables name number or money fields of opportunities.
+        Some(Ok(formula)) if !formula.custom_variables().is_empty() => {
+            let fields = Definitions::load(conn, CustomResource::Opportunity).await?;
+            if let Err(error) = formula.check_custom(|key| fields.formula_kind(key)) {
+                errors.push(FieldError::new("metric_formula", "formula", error.to_string()));
+            }
+        }
+        _ => {}
     }
     let found: HashMap<StageId, FunnelStage> = stages::table
         .filter(stages::id.eq_any(stage_ids))

@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::store::{OpportunityRecord, OpportunityRow, WHAT, active_user, entry, find, funnel_active, partner_exists};
+use super::buying_centre::{self, ContactAssignment};
+use super::lookups::{active_user, entry, funnel_active, partner_exists};
+use super::store::{OpportunityRecord, OpportunityRow, WHAT, find};
 use super::{derive, events};
 use crate::access::Actor;
 use crate::access::{self, Visibility};
@@ -47,6 +49,9 @@ pub struct NewOpportunity {
     pub external_id: Option<String>,
     /// The `custom` object the body sent (checked in the write).
     pub custom: Option<Sent>,
+    /// Its contact persons; `None` when the body has no `contacts` (a create then has none, an
+    /// upsert keeps those the opportunity has).
+    pub contacts: Option<Vec<ContactAssignment>>,
 }
 
 /// 422 with `errors` unless there are none.
@@ -196,6 +201,8 @@ pub struct OpportunityChanges {
     pub external_id: Option<Option<String>>,
     /// Merged onto the custom values (a key set to null is removed).
     pub custom: Option<Sent>,
+    /// Replaces its contact persons.
+    pub contacts: Option<Vec<ContactAssignment>>,
 }
 
 #[derive(Debug, AsChangeset)]
@@ -248,6 +255,7 @@ async fn check_changes(conn: &mut Conn, current: &OpportunityRow, c: &Opportunit
             partner_exists(conn, partner).await?,
         ));
     }
+    check_contacts(conn, current, c, &mut errors).await?;
     if let Some(class) = &c.class_id {
         let active: Option<bool> = classes::table
             .find(class)
@@ -295,6 +303,41 @@ async fn check_changes(conn: &mut Conn, current: &OpportunityRow, c: &Opportunit
     Ok(custom)
 }
 
+/// Checks the contacts a patch gives against the partner the opportunity will have; a new
+/// partner needs new contacts when it has some (`contacts[i].contact_id`, `contacts`).
+async fn check_contacts(
+    conn: &mut Conn,
+    current: &OpportunityRow,
+    c: &OpportunityChanges,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), AppError> {
+    let partner = c.business_partner_id.unwrap_or(current.business_partner_id);
+    if c.contacts.is_none() && partner == current.business_partner_id {
+        return Ok(());
+    }
+    let kept: Vec<_> = buying_centre::of(conn, current.id)
+        .await?
+        .into_iter()
+        .map(|k| k.contact_id)
+        .collect();
+    match &c.contacts {
+        Some(list) => buying_centre::check(conn, partner, list, &kept, errors).await,
+        None if !kept.is_empty() => {
+            errors.push(FieldError::new(
+                "contacts",
+                "mismatch",
+                format!(
+                    "its contacts are persons of business partner {}: give the contacts of business partner {partner} \
+                     (or []) with the new business_partner_id",
+                    current.business_partner_id
+                ),
+            ));
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
 /// Applies a merge patch to an open opportunity; a changed stage is recorded as a move.
 pub async fn update(
     conn: &mut Conn,
@@ -320,6 +363,7 @@ pub async fn update(
             ));
         }
         if let Some(partner) = c.business_partner_id.filter(|p| *p != current.business_partner_id) {
+            buying_centre::ensure_activities_follow(conn, id, partner).await?;
             // Its activities are contacts with the opportunity's partner: they move along.
             diesel::update(activities::table.filter(activities::opportunity_id.eq(id)))
                 .set(activities::business_partner_id.eq(partner))
@@ -350,6 +394,9 @@ pub async fn update(
             ))
             .execute(conn)
             .await?;
+        if let Some(list) = &c.contacts {
+            buying_centre::replace(conn, id, list).await?;
+        }
         if let Some(stage) = moved {
             diesel::update(opp::table.find(id))
                 .set(opp::stage_entered_at.eq(clock_timestamp()))

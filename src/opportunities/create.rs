@@ -12,6 +12,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::buying_centre;
 use super::changes::{NewOpportunity, reference, validation};
 use super::derive;
 use super::events;
@@ -139,7 +140,11 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             .bind::<Nullable<SqlUuid>, _>(access::fenced_rep(actor.who))
             .get_result(conn)
             .await?;
-        let (funnel, owner, custom) = check(&new, actor, &checks)?;
+        // Its contacts are read only when it has some: without, a create stays three statements.
+        let contacts = new.contacts.clone().unwrap_or_default();
+        let mut errors = Vec::new();
+        buying_centre::check(conn, new.business_partner_id, &contacts, &[], &mut errors).await?;
+        let (funnel, owner, custom) = check(&new, actor, &checks, errors)?;
         let probability = opportunity::probability(
             Outcome::Open,
             new.probability_override.map(Percent::value),
@@ -162,7 +167,9 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             .metric_formula
             .as_deref()
             .and_then(|text| Formula::parse(text).ok());
-        let metric = derive::metric(formula.as_ref(), &facts, now);
+        let definitions = Definitions::from_json(checks.custom_fields.clone())?;
+        let numbers = derive::custom_inputs(formula.as_ref(), &definitions, &custom.stored());
+        let metric = derive::metric(formula.as_ref(), &facts, numbers, now);
         let currency = new.currency.or(checks.default_currency).unwrap_or_default();
         let written: Written = INSERT
             .query()
@@ -187,7 +194,9 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
             .bind::<SqlUuid, _>(Uuid::now_v7())
             .get_result(conn)
             .await?;
-        let record = written.record();
+        let mut record = written.record();
+        buying_centre::insert(conn, record.row.id, &contacts).await?;
+        record.contacts = buying_centre::shown(&contacts);
         events::created(conn, actor, &record).await?;
         Ok(record)
     })
@@ -197,9 +206,14 @@ pub async fn insert(conn: &mut Conn, actor: &Actor, new: NewOpportunity) -> Resu
 /// The funnel, owner and custom values of the new opportunity, or one 422 naming every bad
 /// reference and value, or 403 when a rep creates it for someone else outside their team's
 /// funnels.
-fn check(new: &NewOpportunity, actor: &Actor, checks: &Checks) -> Result<(FunnelId, UserId, Change), AppError> {
+/// `errors` holds those found before (its contacts).
+fn check(
+    new: &NewOpportunity,
+    actor: &Actor,
+    checks: &Checks,
+    mut errors: Vec<FieldError>,
+) -> Result<(FunnelId, UserId, Change), AppError> {
     let definitions = Definitions::from_json(checks.custom_fields.clone())?;
-    let mut errors = Vec::new();
     let custom = match definitions.check(&Map::new(), new.custom.as_ref()) {
         Ok(custom) => {
             errors.extend(definitions.missing_for(&custom.after, new.stage_id));

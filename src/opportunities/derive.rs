@@ -5,7 +5,7 @@
 //! `weighted_value` follows from target and probability. The SQL below is the one place that
 //! says how; the formula is evaluated in Rust with decimals.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -16,8 +16,10 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::events;
+use crate::custom_fields::values::Definitions;
 use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
+use crate::domain::custom::CustomResource;
 use crate::domain::formula::Formula;
 use crate::domain::money::round2;
 use crate::domain::opportunity::Facts;
@@ -86,7 +88,7 @@ FROM (
 ) d
 WHERE o.id = d.id
 RETURNING o.id, o.target_value, o.probability, o.weighted_value, o.line_count, o.quantity,
-          o.created_at, o.closed_at, o.last_contact_at, o.metric,
+          o.created_at, o.closed_at, o.last_contact_at, o.metric, o.custom,
           (SELECT f.metric_formula FROM funnels f WHERE f.id = o.funnel_id) AS metric_formula";
 
 const SET_METRIC: &str = "
@@ -119,6 +121,9 @@ struct Refreshed {
     metric: Option<Decimal>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
     metric_formula: Option<String>,
+    /// The stored custom values (the formula's `custom.<key>`).
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    custom: serde_json::Value,
 }
 
 impl Refreshed {
@@ -145,14 +150,26 @@ pub async fn refresh(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<Oppor
         .await?;
     let now = Utc::now();
     let mut formulas: HashMap<String, Option<Formula>> = HashMap::new();
+    for text in rows.iter().filter_map(|row| row.metric_formula.as_ref()) {
+        formulas
+            .entry(text.clone())
+            .or_insert_with(|| Formula::parse(text).ok());
+    }
+    // The custom field definitions only when a formula takes custom values.
+    let definitions = if formulas.values().flatten().any(|f| !f.custom_variables().is_empty()) {
+        Definitions::load(conn, CustomResource::Opportunity).await?
+    } else {
+        Definitions::default()
+    };
     let (mut changed_ids, mut metrics) = (Vec::new(), Vec::new());
     for row in &rows {
-        let metric = row.metric_formula.as_ref().and_then(|text| {
-            let formula = formulas
-                .entry(text.clone())
-                .or_insert_with(|| Formula::parse(text).ok());
-            metric(formula.as_ref(), &row.facts(), now)
-        });
+        let formula = row
+            .metric_formula
+            .as_ref()
+            .and_then(|text| formulas.get(text))
+            .and_then(Option::as_ref);
+        let custom = custom_inputs(formula, &definitions, &row.custom);
+        let metric = metric(formula, &row.facts(), custom, now);
         if metric != row.metric {
             changed_ids.push(row.id);
             metrics.push(metric);
@@ -168,12 +185,31 @@ pub async fn refresh(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<Oppor
     Ok(changed_ids)
 }
 
-/// The funnel formula's value for an opportunity with `facts` at `now`, to the cent; `None`
-/// without a formula or where it has no value (a division by zero).
-pub(super) fn metric(formula: Option<&Formula>, facts: &Facts, now: DateTime<Utc>) -> Option<Decimal> {
+/// The funnel formula's value for an opportunity with `facts` and the number and money custom
+/// values `custom` at `now`, to the cent; `None` without a formula or where it has no value (a
+/// division by zero).
+pub(super) fn metric(
+    formula: Option<&Formula>,
+    facts: &Facts,
+    custom: BTreeMap<String, Decimal>,
+    now: DateTime<Utc>,
+) -> Option<Decimal> {
     formula
-        .and_then(|formula| formula.evaluate(&facts.inputs(now)))
+        .and_then(|formula| formula.evaluate(&facts.inputs(now).with_custom(custom)))
         .map(round2)
+}
+
+/// The custom values `formula` reads of stored values `custom` under `definitions` (none when
+/// it names no custom variable).
+pub(super) fn custom_inputs(
+    formula: Option<&Formula>,
+    definitions: &Definitions,
+    custom: &serde_json::Value,
+) -> BTreeMap<String, Decimal> {
+    match (formula, custom.as_object()) {
+        (Some(formula), Some(custom)) if !formula.custom_variables().is_empty() => definitions.numbers(custom),
+        _ => BTreeMap::new(),
+    }
 }
 
 /// Which opportunities a configuration change touches.

@@ -11,80 +11,19 @@ use utoipa::openapi::schema::OneOfBuilder;
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
+use super::expand::{self, ExpandQuery};
 use super::list::{self, CardRecord, OpportunityFilter};
+use super::sort::OpportunitySort;
 use super::store::{Health, OpportunityRecord};
 use super::view::{Opportunity, OpportunityCard};
 use crate::access::{Principal, Role};
 use crate::custom_fields::filters::{self, CustomFilterParams};
 use crate::db::Db;
 use crate::domain::custom::CustomResource;
-use crate::domain::money::Money;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
-use crate::http::pagination::{CountParams, KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
+use crate::http::pagination::{CountParams, Page, PageParams, PageRequest, Paged};
 use crate::ids::{FunnelId, PartnerId, StageId, UserId};
-
-/// Sort orders of the opportunity list.
-#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
-pub enum OpportunitySort {
-    #[serde(rename = "updated_at")]
-    UpdatedAt,
-    #[default]
-    #[serde(rename = "-updated_at")]
-    UpdatedAtDesc,
-    /// Soonest first; those without a date last.
-    #[serde(rename = "expected_close_date")]
-    ExpectedCloseDate,
-    #[serde(rename = "-target_value")]
-    TargetValueDesc,
-    #[serde(rename = "-weighted_value")]
-    WeightedValueDesc,
-}
-
-impl OpportunitySort {
-    /// The sort key of this order.
-    pub fn key(self) -> SortKey {
-        let (name, column, descending, kind) = match self {
-            Self::UpdatedAt => ("updated_at", "opportunities.updated_at", false, KeyKind::Timestamp),
-            Self::UpdatedAtDesc => ("-updated_at", "opportunities.updated_at", true, KeyKind::Timestamp),
-            Self::ExpectedCloseDate => (
-                "expected_close_date",
-                "coalesce(opportunities.expected_close_date, 'infinity'::date)",
-                false,
-                KeyKind::Date,
-            ),
-            Self::TargetValueDesc => ("-target_value", "opportunities.target_value", true, KeyKind::Decimal),
-            Self::WeightedValueDesc => (
-                "-weighted_value",
-                "opportunities.weighted_value",
-                true,
-                KeyKind::Decimal,
-            ),
-        };
-        SortKey {
-            name,
-            column,
-            descending,
-            kind,
-        }
-    }
-
-    /// The cursor form of the sort key of a row with these values.
-    fn cursor_value(
-        self,
-        updated_at: &DateTime<Utc>,
-        expected_close_date: Option<NaiveDate>,
-        target_value: &Money,
-        weighted_value: &Money,
-    ) -> String {
-        match self {
-            Self::UpdatedAt | Self::UpdatedAtDesc => time_key(updated_at),
-            Self::ExpectedCloseDate => expected_close_date.map_or_else(|| "infinity".to_owned(), |d| d.to_string()),
-            Self::TargetValueDesc => target_value.amount().to_string(),
-            Self::WeightedValueDesc => weighted_value.amount().to_string(),
-        }
-    }
-}
 
 /// How the list shows an opportunity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -143,11 +82,11 @@ pub struct OpportunityQuery {
 /// Lists the opportunities the caller sees.
 ///
 /// With `view=card` the items are the board's slim cards (`OpportunityCard`) instead of full
-/// opportunities; filters, order and cursors are the same. With `count=true` the page adds
-/// `total` and `total_is_estimate`.
+/// opportunities; filters, order and cursors are the same (`expand` applies to full
+/// opportunities only). With `count=true` the page adds `total` and `total_is_estimate`.
 #[utoipa::path(
     tag = "opportunities",
-    params(OpportunityQuery, PageParams, CountParams, CustomFilterParams),
+    params(OpportunityQuery, PageParams, CountParams, CustomFilterParams, ExpandQuery),
     responses((status = 200, description = "One page of opportunities (`Paged_Opportunity`), or of cards with \
         `view=card` (`Paged_OpportunityCard`)", body = OpportunityPage)),
     security(("bearer" = []))
@@ -158,6 +97,7 @@ async fn list_opportunities(
     who: Principal,
     req: HttpRequest,
     query: Query<OpportunityQuery>,
+    expand: Query<ExpandQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
@@ -200,7 +140,9 @@ async fn list_opportunities(
                 );
                 (value, row.id)
             };
-            OpportunityPage::Full(page.finish(rows, key).map(Opportunity::from).counted(total))
+            let mut answer = page.finish(rows, key).map(Opportunity::from);
+            expand::embed(&mut conn, &expand, &mut answer.items).await?;
+            OpportunityPage::Full(answer.counted(total))
         }
         OpportunityView::Card => {
             let rows = list::cards(&mut conn, scope, &filter, &page).await?;

@@ -237,7 +237,9 @@ async fn write_move(
         .metric_formula
         .as_deref()
         .and_then(|text| Formula::parse(text).ok());
-    let metric = derive::metric(formula.as_ref(), &facts, now);
+    let definitions = Definitions::from_json(locked.custom_fields.clone())?;
+    let numbers = derive::custom_inputs(formula.as_ref(), &definitions, &row.custom);
+    let metric = derive::metric(formula.as_ref(), &facts, numbers, now);
     let written: Written = MOVE
         .query()
         .bind::<SqlUuid, _>(to)
@@ -264,6 +266,7 @@ async fn write_move(
         activity_counts: after.activity_counts.clone(),
         primary_quote_id: after.primary_quote_id,
         overdue_activity_count: after.overdue_activity_count,
+        contacts: after.contacts.clone(),
     }))?;
     let stages = (
         events::stage_ref(row.stage_id, &locked.from_code, &locked.from_name, locked.from_outcome),

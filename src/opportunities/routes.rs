@@ -1,14 +1,16 @@
 //! `/opportunities`: create, read, list, change and delete. Stage moves, history and the ERP
 //! hand-off are in `transitions`.
 
-use actix_web::web::Path;
+use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::buying_centre::ContactAssignment;
 use super::changes::{self, NewOpportunity, OpportunityChanges};
+use super::expand::{self, ExpandQuery};
 use super::store;
 use super::view::Opportunity;
 use super::{create, upsert};
@@ -32,7 +34,8 @@ use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFaile
 #[schema(example = json!({
     "subject": "Flottenerneuerung 2028: 12 Kombis", "business_partner_id": "01930000-0000-7000-8000-000000000065",
     "class_id": "NEUWAGEN", "stage_id": "01930000-0000-7000-8000-0000000000c9", "target_value": "100000.00",
-    "expected_close_date": "2028-03-31"
+    "expected_close_date": "2028-03-31",
+    "contacts": [{"contact_id": "01930000-0000-7000-8000-000000000259", "role": "decision_maker"}]
 }))]
 pub struct NewOpportunityRequest {
     #[validate(length(max = 200), custom(function = "crate::http::not_blank"))]
@@ -72,6 +75,9 @@ pub struct NewOpportunityRequest {
     /// Custom field values by key (see `/custom-fields?resource=opportunity`).
     #[schema(value_type = Option<CustomValues>)]
     pub custom: Option<Sent>,
+    /// Its contact persons: active contacts of its partner, each once. The upsert keeps the
+    /// list when the body has none.
+    pub contacts: Option<Vec<ContactAssignment>>,
 }
 
 impl NewOpportunityRequest {
@@ -91,6 +97,7 @@ impl NewOpportunityRequest {
             expected_close_date: self.expected_close_date,
             external_id,
             custom: self.custom,
+            contacts: self.contacts,
         }
     }
 }
@@ -151,12 +158,17 @@ pub struct OpportunityPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false, value_type = Option<CustomValues>)]
     pub custom: Option<Sent>,
+    /// Replaces its contact persons (`[]` removes them); needed with a new `business_partner_id`
+    /// while it has contacts.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false)]
+    pub contacts: Option<Vec<ContactAssignment>>,
 }
 
 /// Gets one opportunity.
 #[utoipa::path(
     tag = "opportunities",
-    params(("id" = Uuid, Path, description = "Opportunity id")),
+    params(("id" = Uuid, Path, description = "Opportunity id"), ExpandQuery),
     responses(
         (status = 200, description = "The opportunity", body = Opportunity, headers(("ETag" = String, description = "Current version"))),
         (status = 404, response = NotFound)
@@ -164,10 +176,17 @@ pub struct OpportunityPatch {
     security(("bearer" = []))
 )]
 #[get("/opportunities/{id}")]
-async fn get_opportunity(db: Db, who: Principal, id: Path<OpportunityId>) -> Result<HttpResponse, AppError> {
+async fn get_opportunity(
+    db: Db,
+    who: Principal,
+    id: Path<OpportunityId>,
+    expand: Query<ExpandQuery>,
+) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
-    let record = store::find(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
-    Ok(ok(&Opportunity::from(record)))
+    let mut conn = db.connection().await?;
+    let mut opportunity = Opportunity::from(store::find(&mut conn, who.read_scope(), id.into_inner()).await?);
+    expand::embed(&mut conn, &expand, std::slice::from_mut(&mut opportunity)).await?;
+    Ok(ok(&opportunity))
 }
 
 /// Creates an opportunity in an open stage.
@@ -291,6 +310,7 @@ async fn update_opportunity(
         expected_close_date: p.expected_close_date,
         external_id: p.external_id,
         custom: p.custom,
+        contacts: p.contacts,
     };
     let record = changes::update(
         &mut *db.connection().await?,

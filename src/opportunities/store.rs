@@ -12,19 +12,17 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::embedded::OpportunityContact;
 use crate::access::{self, Visibility};
 use crate::custom_fields::values;
 use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
 use crate::domain::custom::CustomResource;
 use crate::domain::money::{Money, Percent};
-use crate::domain::opportunity::Entry;
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::ids::{ActivityId, FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
-use crate::schema::{
-    activities, business_partners, funnel_stages, funnels, opportunities as opp, quotes, stages, users,
-};
+use crate::schema::{activities, funnels, opportunities as opp, quotes, stages};
 
 crate::domain::text_enum! {
     /// The traffic light of an open opportunity.
@@ -130,6 +128,7 @@ pub struct OpportunityRecord {
     pub activity_counts: BTreeMap<String, i64>,
     pub primary_quote_id: Option<QuoteId>,
     pub overdue_activity_count: i64,
+    pub contacts: Vec<OpportunityContact>,
 }
 
 /// Whether the caller sees opportunity `id` (404 otherwise: others' opportunities do not exist
@@ -156,13 +155,14 @@ diesel::define_sql_function! {
 }
 
 /// What every read selects of an opportunity: the row, the traffic light, the activity counts,
-/// the primary quote and the overdue planned activities, in one statement.
+/// the primary quote, the overdue planned activities and the contacts, in one statement.
 pub(super) type Read = (
     OpportunityRow,
     Option<String>,
     Option<Vec<String>>,
     Option<QuoteId>,
     i64,
+    serde_json::Value,
 );
 
 /// The traffic light of an opportunity read with its stage and funnel (`opportunity_health`,
@@ -225,6 +225,20 @@ macro_rules! health_sql {
 }
 pub(crate) use health_sql;
 
+/// Its contacts in their order, `[{"contact_id", "role"}]`, served by the primary key of
+/// `opportunity_contacts`; `{}` is the opportunity's row (`opportunities`, `w`).
+macro_rules! contacts_of {
+    ($row:literal) => {
+        concat!(
+            "coalesce((SELECT jsonb_agg(jsonb_build_object('contact_id', oc.contact_id, 'role', oc.role) ",
+            "ORDER BY oc.position) FROM opportunity_contacts oc WHERE oc.opportunity_id = ",
+            $row,
+            ".id), '[]'::jsonb)"
+        )
+    };
+}
+pub(crate) use contacts_of;
+
 /// The read query: opportunities with their stage and funnel (for the thresholds), their
 /// activity counts and primary quote.
 macro_rules! reading {
@@ -251,6 +265,7 @@ macro_rules! reading {
                 .count()
                 .single_value()
                 .assume_not_null(),
+            diesel::dsl::sql::<diesel::sql_types::Jsonb>($crate::opportunities::store::contacts_of!("opportunities")),
         ))
     };
 }
@@ -260,6 +275,8 @@ pub(super) use reading;
 /// read shows them (see [`Written`]).
 pub(super) const WRITTEN: &str = concat!(
     "SELECT w.*, custom_shown('opportunity', w.custom) AS shown_custom, ",
+    contacts_of!("w"),
+    " AS contacts, ",
     health_sql!("w", "s", "f"),
     " AS health,
        (SELECT array_agg(a.kind) FROM activities a WHERE a.opportunity_id = w.id) AS activity_kinds,
@@ -284,6 +301,8 @@ pub(super) struct Written {
     primary_quote_id: Option<QuoteId>,
     #[diesel(sql_type = BigInt)]
     overdue_activity_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    contacts: serde_json::Value,
 }
 
 impl Written {
@@ -294,6 +313,7 @@ impl Written {
             self.activity_kinds,
             self.primary_quote_id,
             self.overdue_activity_count,
+            self.contacts,
         )
     }
 }
@@ -307,6 +327,7 @@ impl OpportunityRecord {
         kinds: Option<Vec<String>>,
         primary: Option<QuoteId>,
         overdue_activity_count: i64,
+        contacts: serde_json::Value,
     ) -> Self {
         let mut activity_counts = BTreeMap::new();
         for kind in kinds.unwrap_or_default() {
@@ -317,12 +338,14 @@ impl OpportunityRecord {
             activity_counts,
             primary_quote_id: primary,
             overdue_activity_count,
+            // The table's checks keep the roles to those the type knows.
+            contacts: serde_json::from_value(contacts).unwrap_or_default(),
             row,
         }
     }
 
-    pub(super) fn read((row, health, kinds, primary, overdue): Read) -> Self {
-        Self::of(row, health, kinds, primary, overdue)
+    pub(super) fn read((row, health, kinds, primary, overdue, contacts): Read) -> Self {
+        Self::of(row, health, kinds, primary, overdue, contacts)
     }
 }
 
@@ -348,51 +371,4 @@ pub async fn find_many(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<Opp
         .load::<Read>(conn)
         .await?;
     Ok(rows.into_iter().map(OpportunityRecord::read).collect())
-}
-
-pub(super) async fn active_user(conn: &mut Conn, id: UserId) -> Result<Option<bool>, AppError> {
-    Ok(users::table
-        .find(id)
-        .select(users::active)
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-pub(super) async fn partner_exists(conn: &mut Conn, id: PartnerId) -> Result<Option<bool>, AppError> {
-    let found: bool = diesel::select(diesel::dsl::exists(business_partners::table.find(id)))
-        .get_result(conn)
-        .await?;
-    Ok(found.then_some(true))
-}
-
-pub(super) async fn funnel_active(conn: &mut Conn, id: FunnelId) -> Result<Option<bool>, AppError> {
-    Ok(funnels::table
-        .find(id)
-        .select(funnels::active)
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-/// The stage `id` as funnel `funnel` sees it; `None` when there is no such stage.
-pub(super) async fn entry(conn: &mut Conn, funnel: FunnelId, id: StageId) -> Result<Option<Entry>, AppError> {
-    let stage: Option<(Outcome, bool, bool)> = stages::table
-        .find(id)
-        .select((stages::outcome, stages::requires_lines, stages::active))
-        .first(conn)
-        .await
-        .optional()?;
-    let Some((outcome, requires_lines, active)) = stage else {
-        return Ok(None);
-    };
-    let in_funnel: bool = diesel::select(diesel::dsl::exists(funnel_stages::table.find((funnel, id))))
-        .get_result(conn)
-        .await?;
-    Ok(Some(Entry {
-        outcome,
-        requires_lines,
-        active,
-        in_funnel,
-    }))
 }

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::buying_centre::{self, ContactAssignment};
 use super::changes::{NewOpportunity, OpportunityChanges, lock, update};
 use super::create::insert;
 use super::store::{OpportunityRecord, OpportunityRow, find};
@@ -20,7 +21,7 @@ use crate::schema::opportunities as opp;
 /// fields without a default (`description`, `probability_override`, `expected_close_date`)
 /// become null when absent, those with a default (funnel, owner, currency, target value) keep
 /// their value.
-fn replacing(new: &NewOpportunity, current: &OpportunityRow) -> OpportunityChanges {
+fn replacing(new: &NewOpportunity, current: &OpportunityRow, contacts: &[ContactAssignment]) -> OpportunityChanges {
     fn differs<T: PartialEq + Clone>(given: Option<&T>, current: &T) -> Option<T> {
         given.filter(|value| *value != current).cloned()
     }
@@ -38,6 +39,8 @@ fn replacing(new: &NewOpportunity, current: &OpportunityRow) -> OpportunityChang
         expected_close_date: differs(Some(&new.expected_close_date), &current.expected_close_date),
         external_id: None,
         custom: replaced_custom(new, current),
+        // Absent, the list stays: an ERP that knows no contact persons keeps the CRM's.
+        contacts: new.contacts.clone().filter(|given| given.as_slice() != contacts),
     }
 }
 
@@ -69,6 +72,7 @@ fn is_empty(c: &OpportunityChanges) -> bool {
         && c.probability_override.is_none()
         && c.expected_close_date.is_none()
         && c.custom.is_none()
+        && c.contacts.is_none()
 }
 
 /// Creates the opportunity with `new.external_id`, or replaces the fields of the one that has
@@ -98,7 +102,8 @@ pub async fn upsert(
             return Ok((insert(conn, actor, new).await?, true));
         };
         let current = lock(conn, actor.who, id, if_match).await?;
-        let changes = replacing(&new, &current);
+        let contacts = buying_centre::of(conn, id).await?;
+        let changes = replacing(&new, &current, &contacts);
         if is_empty(&changes) {
             return Ok((find(conn, Visibility::All, id).await?, false));
         }

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::embedded::{OpportunityContact, OwnerSummary, PartnerSummary, StageSummary};
 use super::list::CardRecord;
 use super::store::{Health, OpportunityRecord};
 use crate::custom_fields::view::CustomValues;
@@ -33,6 +34,8 @@ use crate::ids::{ActivityId, FunnelId, LostReasonId, OpportunityId, PartnerId, Q
     "overdue_activity_count": 0, "stage_entered_at": "2026-11-18T10:00:00Z",
     "closed_at": null, "lost_reason_id": null, "lost_note": null, "erp_reference": null, "external_id": null,
     "custom": {"leasing_months": 36, "trade_in_value": "12500.00", "customer_group": "Flotte"},
+    "contacts": [{"contact_id": "01930000-0000-7000-8000-000000000259", "role": "decision_maker"},
+                 {"contact_id": "01930000-0000-7000-8000-00000000025a", "role": "user"}],
     "erp_handed_off_at": null, "primary_quote_id": null, "created_by": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11",
     "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-20T14:05:00Z", "version": 4
 }))]
@@ -94,6 +97,9 @@ pub struct Opportunity {
     /// Custom field values by key (see `/custom-fields?resource=opportunity`).
     #[schema(value_type = CustomValues)]
     pub custom: serde_json::Map<String, serde_json::Value>,
+    /// Its contact persons (contacts of its business partner) and the part each plays, in the
+    /// order last given; with `expand=contacts` each entry embeds the person.
+    pub contacts: Vec<OpportunityContact>,
     pub erp_handed_off_at: Option<DateTime<Utc>>,
     /// The primary quote; `null` while it has none.
     #[schema(value_type = Option<Uuid>)]
@@ -104,6 +110,18 @@ pub struct Opportunity {
     pub updated_at: DateTime<Utc>,
     /// Increases with every change; the ETag.
     pub version: i32,
+    /// Its business partner, with `expand=business_partner`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub business_partner: Option<PartnerSummary>,
+    /// Its owner, with `expand=owner`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub owner: Option<OwnerSummary>,
+    /// Its stage, with `expand=stage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub stage: Option<StageSummary>,
 }
 
 impl From<OpportunityRecord> for Opportunity {
@@ -155,6 +173,10 @@ impl From<OpportunityRecord> for Opportunity {
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,
+            contacts: record.contacts,
+            business_partner: None,
+            owner: None,
+            stage: None,
         }
     }
 }

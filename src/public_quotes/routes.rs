@@ -38,8 +38,9 @@ struct Seen {
 
 async fn see(conn: &mut Conn, token: &str) -> Result<Seen, AppError> {
     let link = store::link(conn, token).await?;
-    let row = quotes::find(conn, Visibility::All, link.quote_id).await?.row;
-    let document = quotes::document(conn, Visibility::All, link.quote_id).await?;
+    let record = quotes::find(conn, Visibility::All, link.quote_id).await?;
+    let row = record.row.clone();
+    let document = quotes::document_of(conn, record).await?;
     let decided = row
         .decided_at
         .map(|at| format::date(at.date_naive()))
@@ -97,10 +98,18 @@ fn show(status: StatusCode, page: &Page) -> Result<HttpResponse, AppError> {
 fn answer(
     mailer: &Mailer,
     token: &str,
-    seen: Result<&Seen, &AppError>,
+    seen: Result<Seen, AppError>,
     form: Form<'_>,
 ) -> Result<HttpResponse, AppError> {
-    let company = seen.map(|s| s.document.company_name.as_str()).unwrap_or("Angebot");
+    let seen = match seen {
+        Ok(seen) => Some(seen),
+        Err(AppError::NotFound(_)) => None,
+        Err(other) => return Err(other),
+    };
+    let company = seen
+        .as_ref()
+        .map(|s| s.document.company_name.as_str())
+        .unwrap_or("Angebot");
     let mut page = Page {
         company,
         base: &mailer.public_base_url,
@@ -111,15 +120,14 @@ fn answer(
         error: form.error,
         name: form.name,
     };
-    let status = match seen {
-        Err(AppError::NotFound(_)) => {
+    let status = match &seen {
+        None => {
             page.notice = Notice::Error(
                 "Dieser Link führt zu keinem Angebot. Bitte prüfen Sie, ob er vollständig ist.".to_owned(),
             );
             StatusCode::NOT_FOUND
         }
-        Err(other) => return Err(clone_error(other)),
-        Ok(seen) => {
+        Some(seen) => {
             page.offer = Some(&seen.document);
             match &seen.state {
                 State::Open => {
@@ -139,14 +147,6 @@ fn answer(
         }
     };
     show(status, &page)
-}
-
-fn clone_error(error: &AppError) -> AppError {
-    match error {
-        AppError::Unavailable(cause) => AppError::Unavailable(cause.clone()),
-        AppError::TimedOut(cause) => AppError::TimedOut(cause.clone()),
-        other => AppError::Internal(other.to_string()),
-    }
 }
 
 /// What the page shows about a submitted form.
@@ -179,7 +179,7 @@ const NO_FORM: Form<'static> = Form {
 #[get("/public/quotes/{token}")]
 async fn public_quote_page(db: Db, mailer: Data<Mailer>, token: Path<String>) -> Result<HttpResponse, AppError> {
     let seen = see(&mut *db.connection().await?, &token).await;
-    answer(&mailer, &token, seen.as_ref(), NO_FORM)
+    answer(&mailer, &token, seen, NO_FORM)
 }
 
 /// The quote's PDF, as the page offers it for download; 404 and 410 as the page.
@@ -208,7 +208,7 @@ async fn public_quote_pdf(db: Db, mailer: Data<Mailer>, token: Path<String>) -> 
                 ))
                 .body(bytes))
         }
-        other => answer(&mailer, &token, other.as_ref(), NO_FORM),
+        other => answer(&mailer, &token, other, NO_FORM),
     }
 }
 
@@ -275,9 +275,9 @@ async fn decide(
             error: problem,
             name: &form.name,
         };
-        return answer(mailer, token, seen.as_ref(), shown);
+        return answer(mailer, token, seen, shown);
     }
-    let quote_id = seen.as_ref().map(|s| s.row.id).map_err(clone_error)?;
+    let quote_id = seen?.row.id;
     let text = |value: Option<&str>| value.map(|v| v.chars().take(500).collect::<String>());
     let decision = Decision {
         accept,

@@ -166,7 +166,7 @@ async fn prepare(
     link: Option<&str>,
 ) -> Result<Prepared, AppError> {
     let record = quotes::find(conn, actor.who, id).await?;
-    let row = &record.row;
+    let row = record.row.clone();
     if_match.check(row.version)?;
     let shown = quote::shown_status(row.status, row.valid_until, today());
     if !matches!(shown, QuoteStatus::Draft | QuoteStatus::Sent) {
@@ -179,7 +179,7 @@ async fn prepare(
                 .unwrap_or_default()
         )));
     }
-    let document = quotes::document(conn, actor.who, id).await?;
+    let document = quotes::document_of(conn, record).await?;
     let contact: Option<ContactRow> = match row.contact_id {
         Some(contact) => contacts::table
             .find(contact)
@@ -327,6 +327,7 @@ async fn record(
                 occurred_at: Some(sending.sent_at),
                 external_id: None,
                 custom: None,
+                contact_id: None,
             },
         )
         .await?;

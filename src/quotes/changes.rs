@@ -2,25 +2,27 @@
 //! change, make primary, send, accept, reject, and line edits of a draft; each locks what it
 //! changes, checks the state rules and writes its event in the same transaction.
 
-use super::store::{QuoteRecord, QuoteRow, WHAT, hidden_as_quote, lines_of, load, today};
+use super::store::{NewQuoteLineRow, QuoteRecord, QuoteRow, WHAT, hidden_as_quote, lines_of, load, quote_line, today};
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::checks::{contact_problem, default_contact, past};
 use super::view::Quote;
 use crate::access::Actor;
 use crate::access::Visibility;
+use crate::custom_fields::values::{self, Sent};
 use crate::db::Conn;
-use crate::domain::money::{Money, Percent, Quantity};
+use crate::domain::custom::CustomResource;
+use crate::domain::money::{Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::domain::quote::{self, StoredStatus};
 use crate::error::{AppError, FieldError};
 use crate::events::{self, EventType};
 use crate::http::IfMatch;
-use crate::ids::{ArticleId, ContactId, OpportunityId, QuoteId, QuoteLineId};
+use crate::ids::{ContactId, OpportunityId, QuoteId};
 use crate::lines::content::LineContent;
 use crate::opportunities::changes as opportunities;
 use crate::opportunities::moves::{self, Destination, Move};
@@ -28,41 +30,8 @@ use crate::opportunities::store::OpportunityRow;
 use crate::opportunity_lines::store as opportunity_lines;
 use crate::schema::{quote_lines as ql, quotes};
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = ql)]
-pub(super) struct NewQuoteLineRow {
-    id: QuoteLineId,
-    quote_id: QuoteId,
-    position: i32,
-    article_id: Option<ArticleId>,
-    sku: Option<String>,
-    description: String,
-    long_description: Option<String>,
-    quantity: Quantity,
-    unit: String,
-    unit_price: Money,
-    discount_percent: Percent,
-    tax_rate: Percent,
-    line_total: Money,
-}
-
-pub(super) fn quote_line(content: LineContent, quote_id: QuoteId, position: i32) -> NewQuoteLineRow {
-    NewQuoteLineRow {
-        id: QuoteLineId::generate(),
-        quote_id,
-        position,
-        article_id: content.article_id,
-        sku: content.sku,
-        description: content.description,
-        long_description: content.long_description,
-        quantity: content.quantity,
-        unit: content.unit,
-        unit_price: content.unit_price,
-        discount_percent: content.discount_percent,
-        tax_rate: content.tax_rate,
-        line_total: content.line_total,
-    }
-}
+/// Whose custom fields a quote has.
+const RESOURCE: CustomResource = CustomResource::Quote;
 
 /// What a new quote may say; the rest comes from the settings and the opportunity.
 #[derive(Debug, Clone)]
@@ -75,6 +44,8 @@ pub struct NewQuote {
     /// `None`: the previous revision's contact while it is an active contact of the partner,
     /// else the partner's primary contact (if active); `Some(None)`: no contact.
     pub contact_id: Option<Option<ContactId>>,
+    /// Custom values (checked against the quote's custom fields).
+    pub custom: Option<Sent>,
 }
 
 /// Writes a quote's totals from its lines.
@@ -127,6 +98,7 @@ pub async fn create(
             Some(None) => None,
             None => default_contact(conn, opportunity_id, partner).await?,
         };
+        let custom = values::check_into(conn, RESOURCE, &Map::new(), new.custom.as_ref(), &mut errors).await?;
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
@@ -170,6 +142,7 @@ pub async fn create(
                 quotes::customer_text.eq(new.customer_text),
                 quotes::footer_text.eq(new.footer_text.unwrap_or(settings.quote_footer_text)),
                 quotes::created_by.eq(&actor.subject),
+                quotes::custom.eq(custom.stored()),
             ))
             .execute(conn)
             .await?;
@@ -288,6 +261,8 @@ pub struct QuoteChanges {
     pub customer_text: Option<Option<String>>,
     /// `Some(None)` clears it.
     pub contact_id: Option<Option<ContactId>>,
+    /// Merged onto the custom values (a key set to null is removed).
+    pub custom: Option<Sent>,
 }
 
 /// Changes the texts, validity or contact of a draft (also an expired one, to extend it).
@@ -304,6 +279,8 @@ pub async fn update(
         if let Some(Some(contact)) = c.contact_id {
             errors.extend(contact_problem(conn, row.business_partner_id, contact).await?);
         }
+        let shown = values::object(&row.custom);
+        let custom = values::check_into(conn, RESOURCE, &shown, c.custom.as_ref(), &mut errors).await?;
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
@@ -315,6 +292,7 @@ pub async fn update(
                 quotes::footer_text.eq(c.footer_text.unwrap_or_else(|| row.footer_text.clone())),
                 quotes::customer_text.eq(c.customer_text.unwrap_or_else(|| row.customer_text.clone())),
                 quotes::contact_id.eq(c.contact_id.unwrap_or(row.contact_id)),
+                quotes::custom.eq(values::merged(quotes::custom, &custom)),
             ))
             .execute(conn)
             .await?;

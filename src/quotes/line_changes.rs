@@ -5,8 +5,9 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::changes::{changed, lock_draft, quote_line, shown_now};
+use super::changes::{changed, lock_draft, shown_now};
 use super::store::QuoteRow;
+use super::store::quote_line;
 use super::store::{MAX_LINES, QuoteLineRow};
 use crate::access::Actor;
 use crate::access::Visibility;

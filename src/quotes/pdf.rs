@@ -126,6 +126,9 @@ pub struct QuoteDocument {
     pub header_text: String,
     /// A text written for this customer, printed after the header text.
     pub customer_text: Option<String>,
+    /// The custom fields flagged `show_on_quote` that have a value, as `(label, value)`, printed
+    /// below the texts as "label: value".
+    pub custom_fields: Vec<(String, String)>,
     /// The closing text after the totals (terms, greeting).
     pub footer_text: String,
     /// The table rows, in the order given.
@@ -243,6 +246,7 @@ mod tests {
             header_text: "Sehr geehrte Damen und Herren,\n\nvielen Dank für Ihre Anfrage. Gern bieten wir Ihnen an:"
                 .to_owned(),
             customer_text: Some("Wie besprochen inklusive Überführung nach Düsseldorf.".to_owned()),
+            custom_fields: vec![("Leasinglaufzeit (Monate)".to_owned(), "36".to_owned())],
             footer_text: "Zahlbar innerhalb von 14 Tagen ohne Abzug.\n\nMit freundlichen Grüßen\nIhr Nordlicht-Team"
                 .to_owned(),
             lines: vec![

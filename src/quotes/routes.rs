@@ -10,11 +10,16 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::changes::{self, NewQuote, QuoteChanges, Transition};
+use super::pdf::offer::MachineReadableOffer;
 use super::store::{self, QuoteFilter};
 use super::view::Quote;
 use crate::access::Actor;
 use crate::access::{Principal, Role};
+use crate::custom_fields::filters::{self, CustomFilterParams};
+use crate::custom_fields::values::Sent;
+use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
+use crate::domain::custom::CustomResource;
 use crate::domain::quote::QuoteStatus;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
@@ -47,6 +52,9 @@ pub struct NewQuoteRequest {
     #[serde(default, deserialize_with = "merge::nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub contact_id: Option<Option<ContactId>>,
+    /// Custom field values by key (see `/custom-fields?resource=quote`).
+    #[schema(value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Changes to a draft (JSON merge patch).
@@ -73,6 +81,10 @@ pub struct QuotePatch {
     #[serde(default, deserialize_with = "merge::nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub contact_id: Option<Option<ContactId>>,
+    /// Merged onto the custom values; a key set to null is removed.
+    #[serde(default, deserialize_with = "merge::present")]
+    #[schema(nullable = false, value_type = Option<CustomValues>)]
+    pub custom: Option<Sent>,
 }
 
 /// Filters of the quote list.
@@ -109,7 +121,7 @@ async fn list(db: &Db, who: &Principal, filter: QuoteFilter, page: PageRequest) 
 /// Lists the quotes of the opportunities the caller sees, newest first.
 #[utoipa::path(
     tag = "quotes",
-    params(QuoteQuery, PageParams, CountParams),
+    params(QuoteQuery, PageParams, CountParams, CustomFilterParams),
     responses((status = 200, description = "One page of quotes", body = Paged<Quote>)),
     security(("bearer" = []))
 )]
@@ -117,14 +129,18 @@ async fn list(db: &Db, who: &Principal, filter: QuoteFilter, page: PageRequest) 
 async fn list_quotes(
     db: Db,
     who: Principal,
+    req: HttpRequest,
     query: Query<QuoteQuery>,
     page: PageRequest,
 ) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
     let q = query.into_inner();
+    let custom = filters::parse(&mut *db.connection().await?, CustomResource::Quote, req.query_string()).await?;
     let filter = QuoteFilter {
         status: q.status,
         opportunity_id: q.opportunity_id,
         business_partner_id: q.business_partner_id,
+        custom,
     };
     list(&db, &who, filter, page).await
 }
@@ -188,6 +204,7 @@ async fn create_quote(
         footer_text: r.footer_text,
         customer_text: r.customer_text,
         contact_id: r.contact_id,
+        custom: r.custom,
     };
     let (actor, opportunity) = (Actor::of(&who)?, id.into_inner());
     idempotency::create(&db, Scope::of(&who, &req), key, &body.raw, move |conn| {
@@ -244,6 +261,7 @@ async fn update_quote(
         footer_text: p.footer_text,
         customer_text: p.customer_text,
         contact_id: p.contact_id,
+        custom: p.custom,
     };
     let record = changes::update(
         &mut *db.connection().await?,
@@ -351,7 +369,7 @@ pub struct PdfDocument(pub Vec<u8>);
     tag = "quotes",
     params(("id" = Uuid, Path, description = "Quote id")),
     responses(
-        (status = 200, description = "The PDF; it embeds `angebot.json`, a [MachineReadableOffer](#/components/schemas/MachineReadableOffer)", content_type = "application/pdf", body = PdfDocument,
+        (status = 200, description = "The PDF; it embeds `angebot.json`, the offer `GET /quotes/{id}/offer` answers", content_type = "application/pdf", body = PdfDocument,
             headers(("Content-Disposition" = String, description = "inline; filename=\"QT-000001.pdf\""))),
         (status = 404, response = NotFound)
     ),
@@ -369,6 +387,26 @@ async fn quote_pdf(db: Db, who: Principal, id: Path<QuoteId>) -> Result<HttpResp
         .body(pdf))
 }
 
+/// The quote as the machine-readable offer: the JSON file the PDF embeds as `angebot.json`,
+/// for a buyer's procurement system or an integration that wants the offer without the PDF.
+#[utoipa::path(
+    tag = "quotes",
+    params(("id" = Uuid, Path, description = "Quote id")),
+    responses(
+        (status = 200, description = "The offer, as embedded in the PDF", body = MachineReadableOffer),
+        (status = 404, response = NotFound)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/quotes/{id}/offer")]
+async fn quote_offer(db: Db, who: Principal, id: Path<QuoteId>) -> Result<HttpResponse, AppError> {
+    who.require(Role::can_read)?;
+    let document = store::document(&mut *db.connection().await?, who.read_scope(), id.into_inner()).await?;
+    let offer = MachineReadableOffer::of(&document)
+        .map_err(|e| AppError::Internal(format!("the offer could not be built: {e}")))?;
+    Ok(HttpResponse::Ok().json(offer))
+}
+
 /// Registers the quote routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_quotes)
@@ -379,6 +417,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(make_primary)
         .service(accept_quote)
         .service(reject_quote)
-        .service(quote_pdf);
+        .service(quote_pdf)
+        .service(quote_offer);
     super::lines::configure(cfg);
 }

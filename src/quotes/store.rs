@@ -11,7 +11,10 @@ use diesel_async::RunQueryDsl;
 
 use super::pdf::{CompanyDetails, DocumentLine, PartnerAddress, QuoteDocument};
 use crate::access::{self, Visibility};
+use crate::custom_fields::filters::{self, CustomFilter};
+use crate::custom_fields::values;
 use crate::db::Conn;
+use crate::domain::custom::CustomResource;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, StoredStatus};
 use crate::error::AppError;
@@ -49,6 +52,12 @@ pub struct QuoteRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    /// Shown custom values.
+    #[diesel(
+        select_expression = values::shown(CustomResource::Quote, quotes::custom),
+        select_expression_type = values::Shown<quotes::custom>
+    )]
+    pub custom: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -86,6 +95,42 @@ impl From<&QuoteLineRow> for LineContent {
             tax_rate: row.tax_rate,
             line_total: row.line_total,
         }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = ql)]
+pub(super) struct NewQuoteLineRow {
+    id: QuoteLineId,
+    quote_id: QuoteId,
+    position: i32,
+    article_id: Option<ArticleId>,
+    sku: Option<String>,
+    description: String,
+    long_description: Option<String>,
+    quantity: Quantity,
+    unit: String,
+    unit_price: Money,
+    discount_percent: Percent,
+    tax_rate: Percent,
+    line_total: Money,
+}
+
+pub(super) fn quote_line(content: LineContent, quote_id: QuoteId, position: i32) -> NewQuoteLineRow {
+    NewQuoteLineRow {
+        id: QuoteLineId::generate(),
+        quote_id,
+        position,
+        article_id: content.article_id,
+        sku: content.sku,
+        description: content.description,
+        long_description: content.long_description,
+        quantity: content.quantity,
+        unit: content.unit,
+        unit_price: content.unit_price,
+        discount_percent: content.discount_percent,
+        tax_rate: content.tax_rate,
+        line_total: content.line_total,
     }
 }
 
@@ -165,6 +210,7 @@ pub struct QuoteFilter {
     pub status: Option<quote::QuoteStatus>,
     pub opportunity_id: Option<OpportunityId>,
     pub business_partner_id: Option<PartnerId>,
+    pub custom: Vec<CustomFilter>,
 }
 
 /// Quotes of the opportunities the caller sees, with their lines.
@@ -212,6 +258,9 @@ fn filtered(
     if let Some(partner) = filter.business_partner_id {
         query = query.filter(quotes::business_partner_id.eq(partner));
     }
+    for custom in &filter.custom {
+        query = query.filter(quotes::id.eq_any(filters::matching(custom)));
+    }
     match filter.status {
         None => query,
         Some(quote::QuoteStatus::Draft) => query
@@ -246,13 +295,19 @@ async fn with_lines(conn: &mut Conn, rows: Vec<QuoteRow>) -> Result<Vec<QuoteRec
 /// Everything the PDF of a visible quote shows.
 pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<QuoteDocument, AppError> {
     let record = find(conn, who, id).await?;
+    document_of(conn, record).await
+}
+
+/// The printable document of a quote already read (and checked) with [`find`].
+pub async fn document_of(conn: &mut Conn, record: QuoteRecord) -> Result<QuoteDocument, AppError> {
     let settings = crate::settings::store::get(conn).await?;
     let partner = crate::partners::store::find(conn, record.row.business_partner_id).await?;
-    let subject: String = opp::table
+    let (subject, opportunity_custom): (String, serde_json::Value) = opp::table
         .find(record.row.opportunity_id)
-        .select(opp::subject)
+        .select((opp::subject, opp::custom))
         .first(conn)
         .await?;
+    let printed = crate::custom_fields::store::printed_on_quote(conn).await?;
     let contact = match record.row.contact_id {
         Some(id) => contacts::table
             .find(id)
@@ -268,6 +323,20 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
         None => None,
     };
     let row = record.row;
+    let custom_fields = printed
+        .into_iter()
+        .filter_map(|field| {
+            let values = match field.resource {
+                CustomResource::Quote => &row.custom,
+                _ => &opportunity_custom,
+            };
+            let value = values.get(&field.key)?;
+            Some((
+                field.label,
+                super::pdf::format::custom_value(field.type_, value, &row.currency)?,
+            ))
+        })
+        .collect();
     let acceptance = acceptance_line(&row);
     let t = quote::totals(record.lines.iter().map(|l| (l.line_total.amount(), l.tax_rate.value())));
     Ok(QuoteDocument {
@@ -305,6 +374,7 @@ pub async fn document(conn: &mut Conn, who: Visibility, id: QuoteId) -> Result<Q
             vat_id: partner.vat_id,
         },
         subject,
+        custom_fields,
         header_text: row.header_text,
         customer_text: row.customer_text,
         footer_text: row.footer_text,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::store::{self, QuoteLineRow, QuoteRecord};
+use crate::custom_fields::view::CustomValues;
 use crate::domain::money::{Money, Percent, Quantity};
 use crate::domain::quote::{self, QuoteStatus};
 use crate::http::Resource;
@@ -46,6 +47,7 @@ pub struct CustomerDecision {
         "version": 1}],
     "net_total": "100000.00", "taxes": [{"tax_rate": 19.0, "amount": "19000.00"}], "tax_total": "19000.00",
     "gross_total": "119000.00", "sent_at": null, "decided_at": null, "customer_decision": null, "created_by": "admin",
+    "custom": {"delivery_date": "2027-01-15"},
     "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z", "version": 1
 }))]
 pub struct Quote {
@@ -89,6 +91,9 @@ pub struct Quote {
     /// The customer's own decision on the public page (the link in the quote's e-mail): who, and
     /// from where; null when it was recorded through the API.
     pub customer_decision: Option<CustomerDecision>,
+    /// Custom field values by key (see `/custom-fields?resource=quote`).
+    #[schema(value_type = CustomValues)]
+    pub custom: serde_json::Map<String, serde_json::Value>,
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -136,6 +141,7 @@ impl From<QuoteRecord> for Quote {
                 client_address: row.decided_from,
                 user_agent: row.decided_user_agent,
             }),
+            custom: crate::custom_fields::values::object(&row.custom),
             created_by: row.created_by,
             created_at: row.created_at,
             updated_at: row.updated_at,

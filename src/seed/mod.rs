@@ -1,15 +1,18 @@
 //! Demo data (idempotent) and bulk data for benchmarks.
 
 pub mod bulk;
+mod buying_centres;
 mod catalogue;
 mod configuration;
 mod contacts;
 mod copy;
+mod custom;
 mod demo_data;
 mod draft;
 mod opportunities;
 mod plan;
 mod rows;
+mod targets;
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -107,7 +110,7 @@ const DEMO_PARTNERS: [DemoPartner; 6] = [
 
 /// The demo data set's fixed ids as shell variable names and values (`STAGE_ANFRAGE`,
 /// `FUNNEL_NEUWAGEN`, `CLASS_NEUWAGEN`, `ARTICLE_VW_ID4_PRO`, `LOST_REASON_PREIS_ZU_HOCH`,
-/// `PARTNER_AUTOHAUS_MUELLER_GMBH`, `USER_ANNA_SCHMIDT`, …), taken from the constants the seed
+/// `PARTNER_AUTOHAUS_MUELLER_GMBH`, `USER_ANNA_SCHMIDT`, `CUSTOM_FIELD_LEASING_MONTHS`, …), taken from the constants the seed
 /// writes, so `salesfunnel ids` cannot drift from the data.
 pub fn well_known_ids() -> Vec<(String, String)> {
     let id = |n: u128| demo_id(n).to_string();
@@ -133,6 +136,9 @@ pub fn well_known_ids() -> Vec<(String, String)> {
         let local = email.split('@').next().unwrap_or(email);
         (format!("USER_{}", shell_name(local)), id(n))
     });
+    let fields = custom::FIELDS
+        .iter()
+        .map(|&(n, _, key, ..)| (format!("CUSTOM_FIELD_{}", shell_name(key)), id(n)));
     stages
         .chain(funnels)
         .chain(classes)
@@ -140,6 +146,7 @@ pub fn well_known_ids() -> Vec<(String, String)> {
         .chain(reasons)
         .chain(partners)
         .chain(users)
+        .chain(fields)
         .collect()
 }
 
@@ -179,14 +186,17 @@ pub fn first_admin(conn: &mut SyncConn) -> Result<Option<String>, AppError> {
         .map(|id| id.to_string()))
 }
 
-/// Loads the demo data set: users, partners with their contacts, the sales configuration, and opportunities with
+/// Loads the demo data set: users, partners with their contacts, the sales configuration, exchange
+/// rates and quotas, and opportunities with
 /// their lines, activities and history; rows that exist already are left alone, so running it
 /// twice changes nothing. Blocking: call it outside an async runtime.
 pub fn demo(database_url: &str) -> Result<(), AppError> {
     let mut conn = db::sync_connection(database_url).map_err(AppError::Unavailable)?;
     conn.transaction(|conn| {
         people(conn)?;
-        configuration::load(conn)
+        configuration::load(conn)?;
+        custom::load(conn)?;
+        targets::load(conn)
     })?;
     drop(conn);
     // The opportunities' derived columns come from the API's own (async) refresh.

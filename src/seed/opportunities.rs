@@ -223,6 +223,16 @@ pub(super) async fn load_demo(conn: &mut Conn) -> Result<usize, AppError> {
             }
         }
         batch.insert(conn, Existing::Skip).await?;
+        super::buying_centres::load(conn, &added).await?;
+        for (n, values) in super::custom::opportunity_values() {
+            let id = OpportunityId::from(demo_id(n));
+            if added.contains(&id) {
+                diesel::update(opportunities::table.find(id))
+                    .set(opportunities::custom.eq(values))
+                    .execute(conn)
+                    .await?;
+            }
+        }
         derive::refresh(conn, &added).await?;
         demo_quotes(conn, &added).await?;
         // The demo data is the initial state (consumers take it from the lists): the quotes
@@ -264,8 +274,12 @@ async fn demo_quotes(conn: &mut Conn, added: &[OpportunityId]) -> Result<(), App
             footer_text: None,
             customer_text: None,
             contact_id: None,
+            custom: None,
         };
-        let first = quotes::create(conn, &actor, id, new.clone()).await?;
+        // The first quote says when the cars come (a custom field printed on the quote).
+        let delivery = (today() + chrono::Days::new(60)).format("%Y-%m-%d").to_string();
+        let custom = (i == 0).then(|| serde_json::Map::from_iter([("delivery_date".to_owned(), delivery.into())]));
+        let first = quotes::create(conn, &actor, id, NewQuote { custom, ..new.clone() }).await?;
         match i {
             0 => {
                 quotes::transition(conn, &actor, first.row.id, &IfMatch::default(), Transition::Send).await?;

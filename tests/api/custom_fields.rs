@@ -628,7 +628,7 @@ async fn a_value_required_from_a_stage_is_needed_to_enter_it() {
 }
 
 /// The subjects (or names) of a list's first page, sorted.
-async fn listed(app: &TestApp, path: &str, field: &str) -> Vec<String> {
+pub async fn listed(app: &TestApp, path: &str, field: &str) -> Vec<String> {
     let page = json_with(app.get(path, &app.admin()).await, StatusCode::OK).await;
     let mut names: Vec<String> = page["items"]
         .as_array()

@@ -278,6 +278,48 @@ async fn every_write_operation_of_the_spec_writes_an_event() {
     )
     .await;
 
+    // Exchange rates (keyed `CHF/2027-01-01`) and quotas.
+    let rate = "/exchange-rates/{currency}/{valid_from}";
+    w.call(
+        Method::PUT,
+        rate,
+        "/api/v1/exchange-rates/CHF/2027-01-01",
+        Some(json!({"rate": "1.0642"})),
+    )
+    .await;
+    let (_, events) = w
+        .call(
+            Method::PUT,
+            rate,
+            "/api/v1/exchange-rates/CHF/2027-01-01",
+            Some(json!({"rate": "1.07"})),
+        )
+        .await;
+    assert_eq!(
+        event(&events, "exchange_rate.updated", "CHF/2027-01-01")["data"]["previous"],
+        json!({"rate": "1.0642"})
+    );
+    let events = w.delete(rate, "/api/v1/exchange-rates/CHF/2027-01-01").await;
+    assert_eq!(
+        event(&events, "exchange_rate.deleted", "CHF/2027-01-01")["data"]["exchange_rate"]["rate"],
+        json!("1.07")
+    );
+    let quota = w
+        .post(
+            "/quotas",
+            "/api/v1/quotas",
+            json!({"owner_id": u, "period": "2027-Q1", "measure": "won_count", "target": 10}),
+        )
+        .await;
+    let q = id(&quota);
+    w.patch("/quotas/{id}", &format!("/api/v1/quotas/{q}"), json!({"target": 12}))
+        .await;
+    let events = w.delete("/quotas/{id}", &format!("/api/v1/quotas/{q}")).await;
+    assert_eq!(
+        event(&events, "quota.deleted", &q)["data"]["quota"]["target"],
+        json!("12")
+    );
+
     // A partner and an opportunity with lines, quotes and activities.
     let partner = w
         .post(

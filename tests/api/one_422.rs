@@ -1,6 +1,7 @@
 //! One 422 names every offending field of a write: wrong types, broken rules and unknown
 //! references together (issue 16), and such a request writes nothing.
 
+use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -80,4 +81,67 @@ async fn a_patch_and_a_line_name_rule_and_reference_errors_together_and_change_n
     assert_eq!(now["version"], opportunity["version"]);
     assert_eq!(now["subject"], "Flotte");
     assert_eq!(now["line_count"], 0);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Waiting {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// The app's connections to the test database that wait for a lock.
+async fn waiting_on_a_lock(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = 'salesfunnel' AND wait_event_type = 'Lock'",
+    )
+    .get_result::<Waiting>(conn)
+    .await
+    .unwrap()
+    .n
+}
+
+#[tokio::test]
+async fn refused_bodies_never_hold_more_connections_than_the_pool() {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    // The tests' pool holds 4 connections. A refused body checks its references on a
+    // connection of its own (its transaction is dropped, never committed); 12 at once must
+    // not open 12 connections: the others wait for one of the 4 places.
+    const POOL: i64 = 4;
+    let app = spawn_app().await;
+    let s = sales(&app, "CAP").await;
+    let mut blocker = app.db.connect_async().await;
+    blocker.begin_test_transaction().await.unwrap();
+    diesel::sql_query("LOCK TABLE business_partners IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let bodies: Vec<_> = (0..12).map(|_| new_body(&s, "")).collect();
+    let token = app.admin();
+    let requests = join_all(bodies.iter().map(|body| app.post(LIST, &token, body)));
+    let watch = async {
+        let mut watcher = app.db.connect_async().await;
+        let mut seen = 0;
+        for _ in 0..600 {
+            seen = waiting_on_a_lock(&mut watcher).await;
+            if seen >= POOL {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // Give the others every chance to open more connections: they must not.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let later = waiting_on_a_lock(&mut watcher).await;
+        drop(blocker);
+        (seen, later)
+    };
+    let (responses, (seen, later)) = tokio::join!(requests, watch);
+    assert_eq!(seen, POOL, "the pool's worth of refused requests reached the lock");
+    assert_eq!(later, POOL, "no more than that");
+    for response in responses {
+        assert!(fields_of(response).await.contains(&"subject".to_owned()));
+    }
+    create(&app, &s, "Danach").await;
+    assert_eq!(subjects(&app, "").await, ["Danach"]);
 }

@@ -44,9 +44,13 @@ fn every_operation_has_one_tag_a_summary_and_its_error_responses() {
             assert_eq!(op["tags"].as_array().map(Vec::len), Some(1), "{name}: one tag");
             assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{name}: summary");
             let responses = op["responses"].as_object().unwrap();
-            // A form of the public page answers its success with a redirect (post/redirect/get).
+            // A form of the public page answers its success with a redirect (post/redirect/get);
+            // redocly.yaml leaves this check to here.
+            let public_form = path.starts_with("/public/") && method == "post";
             assert!(
-                responses.keys().any(|s| s.starts_with('2') || s == "303"),
+                responses
+                    .keys()
+                    .any(|s| s.starts_with('2') || (public_form && s == "303")),
                 "{name}: a success response"
             );
             // Swagger UI sends a parameter's example with every try: no shared key, no stale version.

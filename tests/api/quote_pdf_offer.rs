@@ -448,4 +448,6 @@ async fn the_pdf_embeds_the_offer_as_json_equal_to_the_api() {
         assert_eq!(buyer[field], partner[field], "buyer {field}");
     }
     assert_eq!(buyer["vat_id"], "DE123456789");
+    let served = get_ok(&app, &format!("{}/offer", quote_path(&quote))).await;
+    assert_eq!(served, offer, "GET /quotes/{{id}}/offer answers the embedded file");
 }

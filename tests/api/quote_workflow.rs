@@ -376,6 +376,11 @@ async fn a_viewer_reads_quotes_but_writes_nothing_and_no_token_is_401() {
         assert_eq!(items(&app, token, &quote_lines(&quote)).await.len(), 1);
         let pdf = app.get(&format!("{}/pdf", quote_path(&quote)), token).await;
         assert_eq!(pdf.status(), StatusCode::OK);
+        json_with(
+            app.get(&format!("{}/offer", quote_path(&quote)), token).await,
+            StatusCode::OK,
+        )
+        .await;
 
         let writes = [
             app.post(&quotes_of(&opportunity), token, &valid_for_30_days()).await,
@@ -406,6 +411,7 @@ async fn a_viewer_reads_quotes_but_writes_nothing_and_no_token_is_401() {
         quote_lines(&quote),
         quotes_of(&opportunity),
         format!("{}/pdf", quote_path(&quote)),
+        format!("{}/offer", quote_path(&quote)),
     ] {
         problem(
             app.anonymous(Method::GET, &path).send().await.unwrap(),
@@ -445,6 +451,7 @@ async fn a_rep_works_on_the_quotes_they_see_and_gets_404_for_the_others() {
         quote_path(&quote),
         quote_lines(&quote),
         format!("{}/pdf", quote_path(&quote)),
+        format!("{}/offer", quote_path(&quote)),
         quotes_of(&opportunity),
     ] {
         problem(app.get(&path, &outsider).await, StatusCode::NOT_FOUND).await;

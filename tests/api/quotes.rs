@@ -435,6 +435,7 @@ async fn an_unknown_or_invisible_opportunity_is_404() {
         format!("{QUOTES}/{NOBODY}"),
         format!("{QUOTES}/{NOBODY}/lines"),
         format!("{QUOTES}/{NOBODY}/pdf"),
+        format!("{QUOTES}/{NOBODY}/offer"),
     ] {
         problem(app.get(&path, &app.admin()).await, StatusCode::NOT_FOUND).await;
     }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::helpers::{SECRET, TestApp, TestDatabase, json_with, spawn_app};
 
 /// Runs `salesfunnel seed <args>` against `db`.
-fn seed(db: &TestDatabase, args: &[&str]) -> String {
+pub fn seed(db: &TestDatabase, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_salesfunnel"))
         .arg("seed")
         .args(args)
@@ -329,11 +329,17 @@ async fn the_spec_examples_of_the_opportunity_list_and_create_work_on_the_demo()
         .iter()
         .filter_map(|p| {
             let example = p.get("example").or_else(|| p["schema"].get("example"))?;
-            Some(format!(
-                "{}={}",
-                p["name"].as_str()?,
-                example.as_str().map_or_else(|| example.to_string(), str::to_owned)
-            ))
+            // An array (`style: form`, `explode: false`) is sent comma-separated.
+            let value = match example {
+                Value::String(text) => text.clone(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            Some(format!("{}={value}", p["name"].as_str()?))
         })
         .collect();
     let page = json_with(

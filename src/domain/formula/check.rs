@@ -1,11 +1,11 @@
 //! Checking a parsed formula: only the allowed subset, every node a number or a condition where
 //! it has to be, each rejection with its line and column.
 
-use std::str::FromStr;
+use std::cell::RefCell;
 
-use super::{FUNCTIONS, FormulaError, MAX_ROUND_DIGITS, VARIABLES};
+use super::parts::{literal, plain_args, round_digits};
+use super::{CustomVariable, FUNCTIONS, FormulaError, MAX_ROUND_DIGITS, VARIABLES};
 
-use rust_decimal::Decimal;
 use sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectNamePart, Spanned,
     UnaryOperator, Value,
@@ -20,13 +20,6 @@ fn known(location: Location) -> Location {
     } else {
         Location::new(1, 1)
     }
-}
-
-/// A numeric literal as a decimal; `None` when it is out of range.
-pub(super) fn literal(text: &str) -> Option<Decimal> {
-    Decimal::from_str(text)
-        .ok()
-        .or_else(|| Decimal::from_scientific(text).ok())
 }
 
 /// What a node gives.
@@ -80,6 +73,8 @@ fn excerpt(text: String) -> String {
 pub(super) struct Checker {
     /// The source's tokens, without whitespace and comments, with where they start.
     tokens: Vec<(Token, Location)>,
+    /// The `custom.<key>` variables met so far.
+    custom: RefCell<Vec<CustomVariable>>,
 }
 
 impl Checker {
@@ -92,7 +87,17 @@ impl Checker {
             .filter(|t| !matches!(t.token, Token::Whitespace(_)))
             .map(|t| (t.token, t.span.start))
             .collect();
-        Checker { tokens }
+        Checker {
+            tokens,
+            custom: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The `custom.<key>` variables the checked expression names, in source order.
+    pub(super) fn custom_variables(&self) -> Vec<CustomVariable> {
+        let mut found = self.custom.borrow().clone();
+        found.sort_by_key(|v| (v.line, v.column));
+        found
     }
 
     /// The tokens that start at or after `from` (the tokens are in source order).
@@ -160,6 +165,18 @@ impl Checker {
             },
             Expr::Identifier(ident) => {
                 variable(ident)?;
+                Ok(Kind::Number)
+            }
+            Expr::CompoundIdentifier(idents) if is_custom(idents) => {
+                for ident in idents.iter_mut() {
+                    ident.value = ident.value.to_ascii_lowercase();
+                }
+                let key = idents.get(1).map(|i| i.value.clone()).unwrap_or_default();
+                self.custom.borrow_mut().push(CustomVariable {
+                    key,
+                    line: start.line,
+                    column: start.column,
+                });
                 Ok(Kind::Number)
             }
             Expr::CompoundIdentifier(idents) => {
@@ -405,6 +422,19 @@ fn construct(expr: &Expr) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// Whether `idents` is `custom.<key>` (unquoted, a key of the custom field pattern).
+pub(super) fn is_custom(idents: &[Ident]) -> bool {
+    match idents {
+        [custom, key] => {
+            custom.quote_style.is_none()
+                && key.quote_style.is_none()
+                && custom.value.eq_ignore_ascii_case("custom")
+                && crate::domain::custom::valid_key(&key.value.to_ascii_lowercase())
+        }
+        _ => false,
+    }
+}
+
 /// Checks that `ident` names a variable, and lowercases it.
 fn variable(ident: &mut Ident) -> Result<(), FormulaError> {
     if ident.quote_style.is_some() {
@@ -442,35 +472,10 @@ fn end(expr: &Expr) -> Location {
             },
             Expr::Value(value) => return known(value.span.end),
             Expr::Identifier(ident) => return known(ident.span.end),
+            Expr::CompoundIdentifier(idents) => {
+                return known(idents.last().map_or(Location::new(0, 0), |i| i.span.end));
+            }
             other => return known(other.span().end),
         };
-    }
-}
-
-/// The digits of `round(x, digits)`: an integer literal from 0 to [`MAX_ROUND_DIGITS`].
-pub(super) fn round_digits(expr: &Expr) -> Option<u32> {
-    match expr {
-        Expr::Value(value) => match &value.value {
-            Value::Number(digits, false) if digits.bytes().all(|b| b.is_ascii_digit()) => {
-                digits.parse::<u32>().ok().filter(|d| *d <= MAX_ROUND_DIGITS)
-            }
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// The plain arguments of a function call, as checked by [`Checker::function`].
-pub(super) fn plain_args(function: &Function) -> Option<Vec<&Expr>> {
-    match &function.args {
-        FunctionArguments::List(list) => list
-            .args
-            .iter()
-            .map(|arg| match arg {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => Some(expr),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
     }
 }

@@ -2,7 +2,7 @@
 //! division by zero).
 
 use super::Inputs;
-use super::check::{literal, plain_args, round_digits};
+use super::parts::{literal, plain_args, round_digits};
 use rust_decimal::{Decimal, RoundingStrategy};
 use sqlparser::ast::{BinaryOperator, Expr, Function, ObjectNamePart, UnaryOperator, Value};
 
@@ -39,6 +39,7 @@ fn operand(expr: &Expr, inputs: &Inputs) -> Option<Decimal> {
             _ => None,
         },
         Expr::Identifier(ident) => inputs.get(&ident.value),
+        Expr::CompoundIdentifier(idents) => idents.get(1).map(|key| inputs.custom(&key.value)),
         Expr::Nested(inner) => number(inner, inputs),
         Expr::UnaryOp {
             op: UnaryOperator::Plus,

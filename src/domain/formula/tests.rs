@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use super::*;
 
 /// A formula's result as text (so the scale shows), or its error.
@@ -31,6 +33,7 @@ fn deal() -> Inputs {
         quantity: Decimal::new(12, 0),
         days_open: Decimal::new(40, 0),
         days_since_contact: Decimal::new(7, 0),
+        custom: BTreeMap::new(),
     }
 }
 
@@ -437,4 +440,63 @@ fn error_displays_its_position() {
         error.to_string(),
         "expected a number, found a comparison at line 2, column 7"
     );
+}
+
+#[test]
+fn custom_number_fields_are_variables() {
+    let formula = Formula::parse("weighted_value + custom.trade_in_value / Custom.Leasing_Months").ok();
+    let variables: Vec<(String, u64, u64)> = formula
+        .iter()
+        .flat_map(|f| f.custom_variables())
+        .map(|v| (v.key.clone(), v.line, v.column))
+        .collect();
+    assert_eq!(
+        variables,
+        [
+            ("trade_in_value".to_owned(), 1, 18),
+            ("leasing_months".to_owned(), 1, 42)
+        ]
+    );
+    let inputs = deal().with_custom(BTreeMap::from([
+        ("trade_in_value".to_owned(), Decimal::new(1_200_000, 2)),
+        ("leasing_months".to_owned(), Decimal::new(36, 0)),
+    ]));
+    // 5000 + 12000 / 36 = 5333.333… → 5333.33
+    assert_eq!(
+        formula.as_ref().and_then(|f| f.evaluate(&inputs)),
+        Some(Decimal::new(533_333, 2))
+    );
+    // A missing value reads as 0: 5000 + 0 / 36; a division by a missing value has no result.
+    let partial = deal().with_custom(BTreeMap::from([("leasing_months".to_owned(), Decimal::new(36, 0))]));
+    assert_eq!(
+        formula.as_ref().and_then(|f| f.evaluate(&partial)),
+        Some(Decimal::new(500_000, 2))
+    );
+    assert_eq!(formula.as_ref().and_then(|f| f.evaluate(&deal())), None);
+}
+
+#[test]
+fn custom_variables_are_checked_against_the_fields() {
+    let formula = Formula::parse("1 + custom.a * custom.b").ok();
+    let kinds = |key: &str| match key {
+        "a" => Some(CustomKind::Number),
+        "b" => Some(CustomKind::Other),
+        _ => None,
+    };
+    let error = formula.as_ref().map(|f| f.check_custom(kinds));
+    assert_eq!(
+        error.and_then(Result::err).map(|e| (e.message, e.line, e.column)),
+        Some((
+            "custom.b is no number or money field: only those are formula variables".to_owned(),
+            1,
+            16
+        ))
+    );
+    let unknown = Formula::parse("custom.zz").ok().map(|f| f.check_custom(kinds));
+    assert_eq!(
+        unknown.and_then(Result::err).map(|e| e.message),
+        Some("custom.zz names no opportunity custom field".to_owned())
+    );
+    assert_eq!(position("custom.a.b"), Some((1, 1)));
+    assert_eq!(position("other.a"), Some((1, 1)));
 }

@@ -4,6 +4,9 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use serde_json::Value;
+
+use crate::domain::custom::{self, FieldType};
 use crate::domain::money::round2;
 
 /// An amount with exactly two decimals and its currency: `1.234,56 €`, `-0,50 €`, `99,00 CHF`.
@@ -25,6 +28,21 @@ pub fn percent(value: Decimal) -> String {
 /// A date as `dd.mm.yyyy`.
 pub fn date(value: NaiveDate) -> String {
     value.format("%d.%m.%Y").to_string()
+}
+
+/// A custom value as the quote prints it: money with two decimals and the currency, numbers
+/// German, dates `dd.mm.yyyy`, booleans `Ja`/`Nein`, an option as its label (several joined by
+/// ", "), text as it is; `None` for a value that does not fit its type.
+pub fn custom_value(field_type: FieldType, value: &Value, currency: &str) -> Option<String> {
+    match (field_type, value) {
+        (FieldType::Money, _) => custom::decimal(value).map(|amount| money(amount, currency)),
+        (FieldType::Number, _) => custom::decimal(value).map(quantity),
+        (FieldType::Date, Value::String(text)) => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(date),
+        (FieldType::Boolean, Value::Bool(yes)) => Some(if *yes { "Ja" } else { "Nein" }.to_owned()),
+        (FieldType::Text | FieldType::Enum, Value::String(text)) => Some(text.clone()),
+        (FieldType::MultiEnum, Value::Array(_)) => Some(custom::text(value)),
+        _ => None,
+    }
 }
 
 /// `€` for euros (the font has it); other currencies keep their ISO code, which is unambiguous.

@@ -41,6 +41,12 @@ pub fn compose(doc: &QuoteDocument, fonts: &Fonts) -> Vec<Page> {
             flow.y += BODY_LEADING * 0.6;
         }
     }
+    for (label, value) in &doc.custom_fields {
+        flow.paragraph(&format!("{label}: {value}"), BODY, BODY_LEADING);
+    }
+    if !doc.custom_fields.is_empty() {
+        flow.y += BODY_LEADING * 0.6;
+    }
     flow.y += 6.0;
     table::draw(&mut flow, doc);
     totals(&mut flow, doc);
