@@ -147,7 +147,7 @@ Creating POSTs accept an `Idempotency-Key`.",
         (name = "operations", description = "Health, readiness and metrics")
     ),
     components(
-        schemas(ProblemDetails, FieldError),
+        schemas(ProblemDetails, FieldError, crate::opportunities::expand::Expansion),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
             RequestTimeout, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, TooManyRequests)
     ),
