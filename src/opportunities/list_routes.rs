@@ -7,7 +7,7 @@ use actix_web::web::Query;
 use actix_web::{HttpRequest, HttpResponse, get};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::OneOfBuilder;
+use utoipa::openapi::schema::AnyOfBuilder;
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
@@ -170,10 +170,11 @@ pub enum OpportunityPage {
     Cards(Paged<OpportunityCard>),
 }
 
-/// `oneOf` the two pages, each a `$ref` to the schema `body = Paged<…>` would name.
+/// `anyOf` the two pages, each a `$ref` to the schema `body = Paged<…>` would name (not
+/// `oneOf`: an empty page is both).
 impl utoipa::__dev::ComposeSchema for OpportunityPage {
     fn compose(_inline_generics: Vec<RefOr<Schema>>) -> RefOr<Schema> {
-        OneOfBuilder::new()
+        AnyOfBuilder::new()
             .item(Ref::from_schema_name(FULL_PAGE))
             .item(Ref::from_schema_name(CARD_PAGE))
             .description(Some(
