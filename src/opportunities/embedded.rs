@@ -69,7 +69,7 @@ pub struct PartnerSummary {
 #[schema(example = json!({
     "id": "01930000-0000-7000-8000-000000000003", "display_name": "Anna Schmidt", "email": "anna.schmidt@example.com"
 }))]
-pub struct OwnerSummary {
+pub struct OpportunityOwner {
     #[schema(value_type = Uuid)]
     pub id: UserId,
     pub display_name: String,

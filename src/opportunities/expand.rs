@@ -10,7 +10,7 @@ use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 
-use super::embedded::{ContactPerson, OwnerSummary, PartnerSummary, StageSummary};
+use super::embedded::{ContactPerson, OpportunityOwner, PartnerSummary, StageSummary};
 use super::view::Opportunity;
 use crate::db::Conn;
 use crate::error::AppError;
@@ -111,10 +111,10 @@ pub async fn embed(conn: &mut Conn, expand: &ExpandQuery, page: &mut [Opportunit
     }
     if expand.wants(Expansion::Owner) {
         let ids = distinct(page, |o| o.owner_id);
-        let found: HashMap<_, OwnerSummary> = users::table
+        let found: HashMap<_, OpportunityOwner> = users::table
             .filter(users::id.eq_any(&ids))
             .select((users::id, users::display_name, users::email))
-            .load::<OwnerSummary>(conn)
+            .load::<OpportunityOwner>(conn)
             .await?
             .into_iter()
             .map(|u| (u.id, u))

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::embedded::{OpportunityContact, OwnerSummary, PartnerSummary, StageSummary};
+use super::embedded::{OpportunityContact, OpportunityOwner, PartnerSummary, StageSummary};
 use super::list::CardRecord;
 use super::store::{Health, OpportunityRecord};
 use crate::custom_fields::view::CustomValues;
@@ -117,7 +117,7 @@ pub struct Opportunity {
     /// Its owner, with `expand=owner`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
-    pub owner: Option<OwnerSummary>,
+    pub owner: Option<OpportunityOwner>,
     /// Its stage, with `expand=stage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
