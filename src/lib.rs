@@ -5,6 +5,7 @@ pub mod activities;
 pub mod articles;
 pub mod auth;
 pub mod batch;
+pub mod board;
 pub mod classes;
 pub mod cli;
 pub mod config;

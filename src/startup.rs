@@ -46,6 +46,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(crate::lost_reasons::routes::configure)
             .configure(crate::custom_fields::routes::configure)
             .configure(crate::funnels::routes::configure)
+            .configure(crate::board::routes::configure)
             .configure(crate::classes::routes::configure)
             .configure(crate::articles::routes::configure)
             .configure(crate::exchange_rates::routes::configure)

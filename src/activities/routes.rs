@@ -22,7 +22,7 @@ use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
+use crate::http::pagination::{CountParams, KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{ActivityId, ContactId, OpportunityId, PartnerId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -194,17 +194,18 @@ pub struct TimelineQuery {
 }
 
 /// Answers one page of activities.
-fn page_of(page: &Page, rows: Vec<ActivityRow>) -> HttpResponse {
+fn page_of(page: &Page, rows: Vec<ActivityRow>, total: Option<i64>) -> HttpResponse {
     HttpResponse::Ok().json(
         page.finish(rows, |row| (time_key(&row.timeline_at), row.id))
-            .map(Activity::from),
+            .map(Activity::from)
+            .counted(total),
     )
 }
 
 /// Lists the activities the caller sees.
 #[utoipa::path(
     tag = "activities",
-    params(ActivityQuery, PageParams, CustomFilterParams),
+    params(ActivityQuery, PageParams, CountParams, CustomFilterParams),
     responses((status = 200, description = "One page of activities", body = Paged<Activity>)),
     security(("bearer" = []))
 )]
@@ -235,8 +236,9 @@ async fn list_activities(
         contact_id: q.contact_id,
         custom,
     };
+    let total = store::total(&mut conn, who.read_scope(), &filter, &page).await?;
     let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
-    Ok(page_of(&page, rows))
+    Ok(page_of(&page, rows, total))
 }
 
 /// Lists the activities of an opportunity, newest first.
@@ -271,7 +273,7 @@ async fn list_opportunity_activities(
     let mut conn = db.connection().await?;
     crate::opportunities::store::check_visible(&mut conn, who.read_scope(), id).await?;
     let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
-    Ok(page_of(&page, rows))
+    Ok(page_of(&page, rows, None))
 }
 
 /// Lists every activity with a business partner, newest first.
@@ -308,7 +310,7 @@ async fn list_partner_activities(
     let mut conn = db.connection().await?;
     crate::partners::store::find(&mut conn, id).await?;
     let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
-    Ok(page_of(&page, rows))
+    Ok(page_of(&page, rows, None))
 }
 
 /// Gets one activity.

@@ -156,6 +156,33 @@ pub async fn list(
     page: &Page,
 ) -> Result<Vec<ActivityRow>, AppError> {
     let condition = visible(conn, who).await?;
+    Ok(filtered(condition, filter)
+        .filter(page.after())
+        .order(page.order())
+        .limit(page.fetch())
+        .load(conn)
+        .await?)
+}
+
+/// With `count=true`, how many activities `who` sees match `filter` (see [`Page::total`]).
+pub async fn total(
+    conn: &mut Conn,
+    who: Visibility,
+    filter: &ActivityFilter,
+    page: &Page,
+) -> Result<Option<i64>, AppError> {
+    if !page.counts() {
+        return Ok(None);
+    }
+    let condition = visible(conn, who).await?;
+    page.total(conn, filtered(condition, filter)).await
+}
+
+/// The activities matching `filter` inside `condition` (what the caller sees), unordered.
+fn filtered<'a>(
+    condition: Box<dyn BoxableExpression<act::table, Pg, SqlType = Bool>>,
+    filter: &'a ActivityFilter,
+) -> act::BoxedQuery<'a, Pg, diesel::dsl::AsSelect<ActivityRow, Pg>> {
     let mut query = act::table
         .select(ActivityRow::as_select())
         .filter(condition)
@@ -193,12 +220,7 @@ pub async fn list(
     for custom in &filter.custom {
         query = query.filter(act::id.eq_any(filters::matching(custom)));
     }
-    Ok(query
-        .filter(page.after())
-        .order(page.order())
-        .limit(page.fetch())
-        .load(conn)
-        .await?)
+    query
 }
 
 #[cfg(test)]

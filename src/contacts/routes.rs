@@ -22,7 +22,7 @@ use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
+use crate::http::pagination::{CountParams, KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{ContactId, PartnerId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -194,10 +194,11 @@ impl ContactSort {
     }
 
     /// One page of `rows` as the API answers it.
-    fn answer(self, page: &Page, rows: Vec<ContactRow>) -> HttpResponse {
+    fn answer(self, page: &Page, rows: Vec<ContactRow>, total: Option<i64>) -> HttpResponse {
         HttpResponse::Ok().json(
             page.finish(rows, |row| (self.cursor_value(row), row.id))
-                .map(Contact::from),
+                .map(Contact::from)
+                .counted(total),
         )
     }
 }
@@ -238,7 +239,7 @@ pub struct ContactQuery {
 /// Searches the contacts of all business partners.
 #[utoipa::path(
     tag = "contacts",
-    params(ContactQuery, PageParams, CustomFilterParams),
+    params(ContactQuery, PageParams, CountParams, CustomFilterParams),
     responses((status = 200, description = "One page of contacts", body = Paged<Contact>)),
     security(("bearer" = []))
 )]
@@ -262,14 +263,15 @@ async fn list_contacts(
         updated_after: query.updated_after,
         custom: filters::parse(&mut conn, CustomResource::Contact, req.query_string()).await?,
     };
+    let total = store::total(&mut conn, &filter, &page).await?;
     let rows = store::list(&mut conn, &filter, &page).await?;
-    Ok(sort.answer(&page, rows))
+    Ok(sort.answer(&page, rows, total))
 }
 
 /// Lists the contacts of a business partner.
 #[utoipa::path(
     tag = "contacts",
-    params(("id" = Uuid, Path, description = "Business partner id"), PartnerContactQuery, PageParams, CustomFilterParams),
+    params(("id" = Uuid, Path, description = "Business partner id"), PartnerContactQuery, PageParams, CountParams, CustomFilterParams),
     responses(
         (status = 200, description = "One page of the partner's contacts", body = Paged<Contact>),
         (status = 404, response = NotFound)
@@ -299,8 +301,9 @@ async fn list_partner_contacts(
         updated_after: None,
         custom: filters::parse(&mut conn, CustomResource::Contact, req.query_string()).await?,
     };
+    let total = store::total(&mut conn, &filter, &page).await?;
     let rows = store::list(&mut conn, &filter, &page).await?;
-    Ok(sort.answer(&page, rows))
+    Ok(sort.answer(&page, rows, total))
 }
 
 /// Gets one contact of a business partner.

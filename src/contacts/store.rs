@@ -1,6 +1,7 @@
 //! Contacts in PostgreSQL.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
@@ -88,6 +89,21 @@ pub async fn find(conn: &mut Conn, partner: PartnerId, id: ContactId) -> Result<
 /// the last name or the e-mail address, so `anna schmidt` finds Anna Schmidt; the trigram index
 /// serves each word.
 pub async fn list(conn: &mut Conn, filter: &ContactFilter, page: &Page) -> Result<Vec<ContactRow>, AppError> {
+    Ok(filtered(filter)
+        .filter(page.after())
+        .order(page.order())
+        .limit(page.fetch())
+        .load(conn)
+        .await?)
+}
+
+/// With `count=true`, how many contacts match `filter` (see [`Page::total`]).
+pub async fn total(conn: &mut Conn, filter: &ContactFilter, page: &Page) -> Result<Option<i64>, AppError> {
+    page.total(conn, filtered(filter)).await
+}
+
+/// The contacts matching `filter`, unordered.
+fn filtered(filter: &ContactFilter) -> contacts::BoxedQuery<'_, Pg, diesel::dsl::AsSelect<ContactRow, Pg>> {
     let mut query = contacts::table.select(ContactRow::as_select()).into_boxed();
     if let Some(partner) = filter.business_partner_id {
         query = query.filter(contacts::business_partner_id.eq(partner));
@@ -110,10 +126,5 @@ pub async fn list(conn: &mut Conn, filter: &ContactFilter, page: &Page) -> Resul
                 .or(contacts::email.ilike(pattern)),
         );
     }
-    Ok(query
-        .filter(page.after())
-        .order(page.order())
-        .limit(page.fetch())
-        .load(conn)
-        .await?)
+    query
 }

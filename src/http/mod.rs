@@ -3,11 +3,13 @@
 
 pub mod budget;
 pub mod conditional;
+pub mod count;
 pub mod deferred;
 pub mod envelope;
 pub mod fields;
 pub mod idempotency;
 pub mod json;
+pub mod keyset;
 pub mod limits;
 pub mod pagination;
 pub mod patch;

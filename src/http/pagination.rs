@@ -11,21 +11,17 @@ use actix_web::web::{Data, Query};
 use actix_web::{FromRequest, HttpRequest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
-use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::result::QueryResult;
-use diesel::sql_types::{BigInt, Bool, Date, Integer, Numeric, Text, Timestamptz};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::keyset::KeyValue;
+pub use super::keyset::{KeyKind, KeysetAfter, KeysetOrder};
 use crate::error::AppError;
 
 const DEFAULT_LIMIT: u32 = 50;
@@ -47,6 +43,19 @@ impl CursorKey {
             Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(b"salesfunnel cursor key v1");
         Self(mac.finalize().into_bytes().into())
+    }
+
+    /// The cursor of a page of sort `sort` that ends with the row whose key is `value` and id
+    /// `id`: what [`Page::finish`] returns as `next_cursor`, for pages read elsewhere (the board).
+    pub fn cursor(&self, sort: SortKey, value: String, id: Uuid) -> String {
+        encode(
+            self,
+            &CursorData {
+                s: sort.name.to_owned(),
+                v: value,
+                id,
+            },
+        )
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -72,10 +81,28 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+/// `count` of the lists that can count their filtered rows, as the spec describes it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CountParams {
+    /// `true` adds `total` (the rows matching the filters, exact up to 10,000) and
+    /// `total_is_estimate` to the page; without it both are absent.
+    #[param(default = false, example = true)]
+    pub count: Option<bool>,
+}
+
+/// What [`PageRequest`] reads of the query string: [`PageParams`] and [`CountParams`].
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+    count: Option<bool>,
+}
+
 /// The extractor of [`PageParams`]: the query's `limit` and `cursor` with the server's cursor key.
 #[derive(Debug)]
 pub struct PageRequest {
-    params: PageParams,
+    params: PageQuery,
     key: CursorKey,
 }
 
@@ -87,7 +114,7 @@ impl FromRequest for PageRequest {
         let Some(key) = req.app_data::<Data<CursorKey>>() else {
             return ready(Err(AppError::Internal("no cursor key configured".to_owned()).into()));
         };
-        let params = Query::<PageParams>::from_query(req.query_string()).map_err(|e| crate::http::query_error(e, req));
+        let params = Query::<PageQuery>::from_query(req.query_string()).map_err(|e| crate::http::query_error(e, req));
         ready(params.map(|params| Self {
             params: params.into_inner(),
             key: key.get_ref().clone(),
@@ -95,12 +122,21 @@ impl FromRequest for PageRequest {
     }
 }
 
+/// Rows `?count=true` counts exactly; beyond them `total` is this many and an estimate.
+pub const COUNT_CAP: i64 = 10_000;
+
 /// One page of a list.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// With `count=true`: the rows matching the filters, at most [`COUNT_CAP`]; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    /// With `count=true`: whether there are more than `total`; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_is_estimate: Option<bool>,
 }
 
 /// `Paged<T>` in the spec is `Paged_T` whose `items` are `$ref`s to `T`'s own schema, so that
@@ -120,6 +156,25 @@ impl<T: ToSchema> utoipa::__dev::ComposeSchema for Paged<T> {
                 ObjectBuilder::new()
                     .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
                     .description(Some("Pass as `cursor` to get the next page; `null` on the last page.")),
+            )
+            .property(
+                "total",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(0))
+                    .maximum(Some(COUNT_CAP))
+                    .description(Some(
+                        "Only with `count=true` (absent otherwise): how many rows match the filters, \
+                         counted exactly up to 10,000; 10,000 with `total_is_estimate` when there are more.",
+                    )),
+            )
+            .property(
+                "total_is_estimate",
+                ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
+                    "Only with `count=true` (absent otherwise): `true` when more than 10,000 rows match, \
+                     so that `total` is a lower bound.",
+                )),
             )
             .into()
     }
@@ -142,6 +197,17 @@ impl<T> Paged<T> {
         Paged {
             items: self.items.into_iter().map(f).collect(),
             next_cursor: self.next_cursor,
+            total: self.total,
+            total_is_estimate: self.total_is_estimate,
+        }
+    }
+
+    /// The page with `total` as [`Page::total`] counted it (capped at [`COUNT_CAP`]).
+    pub fn counted(self, counted: Option<i64>) -> Self {
+        Self {
+            total: counted.map(|n| n.min(COUNT_CAP)),
+            total_is_estimate: counted.map(|n| n > COUNT_CAP),
+            ..self
         }
     }
 }
@@ -155,18 +221,6 @@ pub struct SortKey {
     pub column: &'static str,
     pub descending: bool,
     pub kind: KeyKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    Text,
-    Timestamp,
-    /// A date; the cursor may hold `infinity`, the key of rows without one.
-    Date,
-    Decimal,
-    Integer,
-    /// A `bigint` key, such as an event's feed position.
-    BigInt,
 }
 
 /// The last row of a page: its sort key value and id.
@@ -185,6 +239,7 @@ pub struct Page {
     after: Option<(KeyValue, Uuid)>,
     tie: &'static str,
     key: CursorKey,
+    count: bool,
 }
 
 impl Page {
@@ -207,6 +262,7 @@ impl Page {
             after,
             tie: "id",
             key: request.key.clone(),
+            count: request.params.count.unwrap_or(false),
         })
     }
 
@@ -269,159 +325,14 @@ impl Page {
         Paged {
             items: rows,
             next_cursor,
+            total: None,
+            total_is_estimate: None,
         }
     }
-}
 
-/// A key value taken from a cursor, parsed into the type of its column.
-#[derive(Debug, Clone, PartialEq)]
-enum KeyValue {
-    Text(String),
-    Time(DateTime<Utc>),
-    Date(NaiveDate),
-    /// `infinity`: the date key of rows without a date (sorted last).
-    DateInfinity,
-    Decimal(Decimal),
-    Integer(i32),
-    BigInt(i64),
-}
-
-/// PostgreSQL's dates run from 4714 BC to 5874897 AD; chrono's go further back.
-const MIN_DATE_YEAR: i32 = -4712;
-
-/// `-?digits(.digits)?`: what `Decimal` and the integers print. `str::parse` of `Decimal` also
-/// takes `1_000` and exponents, which PostgreSQL would not.
-fn is_plain_number(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
-    !int.is_empty() && !frac.is_empty() && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-}
-
-impl KeyValue {
-    /// The value of `text` as a `kind` key, or `None` when it is not one (as written by
-    /// [`Page::finish`]: plain decimals, ISO dates, RFC 3339 times).
-    fn parse(text: &str, kind: KeyKind) -> Option<Self> {
-        match kind {
-            KeyKind::Text => Some(Self::Text(text.to_owned())),
-            KeyKind::Timestamp => DateTime::parse_from_rfc3339(text)
-                .ok()
-                .map(|at| Self::Time(at.with_timezone(&Utc))),
-            KeyKind::Date if text == "infinity" => Some(Self::DateInfinity),
-            KeyKind::Date => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .filter(|d| d.year() >= MIN_DATE_YEAR)
-                .map(Self::Date),
-            KeyKind::Decimal => is_plain_number(text)
-                .then(|| text.parse::<Decimal>().ok())
-                .flatten()
-                .map(Self::Decimal),
-            KeyKind::Integer => is_plain_number(text)
-                .then(|| text.parse().ok())
-                .flatten()
-                .map(Self::Integer),
-            KeyKind::BigInt => is_plain_number(text)
-                .then(|| text.parse().ok())
-                .flatten()
-                .map(Self::BigInt),
-        }
-    }
-}
-
-/// The keyset condition. Column names come from a fixed [`SortKey`], never from input, so the
-/// SQL text depends only on the sort: unlike `sql()` fragments, diesel may keep the whole list
-/// query as a prepared statement.
-#[derive(Debug, Clone)]
-pub struct KeysetAfter {
-    column: &'static str,
-    descending: bool,
-    value: Option<(KeyValue, Uuid)>,
-    unique: bool,
-    tie: &'static str,
-}
-
-impl Expression for KeysetAfter {
-    type SqlType = Bool;
-}
-
-impl<QS> AppearsOnTable<QS> for KeysetAfter {}
-impl<QS> SelectableExpression<QS> for KeysetAfter {}
-
-impl<GB> ValidGrouping<GB> for KeysetAfter {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl QueryId for KeysetAfter {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl QueryFragment<Pg> for KeysetAfter {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let Some((value, id)) = &self.value else {
-            out.push_sql("TRUE");
-            return Ok(());
-        };
-        let op = if self.descending { " < " } else { " > " };
-        out.push_sql("(");
-        out.push_sql(self.column);
-        if !self.unique {
-            out.push_sql(", ");
-            out.push_sql(self.tie);
-        }
-        out.push_sql(")");
-        out.push_sql(op);
-        out.push_sql("(");
-        match value {
-            KeyValue::Text(text) => out.push_bind_param::<Text, _>(text)?,
-            KeyValue::Time(at) => out.push_bind_param::<Timestamptz, _>(at)?,
-            KeyValue::Date(day) => out.push_bind_param::<Date, _>(day)?,
-            KeyValue::DateInfinity => out.push_sql("'infinity'::date"),
-            KeyValue::Decimal(number) => out.push_bind_param::<Numeric, _>(number)?,
-            KeyValue::Integer(number) => out.push_bind_param::<Integer, _>(number)?,
-            KeyValue::BigInt(number) => out.push_bind_param::<BigInt, _>(number)?,
-        }
-        if !self.unique {
-            out.push_sql(", ");
-            out.push_bind_param::<diesel::sql_types::Uuid, _>(id)?;
-        }
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-/// `ORDER BY key, id` in the sort's direction; cacheable like [`KeysetAfter`].
-#[derive(Debug, Clone, Copy)]
-pub struct KeysetOrder {
-    column: &'static str,
-    descending: bool,
-    tie: &'static str,
-}
-
-impl Expression for KeysetOrder {
-    type SqlType = Text;
-}
-
-impl<QS> AppearsOnTable<QS> for KeysetOrder {}
-impl<QS> SelectableExpression<QS> for KeysetOrder {}
-
-impl<GB> ValidGrouping<GB> for KeysetOrder {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl QueryId for KeysetOrder {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl QueryFragment<Pg> for KeysetOrder {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let direction = if self.descending { " DESC" } else { " ASC" };
-        out.push_sql(self.column);
-        out.push_sql(direction);
-        out.push_sql(", ");
-        out.push_sql(self.tie);
-        out.push_sql(direction);
-        Ok(())
+    /// Whether the caller asked for `count=true`.
+    pub fn counts(&self) -> bool {
+        self.count
     }
 }
 

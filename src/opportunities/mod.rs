@@ -8,6 +8,8 @@ pub mod embedded;
 pub mod events;
 pub mod expand;
 pub mod history;
+pub mod list;
+pub mod list_routes;
 pub mod lookups;
 pub mod moves;
 pub mod routes;

@@ -3,31 +3,26 @@
 
 use actix_web::web::{Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::buying_centre::ContactAssignment;
 use super::changes::{self, NewOpportunity, OpportunityChanges};
 use super::expand::{self, ExpandQuery};
-use super::sort::OpportunitySort;
-use super::store::{self, Health, OpportunityFilter};
+use super::store;
 use super::view::Opportunity;
 use super::{create, upsert};
 use crate::access::Actor;
 use crate::access::{Principal, Role};
-use crate::custom_fields::filters::{self, CustomFilterParams};
 use crate::custom_fields::values::Sent;
 use crate::custom_fields::view::CustomValues;
 use crate::db::Db;
-use crate::domain::custom::CustomResource;
 use crate::domain::money::{self, Money, Percent};
-use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{Page, PageParams, PageRequest, Paged};
 use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{FunnelId, OpportunityId, PartnerId, StageId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -168,93 +163,6 @@ pub struct OpportunityPatch {
     #[serde(default, deserialize_with = "merge::present")]
     #[schema(nullable = false)]
     pub contacts: Option<Vec<ContactAssignment>>,
-}
-
-/// Filters and order of the opportunity list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OpportunityQuery {
-    pub status: Option<Outcome>,
-    #[param(value_type = Option<Uuid>)]
-    pub owner_id: Option<UserId>,
-    #[param(value_type = Option<Uuid>)]
-    pub funnel_id: Option<FunnelId>,
-    #[param(value_type = Option<Uuid>)]
-    pub stage_id: Option<StageId>,
-    pub class_id: Option<String>,
-    #[param(value_type = Option<Uuid>)]
-    pub business_partner_id: Option<PartnerId>,
-    /// The traffic light as of now (open opportunities only).
-    pub health: Option<Health>,
-    /// Expected close on or after this date.
-    pub close_from: Option<NaiveDate>,
-    /// Expected close on or before this date.
-    pub close_to: Option<NaiveDate>,
-    /// Only those changed after this instant (incremental sync).
-    pub updated_after: Option<DateTime<Utc>>,
-    /// Only the opportunity with this ERP key (exact match).
-    pub external_id: Option<String>,
-    /// Case-insensitive substring of subject or number.
-    pub q: Option<String>,
-    /// Only those whose next activity is due before this instant.
-    pub next_activity_before: Option<DateTime<Utc>>,
-    /// Only those with (`true`) or without (`false`) a planned activity.
-    pub has_next_activity: Option<bool>,
-    /// Only those with (`true`) or without (`false`) a planned activity whose `due_at` has
-    /// passed.
-    pub overdue: Option<bool>,
-    /// Order: `-updated_at` (default), `updated_at`, `expected_close_date`, `-target_value`,
-    /// `-weighted_value`.
-    #[param(inline)]
-    pub sort: Option<OpportunitySort>,
-}
-
-/// Lists the opportunities the caller sees.
-#[utoipa::path(
-    tag = "opportunities",
-    params(OpportunityQuery, PageParams, CustomFilterParams, ExpandQuery),
-    responses((status = 200, description = "One page of opportunities", body = Paged<Opportunity>)),
-    security(("bearer" = []))
-)]
-#[get("/opportunities")]
-async fn list_opportunities(
-    db: Db,
-    who: Principal,
-    req: HttpRequest,
-    query: Query<OpportunityQuery>,
-    expand: Query<ExpandQuery>,
-    page: PageRequest,
-) -> Result<HttpResponse, AppError> {
-    who.require(Role::can_read)?;
-    let q = query.into_inner();
-    let sort = q.sort.unwrap_or_default();
-    let page = Page::new(&page, sort.key())?.tie_breaker("opportunities.id");
-    let mut conn = db.connection().await?;
-    let custom = filters::parse(&mut conn, CustomResource::Opportunity, req.query_string()).await?;
-    let filter = OpportunityFilter {
-        status: q.status,
-        owner_id: q.owner_id,
-        funnel_id: q.funnel_id,
-        stage_id: q.stage_id,
-        class_id: q.class_id,
-        business_partner_id: q.business_partner_id,
-        health: q.health,
-        close_from: q.close_from,
-        close_to: q.close_to,
-        updated_after: q.updated_after,
-        q: q.q,
-        external_id: q.external_id,
-        next_activity_before: q.next_activity_before,
-        has_next_activity: q.has_next_activity,
-        overdue: q.overdue,
-        custom,
-    };
-    let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
-    let mut answer = page
-        .finish(rows, |r| (sort.cursor_value(r), r.row.id))
-        .map(Opportunity::from);
-    expand::embed(&mut conn, &expand, &mut answer.items).await?;
-    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// Gets one opportunity.
@@ -449,9 +357,9 @@ async fn delete_opportunity(
 
 /// Registers the opportunity routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(upsert_opportunity)
-        .service(list_opportunities)
-        .service(get_opportunity)
+    cfg.service(upsert_opportunity);
+    super::list_routes::configure(cfg);
+    cfg.service(get_opportunity)
         .service(create_opportunity)
         .service(update_opportunity)
         .service(delete_opportunity);

@@ -1,9 +1,11 @@
-//! The orders of the opportunity list and the cursor value each takes from a row.
+//! The orders of the opportunity list and the cursor value each takes from a row (a full
+//! opportunity or the board's card).
 
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::store::OpportunityRecord;
+use crate::domain::money::Money;
 use crate::http::pagination::{KeyKind, SortKey, time_key};
 
 /// Sort orders of the opportunity list.
@@ -24,6 +26,7 @@ pub enum OpportunitySort {
 }
 
 impl OpportunitySort {
+    /// The sort key of this order.
     pub fn key(self) -> SortKey {
         let (name, column, descending, kind) = match self {
             Self::UpdatedAt => ("updated_at", "opportunities.updated_at", false, KeyKind::Timestamp),
@@ -50,15 +53,19 @@ impl OpportunitySort {
         }
     }
 
-    pub fn cursor_value(self, record: &OpportunityRecord) -> String {
-        let row = &record.row;
+    /// The cursor form of the sort key of a row with these values.
+    pub fn cursor_value(
+        self,
+        updated_at: &DateTime<Utc>,
+        expected_close_date: Option<NaiveDate>,
+        target_value: &Money,
+        weighted_value: &Money,
+    ) -> String {
         match self {
-            Self::UpdatedAt | Self::UpdatedAtDesc => time_key(&row.updated_at),
-            Self::ExpectedCloseDate => row
-                .expected_close_date
-                .map_or_else(|| "infinity".to_owned(), |d| d.to_string()),
-            Self::TargetValueDesc => row.target_value.amount().to_string(),
-            Self::WeightedValueDesc => row.weighted_value.amount().to_string(),
+            Self::UpdatedAt | Self::UpdatedAtDesc => time_key(updated_at),
+            Self::ExpectedCloseDate => expected_close_date.map_or_else(|| "infinity".to_owned(), |d| d.to_string()),
+            Self::TargetValueDesc => target_value.amount().to_string(),
+            Self::WeightedValueDesc => weighted_value.amount().to_string(),
         }
     }
 }

@@ -14,7 +14,6 @@ use utoipa::ToSchema;
 
 use super::embedded::OpportunityContact;
 use crate::access::{self, Visibility};
-use crate::custom_fields::filters::{self, CustomFilter};
 use crate::custom_fields::values;
 use crate::db::Conn;
 use crate::domain::activity::ActivityKind;
@@ -22,7 +21,6 @@ use crate::domain::custom::CustomResource;
 use crate::domain::money::{Money, Percent};
 use crate::domain::pipeline::Outcome;
 use crate::error::AppError;
-use crate::http::pagination::Page;
 use crate::ids::{ActivityId, FunnelId, LostReasonId, OpportunityId, PartnerId, QuoteId, StageId, UserId};
 use crate::schema::{activities, funnels, opportunities as opp, quotes, stages};
 
@@ -149,29 +147,6 @@ pub async fn check_visible(conn: &mut Conn, who: Visibility, id: OpportunityId) 
 
 pub(super) const WHAT: &str = "opportunity";
 
-/// List filters (all optional, combined with AND).
-#[derive(Debug, Default)]
-pub struct OpportunityFilter {
-    pub status: Option<Outcome>,
-    pub owner_id: Option<UserId>,
-    pub funnel_id: Option<FunnelId>,
-    pub stage_id: Option<StageId>,
-    pub class_id: Option<String>,
-    pub business_partner_id: Option<PartnerId>,
-    pub health: Option<Health>,
-    pub close_from: Option<NaiveDate>,
-    pub close_to: Option<NaiveDate>,
-    pub updated_after: Option<DateTime<Utc>>,
-    pub q: Option<String>,
-    pub external_id: Option<String>,
-    /// Its next activity is due before this instant.
-    pub next_activity_before: Option<DateTime<Utc>>,
-    pub has_next_activity: Option<bool>,
-    /// It has (or has no) overdue planned activity.
-    pub overdue: Option<bool>,
-    pub custom: Vec<CustomFilter>,
-}
-
 diesel::define_sql_function! {
     /// The values of a group as an array (`array_agg`); null for no rows.
     #[aggregate]
@@ -181,7 +156,7 @@ diesel::define_sql_function! {
 
 /// What every read selects of an opportunity: the row, the traffic light, the activity counts,
 /// the primary quote, the overdue planned activities and the contacts, in one statement.
-type Read = (
+pub(super) type Read = (
     OpportunityRow,
     Option<String>,
     Option<Vec<String>>,
@@ -189,6 +164,66 @@ type Read = (
     i64,
     serde_json::Value,
 );
+
+/// The traffic light of an opportunity read with its stage and funnel (`opportunity_health`,
+/// the one definition in SQL), as a diesel expression.
+macro_rules! traffic_light {
+    () => {
+        $crate::opportunities::store::opportunity_health(
+            $crate::schema::opportunities::status,
+            $crate::schema::opportunities::last_contact_at,
+            $crate::opportunities::store::health_cutoff(
+                $crate::schema::stages::warn_after_days,
+                $crate::schema::funnels::warn_after_days,
+            ),
+            $crate::opportunities::store::health_cutoff(
+                $crate::schema::stages::critical_after_days,
+                $crate::schema::funnels::critical_after_days,
+            ),
+            $crate::opportunities::store::followup_keeps_yellow(
+                $crate::schema::funnels::planned_followup_keeps_yellow,
+                $crate::schema::opportunities::next_activity_due_at,
+                $crate::schema::stages::warn_after_days,
+                $crate::schema::funnels::warn_after_days,
+            ),
+        )
+    };
+}
+pub(crate) use traffic_light;
+
+/// [`traffic_light!`] for hand-written statements: the traffic light of the opportunity aliased
+/// `$o` in stage `$s` of funnel `$f`, as an SQL string literal.
+macro_rules! health_sql {
+    ($o:literal, $s:literal, $f:literal) => {
+        concat!(
+            "opportunity_health(",
+            $o,
+            ".status, ",
+            $o,
+            ".last_contact_at, ",
+            "health_cutoff(",
+            $s,
+            ".warn_after_days, ",
+            $f,
+            ".warn_after_days), ",
+            "health_cutoff(",
+            $s,
+            ".critical_after_days, ",
+            $f,
+            ".critical_after_days), ",
+            "followup_keeps_yellow(",
+            $f,
+            ".planned_followup_keeps_yellow, ",
+            $o,
+            ".next_activity_due_at, ",
+            $s,
+            ".warn_after_days, ",
+            $f,
+            ".warn_after_days))"
+        )
+    };
+}
+pub(crate) use health_sql;
 
 /// Its contacts in their order, `[{"contact_id", "role"}]`, served by the primary key of
 /// `opportunity_contacts`; `{}` is the opportunity's row (`opportunities`, `w`).
@@ -202,6 +237,7 @@ macro_rules! contacts_of {
         )
     };
 }
+pub(crate) use contacts_of;
 
 /// The read query: opportunities with their stage and funnel (for the thresholds), their
 /// activity counts and primary quote.
@@ -209,18 +245,7 @@ macro_rules! reading {
     () => {
         opp::table.inner_join(stages::table).inner_join(funnels::table).select((
             OpportunityRow::as_select(),
-            opportunity_health(
-                opp::status,
-                opp::last_contact_at,
-                health_cutoff(stages::warn_after_days, funnels::warn_after_days),
-                health_cutoff(stages::critical_after_days, funnels::critical_after_days),
-                followup_keeps_yellow(
-                    funnels::planned_followup_keeps_yellow,
-                    opp::next_activity_due_at,
-                    stages::warn_after_days,
-                    funnels::warn_after_days,
-                ),
-            ),
+            $crate::opportunities::store::traffic_light!(),
             // The kinds of its activities, counted per kind in Rust: one statement for the
             // page, prepared, where a count per kind in SQL needs a nested aggregate.
             activities::table
@@ -240,21 +265,20 @@ macro_rules! reading {
                 .count()
                 .single_value()
                 .assume_not_null(),
-            diesel::dsl::sql::<diesel::sql_types::Jsonb>(contacts_of!("opportunities")),
+            diesel::dsl::sql::<diesel::sql_types::Jsonb>($crate::opportunities::store::contacts_of!("opportunities")),
         ))
     };
 }
+pub(super) use reading;
 
 /// The end of a statement that writes opportunities in a CTE named `written`: they as every
 /// read shows them (see [`Written`]).
 pub(super) const WRITTEN: &str = concat!(
     "SELECT w.*, custom_shown('opportunity', w.custom) AS shown_custom, ",
     contacts_of!("w"),
-    " AS contacts,
-       opportunity_health(w.status, w.last_contact_at, health_cutoff(s.warn_after_days, f.warn_after_days),
-                          health_cutoff(s.critical_after_days, f.critical_after_days),
-                          followup_keeps_yellow(f.planned_followup_keeps_yellow, w.next_activity_due_at,
-                                                s.warn_after_days, f.warn_after_days)) AS health,
+    " AS contacts, ",
+    health_sql!("w", "s", "f"),
+    " AS health,
        (SELECT array_agg(a.kind) FROM activities a WHERE a.opportunity_id = w.id) AS activity_kinds,
        (SELECT q.id FROM quotes q WHERE q.opportunity_id = w.id AND q.is_primary) AS primary_quote_id,
        (SELECT count(*) FROM activities a
@@ -320,7 +344,7 @@ impl OpportunityRecord {
         }
     }
 
-    fn read((row, health, kinds, primary, overdue, contacts): Read) -> Self {
+    pub(super) fn read((row, health, kinds, primary, overdue, contacts): Read) -> Self {
         Self::of(row, health, kinds, primary, overdue, contacts)
     }
 }
@@ -344,107 +368,6 @@ pub async fn find_many(conn: &mut Conn, ids: &[OpportunityId]) -> Result<Vec<Opp
     let rows = reading!()
         .filter(opp::id.eq_any(ids))
         .order(opp::id)
-        .load::<Read>(conn)
-        .await?;
-    Ok(rows.into_iter().map(OpportunityRecord::read).collect())
-}
-
-pub async fn list(
-    conn: &mut Conn,
-    who: Visibility,
-    filter: &OpportunityFilter,
-    page: &Page,
-) -> Result<Vec<OpportunityRecord>, AppError> {
-    let condition = access::opportunities_in(conn, who).await?;
-    let mut query = reading!().filter(condition).into_boxed();
-    if let Some(status) = filter.status {
-        query = query.filter(opp::status.eq(status));
-    }
-    if let Some(owner) = filter.owner_id {
-        query = query.filter(opp::owner_id.eq(owner));
-    }
-    if let Some(funnel) = filter.funnel_id {
-        query = query.filter(opp::funnel_id.eq(funnel));
-    }
-    if let Some(stage) = filter.stage_id {
-        query = query.filter(opp::stage_id.eq(stage));
-    }
-    if let Some(class) = &filter.class_id {
-        query = query.filter(opp::class_id.eq(class.clone()));
-    }
-    if let Some(partner) = filter.business_partner_id {
-        query = query.filter(opp::business_partner_id.eq(partner));
-    }
-    if let Some(from) = filter.close_from {
-        query = query.filter(opp::expected_close_date.ge(from));
-    }
-    if let Some(to) = filter.close_to {
-        query = query.filter(opp::expected_close_date.le(to));
-    }
-    if let Some(after) = filter.updated_after {
-        query = query.filter(opp::updated_at.gt(after));
-    }
-    if let Some(external_id) = &filter.external_id {
-        query = query.filter(opp::external_id.eq(external_id));
-    }
-    if let Some(q) = &filter.q {
-        let pattern = crate::http::contains_pattern(q);
-        query = query.filter(opp::subject.ilike(pattern.clone()).or(opp::number.ilike(pattern)));
-    }
-    for custom in &filter.custom {
-        query = query.filter(opp::id.eq_any(filters::matching(custom)));
-    }
-    // Each names `next_activity_id IS NOT NULL` where it needs a next activity, so that the
-    // partial index on (next_activity_due_at, id) serves it; overdue is "the next activity is
-    // due before now", since the next activity is the earliest dated one.
-    let dated = opp::next_activity_id.is_not_null();
-    if let Some(before) = filter.next_activity_before {
-        query = query.filter(dated.and(opp::next_activity_due_at.lt(before)));
-    }
-    match filter.has_next_activity {
-        Some(true) => query = query.filter(dated),
-        Some(false) => query = query.filter(opp::next_activity_id.is_null()),
-        None => {}
-    }
-    let due = opp::next_activity_due_at;
-    match filter.overdue {
-        Some(true) => query = query.filter(dated.and(due.lt(diesel::dsl::now))),
-        Some(false) => query = query.filter(due.is_null().or(due.ge(diesel::dsl::now))),
-        None => {}
-    }
-    // Range conditions on last_contact_at (not a test of the health text) so that an index
-    // on (funnel_id, stage_id, last_contact_at) serves them.
-    let warn = health_cutoff(stages::warn_after_days, funnels::warn_after_days);
-    let critical = health_cutoff(stages::critical_after_days, funnels::critical_after_days);
-    let keeps = followup_keeps_yellow(
-        funnels::planned_followup_keeps_yellow,
-        opp::next_activity_due_at,
-        stages::warn_after_days,
-        funnels::warn_after_days,
-    );
-    query = match filter.health {
-        None => query,
-        Some(Health::Green) => query.filter(opp::status.eq(Outcome::Open).and(opp::last_contact_at.gt(warn))),
-        Some(Health::Yellow) => query.filter(
-            opp::status
-                .eq(Outcome::Open)
-                .and(opp::last_contact_at.le(warn))
-                .and(opp::last_contact_at.gt(critical).or(keeps)),
-        ),
-        // Not green first, as in opportunity_health: a stage may lower only the critical days
-        // below the funnel's warn days.
-        Some(Health::Red) => query.filter(
-            opp::status
-                .eq(Outcome::Open)
-                .and(opp::last_contact_at.le(warn))
-                .and(opp::last_contact_at.le(critical))
-                .and(diesel::dsl::not(keeps)),
-        ),
-    };
-    let rows = query
-        .filter(page.after())
-        .order(page.order())
-        .limit(page.fetch())
         .load::<Read>(conn)
         .await?;
     Ok(rows.into_iter().map(OpportunityRecord::read).collect())

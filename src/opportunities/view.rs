@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::embedded::{OpportunityContact, OpportunityOwner, PartnerSummary, StageSummary};
+use super::list::CardRecord;
 use super::store::{Health, OpportunityRecord};
 use crate::custom_fields::view::CustomValues;
 use crate::domain::activity::ActivityKind;
@@ -205,4 +206,79 @@ impl Resource for Opportunity {
     /// The traffic light and the overdue count turn with time; an activity moves the last
     /// contact, the counts and the next step: none of them makes a new version.
     const CHANGES_WITHOUT_VERSION: bool = true;
+}
+
+/// The slim opportunity of the board's columns and of `GET /opportunities?view=card`: what a
+/// card shows, with the names of its partner and owner.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f20", "number": "OPP-000042",
+    "subject": "Fleet renewal 2027: 12 estate cars", "stage_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f31",
+    "business_partner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f10", "business_partner_name": "Autohaus Berger GmbH",
+    "owner_id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f11", "owner_name": "Anna Berger", "currency": "EUR",
+    "target_value": "100000.00", "weighted_value": "75000.00", "probability": 75.0, "health": "green",
+    "next_activity": {"id": "0193a1c2-7d1e-7c4a-9f00-2b6c1d9e8f50", "kind": "call",
+                      "subject": "Call back about the leasing offer", "due_at": "2026-11-25T09:00:00Z"},
+    "expected_close_date": "2027-03-31", "updated_at": "2026-11-20T14:05:00Z"
+}))]
+pub struct OpportunityCard {
+    #[schema(value_type = Uuid)]
+    pub id: OpportunityId,
+    /// Human number from a sequence, `OPP-000001`.
+    pub number: String,
+    pub subject: String,
+    #[schema(value_type = Uuid)]
+    pub stage_id: StageId,
+    #[schema(value_type = Uuid)]
+    pub business_partner_id: PartnerId,
+    pub business_partner_name: String,
+    #[schema(value_type = Uuid)]
+    pub owner_id: UserId,
+    /// The owner's `display_name`.
+    pub owner_name: String,
+    /// ISO 4217 code of its amounts.
+    pub currency: String,
+    pub target_value: Money,
+    pub weighted_value: Money,
+    pub probability: Percent,
+    /// The traffic light, current at read time; `null` when closed.
+    pub health: Option<Health>,
+    /// Its earliest planned activity; `null` when none is planned.
+    pub next_activity: Option<NextActivity>,
+    pub expected_close_date: Option<NaiveDate>,
+    /// The key of the list's default order (`-updated_at`), which the board's columns use.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<CardRecord> for OpportunityCard {
+    fn from(record: CardRecord) -> Self {
+        let row = record.columns;
+        Self {
+            id: row.id,
+            number: row.number,
+            subject: row.subject,
+            stage_id: row.stage_id,
+            business_partner_id: row.business_partner_id,
+            business_partner_name: record.business_partner_name,
+            owner_id: row.owner_id,
+            owner_name: record.owner_name,
+            currency: row.currency,
+            target_value: row.target_value,
+            weighted_value: row.weighted_value,
+            probability: row.probability,
+            health: record.health.and_then(|h| h.parse().ok()),
+            // The columns are written together (derive.rs): all set or all null.
+            next_activity: row
+                .next_activity_id
+                .zip(row.next_activity_kind)
+                .map(|(id, kind)| NextActivity {
+                    id,
+                    kind,
+                    subject: row.next_activity_subject.unwrap_or_default(),
+                    due_at: row.next_activity_due_at,
+                }),
+            expected_close_date: row.expected_close_date,
+            updated_at: row.updated_at,
+        }
+    }
 }

@@ -21,7 +21,7 @@ use crate::domain::custom::CustomResource;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
+use crate::http::pagination::{CountParams, KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{PartnerId, UserId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -243,7 +243,7 @@ pub struct PartnerQuery {
 /// Lists business partners.
 #[utoipa::path(
     tag = "business-partners",
-    params(PartnerQuery, PageParams, CustomFilterParams),
+    params(PartnerQuery, PageParams, CountParams, CustomFilterParams),
     responses((status = 200, description = "One page of business partners", body = Paged<Partner>)),
     security(("bearer" = []))
 )]
@@ -269,10 +269,12 @@ async fn list_partners(
         external_id: query.external_id,
         custom,
     };
+    let total = store::total(&mut conn, &filter, &page).await?;
     let rows = store::list(&mut conn, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |row| (sort.cursor_value(row), row.id))
-            .map(Partner::from),
+            .map(Partner::from)
+            .counted(total),
     ))
 }
 

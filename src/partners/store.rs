@@ -1,6 +1,7 @@
 //! Business partners in PostgreSQL.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
@@ -79,6 +80,21 @@ pub async fn find(conn: &mut Conn, id: PartnerId) -> Result<PartnerRow, AppError
 }
 
 pub async fn list(conn: &mut Conn, filter: &PartnerFilter, page: &Page) -> Result<Vec<PartnerRow>, AppError> {
+    Ok(filtered(filter)
+        .filter(page.after())
+        .order(page.order())
+        .limit(page.fetch())
+        .load(conn)
+        .await?)
+}
+
+/// With `count=true`, how many partners match `filter` (see [`Page::total`]).
+pub async fn total(conn: &mut Conn, filter: &PartnerFilter, page: &Page) -> Result<Option<i64>, AppError> {
+    page.total(conn, filtered(filter)).await
+}
+
+/// The partners matching `filter`, unordered.
+fn filtered(filter: &PartnerFilter) -> bp::BoxedQuery<'_, Pg, diesel::dsl::AsSelect<PartnerRow, Pg>> {
     let mut query = bp::table.select(PartnerRow::as_select()).into_boxed();
     if let Some(kind) = filter.kind {
         query = query.filter(bp::kind.eq(kind));
@@ -99,10 +115,5 @@ pub async fn list(conn: &mut Conn, filter: &PartnerFilter, page: &Page) -> Resul
     for custom in &filter.custom {
         query = query.filter(bp::id.eq_any(filters::matching(custom)));
     }
-    Ok(query
-        .filter(page.after())
-        .order(page.order())
-        .limit(page.fetch())
-        .load(conn)
-        .await?)
+    query
 }

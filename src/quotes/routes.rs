@@ -24,7 +24,7 @@ use crate::domain::quote::QuoteStatus;
 use crate::error::AppError;
 use crate::http::idempotency::{self, IdempotencyKey, Scope};
 use crate::http::json::JsonBody;
-use crate::http::pagination::{KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
+use crate::http::pagination::{CountParams, KeyKind, Page, PageParams, PageRequest, Paged, SortKey, time_key};
 use crate::http::{IfMatch, ok, patch as merge};
 use crate::ids::{ContactId, OpportunityId, PartnerId, QuoteId};
 use crate::openapi::responses::{Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed};
@@ -108,17 +108,20 @@ const NEWEST_FIRST: SortKey = SortKey {
 async fn list(db: &Db, who: &Principal, filter: QuoteFilter, page: PageRequest) -> Result<HttpResponse, AppError> {
     who.require(Role::can_read)?;
     let page = Page::new(&page, NEWEST_FIRST)?;
-    let rows = store::list(&mut *db.connection().await?, who.read_scope(), &filter, &page).await?;
+    let mut conn = db.connection().await?;
+    let total = store::total(&mut conn, who.read_scope(), &filter, &page).await?;
+    let rows = store::list(&mut conn, who.read_scope(), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(
         page.finish(rows, |r| (time_key(&r.row.created_at), r.row.id))
-            .map(Quote::from),
+            .map(Quote::from)
+            .counted(total),
     ))
 }
 
 /// Lists the quotes of the opportunities the caller sees, newest first.
 #[utoipa::path(
     tag = "quotes",
-    params(QuoteQuery, PageParams, CustomFilterParams),
+    params(QuoteQuery, PageParams, CountParams, CustomFilterParams),
     responses((status = 200, description = "One page of quotes", body = Paged<Quote>)),
     security(("bearer" = []))
 )]
@@ -145,7 +148,7 @@ async fn list_quotes(
 /// Lists the quotes of one opportunity (its quote history), newest first.
 #[utoipa::path(
     tag = "quotes",
-    params(("id" = Uuid, Path, description = "Opportunity id"), PageParams),
+    params(("id" = Uuid, Path, description = "Opportunity id"), PageParams, CountParams),
     responses(
         (status = 200, description = "One page of the opportunity's quotes", body = Paged<Quote>),
         (status = 404, response = NotFound)

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
@@ -219,8 +220,36 @@ pub async fn list(
     filter: &QuoteFilter,
     page: &Page,
 ) -> Result<Vec<QuoteRecord>, AppError> {
+    let rows: Vec<QuoteRow> = filtered(access::opportunity_ids(conn, who).await?, filter)
+        .filter(page.after())
+        .order(page.order())
+        .limit(page.fetch())
+        .load(conn)
+        .await?;
+    with_lines(conn, rows).await
+}
+
+/// With `count=true`, how many quotes `who` sees match `filter` (see [`Page::total`]).
+pub async fn total(
+    conn: &mut Conn,
+    who: Visibility,
+    filter: &QuoteFilter,
+    page: &Page,
+) -> Result<Option<i64>, AppError> {
+    if !page.counts() {
+        return Ok(None);
+    }
+    let seen = access::opportunity_ids(conn, who).await?;
+    page.total(conn, filtered(seen, filter)).await
+}
+
+/// The quotes matching `filter` of the opportunities `seen` (all for `None`), unordered.
+fn filtered(
+    seen: Option<access::FencedIds>,
+    filter: &QuoteFilter,
+) -> quotes::BoxedQuery<'static, Pg, diesel::dsl::AsSelect<QuoteRow, Pg>> {
     let mut query = quotes::table.select(QuoteRow::as_select()).into_boxed();
-    if let Some(seen) = access::opportunity_ids(conn, who).await? {
+    if let Some(seen) = seen {
         query = query.filter(quotes::opportunity_id.eq_any(seen));
     }
     if let Some(opportunity) = filter.opportunity_id {
@@ -232,7 +261,7 @@ pub async fn list(
     for custom in &filter.custom {
         query = query.filter(quotes::id.eq_any(filters::matching(custom)));
     }
-    query = match filter.status {
+    match filter.status {
         None => query,
         Some(quote::QuoteStatus::Draft) => query
             .filter(quotes::status.eq(StoredStatus::Draft))
@@ -244,13 +273,11 @@ pub async fn list(
         Some(quote::QuoteStatus::Accepted) => query.filter(quotes::status.eq(StoredStatus::Accepted)),
         Some(quote::QuoteStatus::Rejected) => query.filter(quotes::status.eq(StoredStatus::Rejected)),
         Some(quote::QuoteStatus::Superseded) => query.filter(quotes::status.eq(StoredStatus::Superseded)),
-    };
-    let rows: Vec<QuoteRow> = query
-        .filter(page.after())
-        .order(page.order())
-        .limit(page.fetch())
-        .load(conn)
-        .await?;
+    }
+}
+
+/// `rows` with their lines (one statement for all).
+async fn with_lines(conn: &mut Conn, rows: Vec<QuoteRow>) -> Result<Vec<QuoteRecord>, AppError> {
     let ids: Vec<QuoteId> = rows.iter().map(|r| r.id).collect();
     let mut by_quote: HashMap<QuoteId, Vec<QuoteLineRow>> = HashMap::new();
     for line in lines_of(conn, &ids).await? {

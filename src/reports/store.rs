@@ -39,7 +39,8 @@ pub struct Period {
 }
 
 const SCOPE: &str = include_str!("sql/scope.sql");
-const CELLS: &str = include_str!("sql/cells.sql");
+/// The report cells with their deltas not yet folded, as a table expression.
+pub const CELLS: &str = include_str!("sql/cells.sql");
 
 type Statement = BoxedSqlQuery<'static, Pg, SqlQuery>;
 

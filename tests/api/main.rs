@@ -10,6 +10,7 @@ mod architecture;
 mod articles;
 mod auth;
 mod batch;
+mod board;
 mod bulk_plans;
 mod classes;
 mod cli;

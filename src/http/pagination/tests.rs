@@ -1,3 +1,5 @@
+use rust_decimal::Decimal;
+
 use super::*;
 
 const BY_NAME: SortKey = SortKey {
@@ -9,9 +11,10 @@ const BY_NAME: SortKey = SortKey {
 
 fn params(limit: Option<u32>, cursor: Option<&str>) -> PageRequest {
     PageRequest {
-        params: PageParams {
+        params: PageQuery {
             limit,
             cursor: cursor.map(str::to_owned),
+            count: None,
         },
         key: CursorKey::derive(b"a test secret of at least 32 bytes!"),
     }
