@@ -29,6 +29,9 @@ const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 page.setDefaultTimeout(15_000);
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(String(e)));
+// Swagger UI's rendering errors ("Could not render …, see the console") only reach the console.
+const consoleErrors = [];
+page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
 const started = Date.now();
 const step = (what) => console.log(`  ${((Date.now() - started) / 1000).toFixed(1)}s ${what}`);
 
@@ -131,6 +134,7 @@ try {
   const what = e instanceof Mismatch ? e.message : `${e.stack ?? e}`;
   console.error(`Swagger UI browser test failed: ${what}\nscreenshot: ${SCREENSHOT}`);
   if (pageErrors.length) console.error(`errors in the page:\n${pageErrors.join('\n')}`);
+  if (consoleErrors.length) console.error(`errors on the console:\n${consoleErrors.join('\n')}`);
   process.exitCode = 1;
 } finally {
   await browser.close();
