@@ -96,7 +96,6 @@ impl PartialSchema for RateInput {
             .pattern(Some(RATE_PATTERN))
             .exclusive_minimum(Some(0))
             .exclusive_maximum(Some(RATE_LIMIT))
-            .multiple_of(Some(0.000_000_000_1))
             .examples(["1.0642"])
             .into()
     }

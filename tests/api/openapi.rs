@@ -136,3 +136,26 @@ fn every_reference_resolves() {
         .collect();
     assert!(dangling.is_empty(), "dangling references: {dangling:?}");
 }
+
+/// Swagger UI renders `multipleOf` by splitting its decimal text at the point: one written with
+/// an exponent (`1e-10`) throws, and the whole page shows "Could not render BaseLayout".
+#[test]
+fn every_multiple_of_is_written_without_an_exponent() {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(step) = map.get("multipleOf") {
+                    found.push(step.to_string());
+                }
+                map.values().for_each(|v| walk(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(&committed(), &mut found);
+    assert!(!found.is_empty(), "money states its cents");
+    let exponents: Vec<_> = found.iter().filter(|text| text.contains(['e', 'E'])).collect();
+    assert!(exponents.is_empty(), "multipleOf with an exponent: {exponents:?}");
+}
